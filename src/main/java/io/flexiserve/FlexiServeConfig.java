@@ -1,0 +1,65 @@
+package io.flexiserve;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * Every FlexiServe setting, under {@code flexiserve.*}; each key also works as an environment variable
+ * ({@code FLEXISERVE_MODEL_PATH}, ...). DESIGN.md section 9 lists them.
+ */
+@ConfigMapping(prefix = "flexiserve")
+public interface FlexiServeConfig {
+
+    Model model();
+
+    Engine engine();
+
+    /** Demo model, uploaded files, fine-tuning jobs and their outputs. */
+    @WithDefault("${user.home}/.flexiserve")
+    Path dataDir();
+
+    /** The served checkpoint. */
+    interface Model {
+
+        /** HF checkpoint directory; unset serves the generated demo model. */
+        Optional<Path> path();
+
+        /** Model id in /v1/models; defaults to the directory's name. */
+        Optional<String> name();
+
+        /** {@code cpu}, {@code gpu}, {@code gpu:1}; unset picks gpu when one is visible, else cpu. */
+        Optional<String> device();
+
+        /** Compute dtype: {@code auto} (f16 on GPU, f32 on CPU), {@code f32} or {@code f16}. */
+        @WithDefault("auto")
+        String dtype();
+
+        /** Context limit in tokens; defaults to max_position_embeddings of config.json. */
+        Optional<Integer> maxModelLen();
+
+        /** Multiply the router's W_head W_dec out at load (faster, not bit-identical to the release). */
+        @WithDefault("false")
+        boolean premultiplyRouterHead();
+    }
+
+    /** Batching and memory limits of the engine. */
+    interface Engine {
+
+        /** Sequences decoded together in one step. */
+        @WithDefault("64")
+        int maxNumSeqs();
+
+        /** Token rows per step (decode rows plus prompt chunks). */
+        @WithDefault("2048")
+        int maxBatchTokens();
+
+        /** Requests waiting for a slot before new ones get 429. */
+        @WithDefault("256")
+        int maxQueuedRequests();
+
+        /** KV cache capacity in tokens; unset sizes it from free memory. */
+        Optional<Integer> kvCacheTokens();
+    }
+}

@@ -1,0 +1,80 @@
+package io.flexiserve.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+
+/**
+ * Grouped-query self-attention over the KV cache. Keys and values are written for every row of the step
+ * ({@link #writeKeysValues}); queries, attention and {@code o_proj} run only for the rows given to
+ * {@link #forward}, each attending to its own sequence's cached keys up to its position.
+ */
+final class Attention {
+
+    final Linear qProj; // (H*Dh, D)
+    final Linear kProj; // (Hkv*Dh, D)
+    final Linear vProj; // (Hkv*Dh, D)
+    final Linear oProj; // (D, H*Dh)
+    private final int layer;
+    private final int heads;
+    private final int kvHeads;
+    private final int headDim;
+    private final float scale;
+    private final Rope rope;
+
+    Attention(int layer, ModelConfig config, Rope rope, Linear qProj, Linear kProj, Linear vProj, Linear oProj) {
+        this.layer = layer;
+        this.heads = config.numHeads();
+        this.kvHeads = config.numKvHeads();
+        this.headDim = config.headDim();
+        this.scale = (float) (1.0 / Math.sqrt(headDim));
+        this.rope = rope;
+        this.qProj = qProj;
+        this.kProj = kProj;
+        this.vProj = vProj;
+        this.oProj = oProj;
+    }
+
+    /** k = RoPE(W_k h), v = W_v h for all N rows of h: (N, D), stored in this layer's cache rows. */
+    void writeKeysValues(NDArray h, StepContext step) {
+        long n = h.getShape().get(0);
+        NDArray k = rope.apply(kProj.forward(h).reshape(n, kvHeads, headDim), step.angles); // (N, Hkv, Dh)
+        NDArray v = vProj.forward(h).reshape(n, kvHeads, headDim);                          // (N, Hkv, Dh)
+        step.cache.write(layer, step.cacheRows, k, v);
+    }
+
+    /** W_o softmax(q K^T / sqrt(Dh)) V for the query rows; h: (n, D) of those rows -> (n, D). */
+    NDArray forward(NDArray h, QueryRows rows, StepContext step) {
+        long n = h.getShape().get(0);
+        NDArray q = rope.apply(qProj.forward(h).reshape(n, heads, headDim), rows.angles).mul(scale); // (n, H, Dh)
+        NDList outputs = new NDList(rows.groups.size());
+        for (QueryRows.Group group : rows.groups) {
+            NDArray groupQ = rows.groups.size() == 1 ? q : q.get(new NDIndex("{}:{}", group.start, group.start + group.count));
+            outputs.add(attend(groupQ, group, step));
+        }
+        NDArray context = outputs.size() == 1 ? outputs.singletonOrThrow() : NDArrays.concat(outputs, 0);
+        return oProj.forward(context);
+    }
+
+    /** q: (n, H, Dh) of one sequence -> (n, H*Dh). Query head h reads KV head h / G, as HF's repeat_kv. */
+    private NDArray attend(NDArray q, QueryRows.Group group, StepContext step) {
+        int n = group.count;
+        int g = heads / kvHeads;
+        int from = group.kvOffset;
+        int to = group.kvOffset + group.keys;
+        NDArray keys = step.cache.keys(layer, from, to).transpose(1, 2, 0);     // (Hkv, Dh, T)
+        NDArray values = step.cache.values(layer, from, to).transpose(1, 0, 2); // (Hkv, T, Dh)
+        NDArray grouped = q.reshape(n, kvHeads, g, headDim).transpose(1, 2, 0, 3)
+                .reshape(kvHeads, (long) g * n, headDim);                      // (Hkv, G*n, Dh)
+        NDArray scores = grouped.matMul(keys).toType(DataType.FLOAT32, false);  // (Hkv, G*n, T), softmax in fp32 as HF
+        if (group.needsMask()) {
+            scores = scores.reshape(kvHeads, g, n, group.keys).add(group.mask()); // (Hkv, G, n, T)
+        }
+        NDArray probs = scores.softmax(-1).toType(q.getDataType(), false).reshape(kvHeads, (long) g * n, group.keys);
+        return probs.matMul(values)                                              // (Hkv, G*n, Dh)
+                .reshape(kvHeads, g, n, headDim).transpose(2, 0, 1, 3)          // (n, Hkv, G, Dh)
+                .reshape(n, (long) heads * headDim);                            // (n, H*Dh)
+    }
+}

@@ -1,0 +1,80 @@
+package io.flexiserve.model;
+
+import ai.djl.ndarray.NDArray;
+
+/**
+ * One decoder layer. A plain Llama layer is the pre-norm block {@code x' = x + Attn(RMSNorm_in(x))},
+ * {@code y = x' + MLP(RMSNorm_post(x'))}. A routed FlexiDepth layer (FLEXIDEPTH.md section 5), for a row
+ * with residual x and {@code h = RMSNorm_in(x)}:
+ * <ol>
+ *   <li>{@code w = Router(h)}; the row runs the layer when {@code w > threshold} (0.5 in the release);</li>
+ *   <li>every row, run or skip, writes {@code k = RoPE(W_k h), v = W_v h} to the KV cache;</li>
+ *   <li>run: {@code x' = x + W_o Attn(RoPE(W_q h))}, {@code y = x' + w * MLP(RMSNorm_post(x'))};</li>
+ *   <li>skip: {@code y = x + (1 - w) * Adapter(RMSNorm_post(x))}, with no query, attention or MLP.</li>
+ * </ol>
+ * The RUN rows and the SKIP rows are gathered into two dense batches, so a layer that every row skips
+ * never reads its q, o or MLP weights.
+ */
+final class DecoderLayer {
+
+    final RmsNorm inputLayernorm;         // (D)
+    final Attention selfAttn;
+    final RmsNorm postAttentionLayernorm; // (D)
+    final SwiGlu mlp;                     // gate/up (F, D), down (D, F)
+    final Router router;                  // null in a plain layer
+    final SwiGlu routerProj;              // the adapter, gate/down (M, D), up (D, M); null in a plain layer
+    private final int routedIndex;        // position in routing_layers, -1 in a plain layer
+
+    DecoderLayer(RmsNorm inputLayernorm, Attention selfAttn, RmsNorm postAttentionLayernorm, SwiGlu mlp,
+                 Router router, SwiGlu routerProj, int routedIndex) {
+        this.inputLayernorm = inputLayernorm;
+        this.selfAttn = selfAttn;
+        this.postAttentionLayernorm = postAttentionLayernorm;
+        this.mlp = mlp;
+        this.router = router;
+        this.routerProj = routerProj;
+        this.routedIndex = routedIndex;
+    }
+
+    boolean isRouted() {
+        return router != null;
+    }
+
+    DecoderLayer withRouter(Router newRouter) {
+        return new DecoderLayer(inputLayernorm, selfAttn, postAttentionLayernorm, mlp, newRouter, routerProj, routedIndex);
+    }
+
+    /** x: (N, D) residual rows of the step -> (N, D). */
+    NDArray forward(NDArray x, StepContext step) {
+        NDArray h = inputLayernorm.forward(x);
+        selfAttn.writeKeysValues(h, step);
+        if (router == null) {
+            NDArray attended = x.add(selfAttn.forward(h, step.allRows, step));
+            return attended.add(mlp.forward(postAttentionLayernorm.forward(attended)));
+        }
+        NDArray w = router.forward(h); // (N, 1)
+        RowSplit split = RowSplit.decide(w, step, routedIndex);
+        if (split.allRun()) {
+            return run(x, h, w, step.allRows, step);
+        }
+        if (split.allSkip()) {
+            return skip(x, w);
+        }
+        QueryRows runRows = step.select(split.runRows());
+        NDArray skipIndex = step.manager.create(split.skipRowsAsLong());
+        NDArray ran = run(x.get(runRows.index), h.get(runRows.index), w.get(runRows.index), runRows, step);
+        NDArray skipped = skip(x.get(skipIndex), w.get(skipIndex));
+        return ran.concat(skipped, 0).get(step.manager.create(split.inversePermutation()));
+    }
+
+    /** x' = x + W_o Attn(q); y = x' + w * MLP(RMSNorm_post(x')). */
+    private NDArray run(NDArray x, NDArray h, NDArray w, QueryRows rows, StepContext step) {
+        NDArray attended = x.add(selfAttn.forward(h, rows, step));
+        return attended.add(mlp.forward(postAttentionLayernorm.forward(attended)).mul(w));
+    }
+
+    /** y = x + (1 - w) * Adapter(RMSNorm_post(x)). */
+    private NDArray skip(NDArray x, NDArray w) {
+        return x.add(routerProj.forward(postAttentionLayernorm.forward(x)).mul(w.neg().add(1f)));
+    }
+}

@@ -1,0 +1,64 @@
+package io.flexiserve.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+
+/**
+ * The attention keys and values of every layer, preallocated for C token rows. A sequence owns a
+ * contiguous range of rows starting at its {@code kvOffset} (handed out by the engine's allocator): the
+ * token at position p lives in row {@code kvOffset + p}, so a sequence's keys are a view, never a copy.
+ */
+public final class KvCache implements AutoCloseable {
+
+    private final NDManager manager;
+    private final NDArray[] keys;   // per layer (C, Hkv, Dh)
+    private final NDArray[] values; // per layer (C, Hkv, Dh)
+    private final int capacity;
+
+    public KvCache(NDManager parent, ModelConfig config, int capacity, DataType dtype) {
+        this.manager = parent.newSubManager();
+        this.capacity = capacity;
+        this.keys = new NDArray[config.numLayers()];
+        this.values = new NDArray[config.numLayers()];
+        Shape shape = new Shape(capacity, config.numKvHeads(), config.headDim());
+        for (int l = 0; l < config.numLayers(); l++) {
+            keys[l] = manager.zeros(shape, dtype);
+            values[l] = manager.zeros(shape, dtype);
+        }
+    }
+
+    /** Capacity C in tokens. */
+    public int capacity() {
+        return capacity;
+    }
+
+    /** Bytes held, for memory accounting. */
+    public long bytes() {
+        return 2L * keys.length * keys[0].size() * keys[0].getDataType().getNumOfBytes();
+    }
+
+    /** Writes k, v: (N, Hkv, Dh) into the given cache rows (N), in place. */
+    void write(int layer, NDArray rows, NDArray k, NDArray v) {
+        NDIndex index = new NDIndex("{}", rows);
+        keys[layer].set(index, k);
+        values[layer].set(index, v);
+    }
+
+    /** A view of rows [from, to) of a layer's keys: (T, Hkv, Dh). */
+    NDArray keys(int layer, int from, int to) {
+        return keys[layer].get(new NDIndex("{}:{}", from, to));
+    }
+
+    /** A view of rows [from, to) of a layer's values: (T, Hkv, Dh). */
+    NDArray values(int layer, int from, int to) {
+        return values[layer].get(new NDIndex("{}:{}", from, to));
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

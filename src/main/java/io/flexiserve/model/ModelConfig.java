@@ -1,0 +1,232 @@
+package io.flexiserve.model;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The hyper-parameters of a Llama or FlexiDepth-Llama checkpoint, read from its {@code config.json}.
+ *
+ * @param modelType             {@code llama} (served at full depth) or {@code ddllama} (FlexiDepth)
+ * @param routingLayers         0-based indices of the layers that carry a router and an adapter,
+ *                              ascending; empty for a plain Llama checkpoint
+ * @param routerReductionFactor the router's hidden size is {@code hiddenSize / routerReductionFactor}
+ * @param projReductionFactor   the adapter's hidden size is {@code intermediateSize / projReductionFactor}
+ * @param ropeScaling           Llama 3.1 frequency scaling, or null
+ * @param eosTokenIds           the {@code eos_token_id} of config.json (one id or a list)
+ */
+public record ModelConfig(
+        String modelType,
+        int hiddenSize,
+        int intermediateSize,
+        int numLayers,
+        int numHeads,
+        int numKvHeads,
+        int headDim,
+        int vocabSize,
+        double rmsNormEps,
+        double ropeTheta,
+        RopeScaling ropeScaling,
+        int maxPositionEmbeddings,
+        boolean tieWordEmbeddings,
+        List<Integer> routingLayers,
+        int routerReductionFactor,
+        int projReductionFactor,
+        int bosTokenId,
+        List<Integer> eosTokenIds,
+        String torchDtype) {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int DEFAULT_REDUCTION = 16;
+
+    public ModelConfig {
+        routingLayers = List.copyOf(routingLayers);
+        eosTokenIds = List.copyOf(eosTokenIds);
+    }
+
+    /** Router hidden size R. */
+    public int routerDim() {
+        return hiddenSize / routerReductionFactor;
+    }
+
+    /** Adapter hidden size M. */
+    public int adapterDim() {
+        return intermediateSize / projReductionFactor;
+    }
+
+    public boolean isRouted(int layer) {
+        return routingLayers.contains(layer);
+    }
+
+    /** Layers a token uses when it skips every routed layer. */
+    public int unroutedLayers() {
+        return numLayers - routingLayers.size();
+    }
+
+    /** Reads and checks {@code dir/config.json}; every problem names the file. */
+    public static ModelConfig read(Path dir) {
+        Path file = dir.resolve("config.json");
+        JsonNode root;
+        try {
+            root = JSON.readTree(file.toFile());
+        } catch (IOException e) {
+            throw new CheckpointException(file, "cannot read config: " + e.getMessage(), e);
+        }
+        if (root == null || !root.isObject()) {
+            throw new CheckpointException(file, "not a JSON object");
+        }
+        return new ConfigReader(file, root).read();
+    }
+
+    /** Writes this config as an HF {@code config.json}. */
+    public void write(Path dir) throws IOException {
+        ObjectNode root = JSON.createObjectNode();
+        boolean flexi = !routingLayers.isEmpty();
+        root.putArray("architectures").add(flexi ? "DDLlamaForCausalLM" : "LlamaForCausalLM");
+        root.put("model_type", modelType);
+        root.put("hidden_size", hiddenSize);
+        root.put("intermediate_size", intermediateSize);
+        root.put("num_hidden_layers", numLayers);
+        root.put("num_attention_heads", numHeads);
+        root.put("num_key_value_heads", numKvHeads);
+        root.put("head_dim", headDim);
+        root.put("vocab_size", vocabSize);
+        root.put("rms_norm_eps", rmsNormEps);
+        root.put("rope_theta", ropeTheta);
+        if (ropeScaling == null) {
+            root.putNull("rope_scaling");
+        } else {
+            ObjectNode scaling = root.putObject("rope_scaling");
+            scaling.put("rope_type", "llama3");
+            scaling.put("factor", ropeScaling.factor());
+            scaling.put("low_freq_factor", ropeScaling.lowFreqFactor());
+            scaling.put("high_freq_factor", ropeScaling.highFreqFactor());
+            scaling.put("original_max_position_embeddings", ropeScaling.originalMaxPositions());
+        }
+        root.put("max_position_embeddings", maxPositionEmbeddings);
+        root.put("tie_word_embeddings", tieWordEmbeddings);
+        root.put("hidden_act", "silu");
+        root.put("attention_bias", false);
+        root.put("mlp_bias", false);
+        root.put("bos_token_id", bosTokenId);
+        ArrayNode eos = root.putArray("eos_token_id");
+        eosTokenIds.forEach(eos::add);
+        root.put("torch_dtype", torchDtype);
+        if (flexi) {
+            ArrayNode layers = root.putArray("routing_layers");
+            routingLayers.forEach(layers::add);
+            root.put("router_reduction_factor", routerReductionFactor);
+            root.put("proj_reduction_factor", projReductionFactor);
+        }
+        JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("config.json").toFile(), root);
+    }
+
+    /** Field-by-field reading with messages that say which key is wrong. */
+    private record ConfigReader(Path file, JsonNode root) {
+
+        ModelConfig read() {
+            requireFalse("attention_bias");
+            requireFalse("mlp_bias");
+            String act = root.path("hidden_act").asText("silu");
+            if (!act.equals("silu")) {
+                throw problem("hidden_act is '" + act + "'; only silu is supported");
+            }
+            int hidden = positive("hidden_size");
+            int heads = positive("num_attention_heads");
+            int kvHeads = root.has("num_key_value_heads") ? positive("num_key_value_heads") : heads;
+            if (heads % kvHeads != 0) {
+                throw problem("num_attention_heads " + heads + " is not a multiple of num_key_value_heads " + kvHeads);
+            }
+            int headDim = root.hasNonNull("head_dim") ? positive("head_dim") : hidden / heads;
+            if (headDim % 2 != 0) {
+                throw problem("head_dim " + headDim + " must be even for RoPE");
+            }
+            int layers = positive("num_hidden_layers");
+            List<Integer> routing = routingLayers(layers);
+            int routerFactor = root.has("router_reduction_factor") ? positive("router_reduction_factor") : DEFAULT_REDUCTION;
+            int projFactor = root.has("proj_reduction_factor") ? positive("proj_reduction_factor") : DEFAULT_REDUCTION;
+            int intermediate = positive("intermediate_size");
+            if (!routing.isEmpty() && (hidden % routerFactor != 0 || intermediate % projFactor != 0)) {
+                throw problem("hidden_size/intermediate_size not divisible by the router/proj reduction factors");
+            }
+            String type = root.path("model_type").asText(routing.isEmpty() ? "llama" : "ddllama");
+            return new ModelConfig(type, hidden, intermediate, layers, heads, kvHeads, headDim,
+                    positive("vocab_size"), root.path("rms_norm_eps").asDouble(1e-5),
+                    root.path("rope_theta").asDouble(10000.0), ropeScaling(),
+                    root.path("max_position_embeddings").asInt(2048),
+                    root.path("tie_word_embeddings").asBoolean(false), routing, routerFactor, projFactor,
+                    root.path("bos_token_id").asInt(-1), ids(root.path("eos_token_id")),
+                    root.path("torch_dtype").asText("float32"));
+        }
+
+        private List<Integer> routingLayers(int layers) {
+            JsonNode node = root.path("routing_layers");
+            if (node.isMissingNode() || node.isNull()) {
+                return List.of();
+            }
+            if (!node.isArray()) {
+                throw problem("routing_layers must be a list of layer indices");
+            }
+            List<Integer> routing = new ArrayList<>();
+            for (JsonNode n : node) {
+                if (!n.canConvertToInt() || n.asInt() < 0 || n.asInt() >= layers) {
+                    throw problem("routing_layers entry " + n + " is not a layer index in [0, " + layers + ")");
+                }
+                if (routing.contains(n.asInt())) {
+                    throw problem("routing_layers lists layer " + n.asInt() + " twice");
+                }
+                routing.add(n.asInt());
+            }
+            routing.sort(Integer::compare);
+            return routing;
+        }
+
+        private RopeScaling ropeScaling() {
+            JsonNode node = root.path("rope_scaling");
+            if (node.isMissingNode() || node.isNull()) {
+                return null;
+            }
+            String type = node.path("rope_type").asText(node.path("type").asText(""));
+            if (!type.equals("llama3")) {
+                throw problem("rope_scaling type '" + type + "' is not supported (only llama3 or null)");
+            }
+            return new RopeScaling(node.path("factor").asDouble(8.0), node.path("low_freq_factor").asDouble(1.0),
+                    node.path("high_freq_factor").asDouble(4.0),
+                    node.path("original_max_position_embeddings").asInt(8192));
+        }
+
+        private static List<Integer> ids(JsonNode node) {
+            List<Integer> ids = new ArrayList<>();
+            if (node.isArray()) {
+                node.forEach(n -> ids.add(n.asInt()));
+            } else if (node.canConvertToInt()) {
+                ids.add(node.asInt());
+            }
+            return ids;
+        }
+
+        private int positive(String key) {
+            JsonNode node = root.get(key);
+            if (node == null || !node.canConvertToInt() || node.asInt() <= 0) {
+                throw problem(node == null ? "missing key " + key : key + " must be a positive integer, got " + node);
+            }
+            return node.asInt();
+        }
+
+        private void requireFalse(String key) {
+            if (root.path(key).asBoolean(false)) {
+                throw problem(key + " is true; FlexiServe loads Llama checkpoints without biases");
+            }
+        }
+
+        private CheckpointException problem(String message) {
+            return new CheckpointException(file, message);
+        }
+    }
+}

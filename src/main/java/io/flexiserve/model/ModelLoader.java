@@ -1,0 +1,107 @@
+package io.flexiserve.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Builds a {@link FlexiDepthModel} from an HF checkpoint directory. The one place that maps tensor names
+ * ({@code model.layers.{i}.self_attn.q_proj.weight}, ...) to fields and checks every shape against
+ * config.json.
+ */
+public final class ModelLoader {
+
+    private final ModelConfig config;
+    private final CheckpointTensors tensors;
+    private final NDManager manager;
+    private final DataType dtype;
+
+    private ModelLoader(ModelConfig config, CheckpointTensors tensors, NDManager manager, DataType dtype) {
+        this.config = config;
+        this.tensors = tensors;
+        this.manager = manager;
+        this.dtype = dtype;
+    }
+
+    /** Loads the checkpoint at {@code dir}; every problem is a {@link CheckpointException} naming the file. */
+    public static FlexiDepthModel load(Path dir, ModelOptions options) {
+        return load(dir, options, progress -> { });
+    }
+
+    /** As {@link #load(Path, ModelOptions)}, reporting the fraction of layers loaded so far. */
+    public static FlexiDepthModel load(Path dir, ModelOptions options, LoadProgress progress) {
+        ModelConfig config = ModelConfig.read(dir);
+        CheckpointTensors tensors = CheckpointTensors.open(dir);
+        NDManager manager = NDManager.newBaseManager(options.device());
+        try {
+            return new ModelLoader(config, tensors, manager, options.dtype()).build(options, progress);
+        } catch (RuntimeException e) {
+            manager.close();
+            tensors.close();
+            throw e;
+        }
+    }
+
+    private FlexiDepthModel build(ModelOptions options, LoadProgress progress) {
+        int d = config.hiddenSize();
+        int positions = options.maxPositions() > 0 ? options.maxPositions() : config.maxPositionEmbeddings();
+        Rope rope = new Rope(manager, config, positions, dtype);
+        NDArray embed = load("model.embed_tokens.weight", config.vocabSize(), d);
+        DecoderLayer[] layers = new DecoderLayer[config.numLayers()];
+        List<Integer> routed = config.routingLayers();
+        for (int i = 0; i < layers.length; i++) {
+            layers[i] = layer(i, routed.indexOf(i), rope, options.premultiplyRouterHead());
+            progress.loaded((i + 1.0) / (layers.length + 1));
+        }
+        RmsNorm norm = new RmsNorm(load("model.norm.weight", d), config.rmsNormEps());
+        Linear lmHead = config.tieWordEmbeddings() && !tensors.contains("lm_head.weight")
+                ? new Linear(embed)
+                : linear("lm_head.weight", config.vocabSize(), d);
+        progress.loaded(1.0);
+        return new FlexiDepthModel(config, manager, dtype, rope, embed, layers, norm, lmHead, tensors);
+    }
+
+    private DecoderLayer layer(int i, int routedIndex, Rope rope, boolean premultiply) {
+        String p = "model.layers." + i + ".";
+        int d = config.hiddenSize();
+        int f = config.intermediateSize();
+        int q = config.numHeads() * config.headDim();
+        int kv = config.numKvHeads() * config.headDim();
+        Attention attention = new Attention(i, config, rope,
+                linear(p + "self_attn.q_proj.weight", q, d), linear(p + "self_attn.k_proj.weight", kv, d),
+                linear(p + "self_attn.v_proj.weight", kv, d), linear(p + "self_attn.o_proj.weight", d, q));
+        SwiGlu mlp = new SwiGlu(linear(p + "mlp.gate_proj.weight", f, d), linear(p + "mlp.up_proj.weight", f, d),
+                linear(p + "mlp.down_proj.weight", d, f));
+        RmsNorm inputNorm = new RmsNorm(load(p + "input_layernorm.weight", d), config.rmsNormEps());
+        RmsNorm postNorm = new RmsNorm(load(p + "post_attention_layernorm.weight", d), config.rmsNormEps());
+        if (routedIndex < 0) {
+            return new DecoderLayer(inputNorm, attention, postNorm, mlp, null, null, -1);
+        }
+        int r = config.routerDim();
+        int m = config.adapterDim();
+        Router router = new Router(linear(p + "router.router_enc.weight", r, d),
+                new RmsNorm(load(p + "router.router_norm.weight", r), config.rmsNormEps()),
+                linear(p + "router.router_dec.weight", d, r), linear(p + "router.router_head.weight", 1, d));
+        // The adapter's names are swapped against a Llama MLP: down_proj is its input side, up_proj its output.
+        SwiGlu adapter = new SwiGlu(linear(p + "router_proj.gate_proj.weight", m, d),
+                linear(p + "router_proj.down_proj.weight", m, d), linear(p + "router_proj.up_proj.weight", d, m));
+        return new DecoderLayer(inputNorm, attention, postNorm, mlp, premultiply ? router.premultiplied() : router,
+                adapter, routedIndex);
+    }
+
+    private Linear linear(String name, long out, long in) {
+        return new Linear(load(name, out, in));
+    }
+
+    private NDArray load(String name, long... shape) {
+        return tensors.load(manager, name, dtype, shape);
+    }
+
+    /** Receives the fraction (0..1] of the checkpoint loaded so far. */
+    @FunctionalInterface
+    public interface LoadProgress {
+        void loaded(double fraction);
+    }
+}

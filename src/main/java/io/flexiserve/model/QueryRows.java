@@ -1,0 +1,107 @@
+package io.flexiserve.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The rows of a step that compute queries in a layer (all rows in a plain layer, the RUN rows in a routed
+ * one), with their RoPE angles and their attention groups: the selected rows of each chunk are contiguous
+ * in the selection, and attend to their own sequence's cache rows up to their position.
+ */
+final class QueryRows {
+
+    final NDArray index;        // (n) row indices into the step, or null for every row
+    final Rope.Angles angles;   // (n, 1, Dh) each
+    final List<Group> groups;
+
+    private QueryRows(NDArray index, Rope.Angles angles, List<Group> groups) {
+        this.index = index;
+        this.angles = angles;
+        this.groups = groups;
+    }
+
+    static QueryRows all(StepBatch batch, Rope.Angles angles, NDManager manager) {
+        int[] rows = new int[batch.rows()];
+        for (int i = 0; i < rows.length; i++) {
+            rows[i] = i;
+        }
+        return new QueryRows(null, angles, groups(batch, rows, manager));
+    }
+
+    /** The given ascending rows of the step. */
+    static QueryRows subset(StepBatch batch, int[] rows, NDArray index, Rope.Angles allAngles, NDManager manager) {
+        return new QueryRows(index, allAngles.select(index), groups(batch, rows, manager));
+    }
+
+    int size() {
+        return groups.stream().mapToInt(g -> g.count).sum();
+    }
+
+    private static List<Group> groups(StepBatch batch, int[] rows, NDManager manager) {
+        List<Group> groups = new ArrayList<>();
+        int i = 0;
+        for (int c = 0; c < batch.chunks().size() && i < rows.length; c++) {
+            int last = batch.lastRow(c);
+            int start = i;
+            while (i < rows.length && rows[i] <= last) {
+                i++;
+            }
+            if (i > start) {
+                SequenceChunk chunk = batch.chunks().get(c);
+                long[] positions = new long[i - start];
+                for (int k = start; k < i; k++) {
+                    positions[k - start] = chunk.pastLength() + rows[k] - batch.firstRow(c);
+                }
+                groups.add(new Group(start, i - start, chunk.kvOffset(), positions, manager));
+            }
+        }
+        return groups;
+    }
+
+    /**
+     * The selected rows of one sequence: queries [start, start + count) of the selection, at the given
+     * positions, attending to cache rows [kvOffset, kvOffset + keys).
+     */
+    static final class Group {
+        private static final float MASKED = -1e30f;
+
+        final int start;
+        final int count;
+        final int kvOffset;
+        final int keys;           // T = last position + 1
+        private final long[] positions;
+        private final NDManager manager;
+        private NDArray mask;     // (count, T) additive causal mask, built once per step
+
+        Group(int start, int count, int kvOffset, long[] positions, NDManager manager) {
+            this.start = start;
+            this.count = count;
+            this.kvOffset = kvOffset;
+            this.positions = positions;
+            this.keys = (int) positions[positions.length - 1] + 1;
+            this.manager = manager;
+        }
+
+        /** A single query at the last position sees every key: no mask. */
+        boolean needsMask() {
+            return count > 1;
+        }
+
+        /**
+         * Additive causal mask in float32: 0 where key j <= the query's position, a huge negative number
+         * where j lies after it (DJL's {@code where} does not broadcast, an addition does).
+         */
+        NDArray mask() {
+            if (mask == null) {
+                NDArray keyPos = manager.arange(0, keys, 1, DataType.INT64).reshape(1, keys);
+                NDArray queryPos = manager.create(positions, new Shape(count, 1));
+                mask = keyPos.gt(queryPos).toType(DataType.FLOAT32, false).mul(MASKED);
+            }
+            return mask;
+        }
+    }
+}

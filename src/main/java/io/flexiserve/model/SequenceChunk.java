@@ -1,0 +1,29 @@
+package io.flexiserve.model;
+
+/**
+ * The rows one sequence contributes to a step: a prompt chunk or a single decode token.
+ *
+ * @param kvOffset   first KV cache row the sequence owns; its token at position p is row kvOffset + p
+ * @param pastLength tokens of this sequence already in the cache; these rows sit at positions
+ *                   pastLength, pastLength + 1, ...
+ * @param tokens     the token ids of the rows
+ * @param threshold  the routing cut: a routed layer runs for a row when its gate w > threshold
+ *                   (0.5 in the release; 0 runs every routed layer, 1 skips every one)
+ * @param wantLogits whether the step should return next-token logits after the last row
+ */
+public record SequenceChunk(int kvOffset, int pastLength, int[] tokens, float threshold, boolean wantLogits) {
+
+    public SequenceChunk {
+        if (tokens.length == 0) {
+            throw new IllegalArgumentException("a chunk needs at least one token");
+        }
+        if (kvOffset < 0 || pastLength < 0) {
+            throw new IllegalArgumentException("negative kvOffset or pastLength");
+        }
+    }
+
+    /** Position after the chunk: the sequence's cached length once the step ran. */
+    public int endPosition() {
+        return pastLength + tokens.length;
+    }
+}

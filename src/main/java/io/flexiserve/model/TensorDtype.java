@@ -1,0 +1,37 @@
+package io.flexiserve.model;
+
+import ai.djl.ndarray.types.DataType;
+
+/** The safetensors element types FlexiServe reads and writes. DJL 0.36 has no bf16 tensor: BF16 is widened in Java. */
+public enum TensorDtype {
+    F32(4, DataType.FLOAT32),
+    F16(2, DataType.FLOAT16),
+    BF16(2, null);
+
+    private final int bytes;
+    private final DataType djlType;
+
+    TensorDtype(int bytes, DataType djlType) {
+        this.bytes = bytes;
+        this.djlType = djlType;
+    }
+
+    public int bytes() {
+        return bytes;
+    }
+
+    /** The DJL type a buffer of this dtype can be wrapped as, or null when it must be converted first. */
+    DataType djlType() {
+        return djlType;
+    }
+
+    /** Parses a safetensors dtype name; null when it is not one of ours. */
+    static TensorDtype parse(String name) {
+        for (TensorDtype d : values()) {
+            if (d.name().equals(name)) {
+                return d;
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,119 @@
+package io.flexiserve.tokenizer;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.hubspot.jinjava.Jinjava;
+import com.hubspot.jinjava.JinjavaConfig;
+import com.hubspot.jinjava.interpret.RenderResult;
+import com.hubspot.jinjava.interpret.TemplateError;
+import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.LocalDate;
+import java.time.format.DateTimeFormatter;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The checkpoint's own {@code chat_template} (tokenizer_config.json) rendered with Jinjava, configured as
+ * transformers configures Jinja2 for chat templates: {@code trim_blocks} and {@code lstrip_blocks} on,
+ * {@code bos_token}/{@code eos_token} and {@code add_generation_prompt} in scope, and the helper
+ * functions {@code raise_exception} and {@code strftime_now}. The tokenizer_config.json is read with
+ * Jackson because DJL's reader overflows on Llama 3's {@code model_max_length} (DJL-NOTES trap 9).
+ */
+public final class ChatTemplate {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final String template;
+    private final String bosToken;
+    private final String eosToken;
+    private final Jinjava jinjava;
+
+    public ChatTemplate(String template, String bosToken, String eosToken) {
+        this.template = template;
+        this.bosToken = bosToken;
+        this.eosToken = eosToken;
+        this.jinjava = new Jinjava(JinjavaConfig.newBuilder().withTrimBlocks(true).withLstripBlocks(true).build());
+        jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception",
+                ChatTemplate.class, "raiseException", String.class));
+        jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition("", "strftime_now",
+                ChatTemplate.class, "strftimeNow", String.class));
+    }
+
+    /** Reads {@code chat_template}, {@code bos_token} and {@code eos_token} from {@code dir/tokenizer_config.json}. */
+    public static ChatTemplate load(Path dir) {
+        Path file = dir.resolve("tokenizer_config.json");
+        JsonNode root;
+        try {
+            root = JSON.readTree(file.toFile());
+        } catch (IOException e) {
+            throw new TokenizerException(file + ": cannot read: " + e.getMessage(), e);
+        }
+        String template = templateText(root.path("chat_template"));
+        if (template == null) {
+            throw new TokenizerException(file + ": no chat_template; this checkpoint cannot serve chat completions");
+        }
+        return new ChatTemplate(template, tokenText(root.path("bos_token")), tokenText(root.path("eos_token")));
+    }
+
+    /** The prompt text for the conversation; with {@code addGenerationPrompt} it ends where the assistant's reply starts. */
+    public String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
+        List<Map<String, Object>> msgs = messages.stream()
+                .map(m -> Map.<String, Object>of("role", m.role(), "content", m.content()))
+                .toList();
+        Map<String, Object> context = new HashMap<>();
+        context.put("messages", msgs);
+        context.put("bos_token", bosToken);
+        context.put("eos_token", eosToken);
+        context.put("add_generation_prompt", addGenerationPrompt);
+        RenderResult result = jinjava.renderForResult(template, context);
+        for (TemplateError error : result.getErrors()) {
+            if (error.getSeverity() == TemplateError.ErrorType.FATAL) {
+                throw new TokenizerException("chat template: " + error.getMessage());
+            }
+        }
+        return result.getOutput();
+    }
+
+    public String bosToken() {
+        return bosToken;
+    }
+
+    /** {@code raise_exception(message)} as transformers defines it for templates. */
+    public static String raiseException(String message) {
+        throw new TokenizerException(message);
+    }
+
+    /** {@code strftime_now(format)}: today's date in a strftime format (the directives chat templates use). */
+    public static String strftimeNow(String format) {
+        LocalDate today = LocalDate.now();
+        String out = format.replace("%d", String.format("%02d", today.getDayOfMonth()))
+                .replace("%m", String.format("%02d", today.getMonthValue()))
+                .replace("%Y", String.valueOf(today.getYear()))
+                .replace("%B", today.format(DateTimeFormatter.ofPattern("MMMM", Locale.ENGLISH)))
+                .replace("%b", today.format(DateTimeFormatter.ofPattern("MMM", Locale.ENGLISH)));
+        return out.replace("%%", "%");
+    }
+
+    private static String templateText(JsonNode node) {
+        if (node.isTextual()) {
+            return node.asText();
+        }
+        for (JsonNode named : node) { // newer files: [{"name": "default", "template": "..."}, ...]
+            if (named.path("name").asText().equals("default")) {
+                return named.path("template").asText();
+            }
+        }
+        return null;
+    }
+
+    private static String tokenText(JsonNode node) {
+        if (node.isTextual()) {
+            return node.asText();
+        }
+        return node.path("content").asText("");
+    }
+}
