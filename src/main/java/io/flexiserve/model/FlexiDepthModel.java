@@ -77,6 +77,20 @@ public final class FlexiDepthModel implements AutoCloseable {
         }
     }
 
+    /** The residual stream of the batch's last row after the first {@code layerCount} layers (for layer-level tests). */
+    float[] hiddenAfter(StepBatch batch, KvCache cache, int layerCount) {
+        checkFits(batch, cache);
+        JniUtils.setGradMode(false);
+        try (NDScope ignored = new NDScope()) {
+            StepContext step = new StepContext(batch, cache, new RoutingTrace(config, batch.rows()), manager, rope);
+            NDArray x = embedTokens.get(manager.create(batch.tokens()));
+            for (int l = 0; l < layerCount; l++) {
+                x = layers[l].forward(x, step);
+            }
+            return x.get(batch.rows() - 1).toFloatArray();
+        }
+    }
+
     /** lm_head(norm(x)) for the last row of each chunk that wants logits: (S, D) -> S x (V). */
     private float[][] logits(NDArray x, StepBatch batch) {
         int chunks = batch.chunks().size();

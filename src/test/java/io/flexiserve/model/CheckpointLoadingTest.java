@@ -1,0 +1,191 @@
+package io.flexiserve.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import io.flexiserve.engine.Sampler;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.UnaryOperator;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Loading HF checkpoints: layouts, dtypes, and a clear error naming the file for each kind of bad checkpoint. */
+class CheckpointLoadingTest {
+
+    private static final int[] PROMPT = {3, 14, 15, 92, 65, 35};
+    private static final String ADAPTER_UP = "model.layers.3.router_proj.up_proj.weight";
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void shardedCheckpointGivesTheSameLogitsAsSingleFile() throws Exception {
+        Path single = TestCheckpoints.write(dir.resolve("single"), TestCheckpoints.flexi());
+        Path sharded = TestCheckpoints.write(dir.resolve("sharded"), TestCheckpoints.flexi(), TensorDtype.F32, 7, 3);
+        assertTrue(Files.exists(sharded.resolve("model.safetensors.index.json")));
+        assertTrue(Files.exists(sharded.resolve("model-00003-of-00003.safetensors")));
+        assertArrayEquals(logits(single, DataType.FLOAT32), logits(sharded, DataType.FLOAT32));
+    }
+
+    @Test
+    void bf16AndF16WeightsConvertExactly() throws Exception {
+        Path f32 = TestCheckpoints.write(dir.resolve("f32"), TestCheckpoints.flexi(), TensorDtype.F32, 7, 1);
+        Path bf16 = TestCheckpoints.write(dir.resolve("bf16"), TestCheckpoints.flexi(), TensorDtype.BF16, 7, 1);
+        Path f16 = TestCheckpoints.write(dir.resolve("f16"), TestCheckpoints.flexi(), TensorDtype.F16, 7, 1);
+        String name = "model.layers.2.mlp.down_proj.weight";
+        try (NDManager manager = NDManager.newBaseManager(); CheckpointTensors a = CheckpointTensors.open(f32);
+             CheckpointTensors b = CheckpointTensors.open(bf16); CheckpointTensors h = CheckpointTensors.open(f16)) {
+            float[] exact = a.load(manager, name, DataType.FLOAT32, 64, 128).toFloatArray();
+            float[] fromBf16 = b.load(manager, name, DataType.FLOAT32, 64, 128).toFloatArray();
+            float[] fromF16 = h.load(manager, name, DataType.FLOAT32, 64, 128).toFloatArray();
+            for (int i = 0; i < exact.length; i++) {
+                assertEquals(Float.intBitsToFloat((SafetensorsWriter.toBf16(exact[i]) & 0xffff) << 16), fromBf16[i], 0f, "bf16 " + i);
+                assertEquals(exact[i], fromF16[i], Math.abs(exact[i]) * 1e-3 + 1e-7, "f16 " + i);
+            }
+        }
+        float[] reference = logits(f32, DataType.FLOAT32);
+        float[] halfCompute = logits(bf16, DataType.FLOAT16);
+        assertEquals(Sampler.argmax(reference), Sampler.argmax(halfCompute), "f16 compute on bf16 weights keeps the argmax");
+        for (int i = 0; i < reference.length; i++) {
+            assertEquals(reference[i], halfCompute[i], 0.05, "f16 logit " + i);
+        }
+    }
+
+    @Test
+    void plainLlamaCheckpointRunsAtFullDepth() throws Exception {
+        Path plain = TestCheckpoints.write(dir, TestCheckpoints.config(List.of(), null));
+        try (FlexiDepthModel model = ModelLoader.load(plain, ModelOptions.cpu()); KvCache cache = model.newKvCache(16)) {
+            ForwardResult result = model.forward(StepBatch.of(new SequenceChunk(0, 0, PROMPT, 1f, true)), cache);
+            for (int row = 0; row < PROMPT.length; row++) {
+                assertEquals(4, result.trace().layersUsed(row), "even threshold 1 cannot skip an unrouted layer");
+            }
+        }
+    }
+
+    @Test
+    void missingTensorIsNamed() throws Exception {
+        Path ckpt = TestCheckpoints.write(dir, TestCheckpoints.flexi());
+        rewrite(ckpt, entries -> entries.stream().filter(e -> !e.name().equals("model.layers.1.mlp.up_proj.weight")).toList());
+        assertLoadFails(ckpt, "model.safetensors: missing tensor model.layers.1.mlp.up_proj.weight");
+    }
+
+    @Test
+    void adapterUpProjWithSwappedShapeIsRefused() throws Exception {
+        Path ckpt = TestCheckpoints.write(dir, TestCheckpoints.flexi());
+        rewrite(ckpt, entries -> entries.stream().map(e -> e.name().equals(ADAPTER_UP)
+                ? new SafetensorsWriter.Entry(e.name(), new long[] {8, 64}, e.values()) : e).toList());
+        assertLoadFails(ckpt, "tensor " + ADAPTER_UP + " has shape [8, 64] but the config needs [64, 8]");
+    }
+
+    @Test
+    void truncatedFileIsReported() throws Exception {
+        Path ckpt = TestCheckpoints.write(dir, TestCheckpoints.flexi());
+        Path file = ckpt.resolve("model.safetensors");
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            ch.truncate(ch.size() - 100);
+        }
+        assertLoadFails(ckpt, "model.safetensors: truncated: tensor");
+    }
+
+    @Test
+    void unknownDtypeIsReported() throws Exception {
+        writeRaw(dir.resolve("model.safetensors"), "{\"x\":{\"dtype\":\"I8\",\"shape\":[2],\"data_offsets\":[0,2]}}", 2);
+        TestCheckpoints.flexi().write(dir);
+        assertLoadFails(dir, "tensor x has unknown dtype 'I8'");
+    }
+
+    @Test
+    void malformedHeadersAreReported() throws Exception {
+        TestCheckpoints.flexi().write(dir);
+        writeRaw(dir.resolve("model.safetensors"), "{not json", 0);
+        assertLoadFails(dir, "malformed header: not JSON");
+        writeRaw(dir.resolve("model.safetensors"), "{\"x\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,8]}}", 16);
+        assertLoadFails(dir, "tensor x [4] F32 needs 16 bytes but data_offsets are [0,8]");
+        Files.write(dir.resolve("model.safetensors"), new byte[] {(byte) 0xff, 0, 0, 0, 0, 0, 0, 0x7f, 1, 2});
+        assertLoadFails(dir, "malformed header: header length");
+    }
+
+    @Test
+    void malformedOrInconsistentIndexIsReported() throws Exception {
+        Path ckpt = TestCheckpoints.write(dir, TestCheckpoints.flexi(), TensorDtype.F32, 7, 2);
+        Path index = ckpt.resolve("model.safetensors.index.json");
+        String good = Files.readString(index);
+        Files.writeString(index, "{\"metadata\": {}}");
+        assertLoadFails(ckpt, "malformed index: no weight_map");
+        Files.writeString(index, good.replace("\"model.norm.weight\" : \"model-00002-of-00002.safetensors\"",
+                "\"model.norm.weight\" : \"model-00001-of-00002.safetensors\""));
+        assertLoadFails(ckpt, "model-00001-of-00002.safetensors: index model.safetensors.index.json maps tensor model.norm.weight to this shard");
+        Files.writeString(index, good.replace("model-00002-of-00002.safetensors", "../elsewhere.safetensors"));
+        assertLoadFails(ckpt, "not a file name in the checkpoint directory");
+    }
+
+    @Test
+    void badConfigIsReported() throws Exception {
+        Path ckpt = TestCheckpoints.write(dir, TestCheckpoints.flexi());
+        Path config = ckpt.resolve("config.json");
+        String good = Files.readString(config);
+        Files.writeString(config, good.replace("\"hidden_size\"", "\"hidden_sizes\""));
+        assertLoadFails(ckpt, "config.json: missing key hidden_size");
+        Files.writeString(config, good.replaceAll("\"routing_layers\" : \\[ [^]]* \\]", "\"routing_layers\" : [ 2, 9 ]"));
+        assertLoadFails(ckpt, "routing_layers entry 9 is not a layer index in [0, 4)");
+        Files.writeString(config, good.replace("\"rope_scaling\" : null", "\"rope_scaling\" : {\"rope_type\": \"yarn\"}"));
+        assertLoadFails(ckpt, "rope_scaling type 'yarn' is not supported");
+        Files.delete(config);
+        assertLoadFails(ckpt, "config.json: cannot read config");
+    }
+
+    @Test
+    void missingWeightsFileIsReported() throws Exception {
+        TestCheckpoints.flexi().write(dir);
+        assertLoadFails(dir, "no model.safetensors and no model.safetensors.index.json");
+    }
+
+    private static float[] logits(Path ckpt, DataType dtype) {
+        try (FlexiDepthModel model = ModelLoader.load(ckpt, new ModelOptions(Device.cpu(), dtype, 0, false));
+             KvCache cache = model.newKvCache(16)) {
+            return model.forward(StepBatch.of(new SequenceChunk(0, 0, PROMPT, 0.5f, true)), cache).logits()[0];
+        }
+    }
+
+    private static void assertLoadFails(Path ckpt, String expectedMessagePart) {
+        CheckpointException e = assertThrows(CheckpointException.class, () -> ModelLoader.load(ckpt, ModelOptions.cpu()).close());
+        assertTrue(e.getMessage().contains(expectedMessagePart), "message '" + e.getMessage() + "' lacks '" + expectedMessagePart + "'");
+    }
+
+    /** Rewrites model.safetensors (F32) after transforming its list of tensors. */
+    private static void rewrite(Path ckpt, UnaryOperator<List<SafetensorsWriter.Entry>> change) throws IOException {
+        Path file = ckpt.resolve("model.safetensors");
+        List<SafetensorsWriter.Entry> entries = new ArrayList<>();
+        try (SafetensorsFile in = SafetensorsFile.open(file)) {
+            for (Map.Entry<String, TensorInfo> t : in.tensors().entrySet()) {
+                ByteBuffer data = in.map(t.getValue(), 0, (int) (t.getValue().end() - t.getValue().begin()));
+                float[] values = new float[data.remaining() / 4];
+                data.asFloatBuffer().get(values);
+                entries.add(SafetensorsWriter.Entry.of(t.getKey(), t.getValue().shape(), values));
+            }
+        }
+        SafetensorsWriter.write(file, TensorDtype.F32, change.apply(entries));
+    }
+
+    private static void writeRaw(Path file, String header, int dataBytes) throws IOException {
+        byte[] json = header.getBytes(StandardCharsets.UTF_8);
+        ByteBuffer buf = ByteBuffer.allocate(8 + json.length + dataBytes).order(ByteOrder.LITTLE_ENDIAN);
+        buf.putLong(json.length).put(json);
+        Files.write(file, buf.array());
+    }
+}
