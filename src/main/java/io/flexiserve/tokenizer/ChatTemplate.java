@@ -72,7 +72,7 @@ public final class ChatTemplate {
         RenderResult result = jinjava.renderForResult(template, context);
         for (TemplateError error : result.getErrors()) {
             if (error.getSeverity() == TemplateError.ErrorType.FATAL) {
-                throw new TokenizerException("chat template: " + error.getMessage());
+                throw new TokenizerException("chat template: " + raisedMessage(error.getException(), error.getMessage()));
             }
         }
         return result.getOutput();
@@ -96,6 +96,16 @@ public final class ChatTemplate {
                 .replace("%B", today.format(DateTimeFormatter.ofPattern("MMMM", Locale.ENGLISH)))
                 .replace("%b", today.format(DateTimeFormatter.ofPattern("MMM", Locale.ENGLISH)));
         return out.replace("%%", "%");
+    }
+
+    /** The template's own raise_exception message when there is one, else Jinjava's description. */
+    private static String raisedMessage(Throwable cause, String fallback) {
+        for (Throwable t = cause; t != null; t = t.getCause()) {
+            if (t instanceof TokenizerException raised) {
+                return raised.getMessage();
+            }
+        }
+        return fallback;
     }
 
     private static String templateText(JsonNode node) {
