@@ -69,7 +69,7 @@ final class GenerateCommand implements Callable<Integer> {
         try (Tokenizer tokenizer = Tokenizer.load(dir);
              FlexiDepthModel net = ModelLoader.load(dir, new ModelOptions(ai.djl.Device.cpu(), computeType, 0, false))) {
             ChatTemplate template = ChatTemplate.load(dir);
-            GenerationConfig generation = GenerationConfig.read(dir, tokenizer, "<|eot_id|>");
+            GenerationConfig generation = GenerationConfig.read(dir, tokenizer, template.eosToken());
             String text = chat ? template.render(List.of(new ChatMessage("user", prompt)), true) : prompt;
             int[] promptIds = tokenizer.encode(text);
             SamplingParams params = new SamplingParams(temperature, topP, topK, 0);

@@ -82,6 +82,10 @@ public final class ChatTemplate {
         return bosToken;
     }
 
+    public String eosToken() {
+        return eosToken;
+    }
+
     /** {@code raise_exception(message)} as transformers defines it for templates. */
     public static String raiseException(String message) {
         throw new TokenizerException(message);

@@ -13,7 +13,7 @@ public final class Fixtures {
 
     /** The real Llama 3 tokenizer.json and tokenizer_config.json. */
     public static Path llama3Tokenizer() {
-        Path dir = Path.of(System.getProperty("flexiserve.fixtures", ".fixtures")).resolve("llama3-tokenizer");
+        Path dir = Path.of(System.getProperty("test.fixtures.dir", ".fixtures")).resolve("llama3-tokenizer");
         assertTrue(Files.isRegularFile(dir.resolve("tokenizer.json")),
                 "missing " + dir + ": run scripts/fetch-fixtures.sh (the Maven build does it before the tests)");
         return dir;

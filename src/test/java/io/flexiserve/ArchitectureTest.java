@@ -1,0 +1,49 @@
+package io.flexiserve;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import org.junit.jupiter.api.Test;
+
+/** The package rules of DESIGN.md section 2. */
+class ArchitectureTest {
+
+    private static final JavaClasses CLASSES = new ClassFileImporter()
+            .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+            .importPackages("io.flexiserve");
+
+    @Test
+    void coreStaysFreeOfFrameworks() {
+        noClasses().that().resideInAnyPackage("..model..", "..tokenizer..", "..engine..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.quarkus..", "jakarta..", "io.micrometer..",
+                        "io.smallrye..", "org.eclipse.microprofile..", "io.vertx..")
+                .check(CLASSES);
+    }
+
+    @Test
+    void modelKnowsNothingAboveIt() {
+        noClasses().that().resideInAPackage("io.flexiserve.model..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.flexiserve.tokenizer..", "io.flexiserve.engine..",
+                        "io.flexiserve.api..", "io.flexiserve.cli..")
+                .check(CLASSES);
+    }
+
+    @Test
+    void engineDoesNotTokenizeAndTokenizerDoesNotRunTheModel() {
+        noClasses().that().resideInAPackage("io.flexiserve.engine..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.flexiserve.tokenizer..", "io.flexiserve.api..")
+                .check(CLASSES);
+        noClasses().that().resideInAPackage("io.flexiserve.tokenizer..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.flexiserve.model..", "io.flexiserve.engine..")
+                .check(CLASSES);
+    }
+
+    @Test
+    void apiNeverTouchesTensors() {
+        noClasses().that().resideInAPackage("io.flexiserve.api..")
+                .should().dependOnClassesThat().resideInAnyPackage("ai.djl..", "io.flexiserve.model..")
+                .check(CLASSES);
+    }
+}

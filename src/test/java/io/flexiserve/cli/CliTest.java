@@ -1,0 +1,69 @@
+package io.flexiserve.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.flexiserve.model.ModelConfig;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The jar's commands: generating a checkpoint of a given shape, and deterministic generation from it. */
+class CliTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void generateCheckpointWritesTheRequestedShape() throws Exception {
+        Path out = dir.resolve("ckpt");
+        assertEquals(0, FlexiServeCli.run("generate-checkpoint", "--out", out.toString(), "--hidden", "64",
+                "--intermediate", "128", "--layers", "6", "--heads", "4", "--kv-heads", "2", "--routed", "2,4-5",
+                "--shards", "2", "--dtype", "BF16"));
+        ModelConfig config = ModelConfig.read(out);
+        assertEquals(List.of(2, 4, 5), config.routingLayers());
+        assertEquals(16, config.headDim());
+        assertTrue(Files.exists(out.resolve("model.safetensors.index.json")));
+        assertTrue(Files.exists(out.resolve("tokenizer.json")));
+        assertEquals(List.of(6, 7, 8, 9, 10, 11), GenerateCheckpointCommand.parseRouted("second-half", 12));
+    }
+
+    @Test
+    void generateIsDeterministicForASeedAndReportsLayersPerToken() throws Exception {
+        Path ckpt = dir.resolve("ckpt");
+        FlexiServeCli.run("generate-checkpoint", "--out", ckpt.toString(), "--hidden", "64", "--intermediate", "128",
+                "--layers", "4", "--heads", "4", "--kv-heads", "2", "--routed", "2-3");
+        String first = generate(ckpt, "5");
+        String again = generate(ckpt, "5");
+        String other = generate(ckpt, "6");
+        assertEquals(text(first), text(again), "same seed, same text");
+        assertNotEquals(text(first), text(other), "another seed, other text");
+        String layers = first.lines().filter(l -> l.startsWith("layers per token: ")).findFirst().orElseThrow();
+        int count = layers.substring(layers.indexOf('[') + 1, layers.indexOf(']')).split(", ").length;
+        assertEquals(10, count, "one layer count per generated token: " + layers);
+        assertTrue(first.contains("generated 10 tokens"), first);
+    }
+
+    private static String text(String output) {
+        return output.substring(0, output.indexOf("layers per token: "));
+    }
+
+    private static String generate(Path ckpt, String seed) {
+        PrintStream stdout = System.out;
+        ByteArrayOutputStream buffer = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(buffer, true, StandardCharsets.UTF_8));
+        try {
+            assertEquals(0, FlexiServeCli.run("generate", "--model", ckpt.toString(), "--prompt", "Once upon a time",
+                    "--max-tokens", "10", "--temperature", "1.0", "--seed", seed));
+        } finally {
+            System.setOut(stdout);
+        }
+        return buffer.toString(StandardCharsets.UTF_8);
+    }
+}
