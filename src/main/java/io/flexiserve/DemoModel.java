@@ -24,7 +24,7 @@ public final class DemoModel {
 
     public static final String NAME = "flexidepth-demo";
     /** Bump when the shape or the generator changes, so an old copy on disk is not reused. */
-    private static final String VERSION = "v1";
+    private static final String VERSION = "v2";
     private static final long SEED = 42;
     /** Router logits spread so that some tokens run a routed layer and some skip it. */
     private static final double GATE_SPREAD = 1.5;

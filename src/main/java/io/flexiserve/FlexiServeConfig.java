@@ -16,6 +16,8 @@ public interface FlexiServeConfig {
 
     Engine engine();
 
+    Api api();
+
     /** Demo model, uploaded files, fine-tuning jobs and their outputs. */
     @WithDefault("${user.home}/.flexiserve")
     Path dataDir();
@@ -42,6 +44,14 @@ public interface FlexiServeConfig {
         /** Multiply the router's W_head W_dec out at load (faster, not bit-identical to the release). */
         @WithDefault("false")
         boolean premultiplyRouterHead();
+    }
+
+    /** Limits of the HTTP surface. */
+    interface Api {
+
+        /** Largest accepted request body; larger ones get 413. */
+        @WithDefault("4194304")
+        long maxBodyBytes();
     }
 
     /** Batching and memory limits of the engine. */

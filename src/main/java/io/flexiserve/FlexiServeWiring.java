@@ -1,8 +1,11 @@
 package io.flexiserve;
 
 import ai.djl.Device;
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.types.DataType;
+import io.flexiserve.api.ModelEndpoint;
+import io.flexiserve.api.ModelRegistry;
+import io.flexiserve.engine.Engine;
+import io.flexiserve.engine.EngineConfig;
 import io.flexiserve.engine.ServingState;
 import io.flexiserve.model.FlexiDepthModel;
 import io.flexiserve.model.KvCache;
@@ -18,25 +21,34 @@ import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Produces;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
 import org.jboss.logging.Logger;
 
 /**
  * Builds the core objects from {@link FlexiServeConfig}: resolves the checkpoint (the generated demo model
  * when none is configured), loads it on a background thread so that the started/ready health checks can
- * report progress, warms it up, and closes it at shutdown.
+ * report progress, warms it up, starts its engine, and closes both at shutdown. It is also the registry of
+ * served model ids that the HTTP layer looks requests up in.
  */
 @ApplicationScoped
-public class FlexiServeWiring {
+public class FlexiServeWiring implements ModelRegistry {
 
     private static final Logger LOG = Logger.getLogger(FlexiServeWiring.class);
 
     private final FlexiServeConfig config;
+    private final io.flexiserve.metrics.ServingMetrics metrics;
     private final ServingState state = new ServingState();
     private volatile ServedModel served;
+    private volatile ModelEndpoint endpoint;
 
-    public FlexiServeWiring(FlexiServeConfig config) {
+    public FlexiServeWiring(FlexiServeConfig config,
+                            io.flexiserve.metrics.ServingMetrics metrics) {
         this.config = config;
+        this.metrics = metrics;
     }
 
     @Produces
@@ -45,9 +57,21 @@ public class FlexiServeWiring {
         return state;
     }
 
-    /** The served model once ready, else null. */
-    public ServedModel served() {
-        return served;
+    @Override
+    public boolean ready() {
+        return endpoint != null;
+    }
+
+    @Override
+    public List<ModelEndpoint> all() {
+        ModelEndpoint e = endpoint;
+        return e == null ? List.of() : List.of(e);
+    }
+
+    @Override
+    public Optional<ModelEndpoint> find(String name) {
+        ModelEndpoint e = endpoint;
+        return e != null && e.name().equals(name) ? Optional.of(e) : Optional.empty();
     }
 
     void onStart(@Observes StartupEvent event) {
@@ -57,6 +81,11 @@ public class FlexiServeWiring {
     }
 
     void onStop(@Observes ShutdownEvent event) {
+        ModelEndpoint e = endpoint;
+        endpoint = null;
+        if (e != null) {
+            e.engine().close();
+        }
         ServedModel model = served;
         if (model != null) {
             model.close();
@@ -81,6 +110,12 @@ public class FlexiServeWiring {
             state.warmingUp();
             warmUp(model);
             served = new ServedModel(name, dir, model, tokenizer, template, generation);
+            EngineConfig engineConfig = engineConfig(model);
+            Engine engine = new Engine(model, engineConfig, name);
+            endpoint = new ModelEndpoint(name, engine, tokenizer, template, generation, model.config().numLayers(),
+                    model.config().routingLayers(), model.config().vocabSize(), System.currentTimeMillis() / 1000);
+            metrics.register(endpoint);
+            LOG.infof("engine for %s: %s", name, engineConfig);
             state.ready();
             LOG.infof("model %s ready in %.1f s (%d layers, routed %s)", name, (System.nanoTime() - start) / 1e9,
                     model.config().numLayers(), model.config().routingLayers());
@@ -98,8 +133,44 @@ public class FlexiServeWiring {
         }
     }
 
+    private EngineConfig engineConfig(FlexiDepthModel model) {
+        FlexiServeConfig.Engine e = config.engine();
+        int maxModelLen = model.maxPositions();
+        int kvTokens = e.kvCacheTokens().orElseGet(() -> defaultKvTokens(model, maxModelLen, e.maxNumSeqs()));
+        return new EngineConfig(e.maxNumSeqs(), e.maxBatchTokens(), e.maxQueuedRequests(), kvTokens, maxModelLen);
+    }
+
+    /**
+     * Enough for max-num-seqs full-length sequences, bounded by a quarter of available host memory on CPU
+     * (the weights are already loaded) or 80% of free device memory on GPU; never less than one full sequence.
+     */
+    private static int defaultKvTokens(FlexiDepthModel model, int maxModelLen, int maxNumSeqs) {
+        long perToken = KvCache.bytesPerToken(model.config(), model.dtype());
+        long budget = model.device().isGpu() ? (long) (freeGpuBytes(model.device()) * 0.8) : availableHostBytes() / 4;
+        long tokens = Math.min((long) maxNumSeqs * maxModelLen, budget / perToken);
+        return (int) Math.max(maxModelLen, Math.min(tokens, Integer.MAX_VALUE / 2));
+    }
+
+    private static long availableHostBytes() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
+                if (line.startsWith("MemAvailable:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        } catch (java.io.IOException | NumberFormatException e) {
+            LOG.debugf("no /proc/meminfo: %s", e.getMessage());
+        }
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getFreeMemorySize();
+    }
+
+    private static long freeGpuBytes(Device device) {
+        java.lang.management.MemoryUsage usage = ai.djl.util.cuda.CudaUtils.getGpuMemory(device);
+        return usage.getMax() - usage.getUsed();
+    }
+
     private Device device() {
-        String spec = config.model().device().orElse(Engine.getInstance().getGpuCount() > 0 ? "gpu" : "cpu").trim();
+        String spec = config.model().device().orElse(ai.djl.engine.Engine.getInstance().getGpuCount() > 0 ? "gpu" : "cpu").trim();
         if (spec.equals("cpu")) {
             return Device.cpu();
         }

@@ -72,7 +72,7 @@ final class GenerateCommand implements Callable<Integer> {
             GenerationConfig generation = GenerationConfig.read(dir, tokenizer, template.eosToken());
             String text = chat ? template.render(List.of(new ChatMessage("user", prompt)), true) : prompt;
             int[] promptIds = tokenizer.encode(text);
-            SamplingParams params = new SamplingParams(temperature, topP, topK, 0);
+            SamplingParams params = SamplingParams.of(temperature, topP, topK, 0);
             Result result = generate(net, promptIds, params, generation, tokenizer, out);
             out.println();
             out.println("layers per token: " + result.layers);

@@ -5,10 +5,14 @@ import java.util.random.RandomGenerator;
 
 /**
  * Picks a token from one row of logits: argmax when greedy, otherwise softmax(logits / temperature)
- * truncated by top-k, min-p and top-p (in that order, as vLLM applies them), then one draw from the
- * generator. Temperature is applied here and only here.
+ * truncated by top-k, then top-p (over the mass left by top-k), then min-p, and one draw from the
+ * sequence's generator. Temperature is applied here and only here. Only the few tokens that can survive
+ * the truncations are sorted, so a 128K vocabulary costs one pass over the logits, not a sort.
  */
 public final class Sampler {
+
+    /** First guess at the probability, relative to the top one, below which tokens cannot matter. */
+    private static final double FIRST_CUTOFF = 1e-4;
 
     private Sampler() {
     }
@@ -17,41 +21,29 @@ public final class Sampler {
         if (params.greedy()) {
             return argmax(logits);
         }
-        int[] order = byDescendingLogit(logits, params.topK());
-        double max = logits[order[0]];
-        double[] probs = new double[order.length];
-        double sum = 0;
-        for (int i = 0; i < order.length; i++) {
-            probs[i] = Math.exp((logits[order[i]] - max) / params.temperature());
-            sum += probs[i];
+        double max = logits[argmax(logits)];
+        double[] weights = new double[logits.length]; // unnormalised probabilities, the top one is 1
+        double total = 0;
+        for (int i = 0; i < logits.length; i++) {
+            weights[i] = Math.exp((logits[i] - max) / params.temperature());
+            total += weights[i];
         }
-        int keep = order.length;
-        for (int i = 0; i < order.length; i++) {
-            probs[i] /= sum;
-            if (params.minP() > 0 && probs[i] < params.minP() * probs[0]) {
-                keep = Math.min(keep, i);
-            }
+        if (params.topK() == 0 && params.topP() >= 1) {
+            return drawAbove(weights, params.minP(), random);
         }
+        int[] kept = truncate(weights, total, params);
         double mass = 0;
-        for (int i = 0; i < keep; i++) {
-            mass += probs[i];
-            if (mass >= params.topP()) {
-                keep = i + 1;
-                break;
-            }
+        for (int id : kept) {
+            mass += weights[id];
         }
-        double kept = 0;
-        for (int i = 0; i < keep; i++) {
-            kept += probs[i];
-        }
-        double u = random.nextDouble() * kept;
-        for (int i = 0; i < keep; i++) {
-            u -= probs[i];
+        double u = random.nextDouble() * mass;
+        for (int id : kept) {
+            u -= weights[id];
             if (u < 0) {
-                return order[i];
+                return id;
             }
         }
-        return order[keep - 1];
+        return kept[kept.length - 1];
     }
 
     /** Index of the largest logit; the lowest index wins ties. */
@@ -65,16 +57,84 @@ public final class Sampler {
         return best;
     }
 
-    /** Token ids sorted by descending logit, cut to the top k when k > 0; ties keep id order. */
-    private static int[] byDescendingLogit(float[] logits, int topK) {
-        Integer[] ids = new Integer[logits.length];
-        for (int i = 0; i < ids.length; i++) {
-            ids[i] = i;
+    /** No top-k or top-p: draw among tokens with weight >= minP (the top weight is 1). */
+    private static int drawAbove(double[] weights, double minP, RandomGenerator random) {
+        double mass = 0;
+        for (double w : weights) {
+            mass += w >= minP ? w : 0;
         }
-        Arrays.sort(ids, (a, b) -> Float.compare(logits[b], logits[a]));
-        int n = topK > 0 ? Math.min(topK, ids.length) : ids.length;
-        int[] out = new int[n];
+        double u = random.nextDouble() * mass;
+        int last = 0;
+        for (int i = 0; i < weights.length; i++) {
+            if (weights[i] >= minP) {
+                last = i;
+                u -= weights[i];
+                if (u < 0) {
+                    return i;
+                }
+            }
+        }
+        return last;
+    }
+
+    /**
+     * The tokens surviving top-k, top-p and min-p, most likely first. Candidates are gathered above a
+     * cutoff and sorted; if they cannot decide top-k or top-p, the cutoff is lowered and they are
+     * gathered again, so the result is exact.
+     */
+    private static int[] truncate(double[] weights, double total, SamplingParams params) {
+        for (double cutoff = FIRST_CUTOFF; ; cutoff *= FIRST_CUTOFF) {
+            boolean complete = cutoff < Double.MIN_NORMAL;
+            int[] sorted = sortedAbove(weights, complete ? 0 : cutoff);
+            int keep = params.topK() > 0 ? Math.min(params.topK(), sorted.length) : sorted.length;
+            if (params.topK() > 0 && sorted.length < params.topK() && sorted.length < weights.length && !complete) {
+                continue; // not enough candidates to fill k
+            }
+            double kMass = params.topK() > 0 && keep == params.topK() ? prefixMass(weights, sorted, keep) : total;
+            double mass = 0;
+            int topP = -1;
+            for (int i = 0; i < keep; i++) {
+                mass += weights[sorted[i]];
+                if (mass >= params.topP() * kMass) {
+                    topP = i + 1;
+                    break;
+                }
+            }
+            if (topP < 0 && params.topP() < 1 && keep == sorted.length && sorted.length < weights.length && !complete) {
+                continue; // the nucleus reaches below the cutoff
+            }
+            keep = topP > 0 ? topP : keep;
+            int n = 1;
+            while (n < keep && weights[sorted[n]] >= params.minP()) {
+                n++;
+            }
+            return Arrays.copyOf(sorted, n);
+        }
+    }
+
+    private static double prefixMass(double[] weights, int[] sorted, int n) {
+        double mass = 0;
         for (int i = 0; i < n; i++) {
+            mass += weights[sorted[i]];
+        }
+        return mass;
+    }
+
+    /** Ids with weight >= cutoff, by descending weight, ties by id. */
+    private static int[] sortedAbove(double[] weights, double cutoff) {
+        int count = 0;
+        for (double w : weights) {
+            count += w >= cutoff ? 1 : 0;
+        }
+        Integer[] ids = new Integer[count];
+        for (int i = 0, k = 0; i < weights.length; i++) {
+            if (weights[i] >= cutoff) {
+                ids[k++] = i;
+            }
+        }
+        Arrays.sort(ids, (a, b) -> Double.compare(weights[b], weights[a]));
+        int[] out = new int[count];
+        for (int i = 0; i < count; i++) {
             out[i] = ids[i];
         }
         return out;

@@ -24,9 +24,9 @@ public final class KvCache implements AutoCloseable {
         this.keys = new NDArray[config.numLayers()];
         this.values = new NDArray[config.numLayers()];
         Shape shape = new Shape(capacity, config.numKvHeads(), config.headDim());
-        for (int l = 0; l < config.numLayers(); l++) {
-            keys[l] = manager.zeros(shape, dtype);
-            values[l] = manager.zeros(shape, dtype);
+        for (int l = 0; l < config.numLayers(); l++) { // uninitialised: pages are touched only as rows fill
+            keys[l] = manager.create(shape, dtype);
+            values[l] = manager.create(shape, dtype);
         }
     }
 
@@ -35,9 +35,9 @@ public final class KvCache implements AutoCloseable {
         return capacity;
     }
 
-    /** Bytes held, for memory accounting. */
-    public long bytes() {
-        return 2L * keys.length * keys[0].size() * keys[0].getDataType().getNumOfBytes();
+    /** Bytes one token's keys and values take over all layers. */
+    public static long bytesPerToken(ModelConfig config, DataType dtype) {
+        return 2L * config.numLayers() * config.numKvHeads() * config.headDim() * dtype.getNumOfBytes();
     }
 
     /** Writes k, v: (N, Hkv, Dh) into the given cache rows (N), in place. */

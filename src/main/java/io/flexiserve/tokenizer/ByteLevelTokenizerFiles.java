@@ -66,8 +66,7 @@ public final class ByteLevelTokenizerFiles {
         split.put("behavior", "Isolated").put("invert", false);
         pres.addObject().put("type", "ByteLevel").put("add_prefix_space", false).put("trim_offsets", true)
                 .put("use_regex", false);
-        root.putObject("post_processor").put("type", "ByteLevel").put("add_prefix_space", true)
-                .put("trim_offsets", false).put("use_regex", true);
+        postProcessor(root.putObject("post_processor"));
         root.putObject("decoder").put("type", "ByteLevel").put("add_prefix_space", true)
                 .put("trim_offsets", true).put("use_regex", true);
         ObjectNode model = root.putObject("model");
@@ -92,8 +91,29 @@ public final class ByteLevelTokenizerFiles {
         json.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("tokenizer_config.json").toFile(), config);
     }
 
+    /** As Meta's Llama 3 tokenizer.json: byte-level offsets, then BOS before every sequence. */
+    private static void postProcessor(ObjectNode post) {
+        post.put("type", "Sequence");
+        ArrayNode processors = post.putArray("processors");
+        processors.addObject().put("type", "ByteLevel").put("add_prefix_space", true).put("trim_offsets", false)
+                .put("use_regex", true);
+        ObjectNode template = processors.addObject().put("type", "TemplateProcessing");
+        String bos = specialTokenName(0);
+        template.putArray("single").addObject().putObject("SpecialToken").put("id", bos).put("type_id", 0);
+        template.withArray("single").addObject().putObject("Sequence").put("id", "A").put("type_id", 0);
+        ArrayNode pair = template.putArray("pair");
+        pair.addObject().putObject("SpecialToken").put("id", bos).put("type_id", 0);
+        pair.addObject().putObject("Sequence").put("id", "A").put("type_id", 0);
+        pair.addObject().putObject("SpecialToken").put("id", bos).put("type_id", 1);
+        pair.addObject().putObject("Sequence").put("id", "B").put("type_id", 1);
+        ObjectNode special = template.putObject("special_tokens").putObject(bos);
+        special.put("id", bos);
+        special.putArray("ids").add(BOS_ID);
+        special.putArray("tokens").add(bos);
+    }
+
     /** GPT-2's bytes_to_unicode: printable bytes map to themselves, the rest to code points 256 and up. */
-    private static int[] byteAlphabet() {
+    static int[] byteAlphabet() {
         int[] map = new int[256];
         int next = 256;
         for (int b = 0; b < 256; b++) {

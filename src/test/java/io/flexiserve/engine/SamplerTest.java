@@ -20,7 +20,7 @@ class SamplerTest {
 
     @Test
     void temperatureOneDrawsInProportionToSoftmax() {
-        int[] counts = draw(new SamplingParams(1, 1, 0, 0), 40_000);
+        int[] counts = draw(SamplingParams.of(1, 1, 0, 0), 40_000);
         double z = 0;
         for (float l : LOGITS) {
             z += Math.exp(l);
@@ -33,36 +33,36 @@ class SamplerTest {
 
     @Test
     void topKTopPAndMinPTruncate() {
-        int[] topK = draw(new SamplingParams(1, 1, 2, 0), 5_000);
+        int[] topK = draw(SamplingParams.of(1, 1, 2, 0), 5_000);
         assertEquals(5_000, topK[0] + topK[1], "top_k 2 keeps tokens 0 and 1 only");
         // probabilities 0.53, 0.19, 0.12, 0.07, 0.03: top_p 0.7 needs the first two
-        int[] topP = draw(new SamplingParams(1, 0.7, 0, 0), 5_000);
+        int[] topP = draw(SamplingParams.of(1, 0.7, 0, 0), 5_000);
         assertEquals(5_000, topP[0] + topP[1], "top_p 0.7 keeps tokens 0 and 1");
         // min_p 0.3: keep p >= 0.3 * 0.53 = 0.16, tokens 0 and 1
-        int[] minP = draw(new SamplingParams(1, 1, 0, 0.3), 5_000);
+        int[] minP = draw(SamplingParams.of(1, 1, 0, 0.3), 5_000);
         assertEquals(5_000, minP[0] + minP[1], "min_p 0.3 keeps tokens 0 and 1");
         assertTrue(minP[1] > 500, "token 1 still drawn");
     }
 
     @Test
     void lowTemperatureConcentratesAndSeedsRepeat() {
-        int[] cold = draw(new SamplingParams(0.1, 1, 0, 0), 2_000);
+        int[] cold = draw(SamplingParams.of(0.1, 1, 0, 0), 2_000);
         assertTrue(cold[0] > 1_990, "temperature 0.1 almost always picks the top token: " + cold[0]);
         assertEquals(drawSequence(7), drawSequence(7));
     }
 
     @Test
     void invalidParametersAreRefused() {
-        assertThrows(IllegalArgumentException.class, () -> new SamplingParams(-1, 1, 0, 0));
-        assertThrows(IllegalArgumentException.class, () -> new SamplingParams(1, 0, 0, 0));
-        assertThrows(IllegalArgumentException.class, () -> new SamplingParams(1, 1, -3, 0));
+        assertThrows(IllegalArgumentException.class, () -> SamplingParams.of(-1, 1, 0, 0));
+        assertThrows(IllegalArgumentException.class, () -> SamplingParams.of(1, 0, 0, 0));
+        assertThrows(IllegalArgumentException.class, () -> SamplingParams.of(1, 1, -3, 0));
     }
 
     private static String drawSequence(long seed) {
         Random random = new Random(seed);
         StringBuilder sb = new StringBuilder();
         for (int i = 0; i < 50; i++) {
-            sb.append(Sampler.sample(LOGITS, new SamplingParams(1, 1, 0, 0), random));
+            sb.append(Sampler.sample(LOGITS, SamplingParams.of(1, 1, 0, 0), random));
         }
         return sb.toString();
     }

@@ -1,0 +1,53 @@
+package io.flexiserve.api;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The body of {@code POST /v1/chat/completions}. Fields that would change the meaning of the request and
+ * that FlexiServe does not implement (tools, structured output, audio, ...) are declared so that they can
+ * be refused by name; unknown fields are refused too.
+ */
+public record ChatCompletionRequest(
+        String model,
+        List<Message> messages,
+        Double temperature,
+        @JsonProperty("top_p") Double topP,
+        @JsonProperty("top_k") Integer topK,
+        @JsonProperty("min_p") Double minP,
+        Integer n,
+        @JsonProperty("max_tokens") Integer maxTokens,
+        @JsonProperty("max_completion_tokens") Integer maxCompletionTokens,
+        JsonNode stop,
+        Boolean stream,
+        @JsonProperty("stream_options") StreamOptions streamOptions,
+        @JsonProperty("presence_penalty") Double presencePenalty,
+        @JsonProperty("frequency_penalty") Double frequencyPenalty,
+        @JsonProperty("repetition_penalty") Double repetitionPenalty,
+        @JsonProperty("logit_bias") Map<String, Double> logitBias,
+        Boolean logprobs,
+        @JsonProperty("top_logprobs") Integer topLogprobs,
+        Long seed,
+        String user,
+        FlexiDepthOptions flexidepth,
+        @JsonProperty("response_format") JsonNode responseFormat,
+        JsonNode tools,
+        @JsonProperty("tool_choice") JsonNode toolChoice,
+        JsonNode functions,
+        @JsonProperty("function_call") JsonNode functionCall,
+        @JsonProperty("parallel_tool_calls") JsonNode parallelToolCalls,
+        JsonNode audio,
+        JsonNode modalities,
+        JsonNode prediction,
+        @JsonProperty("reasoning_effort") JsonNode reasoningEffort,
+        @JsonProperty("web_search_options") JsonNode webSearchOptions,
+        Boolean store,
+        JsonNode metadata,
+        @JsonProperty("service_tier") String serviceTier) implements SamplingFields {
+
+    /** One message; {@code content} is a string or a list of {@code {"type": "text", "text": ...}} parts. */
+    public record Message(String role, JsonNode content, String name) {
+    }
+}

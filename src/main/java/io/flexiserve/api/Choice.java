@@ -1,0 +1,92 @@
+package io.flexiserve.api;
+
+import io.flexiserve.engine.FinishReason;
+import io.flexiserve.engine.GeneratedToken;
+import io.flexiserve.engine.SequenceStats;
+import io.flexiserve.engine.TokenSink;
+import io.flexiserve.tokenizer.IncrementalDetokenizer;
+import io.flexiserve.tokenizer.Tokenizer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One choice of a response: turns the engine's tokens into text deltas (never splitting a UTF-8 character,
+ * holding back what may become a stop string) and hands them, with the layers and logprobs of the tokens
+ * they came from, to the response writer. Runs on the engine thread.
+ */
+final class Choice implements TokenSink {
+
+    final int index;
+    private final IncrementalDetokenizer detokenizer;
+    private final StopStrings stops;
+    private final ResponseWriter writer;
+    private final boolean keepTokens;
+    private final StringBuilder text;
+    private final int textOffset;
+    private final List<Integer> layers = new ArrayList<>();
+    private final List<GeneratedToken> tokens = new ArrayList<>();
+    private int sentLayers;
+    private int sentTokens;
+
+    Choice(int index, Tokenizer tokenizer, List<String> stop, ResponseWriter writer, boolean keepTokens, String echo) {
+        this.index = index;
+        this.detokenizer = new IncrementalDetokenizer(tokenizer);
+        this.stops = new StopStrings(stop);
+        this.writer = writer;
+        this.keepTokens = keepTokens;
+        this.text = new StringBuilder(echo);
+        this.textOffset = echo.length();
+    }
+
+    @Override
+    public boolean onToken(GeneratedToken token) {
+        layers.add(token.layersUsed());
+        if (keepTokens) {
+            tokens.add(token);
+        }
+        String out = stops.append(detokenizer.add(token.id()));
+        if (!out.isEmpty() || stops.matched()) {
+            send(out);
+        }
+        return !stops.matched();
+    }
+
+    @Override
+    public void onFinish(FinishReason reason, SequenceStats stats) {
+        if (reason == FinishReason.ABORT) {
+            writer.aborted(this);
+            return;
+        }
+        if (!stops.matched()) {
+            String tail = stops.append(detokenizer.flush());
+            send(tail + stops.flush());
+        }
+        writer.finished(this, reason.openAiName(), stats);
+    }
+
+    @Override
+    public void onError(String message) {
+        writer.failed(message);
+    }
+
+    /** The text so far with the layers and tokens not yet sent; pieces with nothing in them are skipped. */
+    private void send(String piece) {
+        text.append(piece);
+        if (piece.isEmpty() && sentLayers == layers.size()) {
+            return;
+        }
+        writer.delta(this, piece, layers.subList(sentLayers, layers.size()),
+                tokens.subList(sentTokens, tokens.size()), null);
+        sentLayers = layers.size();
+        sentTokens = tokens.size();
+    }
+
+    ChoiceResult result(String finishReason) {
+        return new ChoiceResult(index, text.toString(), finishReason, List.copyOf(layers), List.copyOf(tokens), textOffset);
+    }
+
+    /** Text sent before any token: an echoed prompt. */
+    String echo() {
+        return text.substring(0, textOffset);
+    }
+}

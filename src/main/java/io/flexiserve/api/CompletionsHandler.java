@@ -1,0 +1,207 @@
+package io.flexiserve.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.flexiserve.api.ChatCompletionRequest.Message;
+import io.flexiserve.engine.EngineOverloadedException;
+import io.flexiserve.engine.GenerationRequest;
+import io.flexiserve.tokenizer.ChatMessage;
+import io.flexiserve.tokenizer.TokenizerException;
+import io.vertx.ext.web.RoutingContext;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+
+/**
+ * {@code POST /v1/chat/completions} and {@code POST /v1/completions}: validate, render and tokenize on a worker
+ * thread, submit one sequence per choice to the model's engine, and answer through a {@link ResponseWriter}.
+ */
+@ApplicationScoped
+public class CompletionsHandler {
+
+    static final int MAX_CHOICES = 64;
+    private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant");
+
+    private final ModelRegistry models;
+    private final ApiJson json;
+
+    public CompletionsHandler(ModelRegistry models, ApiJson json) {
+        this.models = models;
+        this.json = json;
+    }
+
+    void chat(RoutingContext ctx) {
+        ChatCompletionRequest r = json.read(ctx.body().asString(), ChatCompletionRequest.class);
+        ModelEndpoint model = resolve(r.model());
+        refuseUnsupported(r);
+        String text;
+        try {
+            text = model.chatTemplate().render(messages(r.messages()), true);
+        } catch (TokenizerException e) {
+            throw OpenAiException.invalid("messages", e.getMessage());
+        }
+        int[] ids = model.tokenizer().encode(text);
+        if (r.maxTokens() != null && r.maxCompletionTokens() != null && !r.maxTokens().equals(r.maxCompletionTokens())) {
+            throw OpenAiException.invalid("max_completion_tokens", "max_tokens and max_completion_tokens disagree; send one");
+        }
+        Integer maxTokens = r.maxCompletionTokens() != null ? r.maxCompletionTokens() : r.maxTokens();
+        boolean logprobs = Boolean.TRUE.equals(r.logprobs());
+        if (r.topLogprobs() != null && (!logprobs || r.topLogprobs() < 0 || r.topLogprobs() > 20)) {
+            throw OpenAiException.invalid("top_logprobs", "top_logprobs must be between 0 and 20 and needs logprobs: true");
+        }
+        int topLogprobs = logprobs ? (r.topLogprobs() == null ? 0 : r.topLogprobs()) : -1;
+        RequestSettings settings = validate(r, maxTokens, topLogprobs, model);
+        ResponseShape shape = new ChatShape(model.tokenizer(), logprobs, settings.returnLayers());
+        start(ctx, model, shape, "chatcmpl-", List.of(new Prompt(ids, "")), settings);
+    }
+
+    void completion(RoutingContext ctx) {
+        CompletionRequest r = json.read(ctx.body().asString(), CompletionRequest.class);
+        ModelEndpoint model = resolve(r.model());
+        if (r.suffix() != null && !r.suffix().isEmpty()) {
+            throw OpenAiException.invalid("suffix", "suffix (fill-in-the-middle) is not supported by this model");
+        }
+        int n = r.n() == null ? 1 : r.n();
+        if (r.bestOf() != null && r.bestOf() != n) {
+            throw OpenAiException.invalid("best_of", "best_of must equal n; server-side candidate ranking is not supported");
+        }
+        if (r.logprobs() != null && (r.logprobs() < 0 || r.logprobs() > 5)) {
+            throw OpenAiException.invalid("logprobs", "logprobs must be between 0 and 5, got " + r.logprobs());
+        }
+        boolean echo = Boolean.TRUE.equals(r.echo());
+        if (echo && r.logprobs() != null) {
+            throw OpenAiException.invalid("echo", "echo together with logprobs (prompt logprobs) is not supported");
+        }
+        RequestSettings settings = validate(r, r.maxTokens(), r.logprobs() == null ? -1 : r.logprobs(), model);
+        List<Prompt> prompts = PromptParser.parse(r.prompt(), model.tokenizer(), model.vocabSize(), echo);
+        ResponseShape shape = new TextShape(model.tokenizer(), r.logprobs() != null, settings.returnLayers());
+        start(ctx, model, shape, "cmpl-", prompts, settings);
+    }
+
+    /** A prompt's ids, and the text to echo before its completion. */
+    record Prompt(int[] ids, String echo) {
+    }
+
+    private RequestSettings validate(SamplingFields r, Integer maxTokens, int topLogprobs, ModelEndpoint model) {
+        return SamplingValidator.validate(r, maxTokens, topLogprobs, model.vocabSize(),
+                model.generationConfig().temperature(), model.generationConfig().topP());
+    }
+
+    private ModelEndpoint resolve(String name) {
+        if (!models.ready()) {
+            throw new OpenAiException(503, "service_unavailable", "model_loading", null, "The model is still loading; retry shortly.");
+        }
+        if (name == null || name.isBlank()) {
+            throw OpenAiException.invalid("model", "you must provide a model parameter");
+        }
+        return models.find(name).orElseThrow(() -> OpenAiException.modelNotFound(name));
+    }
+
+    private void start(RoutingContext ctx, ModelEndpoint model, ResponseShape shape, String idPrefix, List<Prompt> prompts,
+                       RequestSettings s) {
+        int choices = prompts.size() * s.n();
+        if (choices > MAX_CHOICES) {
+            throw OpenAiException.invalid("n", "prompts times n must be at most " + MAX_CHOICES + ", got " + choices);
+        }
+        int maxLen = model.maxModelLen();
+        int[] maxTokens = new int[prompts.size()];
+        for (int p = 0; p < prompts.size(); p++) {
+            int promptTokens = prompts.get(p).ids().length;
+            maxTokens[p] = s.maxTokens() != null ? s.maxTokens() : maxLen - promptTokens;
+            if (promptTokens + maxTokens[p] > maxLen || maxTokens[p] < 1) {
+                throw OpenAiException.contextLength(maxLen, promptTokens, Math.max(maxTokens[p], 1));
+            }
+        }
+        ResponseMeta meta = new ResponseMeta(idPrefix + UUID.randomUUID().toString().replace("-", ""),
+                System.currentTimeMillis() / 1000, model.name());
+        ResponseWriter writer = s.stream()
+                ? new ResponseWriter.Streaming(ctx.response(), meta, shape, json, model, choices, s.includeUsage())
+                : new ResponseWriter.Buffered(ctx.response(), meta, shape, json, model, choices);
+        List<Choice> all = new ArrayList<>();
+        try {
+            for (int p = 0; p < prompts.size(); p++) {
+                Prompt prompt = prompts.get(p);
+                for (int i = 0; i < s.n(); i++) {
+                    Choice choice = new Choice(p * s.n() + i, model.tokenizer(), s.stop(), writer, s.topLogprobs() >= 0, prompt.echo());
+                    GenerationRequest request = new GenerationRequest(prompt.ids(), s.seedFor(i), maxTokens[p],
+                            model.generationConfig().eosTokenIds(), s.threshold(), s.topLogprobs());
+                    writer.track(model.engine().submit(request, choice), i == 0 ? prompt.ids().length : 0);
+                    all.add(choice);
+                }
+            }
+        } catch (EngineOverloadedException e) {
+            writer.cancelAll();
+            throw new OpenAiException(429, "rate_limit_error", "server_overloaded", null,
+                    "The server is overloaded: " + e.getMessage() + ". Retry after a short wait.");
+        } catch (IllegalArgumentException e) {
+            writer.cancelAll();
+            throw OpenAiException.invalid("max_tokens", e.getMessage());
+        }
+        writer.start(all);
+    }
+
+    private static void refuseUnsupported(ChatCompletionRequest r) {
+        refuse("tools", r.tools() != null && !(r.tools().isArray() && r.tools().isEmpty()));
+        refuse("tool_choice", r.toolChoice() != null && !"none".equals(r.toolChoice().asText()));
+        refuse("functions", r.functions() != null);
+        refuse("function_call", r.functionCall() != null && !"none".equals(r.functionCall().asText()));
+        refuse("parallel_tool_calls", r.parallelToolCalls() != null && r.parallelToolCalls().asBoolean());
+        refuse("response_format", r.responseFormat() != null && !"text".equals(r.responseFormat().path("type").asText()));
+        refuse("audio", r.audio() != null);
+        refuse("modalities", r.modalities() != null && !(r.modalities().size() == 1 && "text".equals(r.modalities().get(0).asText())));
+        refuse("prediction", r.prediction() != null);
+        refuse("reasoning_effort", r.reasoningEffort() != null);
+        refuse("web_search_options", r.webSearchOptions() != null);
+        refuse("store", Boolean.TRUE.equals(r.store()));
+        refuse("metadata", r.metadata() != null && !r.metadata().isEmpty());
+        refuse("service_tier", r.serviceTier() != null && !Set.of("auto", "default").contains(r.serviceTier()));
+    }
+
+    private static void refuse(String field, boolean present) {
+        if (present) {
+            throw OpenAiException.invalid(field, "'" + field + "' is not supported by FlexiServe; remove it from the request");
+        }
+    }
+
+    private static List<ChatMessage> messages(List<Message> in) {
+        if (in == null || in.isEmpty()) {
+            throw OpenAiException.invalid("messages", "messages must be a non-empty list");
+        }
+        List<ChatMessage> out = new ArrayList<>();
+        for (int i = 0; i < in.size(); i++) {
+            Message m = in.get(i);
+            String param = "messages[" + i + "]";
+            if (m == null || m.role() == null) {
+                throw OpenAiException.invalid(param + ".role", "each message needs a role");
+            }
+            if (!ROLES.contains(m.role())) {
+                throw OpenAiException.invalid(param + ".role", "Invalid role '" + m.role()
+                        + "'; supported roles are system, developer, user and assistant (tools are not supported)");
+            }
+            out.add(new ChatMessage(m.role().equals("developer") ? "system" : m.role(), content(m.content(), param)));
+        }
+        return out;
+    }
+
+    /** A string, or a list of text parts joined in order; other part types are refused. */
+    private static String content(JsonNode content, String param) {
+        if (content == null || content.isNull()) {
+            throw OpenAiException.invalid(param + ".content", "message content is required");
+        }
+        if (content.isTextual()) {
+            return content.asText();
+        }
+        if (!content.isArray() || content.isEmpty()) {
+            throw OpenAiException.invalid(param + ".content", "content must be a string or a non-empty list of text parts");
+        }
+        StringBuilder sb = new StringBuilder();
+        for (JsonNode part : content) {
+            if (!"text".equals(part.path("type").asText()) || !part.path("text").isTextual()) {
+                throw OpenAiException.invalid(param + ".content", "only {\"type\": \"text\", \"text\": ...} content parts are supported");
+            }
+            sb.append(part.path("text").asText());
+        }
+        return sb.toString();
+    }
+}

@@ -1,0 +1,92 @@
+package io.flexiserve.api;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import java.util.List;
+import java.util.Map;
+
+/** The JSON shapes FlexiServe answers with, as OpenAI defines them, plus our {@code flexidepth} fields. */
+final class ResponseBodies {
+
+    private ResponseBodies() {
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record ChatCompletion(String id, String object, long created, String model, List<ChatChoice> choices, Usage usage) {
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record ChatChoice(int index, ChatMessageOut message,
+                      @JsonInclude(JsonInclude.Include.ALWAYS) ChatLogprobs logprobs,
+                      @JsonProperty("finish_reason") String finishReason, ChoiceLayers flexidepth) {
+    }
+
+    record ChatMessageOut(String role, String content) {
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record ChatCompletionChunk(String id, String object, long created, String model, List<ChunkChoice> choices,
+                               Usage usage) {
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record ChunkChoice(int index, Delta delta, @JsonInclude(JsonInclude.Include.ALWAYS) ChatLogprobs logprobs,
+                       @JsonInclude(JsonInclude.Include.ALWAYS) @JsonProperty("finish_reason") String finishReason,
+                       ChoiceLayers flexidepth) {
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record Delta(String role, String content) {
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record TextCompletion(String id, String object, long created, String model, List<TextChoice> choices, Usage usage) {
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record TextChoice(int index, String text, @JsonInclude(JsonInclude.Include.ALWAYS) TextLogprobs logprobs,
+                      @JsonInclude(JsonInclude.Include.ALWAYS) @JsonProperty("finish_reason") String finishReason,
+                      ChoiceLayers flexidepth) {
+    }
+
+    /** {@code flexidepth.layers}: layers used by each token of the choice (or of the chunk's delta). */
+    record ChoiceLayers(List<Integer> layers) {
+    }
+
+    record Usage(@JsonProperty("prompt_tokens") int promptTokens,
+                 @JsonProperty("completion_tokens") int completionTokens,
+                 @JsonProperty("total_tokens") int totalTokens, FlexiDepthUsage flexidepth) {
+    }
+
+    record FlexiDepthUsage(@JsonProperty("avg_layers_per_token") double avgLayersPerToken,
+                           @JsonProperty("num_layers") int numLayers,
+                           @JsonProperty("routed_layers") List<Integer> routedLayers) {
+    }
+
+    /** Chat logprobs: {@code {"content": [{token, logprob, bytes, top_logprobs: [...]}, ...]}}. */
+    record ChatLogprobs(List<TokenLogprobOut> content) {
+    }
+
+    record TokenLogprobOut(String token, float logprob, int[] bytes,
+                           @JsonProperty("top_logprobs") List<TopLogprobOut> topLogprobs) {
+    }
+
+    record TopLogprobOut(String token, float logprob, int[] bytes) {
+    }
+
+    /** Legacy completions logprobs, parallel lists. */
+    record TextLogprobs(List<String> tokens, @JsonProperty("token_logprobs") List<Float> tokenLogprobs,
+                        @JsonProperty("top_logprobs") List<Map<String, Float>> topLogprobs,
+                        @JsonProperty("text_offset") List<Integer> textOffset) {
+    }
+
+    record ModelList(String object, List<ModelCard> data) {
+    }
+
+    record ModelCard(String id, String object, long created, @JsonProperty("owned_by") String ownedBy,
+                     @JsonProperty("max_model_len") int maxModelLen, FlexiDepthInfo flexidepth) {
+    }
+
+    record FlexiDepthInfo(@JsonProperty("num_layers") int numLayers, @JsonProperty("routed_layers") List<Integer> routedLayers) {
+    }
+}

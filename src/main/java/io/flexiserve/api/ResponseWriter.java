@@ -1,0 +1,218 @@
+package io.flexiserve.api;
+
+import io.flexiserve.api.ResponseBodies.FlexiDepthUsage;
+import io.flexiserve.api.ResponseBodies.Usage;
+import io.flexiserve.engine.GeneratedToken;
+import io.flexiserve.engine.SequenceHandle;
+import io.flexiserve.engine.SequenceStats;
+import io.vertx.core.http.HttpServerResponse;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Collects the choices of one response and writes them to the client: as SSE chunks ({@link Streaming}) or
+ * as one JSON body ({@link Buffered}). Choices report from the engine thread; writes to Vert.x never block.
+ * A client that disconnects cancels every sequence of the response.
+ */
+abstract class ResponseWriter {
+
+    protected final HttpServerResponse response;
+    protected final ResponseMeta meta;
+    protected final ResponseShape shape;
+    protected final ApiJson json;
+    private final ModelEndpoint model;
+    private final ChoiceResult[] results;
+    private final List<SequenceHandle> handles = new ArrayList<>();
+    private int promptTokens;
+    private int finished;
+    private long completionTokens;
+    private long decodeLayers;
+    protected boolean closed;
+
+    ResponseWriter(HttpServerResponse response, ResponseMeta meta, ResponseShape shape, ApiJson json, ModelEndpoint model,
+                   int choices) {
+        this.response = response;
+        this.meta = meta;
+        this.shape = shape;
+        this.json = json;
+        this.model = model;
+        this.results = new ChoiceResult[choices];
+        response.closeHandler(v -> clientGone());
+    }
+
+    synchronized void track(SequenceHandle handle, int prompt) {
+        handles.add(handle);
+        promptTokens += prompt;
+    }
+
+    abstract void delta(Choice choice, String text, List<Integer> layers, List<GeneratedToken> tokens, String finish);
+
+    /** Called once the response's sequences are all submitted: from here on the client may see output. */
+    abstract void start(List<Choice> choices);
+
+    abstract void complete(List<ChoiceResult> choices, Usage usage);
+
+    abstract void failed(String message);
+
+    synchronized void finished(Choice choice, String finishReason, SequenceStats stats) {
+        results[choice.index] = choice.result(finishReason);
+        completionTokens += stats.generatedTokens();
+        decodeLayers += stats.decodeLayers();
+        if (++finished == results.length) {
+            complete(Arrays.asList(results), usage());
+        }
+    }
+
+    synchronized void aborted(Choice choice) {
+        cancelAll();
+    }
+
+    /** Prompt tokens count once per prompt, as OpenAI counts them; completion tokens sum over choices. */
+    private Usage usage() {
+        int completion = (int) completionTokens;
+        double avg = completion == 0 ? 0 : (double) decodeLayers / completion;
+        return new Usage(promptTokens, completion, promptTokens + completion,
+                new FlexiDepthUsage(Math.round(avg * 1000) / 1000.0, model.numLayers(), model.routedLayers()));
+    }
+
+    synchronized void cancelAll() {
+        handles.forEach(SequenceHandle::cancel);
+    }
+
+    private synchronized void clientGone() {
+        closed = true;
+        cancelAll();
+    }
+
+    /** Server-sent events: {@code data: {chunk}} per delta, a usage chunk if asked, then {@code data: [DONE]}. */
+    static final class Streaming extends ResponseWriter {
+        private static final int MAX_BUFFERED_BYTES = 1 << 20;
+        private final boolean includeUsage;
+        private final List<String> early = new ArrayList<>();
+        private boolean started;
+
+        Streaming(HttpServerResponse response, ResponseMeta meta, ResponseShape shape, ApiJson json, ModelEndpoint model,
+                  int choices, boolean includeUsage) {
+            super(response, meta, shape, json, model, choices);
+            this.includeUsage = includeUsage;
+            response.setWriteQueueMaxSize(MAX_BUFFERED_BYTES);
+        }
+
+        @Override
+        synchronized void start(List<Choice> choices) {
+            response.setStatusCode(200).setChunked(true)
+                    .putHeader("Content-Type", "text/event-stream; charset=utf-8")
+                    .putHeader("Cache-Control", "no-cache").putHeader("X-Accel-Buffering", "no");
+            started = true;
+            for (Choice c : choices) {
+                Object opening = shape.opening(meta, c.index);
+                if (opening != null) {
+                    event(json.write(opening));
+                }
+                if (!c.echo().isEmpty()) {
+                    event(json.write(shape.chunk(meta, c.index, c.echo(), List.of(), List.of(), null)));
+                }
+            }
+            early.forEach(this::event);
+            early.clear();
+        }
+
+        @Override
+        synchronized void delta(Choice choice, String text, List<Integer> layers, List<GeneratedToken> tokens, String finish) {
+            event(json.write(shape.chunk(meta, choice.index, text, layers, tokens, finish)));
+        }
+
+        @Override
+        synchronized void finished(Choice choice, String finishReason, SequenceStats stats) {
+            event(json.write(shape.chunk(meta, choice.index, "", List.of(), List.of(), finishReason)));
+            super.finished(choice, finishReason, stats);
+        }
+
+        @Override
+        synchronized void complete(List<ChoiceResult> choices, Usage usage) {
+            if (includeUsage) {
+                event(json.write(shape.usageChunk(meta, usage)));
+            }
+            event("[DONE]");
+            end();
+        }
+
+        @Override
+        synchronized void failed(String message) {
+            event(json.write(new OpenAiException(500, "server_error", "internal_error", null, message).body()));
+            end();
+            cancelAll();
+        }
+
+        private void event(String data) {
+            if (closed) {
+                return;
+            }
+            if (!started) {
+                early.add(data);
+                return;
+            }
+            if (response.writeQueueFull()) { // the client reads slower than we generate: drop it, not the engine
+                failed("the client is not reading the stream fast enough");
+                return;
+            }
+            response.write("data: " + data + "\n\n");
+        }
+
+        private void end() {
+            if (!closed) {
+                closed = true;
+                if (started) {
+                    response.end();
+                }
+            }
+        }
+    }
+
+    /** One JSON body once every choice has finished. */
+    static final class Buffered extends ResponseWriter {
+        private boolean started;
+        private Runnable pending;
+
+        Buffered(HttpServerResponse response, ResponseMeta meta, ResponseShape shape, ApiJson json, ModelEndpoint model,
+                 int choices) {
+            super(response, meta, shape, json, model, choices);
+        }
+
+        @Override
+        synchronized void start(List<Choice> choices) {
+            started = true;
+            if (pending != null) {
+                pending.run();
+            }
+        }
+
+        @Override
+        void delta(Choice choice, String text, List<Integer> layers, List<GeneratedToken> tokens, String finish) {
+            // the whole text is taken from the choice at the end
+        }
+
+        @Override
+        synchronized void complete(List<ChoiceResult> choices, Usage usage) {
+            send(200, json.write(shape.complete(meta, choices, usage)));
+        }
+
+        @Override
+        synchronized void failed(String message) {
+            send(500, json.write(new OpenAiException(500, "server_error", "internal_error", null, message).body()));
+            cancelAll();
+        }
+
+        private void send(int status, String body) {
+            if (!started) {
+                pending = () -> send(status, body);
+                return;
+            }
+            if (!closed) {
+                closed = true;
+                response.setStatusCode(status).putHeader("Content-Type", "application/json").end(body);
+            }
+        }
+    }
+}

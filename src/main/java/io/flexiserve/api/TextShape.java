@@ -1,0 +1,86 @@
+package io.flexiserve.api;
+
+import io.flexiserve.api.ResponseBodies.ChoiceLayers;
+import io.flexiserve.api.ResponseBodies.TextChoice;
+import io.flexiserve.api.ResponseBodies.TextCompletion;
+import io.flexiserve.api.ResponseBodies.TextLogprobs;
+import io.flexiserve.engine.GeneratedToken;
+import io.flexiserve.engine.TokenLogprob;
+import io.flexiserve.tokenizer.Tokenizer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** {@code text_completion} bodies, streamed or whole, with the legacy parallel-list logprobs. */
+final class TextShape implements ResponseShape {
+
+    private final Tokenizer tokenizer;
+    private final boolean logprobs;
+    private final boolean returnLayers;
+
+    TextShape(Tokenizer tokenizer, boolean logprobs, boolean returnLayers) {
+        this.tokenizer = tokenizer;
+        this.logprobs = logprobs;
+        this.returnLayers = returnLayers;
+    }
+
+    @Override
+    public Object opening(ResponseMeta meta, int index) {
+        return null;
+    }
+
+    @Override
+    public Object chunk(ResponseMeta meta, int index, String text, List<Integer> layers, List<GeneratedToken> tokens,
+                        String finishReason) {
+        TextChoice choice = new TextChoice(index, text, logprobs(tokens, 0), finishReason, layers(layers));
+        return new TextCompletion(meta.id(), "text_completion", meta.created(), meta.model(), List.of(choice), null);
+    }
+
+    @Override
+    public Object usageChunk(ResponseMeta meta, ResponseBodies.Usage usage) {
+        return new TextCompletion(meta.id(), "text_completion", meta.created(), meta.model(), List.of(), usage);
+    }
+
+    @Override
+    public Object complete(ResponseMeta meta, List<ChoiceResult> choices, ResponseBodies.Usage usage) {
+        List<TextChoice> out = choices.stream().map(c -> new TextChoice(c.index(), c.text(),
+                logprobs(c.tokens(), c.textOffset()), c.finishReason(),
+                layers(c.layers()))).toList();
+        return new TextCompletion(meta.id(), "text_completion", meta.created(), meta.model(), out, usage);
+    }
+
+    private ChoiceLayers layers(List<Integer> layers) {
+        return returnLayers ? new ChoiceLayers(List.copyOf(layers)) : null;
+    }
+
+    /** Parallel lists; text offsets count characters from {@code start} (after an echoed prompt). */
+    private TextLogprobs logprobs(List<GeneratedToken> tokens, int start) {
+        if (!logprobs) {
+            return null;
+        }
+        List<String> texts = new ArrayList<>();
+        List<Float> lps = new ArrayList<>();
+        List<Map<String, Float>> tops = new ArrayList<>();
+        List<Integer> offsets = new ArrayList<>();
+        int offset = start;
+        for (GeneratedToken t : tokens) {
+            String text = text(t.id());
+            texts.add(text);
+            lps.add(t.logprob());
+            Map<String, Float> top = new LinkedHashMap<>();
+            for (TokenLogprob alt : t.topLogprobs()) {
+                top.putIfAbsent(text(alt.id()), alt.logprob());
+            }
+            tops.add(top);
+            offsets.add(offset);
+            offset += text.length();
+        }
+        return new TextLogprobs(texts, lps, tops, offsets);
+    }
+
+    private String text(int id) {
+        return new String(tokenizer.tokenBytes(id), StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,238 @@
+package io.flexiserve.engine;
+
+import io.flexiserve.model.FlexiDepthModel;
+import io.flexiserve.model.ForwardResult;
+import io.flexiserve.model.KvCache;
+import io.flexiserve.model.SequenceChunk;
+import io.flexiserve.model.StepBatch;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Continuous batching over one model replica. Requests enter through a thread-safe inbox; one engine thread
+ * owns the model, the KV cache and the scheduler, and loops: drain the inbox, schedule a step, run one
+ * batched forward, sample, and hand each sequence its token. Sequences join and leave between steps.
+ */
+public final class Engine implements AutoCloseable {
+
+    private static final Logger LOG = Logger.getLogger(Engine.class.getName());
+    private static final long IDLE_WAIT_MS = 50;
+
+    private final FlexiDepthModel model;
+    private final EngineConfig config;
+    private final KvCache cache;
+    private final Scheduler scheduler;
+    private final LinkedBlockingQueue<Runnable> inbox = new LinkedBlockingQueue<>();
+    private final AtomicInteger queued = new AtomicInteger();
+    private final Thread thread;
+    private volatile boolean stopping;
+    private volatile EngineStats stats = new EngineStats(0, 0, 0);
+
+    public Engine(FlexiDepthModel model, EngineConfig config, String name) {
+        this.model = model;
+        this.config = config;
+        this.cache = model.newKvCache(config.kvCacheTokens());
+        this.scheduler = new Scheduler(config.maxNumSeqs(), config.maxBatchTokens(), new KvAllocator(config.kvCacheTokens()));
+        this.thread = new Thread(this::loop, "flexiserve-engine-" + name);
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    public EngineConfig config() {
+        return config;
+    }
+
+    public EngineStats stats() {
+        return stats;
+    }
+
+    /**
+     * Queues a sequence.
+     *
+     * @throws EngineOverloadedException when {@code maxQueuedRequests} sequences already wait
+     * @throws IllegalArgumentException  when the sequence can never fit the context or the KV cache
+     */
+    public SequenceHandle submit(GenerationRequest request, TokenSink sink) {
+        int length = request.promptIds().length + request.maxTokens();
+        if (length > config.maxModelLen()) {
+            throw new IllegalArgumentException("prompt (" + request.promptIds().length + ") plus max tokens ("
+                    + request.maxTokens() + ") exceeds the maximum context length of " + config.maxModelLen() + " tokens");
+        }
+        if (request.kvTokens() > config.kvCacheTokens()) {
+            throw new IllegalArgumentException("the request needs " + request.kvTokens()
+                    + " KV cache tokens but the cache holds " + config.kvCacheTokens());
+        }
+        if (stopping) {
+            throw new EngineOverloadedException("the engine is shutting down");
+        }
+        if (queued.incrementAndGet() > config.maxQueuedRequests()) {
+            queued.decrementAndGet();
+            throw new EngineOverloadedException("too many requests waiting (" + config.maxQueuedRequests() + ")");
+        }
+        Sequence sequence = new Sequence(request, sink, this);
+        inbox.add(() -> scheduler.add(sequence));
+        return sequence;
+    }
+
+    /** Called by {@link Sequence#cancel()}: the engine thread drops the sequence before its next step. */
+    void cancel(Sequence sequence) {
+        inbox.add(() -> finish(sequence, FinishReason.ABORT));
+    }
+
+    private void loop() {
+        while (!stopping) {
+            try {
+                drainInbox(scheduler.runningCount() == 0 && scheduler.waitingCount() == 0);
+                List<ScheduledChunk> plan = scheduler.schedule();
+                for (ScheduledChunk c : plan) {
+                    if (c.from() == 0) { // admitted in this schedule: no longer queued
+                        queued.decrementAndGet();
+                    }
+                }
+                publishStats();
+                if (!plan.isEmpty()) {
+                    step(plan);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            } catch (RuntimeException e) {
+                LOG.log(Level.SEVERE, "engine loop error", e);
+            }
+        }
+        for (Sequence s : scheduler.all()) {
+            finish(s, FinishReason.ABORT);
+        }
+        publishStats();
+    }
+
+    private void drainInbox(boolean idle) throws InterruptedException {
+        Runnable first = idle ? inbox.poll(IDLE_WAIT_MS, TimeUnit.MILLISECONDS) : inbox.poll();
+        for (Runnable command = first; command != null; command = inbox.poll()) {
+            command.run();
+        }
+    }
+
+    private void step(List<ScheduledChunk> plan) {
+        List<SequenceChunk> chunks = new ArrayList<>(plan.size());
+        for (ScheduledChunk c : plan) {
+            Sequence s = c.sequence();
+            chunks.add(new SequenceChunk(s.kvOffset, c.from(), s.tokens(c.from(), c.count()), s.request.threshold(), c.wantLogits()));
+        }
+        StepBatch batch = new StepBatch(chunks);
+        ForwardResult result;
+        try {
+            result = model.forward(batch, cache);
+        } catch (RuntimeException e) {
+            LOG.log(Level.SEVERE, "forward step failed; failing its " + plan.size() + " sequences", e);
+            failAll(plan, "internal error in the model step: " + e.getMessage());
+            return;
+        }
+        for (int i = 0; i < plan.size(); i++) {
+            ScheduledChunk c = plan.get(i);
+            Sequence s = c.sequence();
+            s.cached += c.count();
+            if (c.wantLogits() && !s.finished) {
+                emit(s, result.logits()[i], result.trace().layersUsed(batch.lastRow(i)));
+            }
+        }
+    }
+
+    private void emit(Sequence s, float[] logits, int layersUsed) {
+        if (s.cancelled) {
+            finish(s, FinishReason.ABORT);
+            return;
+        }
+        GenerationRequest request = s.request;
+        SamplingParams params = request.sampling();
+        float[] adjusted = params.adjustsLogits() ? LogitAdjustments.apply(logits, params, s) : logits;
+        int token = Sampler.sample(adjusted, params, s.random);
+        if (s.firstTokenNanos == 0) {
+            s.firstTokenNanos = System.nanoTime();
+        }
+        if (request.stopTokenIds().contains(token)) {
+            finish(s, FinishReason.STOP);
+            return;
+        }
+        s.append(token);
+        s.decodeLayers += layersUsed;
+        float logprob = Float.NaN;
+        List<TokenLogprob> top = List.of();
+        if (request.topLogprobs() >= 0) {
+            Logprobs lp = new Logprobs(logits);
+            logprob = lp.of(token);
+            top = lp.top(request.topLogprobs());
+        }
+        boolean more;
+        try {
+            more = s.sink.onToken(new GeneratedToken(token, s.generated() - 1, layersUsed, logprob, top));
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "token sink failed; aborting its sequence", e);
+            finish(s, FinishReason.ABORT);
+            return;
+        }
+        if (!more) {
+            finish(s, FinishReason.STOP);
+        } else if (s.generated() >= request.maxTokens() || s.length() >= config.maxModelLen()) {
+            finish(s, FinishReason.LENGTH);
+        }
+    }
+
+    private void finish(Sequence s, FinishReason reason) {
+        if (s.finished) {
+            return;
+        }
+        s.finished = true;
+        release(s);
+        try {
+            s.sink.onFinish(reason, s.stats(System.nanoTime()));
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "token sink failed on finish", e);
+        }
+    }
+
+    private void failAll(List<ScheduledChunk> plan, String message) {
+        Set<Sequence> failed = new LinkedHashSet<>();
+        plan.forEach(c -> failed.add(c.sequence()));
+        for (Sequence s : failed) {
+            s.finished = true;
+            release(s);
+            try {
+                s.sink.onError(message);
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "token sink failed on error", e);
+            }
+        }
+    }
+
+    private void release(Sequence s) {
+        if (s.kvOffset < 0) {
+            queued.decrementAndGet(); // left while still waiting
+        }
+        scheduler.remove(s);
+    }
+
+    private void publishStats() {
+        stats = new EngineStats(scheduler.runningCount(), queued.get(), scheduler.kvUsage());
+    }
+
+    /** Stops the engine thread, aborting every sequence, and frees the KV cache. */
+    @Override
+    public void close() {
+        stopping = true;
+        thread.interrupt();
+        try {
+            thread.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        cache.close();
+    }
+}

@@ -1,0 +1,158 @@
+package io.flexiserve.engine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.flexiserve.model.CheckpointGenerator;
+import io.flexiserve.model.FlexiDepthModel;
+import io.flexiserve.model.ModelConfig;
+import io.flexiserve.model.ModelLoader;
+import io.flexiserve.model.ModelOptions;
+import io.flexiserve.model.TensorDtype;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The engine loop on a tiny real model: batching, stop rules, cancellation, admission limits. */
+class EngineTest {
+
+    @TempDir
+    static Path dir;
+    private static FlexiDepthModel model;
+
+    @BeforeAll
+    static void load() throws Exception {
+        ModelConfig config = new ModelConfig("ddllama", 64, 128, 4, 4, 2, 16, 96, 1e-5, 10000.0, null, 256, false,
+                List.of(2, 3), 16, 16, 1, List.of(2), "float32");
+        CheckpointGenerator.write(dir, new CheckpointGenerator.Spec(config, TensorDtype.F32, 11, 1, 1.5));
+        model = ModelLoader.load(dir, ModelOptions.cpu());
+    }
+
+    @AfterAll
+    static void close() {
+        model.close();
+    }
+
+    /** A sink that records tokens and completes with the finish reason. */
+    static final class Recorder implements TokenSink {
+        final List<Integer> tokens = new ArrayList<>();
+        final CompletableFuture<FinishReason> done = new CompletableFuture<>();
+        final int stopAfter;
+
+        Recorder(int stopAfter) {
+            this.stopAfter = stopAfter;
+        }
+
+        @Override
+        public boolean onToken(GeneratedToken token) {
+            tokens.add(token.id());
+            return tokens.size() != stopAfter;
+        }
+
+        @Override
+        public void onFinish(FinishReason reason, SequenceStats stats) {
+            done.complete(reason);
+        }
+
+        @Override
+        public void onError(String message) {
+            done.completeExceptionally(new IllegalStateException(message));
+        }
+
+        FinishReason await() throws Exception {
+            return done.get(60, TimeUnit.SECONDS);
+        }
+    }
+
+    private static GenerationRequest greedy(int[] prompt, int maxTokens, Set<Integer> stop) {
+        return new GenerationRequest(prompt, SamplingParams.GREEDY, maxTokens, stop, 0.5f, -1);
+    }
+
+    @Test
+    void concurrentSequencesGiveTheSameGreedyOutputAsAlone() throws Exception {
+        try (Engine engine = new Engine(model, new EngineConfig(8, 64, 16, 2048, 256), "t")) {
+            Recorder alone = new Recorder(-1);
+            engine.submit(greedy(new int[] {5, 6, 7, 8}, 12, Set.of()), alone);
+            assertEquals(FinishReason.LENGTH, alone.await());
+            List<Recorder> others = new ArrayList<>();
+            for (int i = 0; i < 7; i++) {
+                Recorder r = new Recorder(-1);
+                engine.submit(greedy(new int[] {10 + i, 20, 30 + i, 40, 50, 60 - i}, 20, Set.of()), r);
+                others.add(r);
+            }
+            Recorder batched = new Recorder(-1);
+            engine.submit(greedy(new int[] {5, 6, 7, 8}, 12, Set.of()), batched);
+            assertEquals(FinishReason.LENGTH, batched.await());
+            for (Recorder r : others) {
+                assertEquals(FinishReason.LENGTH, r.await());
+                assertEquals(20, r.tokens.size());
+            }
+            assertEquals(alone.tokens, batched.tokens);
+            assertEquals(12, alone.tokens.size());
+        }
+    }
+
+    @Test
+    void stopIdsAndTheSinkEndASequenceWithStop() throws Exception {
+        try (Engine engine = new Engine(model, new EngineConfig(4, 64, 16, 1024, 256), "t")) {
+            Recorder probe = new Recorder(-1);
+            engine.submit(greedy(new int[] {1, 2, 3}, 6, Set.of()), probe);
+            probe.await();
+            int third = probe.tokens.get(2);
+            Recorder stopped = new Recorder(-1);
+            engine.submit(greedy(new int[] {1, 2, 3}, 6, Set.of(third)), stopped);
+            assertEquals(FinishReason.STOP, stopped.await());
+            assertEquals(probe.tokens.subList(0, probe.tokens.indexOf(third)), stopped.tokens, "the stop id is not emitted");
+            Recorder sinkStop = new Recorder(2);
+            engine.submit(greedy(new int[] {1, 2, 3}, 6, Set.of()), sinkStop);
+            assertEquals(FinishReason.STOP, sinkStop.await());
+            assertEquals(2, sinkStop.tokens.size());
+        }
+    }
+
+    @Test
+    void cancelFreesTheSequenceAndItsKvRows() throws Exception {
+        try (Engine engine = new Engine(model, new EngineConfig(4, 64, 16, 1024, 256), "t")) {
+            Recorder r = new Recorder(-1);
+            SequenceHandle handle = engine.submit(greedy(new int[] {1, 2, 3}, 240, Set.of()), r);
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (r.tokens.size() < 3 && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertTrue(engine.stats().kvUsage() > 0, "a running sequence holds KV rows");
+            handle.cancel();
+            assertEquals(FinishReason.ABORT, r.await());
+            deadline = System.nanoTime() + 5_000_000_000L;
+            while ((engine.stats().running() > 0 || engine.stats().kvUsage() > 0) && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertEquals(new EngineStats(0, 0, 0.0), engine.stats());
+        }
+    }
+
+    @Test
+    void fullQueueRefusesAndOversizedRequestsAreRejected() throws Exception {
+        try (Engine engine = new Engine(model, new EngineConfig(1, 16, 1, 256, 256), "t")) {
+            Recorder first = new Recorder(-1);
+            SequenceHandle running = engine.submit(greedy(new int[] {1, 2}, 200, Set.of()), first);
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (engine.stats().running() == 0 && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            engine.submit(greedy(new int[] {1, 2}, 10, Set.of()), new Recorder(-1)); // waits: the only slot is taken
+            assertThrows(EngineOverloadedException.class, () -> engine.submit(greedy(new int[] {1}, 10, Set.of()), new Recorder(-1)));
+            assertThrows(IllegalArgumentException.class, () -> engine.submit(greedy(new int[] {1, 2, 3}, 254, Set.of()), new Recorder(-1)),
+                    "3 + 254 > 256 context");
+            running.cancel();
+            first.await();
+        }
+    }
+}
