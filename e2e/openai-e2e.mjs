@@ -1,0 +1,75 @@
+// End-to-end: the official OpenAI Node SDK against a running FlexiServe (FLEXISERVE_URL, default
+// http://localhost:8080). Prints one line per check and a closing "N passed, N failed" line.
+import assert from "node:assert/strict";
+import OpenAI from "openai";
+
+const base = (process.env.FLEXISERVE_URL ?? "http://localhost:8080") + "/v1";
+const client = new OpenAI({ baseURL: base, apiKey: process.env.FLEXISERVE_API_KEY ?? "not-needed", maxRetries: 0 });
+const model = process.env.FLEXISERVE_MODEL ?? "flexidepth-demo";
+
+const checks = [];
+const check = (name, fn) => checks.push({ name, fn });
+
+check("models list names the served model", async () => {
+  const page = await client.models.list();
+  assert.deepEqual(page.data.map((m) => m.id), [model]);
+  assert.ok(page.data[0].max_model_len > 0);
+});
+
+check("chat completion with flexidepth usage and layers", async () => {
+  const r = await client.chat.completions.create({
+    model, messages: [{ role: "user", content: "Hello from Node" }], max_tokens: 8, temperature: 0,
+    flexidepth: { return_layers: true },
+  });
+  assert.equal(r.object, "chat.completion");
+  assert.equal(r.usage.completion_tokens, 8);
+  assert.equal(r.choices[0].flexidepth.layers.length, 8);
+  assert.ok(r.usage.flexidepth.avg_layers_per_token <= r.usage.flexidepth.num_layers);
+});
+
+check("streamed chat equals the non-streamed text and ends with usage", async () => {
+  const params = { model, messages: [{ role: "user", content: "Stream it" }], max_tokens: 12, temperature: 0 };
+  const whole = (await client.chat.completions.create(params)).choices[0].message.content;
+  const stream = await client.chat.completions.create({ ...params, stream: true, stream_options: { include_usage: true } });
+  let text = "";
+  let usage = null;
+  for await (const chunk of stream) {
+    for (const c of chunk.choices) text += c.delta.content ?? "";
+    if (chunk.usage) usage = chunk.usage;
+  }
+  assert.equal(text, whole);
+  assert.equal(usage.completion_tokens, 12);
+});
+
+check("text completion with a token-id prompt", async () => {
+  const r = await client.completions.create({ model, prompt: [72, 101, 108, 108, 111], max_tokens: 4, temperature: 0 });
+  assert.equal(r.object, "text_completion");
+  assert.equal(r.usage.prompt_tokens, 5);
+});
+
+check("unknown model is a 404 NotFoundError", async () => {
+  await assert.rejects(
+    client.chat.completions.create({ model: "no-such-model", messages: [{ role: "user", content: "hi" }] }),
+    (e) => e instanceof OpenAI.NotFoundError && e.code === "model_not_found");
+});
+
+check("context overflow is a 400 naming the limit", async () => {
+  await assert.rejects(
+    client.chat.completions.create({ model, messages: [{ role: "user", content: "x".repeat(6000) }], max_tokens: 4 }),
+    (e) => e instanceof OpenAI.BadRequestError && /maximum context length is \d+ tokens/.test(e.message));
+});
+
+let passed = 0;
+let failed = 0;
+for (const { name, fn } of checks) {
+  try {
+    await fn();
+    passed++;
+    console.log(`ok - ${name}`);
+  } catch (e) {
+    failed++;
+    console.log(`not ok - ${name}: ${e.stack ?? e}`);
+  }
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);
