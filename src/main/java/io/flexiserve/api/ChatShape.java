@@ -13,18 +13,17 @@ import io.flexiserve.api.ResponseBodies.TopLogprobOut;
 import io.flexiserve.engine.GeneratedToken;
 import io.flexiserve.engine.TokenLogprob;
 import io.flexiserve.tokenizer.Tokenizer;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /** {@code chat.completion} and {@code chat.completion.chunk} bodies. */
 final class ChatShape implements ResponseShape {
 
-    private final Tokenizer tokenizer;
+    private final TokenStrings strings;
     private final boolean logprobs;
     private final boolean returnLayers;
 
     ChatShape(Tokenizer tokenizer, boolean logprobs, boolean returnLayers) {
-        this.tokenizer = tokenizer;
+        this.strings = new TokenStrings(tokenizer);
         this.logprobs = logprobs;
         this.returnLayers = returnLayers;
     }
@@ -65,24 +64,11 @@ final class ChatShape implements ResponseShape {
         if (!logprobs) {
             return null;
         }
-        return new ChatLogprobs(tokens.stream().map(t -> new TokenLogprobOut(text(t.id()), t.logprob(), bytes(t.id()),
+        return new ChatLogprobs(tokens.stream().map(t -> new TokenLogprobOut(strings.text(t.id()), t.logprob(), strings.bytes(t.id()),
                 t.topLogprobs().stream().map(this::top).toList())).toList());
     }
 
     private TopLogprobOut top(TokenLogprob t) {
-        return new TopLogprobOut(text(t.id()), t.logprob(), bytes(t.id()));
-    }
-
-    private String text(int id) {
-        return new String(tokenizer.tokenBytes(id), StandardCharsets.UTF_8);
-    }
-
-    private int[] bytes(int id) {
-        byte[] raw = tokenizer.tokenBytes(id);
-        int[] out = new int[raw.length];
-        for (int i = 0; i < raw.length; i++) {
-            out[i] = raw[i] & 0xff;
-        }
-        return out;
+        return new TopLogprobOut(strings.text(t.id()), t.logprob(), strings.bytes(t.id()));
     }
 }

@@ -7,7 +7,6 @@ import io.flexiserve.api.ResponseBodies.TextLogprobs;
 import io.flexiserve.engine.GeneratedToken;
 import io.flexiserve.engine.TokenLogprob;
 import io.flexiserve.tokenizer.Tokenizer;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -16,12 +15,12 @@ import java.util.Map;
 /** {@code text_completion} bodies, streamed or whole, with the legacy parallel-list logprobs. */
 final class TextShape implements ResponseShape {
 
-    private final Tokenizer tokenizer;
+    private final TokenStrings strings;
     private final boolean logprobs;
     private final boolean returnLayers;
 
     TextShape(Tokenizer tokenizer, boolean logprobs, boolean returnLayers) {
-        this.tokenizer = tokenizer;
+        this.strings = new TokenStrings(tokenizer);
         this.logprobs = logprobs;
         this.returnLayers = returnLayers;
     }
@@ -66,21 +65,17 @@ final class TextShape implements ResponseShape {
         List<Integer> offsets = new ArrayList<>();
         int offset = start;
         for (GeneratedToken t : tokens) {
-            String text = text(t.id());
+            String text = strings.text(t.id());
             texts.add(text);
             lps.add(t.logprob());
             Map<String, Float> top = new LinkedHashMap<>();
             for (TokenLogprob alt : t.topLogprobs()) {
-                top.putIfAbsent(text(alt.id()), alt.logprob());
+                top.putIfAbsent(strings.text(alt.id()), alt.logprob());
             }
             tops.add(top);
             offsets.add(offset);
             offset += text.length();
         }
         return new TextLogprobs(texts, lps, tops, offsets);
-    }
-
-    private String text(int id) {
-        return new String(tokenizer.tokenBytes(id), StandardCharsets.UTF_8);
     }
 }
