@@ -18,6 +18,8 @@ public interface FlexiServeConfig {
 
     Api api();
 
+    Metrics metrics();
+
     /** Demo model, uploaded files, fine-tuning jobs and their outputs. */
     @WithDefault("${user.home}/.flexiserve")
     Path dataDir();
@@ -44,6 +46,14 @@ public interface FlexiServeConfig {
         /** Multiply the router's W_head W_dec out at load (faster, not bit-identical to the release). */
         @WithDefault("false")
         boolean premultiplyRouterHead();
+    }
+
+    /** Meter settings. */
+    interface Metrics {
+
+        /** Bucket bounds in seconds of the latency histograms (TTFT, inter-token, end-to-end, queue). */
+        @WithDefault("0.001,0.0025,0.005,0.01,0.025,0.05,0.1,0.25,0.5,1,2.5,5,10,30,60,120")
+        java.util.List<Double> latencyBuckets();
     }
 
     /** Limits of the HTTP surface. */

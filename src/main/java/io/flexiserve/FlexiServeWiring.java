@@ -111,7 +111,8 @@ public class FlexiServeWiring implements ModelRegistry {
             warmUp(model);
             served = new ServedModel(name, dir, model, tokenizer, template, generation);
             EngineConfig engineConfig = engineConfig(model);
-            Engine engine = new Engine(model, engineConfig, name);
+            Engine engine = new Engine(model, engineConfig, name,
+                    metrics.listenerFor(name, model.config().numLayers(), model.config().routingLayers()));
             endpoint = new ModelEndpoint(name, engine, tokenizer, template, generation, model.config().numLayers(),
                     model.config().routingLayers(), model.config().vocabSize(), System.currentTimeMillis() / 1000);
             metrics.register(endpoint);

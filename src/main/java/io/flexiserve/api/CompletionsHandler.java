@@ -21,6 +21,8 @@ import java.util.UUID;
 public class CompletionsHandler {
 
     static final int MAX_CHOICES = 64;
+    /** Routing-context key of the served model id a request resolved to, for the rejection metrics. */
+    static final String MODEL_KEY = "flexiserve.model";
     private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant");
 
     private final ModelRegistry models;
@@ -34,6 +36,7 @@ public class CompletionsHandler {
     void chat(RoutingContext ctx) {
         ChatCompletionRequest r = json.read(ctx.body().asString(), ChatCompletionRequest.class);
         ModelEndpoint model = resolve(r.model());
+        ctx.put(MODEL_KEY, model.name());
         refuseUnsupported(r);
         String text;
         try {
@@ -59,6 +62,7 @@ public class CompletionsHandler {
     void completion(RoutingContext ctx) {
         CompletionRequest r = json.read(ctx.body().asString(), CompletionRequest.class);
         ModelEndpoint model = resolve(r.model());
+        ctx.put(MODEL_KEY, model.name());
         if (r.suffix() != null && !r.suffix().isEmpty()) {
             throw OpenAiException.invalid("suffix", "suffix (fill-in-the-middle) is not supported by this model");
         }

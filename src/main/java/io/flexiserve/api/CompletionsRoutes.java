@@ -5,6 +5,7 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Event;
 import jakarta.enterprise.event.Observes;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
@@ -21,12 +22,14 @@ public class CompletionsRoutes {
 
     private final CompletionsHandler handler;
     private final ApiJson json;
+    private final Event<RequestRejected> rejections;
     private final long maxBodyBytes;
 
-    public CompletionsRoutes(CompletionsHandler handler, ApiJson json,
+    public CompletionsRoutes(CompletionsHandler handler, ApiJson json, Event<RequestRejected> rejections,
                              @ConfigProperty(name = "flexiserve.api.max-body-bytes", defaultValue = "4194304") long maxBodyBytes) {
         this.handler = handler;
         this.json = json;
+        this.rejections = rejections;
         this.maxBodyBytes = maxBodyBytes;
     }
 
@@ -69,6 +72,10 @@ public class CompletionsRoutes {
         }
         if (e.status() == 429) {
             ctx.response().putHeader("Retry-After", "1");
+        }
+        if (e.status() < 500) {
+            String model = ctx.get(CompletionsHandler.MODEL_KEY);
+            rejections.fire(new RequestRejected(model == null ? "unknown" : model, e.body().error().code()));
         }
         ctx.response().setStatusCode(e.status()).putHeader("Content-Type", "application/json").end(json.write(e.body()));
     }

@@ -31,13 +31,19 @@ public final class Engine implements AutoCloseable {
     private final Scheduler scheduler;
     private final LinkedBlockingQueue<Runnable> inbox = new LinkedBlockingQueue<>();
     private final AtomicInteger queued = new AtomicInteger();
+    private final EngineListener listener;
     private final Thread thread;
     private volatile boolean stopping;
     private volatile EngineStats stats = new EngineStats(0, 0, 0);
 
     public Engine(FlexiDepthModel model, EngineConfig config, String name) {
+        this(model, config, name, EngineListener.NONE);
+    }
+
+    public Engine(FlexiDepthModel model, EngineConfig config, String name, EngineListener listener) {
         this.model = model;
         this.config = config;
+        this.listener = listener;
         this.cache = model.newKvCache(config.kvCacheTokens());
         this.scheduler = new Scheduler(config.maxNumSeqs(), config.maxBatchTokens(), new KvAllocator(config.kvCacheTokens()));
         this.thread = new Thread(this::loop, "flexiserve-engine-" + name);
@@ -135,20 +141,33 @@ public final class Engine implements AutoCloseable {
             failAll(plan, "internal error in the model step: " + e.getMessage());
             return;
         }
+        StepRecorder recorder = new StepRecorder(result.trace(), model.config().numLayers());
+        long now = System.nanoTime();
         for (int i = 0; i < plan.size(); i++) {
             ScheduledChunk c = plan.get(i);
             Sequence s = c.sequence();
+            int promptRows = Math.max(0, Math.min(c.count(), s.promptLength() - c.from()));
+            recorder.promptRows(promptRows);
             s.cached += c.count();
-            if (c.wantLogits() && !s.finished) {
-                emit(s, result.logits()[i], result.trace().layersUsed(batch.lastRow(i)));
+            int last = batch.lastRow(i);
+            for (int row = batch.firstRow(i); row < last; row++) {
+                recorder.prefillRow(row);
+            }
+            boolean produced = c.wantLogits() && !s.finished && emit(s, result.logits()[i], result.trace().layersUsed(last));
+            if (produced) {
+                recorder.decodeRow(last, s, now);
+            } else if (promptRows == c.count()) {
+                recorder.prefillRow(last); // a prompt row that produced no token
             }
         }
+        listener.onStep(recorder.build(plan.size()));
     }
 
-    private void emit(Sequence s, float[] logits, int layersUsed) {
+    /** Samples the sequence's next token and hands it on; true when a token was generated. */
+    private boolean emit(Sequence s, float[] logits, int layersUsed) {
         if (s.cancelled) {
             finish(s, FinishReason.ABORT);
-            return;
+            return false;
         }
         GenerationRequest request = s.request;
         SamplingParams params = request.sampling();
@@ -159,7 +178,7 @@ public final class Engine implements AutoCloseable {
         }
         if (request.stopTokenIds().contains(token)) {
             finish(s, FinishReason.STOP);
-            return;
+            return false;
         }
         s.append(token);
         s.decodeLayers += layersUsed;
@@ -176,13 +195,14 @@ public final class Engine implements AutoCloseable {
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "token sink failed; aborting its sequence", e);
             finish(s, FinishReason.ABORT);
-            return;
+            return true;
         }
         if (!more) {
             finish(s, FinishReason.STOP);
         } else if (s.generated() >= request.maxTokens() || s.length() >= config.maxModelLen()) {
             finish(s, FinishReason.LENGTH);
         }
+        return true;
     }
 
     private void finish(Sequence s, FinishReason reason) {
@@ -191,8 +211,10 @@ public final class Engine implements AutoCloseable {
         }
         s.finished = true;
         release(s);
+        SequenceStats stats = s.stats(System.nanoTime());
+        listener.onFinished(reason, stats);
         try {
-            s.sink.onFinish(reason, s.stats(System.nanoTime()));
+            s.sink.onFinish(reason, stats);
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "token sink failed on finish", e);
         }
@@ -204,6 +226,7 @@ public final class Engine implements AutoCloseable {
         for (Sequence s : failed) {
             s.finished = true;
             release(s);
+            listener.onFinished(FinishReason.ERROR, s.stats(System.nanoTime()));
             try {
                 s.sink.onError(message);
             } catch (RuntimeException e) {

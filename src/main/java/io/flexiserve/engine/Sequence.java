@@ -21,6 +21,7 @@ final class Sequence implements SequenceHandle {
     int kvOffset = -1;    // first cache row, once admitted
     long scheduledNanos;
     long firstTokenNanos;
+    long lastTokenNanos;
     long decodeLayers;
     boolean finished;
     volatile boolean cancelled;

@@ -1,25 +1,75 @@
 package io.flexiserve.metrics;
 
 import io.flexiserve.api.ModelEndpoint;
+import io.flexiserve.api.RequestRejected;
+import io.flexiserve.engine.EngineListener;
 import io.flexiserve.engine.EngineStats;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.inject.Instance;
+import io.micrometer.prometheus.PrometheusMeterRegistry;
+import io.prometheus.client.Histogram;
+import java.time.Duration;
+import java.util.List;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 import java.util.function.ToDoubleFunction;
 
 /**
- * Serving gauges read from the engine's stats snapshot at scrape time: running and waiting requests and KV
- * cache usage, labelled with the model id.
+ * The meters of DESIGN.md section 5: gauges read from each engine's stats snapshot at scrape time (running
+ * and waiting requests, KV cache usage), the per-model {@link EngineMetrics} fed by the engine, and the
+ * rejected-request counter fed by the HTTP layer's events. Every meter carries the {@code model} label.
  */
 @ApplicationScoped
 public class ServingMetrics {
 
     private final MeterRegistry registry;
+    private final Duration[] latencyBuckets;
+    private final Instance<PrometheusMeterRegistry> prometheus;
+    private Histogram layersUsed;
     private final java.util.Set<String> registered = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
-    public ServingMetrics(MeterRegistry registry) {
+    public ServingMetrics(MeterRegistry registry, Instance<PrometheusMeterRegistry> prometheus,
+                          @ConfigProperty(name = "flexiserve.metrics.latency-buckets",
+                                  defaultValue = "0.001,0.0025,0.005,0.01,0.025,0.05,0.1,0.25,0.5,1,2.5,5,10,30,60,120")
+                          List<Double> latencyBucketSeconds) {
         this.registry = registry;
+        this.prometheus = prometheus;
+        this.latencyBuckets = latencyBucketSeconds.stream().map(s -> Duration.ofNanos((long) (s * 1e9))).toArray(Duration[]::new);
+    }
+
+    /** The listener that feeds a model's engine statistics into its serving and depth meters. */
+    public synchronized EngineListener listenerFor(String model, int numLayers, List<Integer> routedLayers) {
+        if (layersUsed == null) {
+            layersUsed = layersUsedHistogram(numLayers);
+        }
+        return new EngineMetrics(registry, layersUsed, model, routedLayers, latencyBuckets);
+    }
+
+    /**
+     * {@code flexidepth_layers_used}, with a bucket at every integer 0..L (of the first model served; models
+     * served together share the base and so its depth). Registered with the Prometheus registry that serves
+     * /q/metrics, since Micrometer allows no bucket at 0.
+     */
+    private Histogram layersUsedHistogram(int numLayers) {
+        double[] buckets = new double[numLayers + 1];
+        for (int i = 0; i <= numLayers; i++) {
+            buckets[i] = i;
+        }
+        Histogram histogram = Histogram.build("flexidepth_layers_used",
+                        "Layers each forward row ran: unrouted layers plus routed layers whose gate passed.")
+                .labelNames("model", "phase").buckets(buckets).create();
+        if (prometheus.isResolvable()) {
+            histogram.register(prometheus.get().getPrometheusRegistry());
+        }
+        return histogram;
+    }
+
+    /** Counts a request refused before it reached the engine; reasons are OpenAI error codes (a fixed set). */
+    void rejected(@Observes RequestRejected event) {
+        registry.counter("flexiserve_requests_rejected", Tags.of("model", event.model(), "reason", event.reason())).increment();
     }
 
     /** Registers the gauges of a model id once it serves. */
