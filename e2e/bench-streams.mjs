@@ -1,6 +1,7 @@
 // Serving throughput through the HTTP API with the OpenAI Node SDK: for each concurrency level, that many
-// clients each stream `tokens` tokens (ignoring EOS is not an OpenAI option, so the prompt ids and a
-// fixed max_tokens are used with a model whose EOS is rarely sampled). Prints one JSON line per level.
+// clients each stream up to `tokens` tokens from a token-id prompt (tokens/s counts what usage reports,
+// so an early EOS does not inflate it). Inter-token latency is measured between streamed deltas.
+// Prints one JSON line per level.
 // Usage: FLEXISERVE_URL=http://localhost:8080 node bench-streams.mjs [tokens] [levels] [threshold]
 import OpenAI from "openai";
 
@@ -11,7 +12,8 @@ const levels = (process.argv[3] ?? "1,4,16").split(",").map(Number);
 const threshold = Number(process.argv[4] ?? 0.5);
 const model = (await client.models.list()).data[0].id;
 
-const percentile = (xs, p) => xs.sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
+const percentile = (xs, p) => xs.length === 0 ? NaN
+  : xs.sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
 
 async function one(i) {
   const start = performance.now();
@@ -21,12 +23,12 @@ async function one(i) {
   let generated = 0;
   const stream = await client.completions.create({
     model, prompt: [1 + i, 2, 3, 4, 5, 6, 7, 8], max_tokens: tokens, temperature: 1.0, seed: i, stream: true,
-    stream_options: { include_usage: true }, flexidepth: { threshold },
+    stream_options: { include_usage: true }, flexidepth: { threshold, return_layers: true },
   });
   for await (const chunk of stream) {
     const now = performance.now();
     if (chunk.usage) generated = chunk.usage.completion_tokens;
-    if (chunk.choices.length > 0 && chunk.choices[0].text) {
+    if (chunk.choices.length > 0 && chunk.choices[0].finish_reason === null) { // a delta (its text may be empty)
       if (first === null) first = now - start; else gaps.push(now - last);
       last = now;
     }

@@ -21,6 +21,7 @@ final class Choice implements TokenSink {
     private final StopStrings stops;
     private final ResponseWriter writer;
     private final boolean keepTokens;
+    private final boolean everyToken;
     private final StringBuilder text;
     private final int textOffset;
     private final List<Integer> layers = new ArrayList<>();
@@ -28,12 +29,18 @@ final class Choice implements TokenSink {
     private int sentLayers;
     private int sentTokens;
 
-    Choice(int index, Tokenizer tokenizer, List<String> stop, ResponseWriter writer, boolean keepTokens, String echo) {
+    /**
+     * @param everyToken send a piece for every token even when it adds no text (a streamed response with
+     *                   {@code return_layers}: clients see each token's layers as it is generated)
+     */
+    Choice(int index, Tokenizer tokenizer, List<String> stop, ResponseWriter writer, boolean keepTokens, boolean everyToken,
+           String echo) {
         this.index = index;
         this.detokenizer = new IncrementalDetokenizer(tokenizer);
         this.stops = new StopStrings(stop);
         this.writer = writer;
         this.keepTokens = keepTokens;
+        this.everyToken = everyToken;
         this.text = new StringBuilder(echo);
         this.textOffset = echo.length();
     }
@@ -45,7 +52,7 @@ final class Choice implements TokenSink {
             tokens.add(token);
         }
         String out = stops.append(detokenizer.add(token.id()));
-        if (!out.isEmpty() || stops.matched()) {
+        if (!out.isEmpty() || stops.matched() || everyToken) {
             send(out);
         }
         return !stops.matched();

@@ -127,7 +127,8 @@ public class CompletionsHandler {
             for (int p = 0; p < prompts.size(); p++) {
                 Prompt prompt = prompts.get(p);
                 for (int i = 0; i < s.n(); i++) {
-                    Choice choice = new Choice(p * s.n() + i, model.tokenizer(), s.stop(), writer, s.topLogprobs() >= 0, prompt.echo());
+                    Choice choice = new Choice(p * s.n() + i, model.tokenizer(), s.stop(), writer, s.topLogprobs() >= 0,
+                            s.stream() && s.returnLayers(), prompt.echo());
                     GenerationRequest request = new GenerationRequest(prompt.ids(), s.seedFor(i), maxTokens[p],
                             model.generationConfig().eosTokenIds(), s.threshold(), s.topLogprobs());
                     writer.track(model.engine().submit(request, choice), i == 0 ? prompt.ids().length : 0);
