@@ -100,6 +100,7 @@ public class FlexiServeWiring implements ModelRegistry {
             Device device = device();
             ModelOptions options = new ModelOptions(device, dtype(device), config.model().maxModelLen().orElse(0),
                     config.model().premultiplyRouterHead());
+            metrics.registerLoadProgress(name, state);
             LOG.infof("loading model %s from %s on %s as %s", name, dir, device, options.dtype());
             long start = System.nanoTime();
             ProgressLog progress = new ProgressLog(name, start, state);

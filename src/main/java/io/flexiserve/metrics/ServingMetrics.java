@@ -4,6 +4,7 @@ import io.flexiserve.api.ModelEndpoint;
 import io.flexiserve.api.RequestRejected;
 import io.flexiserve.engine.EngineListener;
 import io.flexiserve.engine.EngineStats;
+import io.flexiserve.engine.ServingState;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
@@ -67,9 +68,18 @@ public class ServingMetrics {
         return histogram;
     }
 
+    /** {@code flexiserve_model_load_progress_ratio}: fraction of the checkpoint loaded, 0..1, while and after loading. */
+    public void registerLoadProgress(String model, ServingState state) {
+        Gauge.builder("flexiserve_model_load_progress_ratio", state, ServingState::loadedFraction)
+                .description("Fraction of the model checkpoint loaded (1 once loaded).").tags(Tags.of("model", model))
+                .register(registry);
+    }
+
     /** Counts a request refused before it reached the engine; reasons are OpenAI error codes (a fixed set). */
     void rejected(@Observes RequestRejected event) {
-        registry.counter("flexiserve_requests_rejected", Tags.of("model", event.model(), "reason", event.reason())).increment();
+        io.micrometer.core.instrument.Counter.builder("flexiserve_requests_rejected")
+                .description("Requests refused before reaching an engine, by OpenAI error code.")
+                .tags(Tags.of("model", event.model(), "reason", event.reason())).register(registry).increment();
     }
 
     /** Registers the gauges of a model id once it serves. */

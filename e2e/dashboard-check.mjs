@@ -1,0 +1,63 @@
+// Drives traffic at a running FlexiServe while a real Prometheus scrapes it, then runs every PromQL
+// expression of dashboards/flexiserve.json (variables substituted) and checks each returns a non-empty,
+// non-NaN result. Env: FLEXISERVE_URL, PROM_URL, MODEL. Prints "N passed, N failed".
+import { readFileSync } from "node:fs";
+import OpenAI from "openai";
+
+const serviceUrl = process.env.FLEXISERVE_URL ?? "http://localhost:8080";
+const promUrl = process.env.PROM_URL ?? "http://localhost:9090";
+const model = process.env.MODEL ?? "flexidepth-demo";
+const dashboard = JSON.parse(readFileSync(new URL("../dashboards/flexiserve.json", import.meta.url)));
+const client = new OpenAI({ baseURL: serviceUrl + "/v1", apiKey: "not-needed", maxRetries: 0 });
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+let driving = true;
+async function traffic(worker) {
+  for (let i = 0; driving; i++) {
+    try {
+      if (i % 7 === 3) {
+        await client.completions.create({ model, prompt: "x", n: 0 }).catch(() => {});          // 400
+        await client.completions.create({ model: "missing", prompt: "x" }).catch(() => {});     // 404
+      } else if (i % 2 === 0) {
+        const s = await client.chat.completions.create({ model, messages: [{ role: "user", content: `w${worker} ${i}` }],
+          max_tokens: 24, stream: true, flexidepth: { threshold: 0.3 + 0.1 * (i % 5) } });
+        for await (const _ of s) { /* drain */ }
+      } else {
+        await client.completions.create({ model, prompt: `prompt ${worker} ${i} `.repeat(5), max_tokens: 16 });
+      }
+    } catch (e) {
+      console.log(`traffic error: ${e.message}`);
+    }
+  }
+}
+
+const targets = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr })));
+const substitute = (expr) => expr.replaceAll("$__rate_interval", "20s").replaceAll("$model", model);
+
+async function query(expr) {
+  const r = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(expr)}`);
+  const body = await r.json();
+  if (body.status !== "success") return { ok: false, why: JSON.stringify(body) };
+  const result = body.data.result;
+  if (result.length === 0) return { ok: false, why: "empty result" };
+  const nan = result.filter((s) => !Number.isFinite(Number(s.value[1])));
+  return nan.length ? { ok: false, why: `NaN in ${JSON.stringify(nan[0])}` } : { ok: true, why: `${result.length} series` };
+}
+
+const workers = [0, 1, 2, 3].map(traffic);
+await sleep(Number(process.env.WARMUP_MS ?? 30000));
+let passed = 0;
+let failed = 0;
+for (const { panel, expr } of targets) {
+  let outcome = await query(substitute(expr));
+  for (let attempt = 0; !outcome.ok && attempt < 10; attempt++) {
+    await sleep(2000);
+    outcome = await query(substitute(expr));
+  }
+  if (outcome.ok) passed++; else failed++;
+  console.log(`${outcome.ok ? "ok" : "not ok"} - ${panel}: ${outcome.why}\n    ${substitute(expr)}`);
+}
+driving = false;
+await Promise.all(workers);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 && passed > 0 ? 0 : 1);
