@@ -34,10 +34,10 @@ final class ChatShape implements ResponseShape {
     }
 
     @Override
-    public Object chunk(ResponseMeta meta, int index, String text, List<Integer> layers, List<GeneratedToken> tokens,
+    public Object chunk(ResponseMeta meta, int index, String text, List<TokenDepth> depths, List<GeneratedToken> tokens,
                         String finishReason) {
         Delta delta = text.isEmpty() && finishReason != null ? new Delta(null, null) : new Delta(null, text);
-        return chunk(meta, new ChunkChoice(index, delta, logprobs(tokens), finishReason, layers(layers)));
+        return chunk(meta, new ChunkChoice(index, delta, logprobs(tokens), finishReason, layers(depths)));
     }
 
     @Override
@@ -48,7 +48,7 @@ final class ChatShape implements ResponseShape {
     @Override
     public Object complete(ResponseMeta meta, List<ChoiceResult> choices, ResponseBodies.Usage usage) {
         List<ChatChoice> out = choices.stream().map(c -> new ChatChoice(c.index(), new ChatMessageOut("assistant", c.text()),
-                logprobs(c.tokens()), c.finishReason(), layers(c.layers()))).toList();
+                logprobs(c.tokens()), c.finishReason(), layers(c.depths()))).toList();
         return new ChatCompletion(meta.id(), "chat.completion", meta.created(), meta.model(), out, usage);
     }
 
@@ -56,8 +56,8 @@ final class ChatShape implements ResponseShape {
         return new ChatCompletionChunk(meta.id(), "chat.completion.chunk", meta.created(), meta.model(), List.of(choice), null);
     }
 
-    private ChoiceLayers layers(List<Integer> layers) {
-        return returnLayers ? new ChoiceLayers(List.copyOf(layers)) : null;
+    private ChoiceLayers layers(List<TokenDepth> depths) {
+        return returnLayers ? ChoiceLayers.of(depths) : null;
     }
 
     private ChatLogprobs logprobs(List<GeneratedToken> tokens) {

@@ -24,7 +24,7 @@ final class Choice implements TokenSink {
     private final boolean everyToken;
     private final StringBuilder text;
     private final int textOffset;
-    private final List<Integer> layers = new ArrayList<>();
+    private final List<TokenDepth> depths = new ArrayList<>();
     private final List<GeneratedToken> tokens = new ArrayList<>();
     private int sentLayers;
     private int sentTokens;
@@ -47,7 +47,7 @@ final class Choice implements TokenSink {
 
     @Override
     public boolean onToken(GeneratedToken token) {
-        layers.add(token.layersUsed());
+        depths.add(TokenDepth.of(token));
         if (keepTokens) {
             tokens.add(token);
         }
@@ -79,17 +79,17 @@ final class Choice implements TokenSink {
     /** The text so far with the layers and tokens not yet sent; pieces with nothing in them are skipped. */
     private void send(String piece) {
         text.append(piece);
-        if (piece.isEmpty() && sentLayers == layers.size()) {
+        if (piece.isEmpty() && sentLayers == depths.size()) {
             return;
         }
-        writer.delta(this, piece, layers.subList(sentLayers, layers.size()),
+        writer.delta(this, piece, depths.subList(sentLayers, depths.size()),
                 tokens.subList(sentTokens, tokens.size()), null);
-        sentLayers = layers.size();
+        sentLayers = depths.size();
         sentTokens = tokens.size();
     }
 
     ChoiceResult result(String finishReason) {
-        return new ChoiceResult(index, text.toString(), finishReason, List.copyOf(layers), List.copyOf(tokens), textOffset);
+        return new ChoiceResult(index, text.toString(), finishReason, List.copyOf(depths), List.copyOf(tokens), textOffset);
     }
 
     /** Text sent before any token: an echoed prompt. */

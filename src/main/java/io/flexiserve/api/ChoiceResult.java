@@ -9,6 +9,6 @@ import java.util.List;
  * @param tokens     the generated tokens with their logprobs (empty unless logprobs were asked for)
  * @param textOffset where the generated text starts in {@code text} (after an echoed prompt)
  */
-record ChoiceResult(int index, String text, String finishReason, List<Integer> layers, List<GeneratedToken> tokens,
+record ChoiceResult(int index, String text, String finishReason, List<TokenDepth> depths, List<GeneratedToken> tokens,
                     int textOffset) {
 }

@@ -49,8 +49,16 @@ final class ResponseBodies {
                       ChoiceLayers flexidepth) {
     }
 
-    /** {@code flexidepth.layers}: layers used by each token of the choice (or of the chunk's delta). */
-    record ChoiceLayers(List<Integer> layers) {
+    /**
+     * {@code flexidepth}: per token of the choice (or of the chunk's delta), the layers it used and which routed
+     * layers ran ('1') or took the adapter ('0'), in routed-layer order.
+     */
+    record ChoiceLayers(List<Integer> layers, List<String> routed) {
+
+        static ChoiceLayers of(List<TokenDepth> depths) {
+            return new ChoiceLayers(depths.stream().map(TokenDepth::layers).toList(),
+                    depths.stream().map(TokenDepth::routed).toList());
+        }
     }
 
     record Usage(@JsonProperty("prompt_tokens") int promptTokens,

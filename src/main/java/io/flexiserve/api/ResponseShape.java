@@ -10,7 +10,7 @@ interface ResponseShape {
     Object opening(ResponseMeta meta, int index);
 
     /** A streamed piece of a choice: text, the layers and logprobs of its tokens, and a finish reason at the end. */
-    Object chunk(ResponseMeta meta, int index, String text, List<Integer> layers, List<GeneratedToken> tokens,
+    Object chunk(ResponseMeta meta, int index, String text, List<TokenDepth> depths, List<GeneratedToken> tokens,
                  String finishReason);
 
     /** The last chunk of a stream with include_usage: no choices, only usage. */

@@ -46,7 +46,7 @@ abstract class ResponseWriter {
         promptTokens += prompt;
     }
 
-    abstract void delta(Choice choice, String text, List<Integer> layers, List<GeneratedToken> tokens, String finish);
+    abstract void delta(Choice choice, String text, List<TokenDepth> depths, List<GeneratedToken> tokens, String finish);
 
     /** Called once the response's sequences are all submitted: from here on the client may see output. */
     abstract void start(List<Choice> choices);
@@ -119,8 +119,8 @@ abstract class ResponseWriter {
         }
 
         @Override
-        synchronized void delta(Choice choice, String text, List<Integer> layers, List<GeneratedToken> tokens, String finish) {
-            event(json.write(shape.chunk(meta, choice.index, text, layers, tokens, finish)));
+        synchronized void delta(Choice choice, String text, List<TokenDepth> depths, List<GeneratedToken> tokens, String finish) {
+            event(json.write(shape.chunk(meta, choice.index, text, depths, tokens, finish)));
         }
 
         @Override
@@ -189,7 +189,7 @@ abstract class ResponseWriter {
         }
 
         @Override
-        void delta(Choice choice, String text, List<Integer> layers, List<GeneratedToken> tokens, String finish) {
+        void delta(Choice choice, String text, List<TokenDepth> depths, List<GeneratedToken> tokens, String finish) {
             // the whole text is taken from the choice at the end
         }
 

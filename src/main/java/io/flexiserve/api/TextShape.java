@@ -31,9 +31,9 @@ final class TextShape implements ResponseShape {
     }
 
     @Override
-    public Object chunk(ResponseMeta meta, int index, String text, List<Integer> layers, List<GeneratedToken> tokens,
+    public Object chunk(ResponseMeta meta, int index, String text, List<TokenDepth> depths, List<GeneratedToken> tokens,
                         String finishReason) {
-        TextChoice choice = new TextChoice(index, text, logprobs(tokens, 0), finishReason, layers(layers));
+        TextChoice choice = new TextChoice(index, text, logprobs(tokens, 0), finishReason, layers(depths));
         return new TextCompletion(meta.id(), "text_completion", meta.created(), meta.model(), List.of(choice), null);
     }
 
@@ -46,12 +46,12 @@ final class TextShape implements ResponseShape {
     public Object complete(ResponseMeta meta, List<ChoiceResult> choices, ResponseBodies.Usage usage) {
         List<TextChoice> out = choices.stream().map(c -> new TextChoice(c.index(), c.text(),
                 logprobs(c.tokens(), c.textOffset()), c.finishReason(),
-                layers(c.layers()))).toList();
+                layers(c.depths()))).toList();
         return new TextCompletion(meta.id(), "text_completion", meta.created(), meta.model(), out, usage);
     }
 
-    private ChoiceLayers layers(List<Integer> layers) {
-        return returnLayers ? new ChoiceLayers(List.copyOf(layers)) : null;
+    private ChoiceLayers layers(List<TokenDepth> depths) {
+        return returnLayers ? ChoiceLayers.of(depths) : null;
     }
 
     /** Parallel lists; text offsets count characters from {@code start} (after an echoed prompt). */

@@ -3,6 +3,7 @@ package io.flexiserve.engine;
 import io.flexiserve.model.FlexiDepthModel;
 import io.flexiserve.model.ForwardResult;
 import io.flexiserve.model.KvCache;
+import io.flexiserve.model.RoutingTrace;
 import io.flexiserve.model.SequenceChunk;
 import io.flexiserve.model.StepBatch;
 import java.util.ArrayList;
@@ -153,7 +154,7 @@ public final class Engine implements AutoCloseable {
             for (int row = batch.firstRow(i); row < last; row++) {
                 recorder.prefillRow(row);
             }
-            boolean produced = c.wantLogits() && !s.finished && emit(s, result.logits()[i], result.trace().layersUsed(last));
+            boolean produced = c.wantLogits() && !s.finished && emit(s, result.logits()[i], result.trace(), last);
             if (produced) {
                 recorder.decodeRow(last, s, now);
             } else if (promptRows == c.count()) {
@@ -164,7 +165,7 @@ public final class Engine implements AutoCloseable {
     }
 
     /** Samples the sequence's next token and hands it on; true when a token was generated. */
-    private boolean emit(Sequence s, float[] logits, int layersUsed) {
+    private boolean emit(Sequence s, float[] logits, RoutingTrace trace, int row) {
         if (s.cancelled) {
             finish(s, FinishReason.ABORT);
             return false;
@@ -181,7 +182,12 @@ public final class Engine implements AutoCloseable {
             return false;
         }
         s.append(token);
+        int layersUsed = trace.layersUsed(row);
         s.decodeLayers += layersUsed;
+        boolean[] routedRan = new boolean[trace.routedLayers().size()];
+        for (int r = 0; r < routedRan.length; r++) {
+            routedRan[r] = trace.ran(r, row);
+        }
         float logprob = Float.NaN;
         List<TokenLogprob> top = List.of();
         if (request.topLogprobs() >= 0) {
@@ -191,7 +197,7 @@ public final class Engine implements AutoCloseable {
         }
         boolean more;
         try {
-            more = s.sink.onToken(new GeneratedToken(token, s.generated() - 1, layersUsed, logprob, top));
+            more = s.sink.onToken(new GeneratedToken(token, s.generated() - 1, layersUsed, routedRan, logprob, top));
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "token sink failed; aborting its sequence", e);
             finish(s, FinishReason.ABORT);

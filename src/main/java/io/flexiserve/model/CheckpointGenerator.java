@@ -34,9 +34,19 @@ public final class CheckpointGenerator {
      * @param seed       the random seed
      * @param shards     1 writes model.safetensors; more split the layers over that many shards plus an index
      * @param gateSpread standard deviation of the router logits; 0 for the spec's router initialisation
+     * @param favoured   token ids whose LM head rows are drawn with a larger scale, so that a random model
+     *                   mostly emits them (the demo model favours printable ASCII); empty for none
      */
-    public record Spec(ModelConfig config, TensorDtype dtype, long seed, int shards, double gateSpread) {
+    public record Spec(ModelConfig config, TensorDtype dtype, long seed, int shards, double gateSpread,
+                       java.util.Set<Integer> favoured) {
+
+        public Spec(ModelConfig config, TensorDtype dtype, long seed, int shards, double gateSpread) {
+            this(config, dtype, seed, shards, gateSpread, java.util.Set.of());
+        }
     }
+
+    /** How much larger favoured tokens' LM head rows are drawn. */
+    private static final double FAVOURED_SCALE = 4;
 
     private CheckpointGenerator() {
     }
@@ -80,7 +90,7 @@ public final class CheckpointGenerator {
         List<SafetensorsWriter.Entry> last = shards.get(shardCount - 1);
         last.add(t.norm("model.norm.weight", d));
         if (!c.tieWordEmbeddings()) {
-            last.add(t.gaussian("lm_head.weight", INIT_STD, c.vocabSize(), d));
+            last.add(t.lmHead(c.vocabSize(), d));
         }
         return shards;
     }
@@ -141,6 +151,18 @@ public final class CheckpointGenerator {
             return new SafetensorsWriter.Entry(name, shape, () -> {
                 Random random = random(name);
                 return () -> std * random.nextGaussian();
+            });
+        }
+
+        /** (V, D) rows N(0, 0.02^2), favoured rows scaled up. */
+        SafetensorsWriter.Entry lmHead(long vocab, long d) {
+            return new SafetensorsWriter.Entry("lm_head.weight", new long[] {vocab, d}, () -> {
+                Random random = random("lm_head.weight");
+                long[] i = {0};
+                return () -> {
+                    boolean favoured = spec.favoured().contains((int) (i[0]++ / d));
+                    return INIT_STD * (favoured ? FAVOURED_SCALE : 1) * random.nextGaussian();
+                };
             });
         }
 

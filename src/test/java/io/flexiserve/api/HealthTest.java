@@ -24,6 +24,6 @@ class HealthTest {
                 .body("checks.find { it.name == 'model-ready' }.data.phase", equalTo("ready"));
         given().get("/q/health/started").then().statusCode(200).body("status", equalTo("UP"));
         given().get("/q/health/live").then().statusCode(200);
-        assertTrue(Files.isRegularFile(Path.of("target/flexiserve-test-data/models/flexidepth-demo-v2/model.safetensors")));
+        assertTrue(Files.isRegularFile(Path.of("target/flexiserve-test-data/models/flexidepth-demo-v3/model.safetensors")));
     }
 }
