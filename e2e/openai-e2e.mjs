@@ -18,7 +18,7 @@ check("models list names the served model", async () => {
 
 check("chat completion with flexidepth usage and layers", async () => {
   const r = await client.chat.completions.create({
-    model, messages: [{ role: "user", content: "Hello from Node" }], max_tokens: 8, temperature: 0,
+    model, messages: [{ role: "user", content: "Hello from Node" }], max_tokens: 8, temperature: 0, ignore_eos: true,
     flexidepth: { return_layers: true },
   });
   assert.equal(r.object, "chat.completion");
@@ -28,7 +28,7 @@ check("chat completion with flexidepth usage and layers", async () => {
 });
 
 check("streamed chat equals the non-streamed text and ends with usage", async () => {
-  const params = { model, messages: [{ role: "user", content: "Stream it" }], max_tokens: 12, temperature: 0 };
+  const params = { model, messages: [{ role: "user", content: "Stream it" }], max_tokens: 12, temperature: 0, ignore_eos: true };
   const whole = (await client.chat.completions.create(params)).choices[0].message.content;
   const stream = await client.chat.completions.create({ ...params, stream: true, stream_options: { include_usage: true } });
   let text = "";

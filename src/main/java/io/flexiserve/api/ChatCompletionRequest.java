@@ -32,6 +32,7 @@ public record ChatCompletionRequest(
         Long seed,
         String user,
         FlexiDepthOptions flexidepth,
+        @JsonProperty("ignore_eos") Boolean ignoreEos,
         @JsonProperty("response_format") JsonNode responseFormat,
         JsonNode tools,
         @JsonProperty("tool_choice") JsonNode toolChoice,

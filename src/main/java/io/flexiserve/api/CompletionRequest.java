@@ -30,5 +30,6 @@ public record CompletionRequest(
         @JsonProperty("logit_bias") Map<String, Double> logitBias,
         Long seed,
         String user,
-        FlexiDepthOptions flexidepth) implements SamplingFields {
+        FlexiDepthOptions flexidepth,
+        @JsonProperty("ignore_eos") Boolean ignoreEos) implements SamplingFields {
 }

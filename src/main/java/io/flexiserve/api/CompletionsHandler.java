@@ -130,7 +130,7 @@ public class CompletionsHandler {
                     Choice choice = new Choice(p * s.n() + i, model.tokenizer(), s.stop(), writer, s.topLogprobs() >= 0,
                             s.stream() && s.returnLayers(), prompt.echo());
                     GenerationRequest request = new GenerationRequest(prompt.ids(), s.seedFor(i), maxTokens[p],
-                            model.generationConfig().eosTokenIds(), s.threshold(), s.topLogprobs());
+                            s.ignoreEos() ? Set.of() : model.generationConfig().eosTokenIds(), s.threshold(), s.topLogprobs());
                     writer.track(model.engine().submit(request, choice), i == 0 ? prompt.ids().length : 0);
                     all.add(choice);
                 }

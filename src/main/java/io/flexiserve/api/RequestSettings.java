@@ -13,9 +13,10 @@ import java.util.List;
  * @param topLogprobs  -1 when no logprobs were asked for
  * @param threshold    FlexiDepth routing threshold
  * @param returnLayers whether choices carry per-token layer counts
+ * @param ignoreEos    generate past the checkpoint's stop ids (vLLM's {@code ignore_eos})
  */
 record RequestSettings(SamplingParams sampling, Long seed, Integer maxTokens, List<String> stop, int n, boolean stream,
-                       boolean includeUsage, int topLogprobs, float threshold, boolean returnLayers) {
+                       boolean includeUsage, int topLogprobs, float threshold, boolean returnLayers, boolean ignoreEos) {
 
     /** Choice i of a seeded request draws from seed + i, so choices differ yet the request repeats exactly. */
     SamplingParams seedFor(int choice) {

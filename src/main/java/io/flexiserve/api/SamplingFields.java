@@ -36,6 +36,9 @@ public interface SamplingFields {
 
     FlexiDepthOptions flexidepth();
 
+    /** vLLM's extension: keep generating past the model's stop ids (benchmarks, fixed-length tests). */
+    Boolean ignoreEos();
+
     /** {@code stream_options}: {@code include_usage} adds a last chunk with {@code choices: []} and the usage. */
     record StreamOptions(@com.fasterxml.jackson.annotation.JsonProperty("include_usage") Boolean includeUsage) {
     }

@@ -55,7 +55,7 @@ final class SamplingValidator {
         SamplingParams sampling = new SamplingParams(temperature, topP, Math.max(topK, 0), minP, presence, frequency,
                 repetition, logitBias(r.logitBias(), vocabSize), null);
         return new RequestSettings(sampling, r.seed(), maxTokens, stop(r.stop()), n, stream, includeUsage, topLogprobs,
-                (float) threshold, returnLayers);
+                (float) threshold, returnLayers, Boolean.TRUE.equals(r.ignoreEos()));
     }
 
     private static double range(String param, Double value, double min, double max, double fallback) {

@@ -61,6 +61,7 @@ class BadRequestTest {
                 Arguments.of("json_schema response_format", "{" + M + "," + MSGS + ",\"response_format\":{\"type\":\"json_schema\"}}", 400, "response_format", "invalid_value"),
                 Arguments.of("unknown field", "{" + M + "," + MSGS + ",\"temprature\":0.5}", 400, "temprature", "unknown_parameter"),
                 Arguments.of("stream_options without stream", "{" + M + "," + MSGS + ",\"stream_options\":{\"include_usage\":true}}", 400, "stream_options", "invalid_value"),
+                Arguments.of("ignore_eos as a string", "{" + M + "," + MSGS + ",\"ignore_eos\":\"yes\"}", 400, "ignore_eos", "invalid_type"),
                 Arguments.of("threshold above 1", "{" + M + "," + MSGS + ",\"flexidepth\":{\"threshold\":1.5}}", 400, "flexidepth.threshold", "invalid_value"),
                 Arguments.of("unknown flexidepth field", "{" + M + "," + MSGS + ",\"flexidepth\":{\"layers\":3}}", 400, "flexidepth.layers", "unknown_parameter"),
                 Arguments.of("prompt too long", "{" + M + ",\"messages\":[{\"role\":\"user\",\"content\":\"" + "x".repeat(5000) + "\"}]}", 400, "messages", "context_length_exceeded"));

@@ -39,7 +39,7 @@ class GenerationOptionsTest {
     @Test
     void thresholdMovesTheLayersEveryTokenUses() throws Exception {
         for (double threshold : new double[] {0, 1}) {
-            JsonNode r = post("/v1/chat/completions", chat("\"max_tokens\":10,\"temperature\":0,"
+            JsonNode r = post("/v1/chat/completions", chat("\"max_tokens\":10,\"temperature\":0,\"ignore_eos\":true,"
                     + "\"flexidepth\":{\"threshold\":" + threshold + ",\"return_layers\":true}"));
             int expected = threshold == 0 ? 8 : 4;
             for (JsonNode layers : r.path("choices").get(0).path("flexidepth").path("layers")) {
@@ -51,7 +51,7 @@ class GenerationOptionsTest {
 
     @Test
     void streamedLayersCoverEveryGeneratedToken() throws Exception {
-        List<JsonNode> events = Sse.events(base, "v1/chat/completions", chat("\"max_tokens\":20,\"temperature\":0,\"stream\":true,"
+        List<JsonNode> events = Sse.events(base, "v1/chat/completions", chat("\"max_tokens\":20,\"temperature\":0,\"ignore_eos\":true,\"stream\":true,"
                 + "\"stream_options\":{\"include_usage\":true},\"flexidepth\":{\"return_layers\":true}"));
         int tokens = 0;
         long layerSum = 0;
@@ -83,7 +83,7 @@ class GenerationOptionsTest {
 
     @Test
     void seedRepeatsAndChoicesOfOneRequestDiffer() throws Exception {
-        String body = chat("\"max_tokens\":16,\"temperature\":1.0,\"seed\":1234,\"n\":2");
+        String body = chat("\"max_tokens\":16,\"temperature\":1.0,\"seed\":1234,\"n\":2,\"ignore_eos\":true");
         JsonNode first = post("/v1/chat/completions", body);
         JsonNode again = post("/v1/chat/completions", body);
         assertEquals(first.path("choices"), again.path("choices"), "same seed, same request, same output");
@@ -93,7 +93,7 @@ class GenerationOptionsTest {
 
     @Test
     void logprobsAreNormalisedAndOrdered() throws Exception {
-        JsonNode r = post("/v1/chat/completions", chat("\"max_tokens\":5,\"temperature\":0,\"logprobs\":true,\"top_logprobs\":3"));
+        JsonNode r = post("/v1/chat/completions", chat("\"max_tokens\":5,\"temperature\":0,\"ignore_eos\":true,\"logprobs\":true,\"top_logprobs\":3"));
         JsonNode content = r.path("choices").get(0).path("logprobs").path("content");
         assertEquals(5, content.size());
         for (JsonNode t : content) {
@@ -108,7 +108,7 @@ class GenerationOptionsTest {
 
     @Test
     void completionsAcceptEveryPromptFormAndEcho() throws Exception {
-        JsonNode r = post("/v1/completions", "{\"model\":\"flexidepth-demo\",\"prompt\":[\"hi\",[72,105]],\"max_tokens\":3,"
+        JsonNode r = post("/v1/completions", "{\"model\":\"flexidepth-demo\",\"prompt\":[\"hi\",[72,105]],\"max_tokens\":3,\"ignore_eos\":true,"
                 + "\"temperature\":0,\"echo\":true}");
         assertEquals(2, r.path("choices").size());
         assertTrue(r.path("choices").get(0).path("text").asText().startsWith("hi"));
@@ -120,7 +120,7 @@ class GenerationOptionsTest {
 
     @Test
     void maxCompletionTokensLimitsAndLengthIsReported() throws Exception {
-        JsonNode r = post("/v1/chat/completions", chat("\"max_completion_tokens\":3,\"temperature\":0"));
+        JsonNode r = post("/v1/chat/completions", chat("\"max_completion_tokens\":3,\"temperature\":0,\"ignore_eos\":true"));
         assertEquals(3, r.path("usage").path("completion_tokens").asInt());
         assertEquals("length", r.path("choices").get(0).path("finish_reason").asText());
         assertFalse(r.path("id").asText().isEmpty());

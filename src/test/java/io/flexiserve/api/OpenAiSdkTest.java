@@ -46,7 +46,7 @@ class OpenAiSdkTest {
 
     private ChatCompletionCreateParams.Builder chat(String prompt, long maxTokens) {
         return ChatCompletionCreateParams.builder().model(MODEL).addUserMessage(prompt).maxCompletionTokens(maxTokens)
-                .temperature(0.0);
+                .temperature(0.0).putAdditionalBodyProperty("ignore_eos", JsonValue.from(true));
     }
 
     @Test
@@ -103,7 +103,8 @@ class OpenAiSdkTest {
     @Test
     void textCompletion() {
         Completion completion = client.completions().create(CompletionCreateParams.builder().model(MODEL)
-                .prompt("Once upon a time").maxTokens(6).temperature(0.0).n(2).build());
+                .prompt("Once upon a time").maxTokens(6).temperature(0.0).n(2)
+                .putAdditionalBodyProperty("ignore_eos", JsonValue.from(true)).build());
         assertEquals(2, completion.choices().size());
         assertEquals(completion.choices().get(0).text(), completion.choices().get(1).text(), "greedy choices agree");
         assertEquals(12, completion.usage().orElseThrow().completionTokens());

@@ -38,7 +38,7 @@ class OverloadTest {
     @Test
     void queueBoundGives429AndNothingBreaks() throws Exception {
         TestSupport.awaitReady();
-        String body = "{\"model\":\"flexidepth-demo\",\"prompt\":\"load\",\"max_tokens\":400,\"temperature\":0}";
+        String body = "{\"model\":\"flexidepth-demo\",\"prompt\":\"load\",\"max_tokens\":400,\"temperature\":0,\"ignore_eos\":true}";
         List<CompletableFuture<HttpResponse<String>>> responses = new ArrayList<>();
         for (int i = 0; i < 6; i++) {
             responses.add(Sse.HTTP.sendAsync(Sse.post(base, "v1/completions", body), HttpResponse.BodyHandlers.ofString()));

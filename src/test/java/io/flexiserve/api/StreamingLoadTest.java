@@ -36,7 +36,7 @@ class StreamingLoadTest {
 
     private static String chat(String prompt, int maxTokens, boolean stream) {
         return "{\"model\":\"flexidepth-demo\",\"messages\":[{\"role\":\"user\",\"content\":\"" + prompt + "\"}],"
-                + "\"max_tokens\":" + maxTokens + ",\"temperature\":0,\"stream\":" + stream
+                + "\"max_tokens\":" + maxTokens + ",\"temperature\":0,\"ignore_eos\":true,\"stream\":" + stream
                 + (stream ? ",\"stream_options\":{\"include_usage\":true}" : "") + "}";
     }
 

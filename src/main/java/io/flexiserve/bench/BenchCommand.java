@@ -1,0 +1,172 @@
+package io.flexiserve.bench;
+
+import ai.djl.Device;
+import ai.djl.ndarray.types.DataType;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.flexiserve.DemoModel;
+import io.flexiserve.model.CheckpointGenerator;
+import io.flexiserve.model.DecodeBytes;
+import io.flexiserve.model.FlexiDepthModel;
+import io.flexiserve.model.ModelConfig;
+import io.flexiserve.model.ModelLoader;
+import io.flexiserve.model.ModelOptions;
+import io.flexiserve.model.TensorDtype;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.stream.IntStream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code bench}: one run that measures memory bandwidth and the batch-1 roofline, batch-1 decode at routing
+ * thresholds 0, 0.5 and 1, and serving throughput and latency through the HTTP API at several concurrencies,
+ * then prints one JSON report with the ratios BENCHMARKS.md tracks.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Benchmark decode speed, the skip speed-up and serving throughput; prints a JSON report.")
+public final class BenchCommand implements Callable<Integer> {
+
+    @Option(names = "--model", description = "Checkpoint directory; default: generate the --shape preset.")
+    Path model;
+    @Option(names = "--shape", defaultValue = "1b", description = "Preset when --model is absent: '1b' or 'demo'.")
+    String shape;
+    @Option(names = "--cache-dir", defaultValue = "${sys:java.io.tmpdir}/flexiserve-bench",
+            description = "Where generated preset checkpoints are kept between runs.")
+    Path cacheDir;
+    @Option(names = "--dtype", defaultValue = "f32", description = "Compute dtype: f32 or f16.")
+    String dtype;
+    @Option(names = "--tokens", defaultValue = "48", description = "Tokens generated per sequence.")
+    int tokens;
+    @Option(names = "--concurrency", defaultValue = "1,4,16", split = ",", description = "HTTP concurrency levels.")
+    List<Integer> concurrency;
+    @Option(names = "--no-http", description = "Skip the HTTP part.")
+    boolean noHttp;
+    @Option(names = "--port", defaultValue = "18090")
+    int port;
+
+    @Override
+    public Integer call() throws Exception {
+        Path dir = model != null ? model : preset();
+        DataType computeType = dtype.equals("f16") ? DataType.FLOAT16 : DataType.FLOAT32;
+        Map<String, Object> report = new LinkedHashMap<>();
+        ModelConfig config = ModelConfig.read(dir);
+        report.put("checkpoint", dir.toString());
+        report.put("dtype", dtype);
+        report.put("shape", Map.of("layers", config.numLayers(), "hidden", config.hiddenSize(),
+                "intermediate", config.intermediateSize(), "vocab", config.vocabSize(), "routed_layers", config.routingLayers()));
+
+        double bandwidth = Bandwidth.measure();
+        DecodeBytes bytes = new DecodeBytes(config, computeType.getNumOfBytes());
+        double roofline = bandwidth / bytes.perToken(1);
+        report.put("memory_bandwidth_gb_s", round(bandwidth / 1e9));
+        report.put("bytes_per_token_all_run_mb", round(bytes.perToken(1) / 1e6));
+        report.put("bytes_per_token_all_skip_mb", round(bytes.perToken(0) / 1e6));
+        report.put("byte_ratio_skip_all", round(bytes.skipAllRatio()));
+        report.put("roofline_tokens_s", round(roofline));
+
+        Map<String, Object> decode = new LinkedHashMap<>();
+        try (FlexiDepthModel net = ModelLoader.load(dir, new ModelOptions(Device.cpu(), computeType, 0, false))) {
+            DecodeBench bench = new DecodeBench(net, tokens);
+            for (float t : new float[] {0f, 0.5f, 1f}) {
+                DecodeBench.Result r = bench.run(1, t);
+                int routed = config.routingLayers().size();
+                double skipped = routed == 0 ? 0 : 1 - (r.avgLayers() - config.unroutedLayers()) / routed;
+                decode.put("threshold_" + t, Map.of("tokens_s", round(r.tokensPerSecond()), "avg_layers", round(r.avgLayers()),
+                        "routed_skip_fraction", round(skipped)));
+            }
+        }
+        report.put("decode_batch1", decode);
+        double t0 = tokensPerSecond(decode, "threshold_0.0");
+        double t1 = tokensPerSecond(decode, "threshold_1.0");
+        Map<String, Object> ratios = new LinkedHashMap<>();
+        ratios.put("skip_all_speedup", round(t1 / t0));
+        ratios.put("skip_all_speedup_over_byte_ratio", round(t1 / t0 / bytes.skipAllRatio()));
+        ratios.put("full_depth_over_roofline", round(t0 / roofline));
+        if (!noHttp) {
+            List<HttpBench.Level> levels = http(dir);
+            report.put("http", levels);
+            ratios.putAll(httpRatios(levels));
+        }
+        report.put("ratios", ratios);
+        System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(report));
+        return 0;
+    }
+
+    private List<HttpBench.Level> http(Path dir) throws Exception {
+        List<HttpBench.Level> levels = new ArrayList<>();
+        try (HttpBench bench = new HttpBench(runnerJar(), dir, dtype, port)) {
+            for (float t : new float[] {0f, 1f}) {
+                for (int c : concurrency) {
+                    levels.add(bench.run(c, t, tokens));
+                }
+            }
+        }
+        return levels;
+    }
+
+    /** Throughput at the highest concurrency over one stream, and adaptive over full depth at each level. */
+    private Map<String, Object> httpRatios(List<HttpBench.Level> levels) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        int max = concurrency.stream().mapToInt(Integer::intValue).max().orElse(1);
+        out.put("throughput_" + max + "_over_1", round(throughput(levels, max, 0f) / throughput(levels, 1, 0f)));
+        for (int c : concurrency) {
+            out.put("skip_all_over_full_depth_at_" + c, round(throughput(levels, c, 1f) / throughput(levels, c, 0f)));
+        }
+        return out;
+    }
+
+    private static double throughput(List<HttpBench.Level> levels, int concurrency, float threshold) {
+        return levels.stream().filter(l -> l.concurrency() == concurrency && l.threshold() == threshold)
+                .mapToDouble(HttpBench.Level::tokensPerSecond).findFirst().orElse(Double.NaN);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static double tokensPerSecond(Map<String, Object> decode, String key) {
+        return ((Number) ((Map<String, Object>) decode.get(key)).get("tokens_s")).doubleValue();
+    }
+
+    /** The ~1.5B shape of issue 4 (16 layers, hidden 2048, MLP 8192, layers 8-15 routed), or the demo model. */
+    private Path preset() throws Exception {
+        if (shape.equals("demo")) {
+            return DemoModel.ensure(cacheDir);
+        }
+        if (!shape.equals("1b")) {
+            throw new IllegalArgumentException("--shape must be 1b or demo");
+        }
+        Path dir = cacheDir.resolve("flexidepth-1b");
+        if (!Files.exists(dir.resolve("model.safetensors"))) {
+            List<Integer> routed = IntStream.range(8, 16).boxed().toList();
+            ModelConfig config = new ModelConfig("ddllama", 2048, 8192, 16, 32, 8, 64, 128256, 1e-5, 500000.0, null, 4096,
+                    false, routed, 16, 16, 128000, List.of(128001, 128009), "float32");
+            System.err.println("generating " + dir + " (about a minute)");
+            CheckpointGenerator.write(dir, new CheckpointGenerator.Spec(config, TensorDtype.F32, 42, 1, 1.5));
+        }
+        return dir;
+    }
+
+    /** quarkus-app/quarkus-run.jar, found from where this class was loaded (quarkus-app/app/*.jar). */
+    private static Path runnerJar() throws Exception {
+        Path self = Path.of(BenchCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        for (Path p = self; p != null; p = p.getParent()) {
+            Path runner = p.resolve("quarkus-run.jar");
+            if (Files.exists(runner)) {
+                return runner;
+            }
+        }
+        Path packaged = Path.of("target/quarkus-app/quarkus-run.jar");
+        if (Files.exists(packaged)) {
+            return packaged;
+        }
+        throw new IllegalStateException("cannot find quarkus-run.jar; run mvn package first");
+    }
+
+    private static double round(double v) {
+        return Math.round(v * 1000) / 1000.0;
+    }
+}

@@ -1,0 +1,98 @@
+package io.flexiserve.bench;
+
+import io.flexiserve.engine.Engine;
+import io.flexiserve.engine.EngineConfig;
+import io.flexiserve.engine.FinishReason;
+import io.flexiserve.engine.GeneratedToken;
+import io.flexiserve.engine.GenerationRequest;
+import io.flexiserve.engine.SamplingParams;
+import io.flexiserve.engine.SequenceStats;
+import io.flexiserve.engine.TokenSink;
+import io.flexiserve.model.FlexiDepthModel;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/** Decode speed through the engine itself (no HTTP): one or more greedy sequences that never stop early. */
+final class DecodeBench {
+
+    private final FlexiDepthModel model;
+    private final int tokens;
+
+    DecodeBench(FlexiDepthModel model, int tokens) {
+        this.model = model;
+        this.tokens = tokens;
+    }
+
+    /** Result of one run: generated tokens per second over all sequences, and mean layers per generated token. */
+    record Result(double tokensPerSecond, double avgLayers) {
+    }
+
+    Result run(int sequences, float threshold) throws Exception {
+        int maxLen = Math.min(model.maxPositions(), 16 + tokens + 1);
+        EngineConfig config = new EngineConfig(Math.max(sequences, 1), Math.max(512, sequences), sequences,
+                sequences * maxLen, maxLen);
+        try (Engine engine = new Engine(model, config, "bench")) {
+            run(engine, 1, threshold); // warm-up: kernels, page faults
+            return run(engine, sequences, threshold);
+        }
+    }
+
+    private Result run(Engine engine, int sequences, float threshold) throws Exception {
+        List<Timed> sinks = new ArrayList<>();
+        for (int s = 0; s < sequences; s++) {
+            int[] prompt = new int[16];
+            for (int i = 0; i < prompt.length; i++) {
+                prompt[i] = (s * 31 + i * 7 + 1) % model.config().vocabSize();
+            }
+            Timed sink = new Timed();
+            engine.submit(new GenerationRequest(prompt, SamplingParams.GREEDY, tokens, Set.of(), threshold, -1), sink);
+            sinks.add(sink);
+        }
+        long first = Long.MAX_VALUE;
+        long last = 0;
+        long generated = 0;
+        long layers = 0;
+        for (Timed sink : sinks) {
+            sink.done.get(30, TimeUnit.MINUTES);
+            first = Math.min(first, sink.firstNanos);
+            last = Math.max(last, sink.lastNanos);
+            generated += sink.count - 1; // tokens after the first: decode steps, not prefill
+            layers += sink.layers;
+        }
+        double seconds = (last - first) / 1e9;
+        return new Result(generated / seconds, (double) layers / (generated + sequences));
+    }
+
+    /** Records when tokens arrive and the layers they used. */
+    private static final class Timed implements TokenSink {
+        final CompletableFuture<FinishReason> done = new CompletableFuture<>();
+        long firstNanos;
+        long lastNanos;
+        long count;
+        long layers;
+
+        @Override
+        public boolean onToken(GeneratedToken token) {
+            long now = System.nanoTime();
+            if (count++ == 0) {
+                firstNanos = now;
+            }
+            lastNanos = now;
+            layers += token.layersUsed();
+            return true;
+        }
+
+        @Override
+        public void onFinish(FinishReason reason, SequenceStats stats) {
+            done.complete(reason);
+        }
+
+        @Override
+        public void onError(String message) {
+            done.completeExceptionally(new IllegalStateException(message));
+        }
+    }
+}

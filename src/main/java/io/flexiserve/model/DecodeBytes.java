@@ -1,0 +1,40 @@
+package io.flexiserve.model;
+
+/**
+ * Weight bytes one decoded token reads at batch 1, from the shapes alone: every layer's norms and K/V
+ * projections; a layer that runs also reads q, o and the MLP; a routed layer always reads its router and,
+ * when skipped, its adapter; and every token reads its embedding row, the final norm and the LM head.
+ * Decode at batch 1 is bandwidth bound, so this over the memory bandwidth is the roofline.
+ */
+public final class DecodeBytes {
+
+    private final ModelConfig c;
+    private final int bytesPerWeight;
+
+    public DecodeBytes(ModelConfig config, int bytesPerWeight) {
+        this.c = config;
+        this.bytesPerWeight = bytesPerWeight;
+    }
+
+    /** Bytes per token when a fraction {@code runFraction} of routed-layer visits run the layer. */
+    public double perToken(double runFraction) {
+        long d = c.hiddenSize();
+        long kv = (long) c.numKvHeads() * c.headDim();
+        long q = (long) c.numHeads() * c.headDim();
+        long always = 2 * d + 2 * d * kv;                     // norms, k_proj, v_proj
+        long runOnly = 2 * d * q + 3 * d * c.intermediateSize(); // q_proj, o_proj, gate/up/down
+        long router = d * c.routerDim() + c.routerDim() + d * c.routerDim() + d;
+        long adapter = 3 * d * c.adapterDim();
+        int routed = c.routingLayers().size();
+        int plain = c.numLayers() - routed;
+        double layers = plain * (double) (always + runOnly)
+                + routed * (always + router + runFraction * runOnly + (1 - runFraction) * adapter);
+        double edges = d + d + (double) c.vocabSize() * d;      // embedding row, final norm, LM head
+        return (layers + edges) * bytesPerWeight;
+    }
+
+    /** Every routed layer run over every routed layer skipped: the best batch-1 speed-up skipping can give. */
+    public double skipAllRatio() {
+        return perToken(1) / perToken(0);
+    }
+}
