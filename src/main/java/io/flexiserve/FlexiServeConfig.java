@@ -36,7 +36,10 @@ public interface FlexiServeConfig {
         /** {@code cpu}, {@code gpu}, {@code gpu:1}; unset picks gpu when one is visible, else cpu. */
         Optional<String> device();
 
-        /** Compute dtype: {@code auto} (f16 on GPU, f32 on CPU), {@code f32} or {@code f16}. */
+        /**
+         * {@code auto} (f16 on GPU, f32 on CPU), {@code f32}, {@code f16}, or {@code f16-weights} (f16 projection
+         * weights under f32 activations: half the memory and, on CPU, libtorch's faster f16 kernels).
+         */
         @WithDefault("auto")
         String dtype();
 

@@ -1,7 +1,6 @@
 package io.flexiserve;
 
 import ai.djl.Device;
-import ai.djl.ndarray.types.DataType;
 import io.flexiserve.api.ModelEndpoint;
 import io.flexiserve.api.ModelRegistry;
 import io.flexiserve.engine.Engine;
@@ -98,10 +97,11 @@ public class FlexiServeWiring implements ModelRegistry {
             String name = config.model().name().orElse(config.model().path().isPresent()
                     ? dir.getFileName().toString() : DemoModel.NAME);
             Device device = device();
-            ModelOptions options = new ModelOptions(device, dtype(device), config.model().maxModelLen().orElse(0),
+            ModelOptions options = ModelOptions.of(device, config.model().dtype(), config.model().maxModelLen().orElse(0),
                     config.model().premultiplyRouterHead());
             metrics.registerLoadProgress(name, state);
-            LOG.infof("loading model %s from %s on %s as %s", name, dir, device, options.dtype());
+            LOG.infof("loading model %s from %s on %s (activations %s, weights %s)", name, dir, device, options.dtype(),
+                    options.weightDtype());
             long start = System.nanoTime();
             ProgressLog progress = new ProgressLog(name, start, state);
             FlexiDepthModel model = ModelLoader.load(dir, options, progress::loaded);
@@ -183,16 +183,6 @@ public class FlexiServeWiring implements ModelRegistry {
             return Device.gpu(Integer.parseInt(spec.substring(4)));
         }
         throw new IllegalArgumentException("flexiserve.model.device must be cpu, gpu or gpu:N, not '" + spec + "'");
-    }
-
-    private DataType dtype(Device device) {
-        return switch (config.model().dtype()) {
-            case "auto" -> device.isGpu() ? DataType.FLOAT16 : DataType.FLOAT32;
-            case "f32", "float32" -> DataType.FLOAT32;
-            case "f16", "float16" -> DataType.FLOAT16;
-            default -> throw new IllegalArgumentException("flexiserve.model.dtype must be auto, f32 or f16, not '"
-                    + config.model().dtype() + "'");
-        };
     }
 
     /** Logs loading progress every 10% with an ETA and feeds the serving state. */

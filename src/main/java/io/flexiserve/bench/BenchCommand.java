@@ -1,7 +1,6 @@
 package io.flexiserve.bench;
 
 import ai.djl.Device;
-import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.flexiserve.DemoModel;
@@ -39,7 +38,7 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--cache-dir", defaultValue = "${sys:java.io.tmpdir}/flexiserve-bench",
             description = "Where generated preset checkpoints are kept between runs.")
     Path cacheDir;
-    @Option(names = "--dtype", defaultValue = "f32", description = "Compute dtype: f32 or f16.")
+    @Option(names = "--dtype", defaultValue = "f32", description = "f32, f16 or f16-weights (f16 weights, f32 activations).")
     String dtype;
     @Option(names = "--tokens", defaultValue = "48", description = "Tokens generated per sequence.")
     int tokens;
@@ -53,7 +52,7 @@ public final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Path dir = model != null ? model : preset();
-        DataType computeType = dtype.equals("f16") ? DataType.FLOAT16 : DataType.FLOAT32;
+        ModelOptions options = ModelOptions.of(Device.cpu(), dtype, 0, false);
         Map<String, Object> report = new LinkedHashMap<>();
         ModelConfig config = ModelConfig.read(dir);
         report.put("checkpoint", dir.toString());
@@ -62,7 +61,7 @@ public final class BenchCommand implements Callable<Integer> {
                 "intermediate", config.intermediateSize(), "vocab", config.vocabSize(), "routed_layers", config.routingLayers()));
 
         double bandwidth = Bandwidth.measure();
-        DecodeBytes bytes = new DecodeBytes(config, computeType.getNumOfBytes());
+        DecodeBytes bytes = new DecodeBytes(config, options.weightDtype().getNumOfBytes());
         double roofline = bandwidth / bytes.perToken(1);
         report.put("memory_bandwidth_gb_s", round(bandwidth / 1e9));
         report.put("bytes_per_token_all_run_mb", round(bytes.perToken(1) / 1e6));
@@ -71,7 +70,7 @@ public final class BenchCommand implements Callable<Integer> {
         report.put("roofline_tokens_s", round(roofline));
 
         Map<String, Object> decode = new LinkedHashMap<>();
-        try (FlexiDepthModel net = ModelLoader.load(dir, new ModelOptions(Device.cpu(), computeType, 0, false))) {
+        try (FlexiDepthModel net = ModelLoader.load(dir, options)) {
             DecodeBench bench = new DecodeBench(net, tokens);
             for (float t : new float[] {0f, 0.5f, 1f}) {
                 DecodeBench.Result r = bench.run(1, t);

@@ -1,6 +1,5 @@
 package io.flexiserve.cli;
 
-import ai.djl.ndarray.types.DataType;
 import io.flexiserve.DemoModel;
 import io.flexiserve.engine.Sampler;
 import io.flexiserve.engine.SamplingParams;
@@ -58,16 +57,15 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--threshold", defaultValue = "0.5",
             description = "Routing threshold: a routed layer runs when its gate exceeds it (0 runs all, 1 skips all).")
     float threshold;
-    @Option(names = "--dtype", defaultValue = "f32", description = "Compute dtype: f32 or f16.")
+    @Option(names = "--dtype", defaultValue = "f32", description = "f32, f16 or f16-weights (f16 weights, f32 activations).")
     String dtype;
 
     @Override
     public Integer call() {
         Path dir = model != null ? model : DemoModel.ensure(dataDir);
-        DataType computeType = dtype.equals("f16") ? DataType.FLOAT16 : DataType.FLOAT32;
         PrintStream out = System.out;
         try (Tokenizer tokenizer = Tokenizer.load(dir);
-             FlexiDepthModel net = ModelLoader.load(dir, new ModelOptions(ai.djl.Device.cpu(), computeType, 0, false))) {
+             FlexiDepthModel net = ModelLoader.load(dir, ModelOptions.of(ai.djl.Device.cpu(), dtype, 0, false))) {
             ChatTemplate template = ChatTemplate.load(dir);
             GenerationConfig generation = GenerationConfig.read(dir, tokenizer, template.eosToken());
             String text = chat ? template.render(List.of(new ChatMessage("user", prompt)), true) : prompt;

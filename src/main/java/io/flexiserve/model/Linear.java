@@ -1,6 +1,7 @@
 package io.flexiserve.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
 
 /** A bias-free linear layer with the HF {@code [out, in]} weight layout: {@code y = x W^T}. */
 final class Linear {
@@ -11,9 +12,17 @@ final class Linear {
         this.weight = weight;
     }
 
-    /** x: (N, in) -> (N, out). libtorch's {@code linear} is the fast path for both f32 and f16 (DJL-NOTES 6). */
+    /**
+     * x: (N, in) -> (N, out), in x's dtype. libtorch's {@code linear} is the fast path for both f32 and f16
+     * (DJL-NOTES 6); f16 weights under f32 activations are applied to an f16 copy of x.
+     */
     NDArray forward(NDArray x) {
-        return x.getNDArrayInternal().linear(x, weight, null).singletonOrThrow();
+        DataType weightType = weight.getDataType();
+        if (x.getDataType() == weightType) {
+            return x.getNDArrayInternal().linear(x, weight, null).singletonOrThrow();
+        }
+        NDArray cast = x.toType(weightType, false);
+        return cast.getNDArrayInternal().linear(cast, weight, null).singletonOrThrow().toType(x.getDataType(), false);
     }
 
     long outFeatures() {

@@ -16,13 +16,15 @@ public final class ModelLoader {
     private final ModelConfig config;
     private final CheckpointTensors tensors;
     private final NDManager manager;
-    private final DataType dtype;
+    private final DataType dtype;       // norms, embeddings, activations
+    private final DataType weightDtype; // projections
 
-    private ModelLoader(ModelConfig config, CheckpointTensors tensors, NDManager manager, DataType dtype) {
+    private ModelLoader(ModelConfig config, CheckpointTensors tensors, NDManager manager, ModelOptions options) {
         this.config = config;
         this.tensors = tensors;
         this.manager = manager;
-        this.dtype = dtype;
+        this.dtype = options.dtype();
+        this.weightDtype = options.weightDtype();
     }
 
     /** Loads the checkpoint at {@code dir}; every problem is a {@link CheckpointException} naming the file. */
@@ -36,7 +38,7 @@ public final class ModelLoader {
         CheckpointTensors tensors = CheckpointTensors.open(dir);
         NDManager manager = NDManager.newBaseManager(options.device());
         try {
-            return new ModelLoader(config, tensors, manager, options.dtype()).build(options, progress);
+            return new ModelLoader(config, tensors, manager, options).build(options, progress);
         } catch (RuntimeException e) {
             manager.close();
             tensors.close();
@@ -57,7 +59,7 @@ public final class ModelLoader {
         }
         RmsNorm norm = new RmsNorm(load("model.norm.weight", d), config.rmsNormEps());
         Linear lmHead = config.tieWordEmbeddings() && !tensors.contains("lm_head.weight")
-                ? new Linear(embed)
+                ? new Linear(embed.toType(weightDtype, false))
                 : linear("lm_head.weight", config.vocabSize(), d);
         progress.loaded(1.0);
         return new FlexiDepthModel(config, manager, dtype, rope, embed, layers, norm, lmHead, tensors);
@@ -92,7 +94,7 @@ public final class ModelLoader {
     }
 
     private Linear linear(String name, long out, long in) {
-        return new Linear(load(name, out, in));
+        return new Linear(tensors.load(manager, name, weightDtype, out, in));
     }
 
     private NDArray load(String name, long... shape) {

@@ -7,16 +7,42 @@ import ai.djl.ndarray.types.DataType;
  * How to load a checkpoint.
  *
  * @param device                where weights and the KV cache live
- * @param dtype                 compute dtype, FLOAT32 or FLOAT16 (bf16 weights are converted)
+ * @param dtype                 compute dtype of activations and the KV cache, FLOAT32 or FLOAT16
+ * @param weightDtype           dtype of the projection weights (bf16 checkpoints are converted); FLOAT16
+ *                              with a FLOAT32 compute dtype keeps the residual stream in f32 and casts
+ *                              around each projection, which on CPU takes libtorch's fast f16 kernels
  * @param maxPositions          longest sequence to prepare RoPE tables for; 0 means max_position_embeddings
  * @param premultiplyRouterHead replace {@code W_head W_dec} by their product (faster, not bit-identical)
  */
-public record ModelOptions(Device device, DataType dtype, int maxPositions, boolean premultiplyRouterHead) {
+public record ModelOptions(Device device, DataType dtype, DataType weightDtype, int maxPositions,
+                           boolean premultiplyRouterHead) {
 
     public ModelOptions {
-        if (dtype != DataType.FLOAT32 && dtype != DataType.FLOAT16) {
-            throw new IllegalArgumentException("compute dtype must be float32 or float16, not " + dtype);
+        for (DataType t : new DataType[] {dtype, weightDtype}) {
+            if (t != DataType.FLOAT32 && t != DataType.FLOAT16) {
+                throw new IllegalArgumentException("dtypes must be float32 or float16, not " + t);
+            }
         }
+    }
+
+    /** Weights and activations in the same dtype. */
+    public ModelOptions(Device device, DataType dtype, int maxPositions, boolean premultiplyRouterHead) {
+        this(device, dtype, dtype, maxPositions, premultiplyRouterHead);
+    }
+
+    /**
+     * From a configuration name: {@code f32}, {@code f16}, {@code f16-weights} (f16 projections, f32 activations),
+     * or {@code auto} (f16 on GPU, f32 on CPU).
+     */
+    public static ModelOptions of(Device device, String dtype, int maxPositions, boolean premultiplyRouterHead) {
+        return switch (dtype) {
+            case "auto" -> new ModelOptions(device, device.isGpu() ? DataType.FLOAT16 : DataType.FLOAT32, maxPositions,
+                    premultiplyRouterHead);
+            case "f32", "float32" -> new ModelOptions(device, DataType.FLOAT32, maxPositions, premultiplyRouterHead);
+            case "f16", "float16" -> new ModelOptions(device, DataType.FLOAT16, maxPositions, premultiplyRouterHead);
+            case "f16-weights" -> new ModelOptions(device, DataType.FLOAT32, DataType.FLOAT16, maxPositions, premultiplyRouterHead);
+            default -> throw new IllegalArgumentException("dtype must be auto, f32, f16 or f16-weights, not '" + dtype + "'");
+        };
     }
 
     /** f32 on the CPU, full context, exact router. */

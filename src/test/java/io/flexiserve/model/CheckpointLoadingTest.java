@@ -67,6 +67,22 @@ class CheckpointLoadingTest {
     }
 
     @Test
+    void f16WeightsUnderF32ActivationsStayCloseToF32() throws Exception {
+        Path ckpt = TestCheckpoints.write(dir, TestCheckpoints.flexi());
+        float[] exact = logits(ckpt, DataType.FLOAT32);
+        float[] mixed;
+        try (FlexiDepthModel model = ModelLoader.load(ckpt, ModelOptions.of(Device.cpu(), "f16-weights", 0, false));
+             KvCache cache = model.newKvCache(16)) {
+            assertEquals(DataType.FLOAT32, model.dtype(), "activations and the KV cache stay f32");
+            mixed = model.forward(StepBatch.of(new SequenceChunk(0, 0, PROMPT, 0.5f, true)), cache).logits()[0];
+        }
+        assertEquals(Sampler.argmax(exact), Sampler.argmax(mixed));
+        for (int i = 0; i < exact.length; i++) {
+            assertEquals(exact[i], mixed[i], 0.01, "logit " + i);
+        }
+    }
+
+    @Test
     void plainLlamaCheckpointRunsAtFullDepth() throws Exception {
         Path plain = TestCheckpoints.write(dir, TestCheckpoints.config(List.of(), null));
         try (FlexiDepthModel model = ModelLoader.load(plain, ModelOptions.cpu()); KvCache cache = model.newKvCache(16)) {
