@@ -11,6 +11,7 @@ import io.flexiserve.model.ModelConfig;
 import io.flexiserve.model.ModelLoader;
 import io.flexiserve.model.ModelOptions;
 import io.flexiserve.model.TensorDtype;
+import io.flexiserve.tokenizer.ByteLevelTokenizerFiles;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -74,6 +75,8 @@ public final class BenchCommand implements Callable<Integer> {
             DecodeBench bench = new DecodeBench(net, tokens);
             for (float t : new float[] {0f, 0.5f, 1f}) {
                 DecodeBench.Result r = bench.run(1, t);
+                System.err.printf("decode batch 1, threshold %.1f: %.2f tokens/s, %.2f layers/token%n", t, r.tokensPerSecond(),
+                        r.avgLayers());
                 int routed = config.routingLayers().size();
                 double skipped = routed == 0 ? 0 : 1 - (r.avgLayers() - config.unroutedLayers()) / routed;
                 decode.put("threshold_" + t, Map.of("tokens_s", round(r.tokensPerSecond()), "avg_layers", round(r.avgLayers()),
@@ -102,7 +105,9 @@ public final class BenchCommand implements Callable<Integer> {
         try (HttpBench bench = new HttpBench(runnerJar(), dir, dtype, port)) {
             for (float t : new float[] {0f, 1f}) {
                 for (int c : concurrency) {
-                    levels.add(bench.run(c, t, tokens));
+                    HttpBench.Level level = bench.run(c, t, tokens);
+                    System.err.println("http: " + level);
+                    levels.add(level);
                 }
             }
         }
@@ -145,6 +150,9 @@ public final class BenchCommand implements Callable<Integer> {
                     false, routed, 16, 16, 128000, List.of(128001, 128009), "float32");
             System.err.println("generating " + dir + " (about a minute)");
             CheckpointGenerator.write(dir, new CheckpointGenerator.Spec(config, TensorDtype.F32, 42, 1, 1.5));
+        }
+        if (!Files.exists(dir.resolve("tokenizer.json"))) {
+            ByteLevelTokenizerFiles.write(dir); // the service needs a tokenizer; token-id prompts need no more
         }
         return dir;
     }

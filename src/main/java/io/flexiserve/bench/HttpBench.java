@@ -38,10 +38,21 @@ final class HttpBench implements AutoCloseable {
         this.model = checkpoint.getFileName().toString();
         long deadline = System.nanoTime() + 600_000_000_000L;
         while (!ready()) {
-            if (!service.isAlive() || System.nanoTime() > deadline) {
+            if (!service.isAlive() || System.nanoTime() > deadline || failed()) {
+                service.destroy();
                 throw new IllegalStateException("the service did not become ready; see " + data.resolve("service.log"));
             }
             Thread.sleep(500);
+        }
+    }
+
+    /** The service reports a load failure in its readiness check; no point waiting for it. */
+    private boolean failed() throws InterruptedException {
+        try {
+            return http.send(HttpRequest.newBuilder(base.resolve("q/health/ready")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body().contains("\"failed\"");
+        } catch (IOException e) {
+            return false;
         }
     }
 

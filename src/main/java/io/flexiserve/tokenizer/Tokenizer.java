@@ -31,6 +31,9 @@ public final class Tokenizer implements AutoCloseable {
     /** Loads {@code dir/tokenizer.json}. */
     public static Tokenizer load(Path dir) {
         Path file = dir.resolve("tokenizer.json");
+        if (!Files.isRegularFile(file)) {
+            throw new TokenizerException(file + ": missing; a served checkpoint needs its tokenizer.json");
+        }
         Map<String, String> options = Map.of("addSpecialTokens", "false", "truncation", "false",
                 "padding", "false", "modelMaxLength", String.valueOf(Integer.MAX_VALUE));
         try (InputStream in = Files.newInputStream(file)) {

@@ -89,6 +89,31 @@ class StreamingLoadTest {
     }
 
     @Test
+    void seededSamplingRepeatsWhileOtherRequestsRun() throws Exception {
+        String body = "{\"model\":\"flexidepth-demo\",\"prompt\":\"seeded\",\"max_tokens\":20,\"temperature\":1.0,"
+                + "\"seed\":77,\"ignore_eos\":true}";
+        String alone = given().contentType(ContentType.JSON).body(body).post("/v1/completions").then().statusCode(200)
+                .extract().path("choices[0].text");
+        ExecutorService pool = Executors.newFixedThreadPool(6);
+        try {
+            List<Future<List<JsonNode>>> others = new ArrayList<>();
+            for (int i = 0; i < 6; i++) {
+                String other = chat("noise " + i, 40, true);
+                others.add(pool.submit(() -> Sse.events(base, "v1/chat/completions", other)));
+            }
+            Thread.sleep(50);
+            String busy = given().contentType(ContentType.JSON).body(body).post("/v1/completions").then().statusCode(200)
+                    .extract().path("choices[0].text");
+            assertEquals(alone, busy, "same seed, same request, same text under concurrency");
+            for (Future<List<JsonNode>> f : others) {
+                f.get(120, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
     void clientThatDisconnectsMidStreamFreesItsSequence() throws Exception {
         awaitIdle();
         byte[] body = chat("long story", 3000, true).getBytes(StandardCharsets.UTF_8);
