@@ -92,7 +92,7 @@ public class CompletionsHandler {
                 model.generationConfig().temperature(), model.generationConfig().topP());
     }
 
-    private ModelEndpoint resolve(String name) {
+    ModelEndpoint resolve(String name) {
         if (!models.ready()) {
             throw new OpenAiException(503, "service_unavailable", "model_loading", null, "The model is still loading; retry shortly.");
         }
