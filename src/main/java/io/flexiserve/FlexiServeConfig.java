@@ -20,6 +20,11 @@ public interface FlexiServeConfig {
 
     Metrics metrics();
 
+    /** Accepted Bearer keys for /v1/*; none configured leaves the API open. */
+    Optional<java.util.List<String>> apiKeys();
+
+    Admin admin();
+
     /** Demo model, uploaded files, fine-tuning jobs and their outputs. */
     @WithDefault("${user.home}/.flexiserve")
     Path dataDir();
@@ -49,6 +54,13 @@ public interface FlexiServeConfig {
         /** Multiply the router's W_head W_dec out at load (faster, not bit-identical to the release). */
         @WithDefault("false")
         boolean premultiplyRouterHead();
+    }
+
+    /** The admin surface. */
+    interface Admin {
+
+        /** Bearer token for /admin/*; generated at start (and logged once) when unset. */
+        Optional<String> token();
     }
 
     /** Meter settings. */

@@ -32,8 +32,14 @@ function paint(el, layers) {
   el.style.color = c.color;
 }
 
+// The API key, if the server needs one, is kept for this browser tab only.
+function headers() {
+  const key = $("api-key").value.trim();
+  return key ? { "Content-Type": "application/json", Authorization: `Bearer ${key}` } : { "Content-Type": "application/json" };
+}
+
 async function loadModels() {
-  const r = await fetch("v1/models");
+  const r = await fetch("v1/models", { headers: headers() });
   if (!r.ok) throw new Error(`models: HTTP ${r.status}`);
   state.models = (await r.json()).data;
   const select = $("model");
@@ -161,7 +167,7 @@ async function send(text) {
   try {
     const response = await fetch("v1/chat/completions", {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers: headers(),
       signal: state.controller.signal,
       body: JSON.stringify({
         model: model().id, messages: state.history, stream: true, stream_options: { include_usage: true },
@@ -232,6 +238,11 @@ function wire() {
     $("threshold-value").textContent = Number($("threshold").value).toFixed(2);
   });
   $("model").addEventListener("change", () => $("clear").click());
+  $("api-key").value = sessionStorage.getItem("flexiserve-api-key") ?? "";
+  $("api-key").addEventListener("change", () => {
+    sessionStorage.setItem("flexiserve-api-key", $("api-key").value.trim());
+    loadModels().then(() => setBusy(false, "")).catch((e) => setBusy(false, `Cannot load models: ${e.message}`));
+  });
 }
 
 wire();
