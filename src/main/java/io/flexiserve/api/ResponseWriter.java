@@ -91,6 +91,7 @@ abstract class ResponseWriter {
         private final boolean includeUsage;
         private final List<String> early = new ArrayList<>();
         private boolean started;
+        private boolean ended;
 
         Streaming(HttpServerResponse response, ResponseMeta meta, ResponseShape shape, ApiJson json, ModelEndpoint model,
                   int choices, boolean includeUsage) {
@@ -108,14 +109,17 @@ abstract class ResponseWriter {
             for (Choice c : choices) {
                 Object opening = shape.opening(meta, c.index);
                 if (opening != null) {
-                    event(json.write(opening));
+                    write(json.write(opening));
                 }
                 if (!c.echo().isEmpty()) {
-                    event(json.write(shape.chunk(meta, c.index, c.echo(), List.of(), List.of(), null)));
+                    write(json.write(shape.chunk(meta, c.index, c.echo(), List.of(), List.of(), null)));
                 }
             }
-            early.forEach(this::event);
+            early.forEach(this::write);
             early.clear();
+            if (ended) { // everything happened before the headers went out (e.g. the first step failed)
+                response.end();
+            }
         }
 
         @Override
@@ -146,7 +150,7 @@ abstract class ResponseWriter {
         }
 
         private void event(String data) {
-            if (closed) {
+            if (closed || ended) {
                 return;
             }
             if (!started) {
@@ -157,13 +161,20 @@ abstract class ResponseWriter {
                 failed("the client is not reading the stream fast enough");
                 return;
             }
-            response.write("data: " + data + "\n\n");
+            write(data);
         }
 
-        private void end() {
+        private void write(String data) {
             if (!closed) {
-                closed = true;
-                if (started) {
+                response.write("data: " + data + "\n\n");
+            }
+        }
+
+        /** The stream is complete; the response ends now, or once started if the headers are not out yet. */
+        private void end() {
+            if (!ended) {
+                ended = true;
+                if (started && !closed) {
                     response.end();
                 }
             }

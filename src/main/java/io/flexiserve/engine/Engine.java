@@ -35,6 +35,7 @@ public final class Engine implements AutoCloseable {
     private final EngineListener listener;
     private final Thread thread;
     private volatile boolean stopping;
+    private volatile String injectedFault;
     private volatile EngineStats stats = new EngineStats(0, 0, 0);
 
     public Engine(FlexiDepthModel model, EngineConfig config, String name) {
@@ -88,6 +89,14 @@ public final class Engine implements AutoCloseable {
         return sequence;
     }
 
+    /**
+     * Fault injection for tests and drills: the next step throws as a failing forward would, so every
+     * sequence in that step fails with an error and the engine carries on with the next one.
+     */
+    public void failNextStep(String reason) {
+        injectedFault = reason;
+    }
+
     /** Called by {@link Sequence#cancel()}: the engine thread drops the sequence before its next step. */
     void cancel(Sequence sequence) {
         inbox.add(() -> finish(sequence, FinishReason.ABORT));
@@ -136,6 +145,11 @@ public final class Engine implements AutoCloseable {
         StepBatch batch = new StepBatch(chunks);
         ForwardResult result;
         try {
+            String fault = injectedFault;
+            if (fault != null) {
+                injectedFault = null;
+                throw new IllegalStateException("injected fault: " + fault);
+            }
             result = model.forward(batch, cache);
         } catch (RuntimeException e) {
             LOG.log(Level.SEVERE, "forward step failed; failing its " + plan.size() + " sequences", e);

@@ -139,6 +139,32 @@ class EngineTest {
     }
 
     @Test
+    void aFailingStepFailsItsSequencesOnlyAndTheEngineCarriesOn() throws Exception {
+        try (Engine engine = new Engine(model, new EngineConfig(4, 64, 16, 1024, 256), "t")) {
+            Recorder warm = new Recorder(-1);
+            engine.submit(greedy(new int[] {1, 2, 3}, 2, Set.of()), warm);
+            warm.await();
+            engine.failNextStep("drill");
+            Recorder a = new Recorder(-1);
+            Recorder b = new Recorder(-1);
+            engine.submit(greedy(new int[] {4, 5}, 50, Set.of()), a);
+            engine.submit(greedy(new int[] {6, 7}, 50, Set.of()), b);
+            java.util.concurrent.ExecutionException failedA = assertThrows(java.util.concurrent.ExecutionException.class, a::await);
+            assertTrue(failedA.getCause().getMessage().contains("injected fault: drill"), failedA.getCause().getMessage());
+            assertThrows(java.util.concurrent.ExecutionException.class, b::await);
+            Recorder after = new Recorder(-1);
+            engine.submit(greedy(new int[] {1, 2, 3}, 5, Set.of()), after);
+            assertEquals(FinishReason.LENGTH, after.await());
+            assertEquals(5, after.tokens.size());
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (engine.stats().kvUsage() > 0 && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertEquals(0.0, engine.stats().kvUsage(), "failed sequences gave their KV rows back");
+        }
+    }
+
+    @Test
     void fullQueueRefusesAndOversizedRequestsAreRejected() throws Exception {
         try (Engine engine = new Engine(model, new EngineConfig(1, 16, 1, 256, 256), "t")) {
             Recorder first = new Recorder(-1);
