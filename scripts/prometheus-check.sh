@@ -5,19 +5,18 @@
 # Maven runs this in `mvn verify` after the Node SDK end-to-end script. Needs Debian's prometheus package
 # (.ci/run installs it); without it, it says so and skips, unless CI is set.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
+cd "$(dirname "$0")/.."
+source scripts/service-lib.sh
 if ! command -v prometheus > /dev/null || ! command -v promtool > /dev/null; then
   if [ -n "${CI:-}" ]; then echo "prometheus is not installed (apt-get install prometheus)" >&2; exit 1; fi
   echo "SKIPPED dashboard check: prometheus is not installed (apt-get install prometheus)" >&2
   exit 0
 fi
-jar=target/quarkus-app/quarkus-run.jar
 port=${PROM_CHECK_PORT:-18081}
 prom_port=${PROM_PORT:-19090}
 work=$(mktemp -d)
-java -Dquarkus.http.port="$port" -Dflexiserve.data-dir="$work/data" -jar "$jar" > target/prometheus-check-service.log 2>&1 &
-service=$!
+on_exit "rm -rf '$work'"
+start_service "$port" target/prometheus-check-service.log
 cat > "$work/prometheus.yml" <<YAML
 global:
   scrape_interval: 1s
@@ -32,17 +31,12 @@ promtool check config "$work/prometheus.yml" > /dev/null
 prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb" \
   --web.listen-address="127.0.0.1:$prom_port" > target/prometheus-check-prometheus.log 2>&1 &
 prom=$!
-cleanup() {
-  kill "$service" "$prom" 2> /dev/null || true
-  wait "$service" "$prom" 2> /dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-for _ in $(seq 1 240); do
-  curl -fs "http://127.0.0.1:$port/q/health/ready" > /dev/null 2>&1 && curl -fs "http://127.0.0.1:$prom_port/-/ready" > /dev/null 2>&1 && break
+on_exit "kill $prom 2> /dev/null; wait $prom 2> /dev/null"
+for _ in $(seq 1 120); do
+  curl -fs "http://127.0.0.1:$prom_port/-/ready" > /dev/null 2>&1 && break
   sleep 0.5
 done
-(cd e2e && [ -d node_modules/openai ] || npm ci --silent --no-audit --no-fund)
+npm_deps
 FLEXISERVE_URL="http://127.0.0.1:$port" PROM_URL="http://127.0.0.1:$prom_port" node e2e/dashboard-check.mjs
 
 echo "== promtool check metrics (flexiserve_* and flexidepth_* families)"
