@@ -25,6 +25,8 @@ public interface FlexiServeConfig {
 
     Admin admin();
 
+    Limits limits();
+
     /** Demo model, uploaded files, fine-tuning jobs and their outputs. */
     @WithDefault("${user.home}/.flexiserve")
     Path dataDir();
@@ -54,6 +56,36 @@ public interface FlexiServeConfig {
         /** Multiply the router's W_head W_dec out at load (faster, not bit-identical to the release). */
         @WithDefault("false")
         boolean premultiplyRouterHead();
+    }
+
+    /** Per-request limits (DESIGN.md section 4; issue 9). */
+    interface Limits {
+
+        @WithDefault("16")
+        int maxN();
+
+        /** Prompts times n. */
+        @WithDefault("64")
+        int maxChoices();
+
+        @WithDefault("4")
+        int maxStop();
+
+        @WithDefault("256")
+        int maxStopLength();
+
+        @WithDefault("300")
+        int maxLogitBias();
+
+        @WithDefault("1024")
+        int maxMessages();
+
+        @WithDefault("64")
+        int maxPrompts();
+
+        /** Completion tokens per choice; 0 allows up to the context limit. */
+        @WithDefault("0")
+        int maxTokens();
     }
 
     /** The admin surface. */

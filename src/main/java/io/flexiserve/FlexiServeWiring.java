@@ -3,6 +3,7 @@ package io.flexiserve;
 import ai.djl.Device;
 import io.flexiserve.api.ModelEndpoint;
 import io.flexiserve.api.ModelRegistry;
+import io.flexiserve.api.RequestLimits;
 import io.flexiserve.engine.Engine;
 import io.flexiserve.engine.EngineConfig;
 import io.flexiserve.engine.ServingState;
@@ -20,6 +21,7 @@ import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Produces;
+import jakarta.inject.Singleton;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -54,6 +56,14 @@ public class FlexiServeWiring implements ModelRegistry {
     @ApplicationScoped
     ServingState servingState() {
         return state;
+    }
+
+    @Produces
+    @Singleton // a record cannot be proxied, so not @ApplicationScoped
+    RequestLimits requestLimits() {
+        FlexiServeConfig.Limits l = config.limits();
+        return new RequestLimits(l.maxN(), l.maxChoices(), l.maxStop(), l.maxStopLength(), l.maxLogitBias(),
+                l.maxMessages(), l.maxPrompts(), l.maxTokens());
     }
 
     @Override

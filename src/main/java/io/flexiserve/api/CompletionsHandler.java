@@ -20,17 +20,18 @@ import java.util.UUID;
 @ApplicationScoped
 public class CompletionsHandler {
 
-    static final int MAX_CHOICES = 64;
     /** Routing-context key of the served model id a request resolved to, for the rejection metrics. */
     static final String MODEL_KEY = "flexiserve.model";
     private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant");
 
     private final ModelRegistry models;
     private final ApiJson json;
+    private final RequestLimits limits;
 
-    public CompletionsHandler(ModelRegistry models, ApiJson json) {
+    public CompletionsHandler(ModelRegistry models, ApiJson json, RequestLimits limits) {
         this.models = models;
         this.json = json;
+        this.limits = limits;
     }
 
     void chat(RoutingContext ctx) {
@@ -40,7 +41,7 @@ public class CompletionsHandler {
         refuseUnsupported(r);
         String text;
         try {
-            text = model.chatTemplate().render(messages(r.messages()), true);
+            text = model.chatTemplate().render(messages(r.messages(), limits.maxMessages()), true);
         } catch (TokenizerException e) {
             throw OpenAiException.invalid("messages", e.getMessage());
         }
@@ -78,7 +79,7 @@ public class CompletionsHandler {
             throw OpenAiException.invalid("echo", "echo together with logprobs (prompt logprobs) is not supported");
         }
         RequestSettings settings = validate(r, r.maxTokens(), r.logprobs() == null ? -1 : r.logprobs(), model);
-        List<Prompt> prompts = PromptParser.parse(r.prompt(), model.tokenizer(), model.vocabSize(), echo);
+        List<Prompt> prompts = PromptParser.parse(r.prompt(), model.tokenizer(), model.vocabSize(), echo, limits.maxPrompts());
         ResponseShape shape = new TextShape(model.tokenizer(), r.logprobs() != null, settings.returnLayers());
         start(ctx, model, shape, "cmpl-", prompts, settings);
     }
@@ -89,7 +90,7 @@ public class CompletionsHandler {
 
     private RequestSettings validate(SamplingFields r, Integer maxTokens, int topLogprobs, ModelEndpoint model) {
         return SamplingValidator.validate(r, maxTokens, topLogprobs, model.vocabSize(),
-                model.generationConfig().temperature(), model.generationConfig().topP());
+                model.generationConfig().temperature(), model.generationConfig().topP(), limits);
     }
 
     ModelEndpoint resolve(String name) {
@@ -105,14 +106,15 @@ public class CompletionsHandler {
     private void start(RoutingContext ctx, ModelEndpoint model, ResponseShape shape, String idPrefix, List<Prompt> prompts,
                        RequestSettings s) {
         int choices = prompts.size() * s.n();
-        if (choices > MAX_CHOICES) {
-            throw OpenAiException.invalid("n", "prompts times n must be at most " + MAX_CHOICES + ", got " + choices);
+        if (choices > limits.maxChoices()) {
+            throw OpenAiException.invalid("n", "prompts times n must be at most " + limits.maxChoices() + ", got " + choices);
         }
         int maxLen = model.maxModelLen();
         int[] maxTokens = new int[prompts.size()];
         for (int p = 0; p < prompts.size(); p++) {
             int promptTokens = prompts.get(p).ids().length;
-            maxTokens[p] = s.maxTokens() != null ? s.maxTokens() : maxLen - promptTokens;
+            int room = maxLen - promptTokens; // unset max_tokens: up to the context, or the configured cap
+            maxTokens[p] = s.maxTokens() != null ? s.maxTokens() : limits.maxTokens() > 0 ? Math.min(limits.maxTokens(), room) : room;
             if (promptTokens + maxTokens[p] > maxLen || maxTokens[p] < 1) {
                 throw OpenAiException.contextLength(maxLen, promptTokens, Math.max(maxTokens[p], 1));
             }
@@ -169,9 +171,12 @@ public class CompletionsHandler {
         }
     }
 
-    private static List<ChatMessage> messages(List<Message> in) {
+    private static List<ChatMessage> messages(List<Message> in, int maxMessages) {
         if (in == null || in.isEmpty()) {
             throw OpenAiException.invalid("messages", "messages must be a non-empty list");
+        }
+        if (in.size() > maxMessages) {
+            throw OpenAiException.invalid("messages", "at most " + maxMessages + " messages per request, got " + in.size());
         }
         List<ChatMessage> out = new ArrayList<>();
         for (int i = 0; i < in.size(); i++) {

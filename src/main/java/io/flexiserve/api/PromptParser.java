@@ -8,12 +8,11 @@ import java.util.List;
 /** The {@code prompt} of a text completion in the four forms OpenAI allows, as token ids. */
 final class PromptParser {
 
-    static final int MAX_PROMPTS = 64;
-
     private PromptParser() {
     }
 
-    static List<CompletionsHandler.Prompt> parse(JsonNode prompt, Tokenizer tokenizer, int vocabSize, boolean echo) {
+    static List<CompletionsHandler.Prompt> parse(JsonNode prompt, Tokenizer tokenizer, int vocabSize, boolean echo,
+                                                 int maxPrompts) {
         if (prompt == null || prompt.isNull()) {
             throw OpenAiException.invalid("prompt", "prompt is required");
         }
@@ -23,8 +22,8 @@ final class PromptParser {
         } else if (prompt.isArray() && !prompt.isEmpty() && prompt.get(0).isIntegralNumber()) {
             out.add(ids(prompt, "prompt", tokenizer, vocabSize, echo));
         } else if (prompt.isArray() && !prompt.isEmpty()) {
-            if (prompt.size() > MAX_PROMPTS) {
-                throw OpenAiException.invalid("prompt", "at most " + MAX_PROMPTS + " prompts per request");
+            if (prompt.size() > maxPrompts) {
+                throw OpenAiException.invalid("prompt", "at most " + maxPrompts + " prompts per request");
             }
             for (int i = 0; i < prompt.size(); i++) {
                 JsonNode p = prompt.get(i);

@@ -10,17 +10,13 @@ import java.util.Map;
 /** Checks the shared sampling fields against OpenAI's documented ranges and turns them into {@link RequestSettings}. */
 final class SamplingValidator {
 
-    static final int MAX_N = 16;
-    static final int MAX_STOP = 4;
-    static final int MAX_STOP_LENGTH = 256;
-    static final int MAX_LOGIT_BIAS = 300;
     static final double DEFAULT_THRESHOLD = 0.5;
 
     private SamplingValidator() {
     }
 
     static RequestSettings validate(SamplingFields r, Integer maxTokens, int topLogprobs, int vocabSize,
-                                    double defaultTemperature, double defaultTopP) {
+                                    double defaultTemperature, double defaultTopP, RequestLimits limits) {
         double temperature = range("temperature", r.temperature(), 0, 2, defaultTemperature);
         double topP = r.topP() == null ? defaultTopP : r.topP();
         if (topP <= 0 || topP > 1 || Double.isNaN(topP)) {
@@ -32,11 +28,12 @@ final class SamplingValidator {
         }
         double minP = range("min_p", r.minP(), 0, 1, 0);
         int n = r.n() == null ? 1 : r.n();
-        if (n < 1 || n > MAX_N) {
-            throw OpenAiException.invalid("n", "n must be between 1 and " + MAX_N + ", got " + n);
+        if (n < 1 || n > limits.maxN()) {
+            throw OpenAiException.invalid("n", "n must be between 1 and " + limits.maxN() + ", got " + n);
         }
-        if (maxTokens != null && maxTokens < 1) {
-            throw OpenAiException.invalid("max_tokens", "max_tokens must be at least 1, got " + maxTokens);
+        if (maxTokens != null && (maxTokens < 1 || limits.maxTokens() > 0 && maxTokens > limits.maxTokens())) {
+            throw OpenAiException.invalid("max_tokens", "max_tokens must be between 1 and "
+                    + (limits.maxTokens() > 0 ? limits.maxTokens() : "the context limit") + ", got " + maxTokens);
         }
         double presence = range("presence_penalty", r.presencePenalty(), -2, 2, 0);
         double frequency = range("frequency_penalty", r.frequencyPenalty(), -2, 2, 0);
@@ -53,8 +50,8 @@ final class SamplingValidator {
                 : range("flexidepth.threshold", r.flexidepth().threshold(), 0, 1, DEFAULT_THRESHOLD);
         boolean returnLayers = r.flexidepth() != null && Boolean.TRUE.equals(r.flexidepth().returnLayers());
         SamplingParams sampling = new SamplingParams(temperature, topP, Math.max(topK, 0), minP, presence, frequency,
-                repetition, logitBias(r.logitBias(), vocabSize), null);
-        return new RequestSettings(sampling, r.seed(), maxTokens, stop(r.stop()), n, stream, includeUsage, topLogprobs,
+                repetition, logitBias(r.logitBias(), vocabSize, limits.maxLogitBias()), null);
+        return new RequestSettings(sampling, r.seed(), maxTokens, stop(r.stop(), limits), n, stream, includeUsage, topLogprobs,
                 (float) threshold, returnLayers, Boolean.TRUE.equals(r.ignoreEos()));
     }
 
@@ -66,12 +63,12 @@ final class SamplingValidator {
         return v;
     }
 
-    private static Map<Integer, Float> logitBias(Map<String, Double> bias, int vocabSize) {
+    private static Map<Integer, Float> logitBias(Map<String, Double> bias, int vocabSize, int maxEntries) {
         if (bias == null) {
             return Map.of();
         }
-        if (bias.size() > MAX_LOGIT_BIAS) {
-            throw OpenAiException.invalid("logit_bias", "logit_bias may hold at most " + MAX_LOGIT_BIAS + " entries");
+        if (bias.size() > maxEntries) {
+            throw OpenAiException.invalid("logit_bias", "logit_bias may hold at most " + maxEntries + " entries");
         }
         Map<Integer, Float> out = new HashMap<>();
         for (Map.Entry<String, Double> e : bias.entrySet()) {
@@ -92,7 +89,7 @@ final class SamplingValidator {
         return out;
     }
 
-    private static List<String> stop(JsonNode stop) {
+    private static List<String> stop(JsonNode stop, RequestLimits limits) {
         if (stop == null || stop.isNull()) {
             return List.of();
         }
@@ -109,12 +106,12 @@ final class SamplingValidator {
         } else {
             throw OpenAiException.invalid("stop", "stop must be a string or a list of strings");
         }
-        if (out.size() > MAX_STOP) {
-            throw OpenAiException.invalid("stop", "stop may hold at most " + MAX_STOP + " sequences, got " + out.size());
+        if (out.size() > limits.maxStop()) {
+            throw OpenAiException.invalid("stop", "stop may hold at most " + limits.maxStop() + " sequences, got " + out.size());
         }
         for (String s : out) {
-            if (s.isEmpty() || s.length() > MAX_STOP_LENGTH) {
-                throw OpenAiException.invalid("stop", "each stop sequence must have 1 to " + MAX_STOP_LENGTH + " characters");
+            if (s.isEmpty() || s.length() > limits.maxStopLength()) {
+                throw OpenAiException.invalid("stop", "each stop sequence must have 1 to " + limits.maxStopLength() + " characters");
             }
         }
         return out;

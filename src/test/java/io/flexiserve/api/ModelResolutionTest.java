@@ -33,7 +33,7 @@ class ModelResolutionTest {
     @Test
     void loadingIs503OnCompletionsAndModels() {
         OpenAiException e = assertThrows(OpenAiException.class,
-                () -> new CompletionsHandler(registry(false), new ApiJson()).resolve("flexidepth-demo"));
+                () -> new CompletionsHandler(registry(false), new ApiJson(), RequestLimits.DEFAULTS).resolve("flexidepth-demo"));
         assertEquals(503, e.status());
         assertEquals("model_loading", e.body().error().code());
         OpenAiException models = assertThrows(OpenAiException.class, () -> new ModelsResource(registry(false), new ApiJson()).list());
@@ -42,7 +42,7 @@ class ModelResolutionTest {
 
     @Test
     void missingModelIs400AndUnknownIs404() {
-        CompletionsHandler handler = new CompletionsHandler(registry(true), new ApiJson());
+        CompletionsHandler handler = new CompletionsHandler(registry(true), new ApiJson(), RequestLimits.DEFAULTS);
         assertEquals(400, assertThrows(OpenAiException.class, () -> handler.resolve(null)).status());
         OpenAiException unknown = assertThrows(OpenAiException.class, () -> handler.resolve("gpt-4"));
         assertEquals(404, unknown.status());
