@@ -68,11 +68,7 @@ public final class FlexiDepthModel implements AutoCloseable {
         }
         RoutingTrace trace = new RoutingTrace(config, batch.rows());
         try (NDScope ignored = new NDScope()) {
-            StepContext step = new StepContext(batch, cache, trace, manager, rope);
-            NDArray x = embedTokens.get(manager.create(batch.tokens())); // (N, D)
-            for (DecoderLayer layer : layers) {
-                x = layer.forward(x, step);
-            }
+            NDArray x = residual(new StepContext(batch, cache, trace, manager, rope), layers.length);
             return new ForwardResult(logits(x, batch), trace);
         }
     }
@@ -83,12 +79,17 @@ public final class FlexiDepthModel implements AutoCloseable {
         JniUtils.setGradMode(false);
         try (NDScope ignored = new NDScope()) {
             StepContext step = new StepContext(batch, cache, new RoutingTrace(config, batch.rows()), manager, rope);
-            NDArray x = embedTokens.get(manager.create(batch.tokens()));
-            for (int l = 0; l < layerCount; l++) {
-                x = layers[l].forward(x, step);
-            }
-            return x.get(batch.rows() - 1).toFloatArray();
+            return residual(step, layerCount).get(batch.rows() - 1).toFloatArray();
         }
+    }
+
+    /** The residual stream of the step's rows after embedding and the first {@code layerCount} layers: (N, D). */
+    private NDArray residual(StepContext step, int layerCount) {
+        NDArray x = embedTokens.get(manager.create(step.batch.tokens())); // (N, D)
+        for (int l = 0; l < layerCount; l++) {
+            x = layers[l].forward(x, step);
+        }
+        return x;
     }
 
     /** lm_head(norm(x)) for the last row of each chunk that wants logits: (S, D) -> S x (V). */

@@ -69,23 +69,9 @@ class StreamingLoadTest {
         String body = chat("batch invariance", 24, false);
         String alone = given().contentType(ContentType.JSON).body(body).post("/v1/chat/completions").then().statusCode(200)
                 .extract().path("choices[0].message.content");
-        ExecutorService pool = Executors.newFixedThreadPool(8);
-        try {
-            List<Future<List<JsonNode>>> others = new ArrayList<>();
-            for (int i = 0; i < 7; i++) {
-                String other = chat("other request " + i, 40, true);
-                others.add(pool.submit(() -> Sse.events(base, "v1/chat/completions", other)));
-            }
-            Thread.sleep(50); // let the others start decoding
-            String batched = given().contentType(ContentType.JSON).body(body).post("/v1/chat/completions").then().statusCode(200)
-                    .extract().path("choices[0].message.content");
-            assertEquals(alone, batched);
-            for (Future<List<JsonNode>> f : others) {
-                f.get(120, TimeUnit.SECONDS);
-            }
-        } finally {
-            pool.shutdownNow();
-        }
+        String batched = whileOthersStream(7, () -> given().contentType(ContentType.JSON).body(body)
+                .post("/v1/chat/completions").then().statusCode(200).extract().path("choices[0].message.content"));
+        assertEquals(alone, batched);
     }
 
     @Test
@@ -94,20 +80,26 @@ class StreamingLoadTest {
                 + "\"seed\":77,\"ignore_eos\":true}";
         String alone = given().contentType(ContentType.JSON).body(body).post("/v1/completions").then().statusCode(200)
                 .extract().path("choices[0].text");
-        ExecutorService pool = Executors.newFixedThreadPool(6);
+        String busy = whileOthersStream(6, () -> given().contentType(ContentType.JSON).body(body)
+                .post("/v1/completions").then().statusCode(200).extract().path("choices[0].text"));
+        assertEquals(alone, busy, "same seed, same request, same text under concurrency");
+    }
+
+    /** Runs {@code request} while {@code count} other streams decode, and waits for them all to finish. */
+    private <T> T whileOthersStream(int count, java.util.concurrent.Callable<T> request) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(count);
         try {
             List<Future<List<JsonNode>>> others = new ArrayList<>();
-            for (int i = 0; i < 6; i++) {
-                String other = chat("noise " + i, 40, true);
+            for (int i = 0; i < count; i++) {
+                String other = chat("other request " + i, 40, true);
                 others.add(pool.submit(() -> Sse.events(base, "v1/chat/completions", other)));
             }
-            Thread.sleep(50);
-            String busy = given().contentType(ContentType.JSON).body(body).post("/v1/completions").then().statusCode(200)
-                    .extract().path("choices[0].text");
-            assertEquals(alone, busy, "same seed, same request, same text under concurrency");
+            Thread.sleep(50); // let the others start decoding
+            T result = request.call();
             for (Future<List<JsonNode>> f : others) {
                 f.get(120, TimeUnit.SECONDS);
             }
+            return result;
         } finally {
             pool.shutdownNow();
         }
