@@ -36,7 +36,7 @@ public class ApiJson {
     }
 
     /** Parses a request body into {@code type}, or throws a 400 in OpenAI's shape. */
-    <T> T read(String body, Class<T> type) {
+    public <T> T read(String body, Class<T> type) {
         if (body == null || body.isBlank()) {
             throw new OpenAiException(400, "invalid_request_error", "invalid_json", null, "The request body is empty; send a JSON object.");
         }
@@ -62,7 +62,7 @@ public class ApiJson {
         }
     }
 
-    String write(Object value) {
+    public String write(Object value) {
         try {
             return mapper.writeValueAsString(value);
         } catch (JsonProcessingException e) {

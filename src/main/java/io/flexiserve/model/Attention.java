@@ -58,6 +58,28 @@ final class Attention {
         return oProj.forward(context);
     }
 
+    /**
+     * Causal self-attention over whole sequences without a cache (the training pass): h: (B, T, D) -> (B, T, D).
+     * Every row computes a query; the caller keeps or drops each row's result by its routing decision.
+     */
+    NDArray forwardSequences(NDArray h, Sequences seq) {
+        long b = seq.batch;
+        long t = seq.length;
+        int g = heads / kvHeads;
+        long rows = b * t;
+        NDArray q = rope.apply(qProj.forward(h).reshape(rows, heads, headDim), seq.angles).mul(scale)
+                .reshape(b, t, kvHeads, g, headDim).transpose(0, 2, 3, 1, 4)
+                .reshape(b, kvHeads, g * t, headDim);                                       // (B, Hkv, G*T, Dh)
+        NDArray k = rope.apply(kProj.forward(h).reshape(rows, kvHeads, headDim), seq.angles)
+                .reshape(b, t, kvHeads, headDim).transpose(0, 2, 3, 1);                      // (B, Hkv, Dh, T)
+        NDArray v = vProj.forward(h).reshape(b, t, kvHeads, headDim).transpose(0, 2, 1, 3); // (B, Hkv, T, Dh)
+        NDArray scores = q.matMul(k).reshape(b, kvHeads, g, t, t).add(seq.causal);         // (B, Hkv, G, T, T)
+        NDArray context = scores.softmax(-1).reshape(b, kvHeads, g * t, t).matMul(v)        // (B, Hkv, G*T, Dh)
+                .reshape(b, kvHeads, g, t, headDim).transpose(0, 3, 1, 2, 4)               // (B, T, Hkv, G, Dh)
+                .reshape(b, t, (long) heads * headDim);
+        return oProj.forward(context);
+    }
+
     /** q: (n, H, Dh) of one sequence -> (n, H*Dh). Query head h reads KV head h / G, as HF's repeat_kv. */
     private NDArray attend(NDArray q, QueryRows.Group group, StepContext step) {
         int n = group.count;

@@ -53,10 +53,15 @@ public final class CheckpointTensors implements AutoCloseable {
         if (!Files.exists(single)) {
             throw new CheckpointException(dir, "no " + SINGLE + " and no " + INDEX);
         }
-        SafetensorsFile file = SafetensorsFile.open(single);
+        return openFile(single);
+    }
+
+    /** Opens one safetensors file on its own (a checkpoint's single shard, or a router set). */
+    public static CheckpointTensors openFile(Path path) {
+        SafetensorsFile file = SafetensorsFile.open(path);
         Map<String, SafetensorsFile> fileOf = new HashMap<>();
         file.tensors().keySet().forEach(name -> fileOf.put(name, file));
-        return new CheckpointTensors(dir, fileOf, List.of(file));
+        return new CheckpointTensors(path.getParent(), fileOf, List.of(file));
     }
 
     private static CheckpointTensors openSharded(Path dir, Path index) {
@@ -91,6 +96,13 @@ public final class CheckpointTensors implements AutoCloseable {
             throw e;
         }
         return new CheckpointTensors(dir, fileOf, List.copyOf(byShard.values()));
+    }
+
+    /** Every tensor name with its stored shape. */
+    public Map<String, long[]> shapes() {
+        Map<String, long[]> shapes = new java.util.TreeMap<>();
+        fileOf.forEach((name, file) -> shapes.put(name, file.tensors().get(name).shape()));
+        return shapes;
     }
 
     public boolean contains(String name) {

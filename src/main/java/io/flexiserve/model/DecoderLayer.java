@@ -17,6 +17,9 @@ import ai.djl.ndarray.NDArray;
  */
 final class DecoderLayer {
 
+    /** The release's hard-coded cut, used by training (serving takes a per-request threshold). */
+    static final float RELEASE_THRESHOLD = 0.5f;
+
     final RmsNorm inputLayernorm;         // (D)
     final Attention selfAttn;
     final RmsNorm postAttentionLayernorm; // (D)
@@ -44,6 +47,16 @@ final class DecoderLayer {
         return new DecoderLayer(inputLayernorm, selfAttn, postAttentionLayernorm, mlp, newRouter, routerProj, routedIndex);
     }
 
+    /** This layer's base weights with another router and adapter, routed as the {@code index}-th routed layer. */
+    DecoderLayer withRouting(Router newRouter, SwiGlu adapter, int index) {
+        return new DecoderLayer(inputLayernorm, selfAttn, postAttentionLayernorm, mlp, newRouter, adapter, index);
+    }
+
+    /** This layer's base weights as a plain Llama layer. */
+    DecoderLayer unrouted() {
+        return new DecoderLayer(inputLayernorm, selfAttn, postAttentionLayernorm, mlp, null, null, -1);
+    }
+
     /** x: (N, D) residual rows of the step -> (N, D). */
     NDArray forward(NDArray x, StepContext step) {
         NDArray h = inputLayernorm.forward(x);
@@ -65,6 +78,28 @@ final class DecoderLayer {
         NDArray ran = run(x.get(runRows.index), h.get(runRows.index), w.get(runRows.index), runRows, step);
         NDArray skipped = skip(x.get(skipIndex), w.get(skipIndex));
         return ran.concat(skipped, 0).get(step.manager.create(split.inversePermutation()));
+    }
+
+    /**
+     * The same equations over whole sequences for training, x: (B, T, D). Both paths are computed for every
+     * row and the hard decision {@code w > 0.5} picks one; it passes no gradient, so the router learns
+     * through the {@code w} and {@code 1 - w} factors (FLEXIDEPTH.md section 7).
+     */
+    Gated forwardSequences(NDArray x, Sequences seq) {
+        NDArray h = inputLayernorm.forward(x);
+        NDArray attended = x.add(selfAttn.forwardSequences(h, seq));
+        if (router == null) {
+            return new Gated(attended.add(mlp.forward(postAttentionLayernorm.forward(attended))), null, null);
+        }
+        NDArray w = router.forward(h);                                    // (B, T, 1)
+        NDArray run = w.gt(RELEASE_THRESHOLD).toType(x.getDataType(), false);
+        NDArray ran = attended.add(mlp.forward(postAttentionLayernorm.forward(attended)).mul(w));
+        NDArray skipped = skip(x, w);
+        return new Gated(run.mul(ran).add(run.neg().add(1f).mul(skipped)), w, run);
+    }
+
+    /** A training layer's output, its gate w (B, T, 1) and its 0/1 run decision (B, T, 1); both null in a plain layer. */
+    record Gated(NDArray y, NDArray w, NDArray run) {
     }
 
     /** x' = x + W_o Attn(q); y = x' + w * MLP(RMSNorm_post(x')). */

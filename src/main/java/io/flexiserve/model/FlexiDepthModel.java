@@ -6,6 +6,10 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.pytorch.jni.JniUtils;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.BiFunction;
+import java.util.function.Function;
 
 /**
  * A loaded FlexiDepth-Llama (or plain Llama) network: embedding, decoder layers, final norm and LM head.
@@ -23,10 +27,10 @@ public final class FlexiDepthModel implements AutoCloseable {
     private final DecoderLayer[] layers;  // L
     private final RmsNorm norm;           // (D)
     private final Linear lmHead;          // (V, D)
-    private final CheckpointTensors tensors; // keeps zero-copy weight mappings alive
+    private final AutoCloseable owned;    // what close() releases: the weights and their mappings, or a view's routers
 
     FlexiDepthModel(ModelConfig config, NDManager manager, DataType dtype, Rope rope, NDArray embedTokens,
-                    DecoderLayer[] layers, RmsNorm norm, Linear lmHead, CheckpointTensors tensors) {
+                    DecoderLayer[] layers, RmsNorm norm, Linear lmHead, AutoCloseable owned) {
         this.config = config;
         this.manager = manager;
         this.dtype = dtype;
@@ -35,7 +39,101 @@ public final class FlexiDepthModel implements AutoCloseable {
         this.layers = layers;
         this.norm = norm;
         this.lmHead = lmHead;
-        this.tensors = tensors;
+        this.owned = owned;
+    }
+
+    /** The base weights with another model instance's tensors (for a loader): close() releases both. */
+    static AutoCloseable owning(NDManager manager, CheckpointTensors tensors) {
+        return () -> {
+            manager.close();
+            tensors.close();
+        };
+    }
+
+    /**
+     * This model's weights with another router set (a fine-tuned one, or routers for a plain Llama): a view
+     * that shares every base tensor and owns only copies of the routers in this model's dtypes. Closing the
+     * view releases those copies; the base must outlive it.
+     */
+    public FlexiDepthModel withRouters(RouterWeights routers) {
+        ModelConfig routed = routers.config();
+        if (routed.hiddenSize() != config.hiddenSize() || routed.numLayers() != config.numLayers()
+                || routed.intermediateSize() != config.intermediateSize()) {
+            throw new IllegalArgumentException("the router set is for another model shape");
+        }
+        List<NDArray> copies = new ArrayList<>();
+        DataType weightDtype = weightDtype();
+        DecoderLayer[] viewLayers = layersWith(routers, (array, projection) -> {
+            NDArray copy = array.toType(projection ? weightDtype : dtype, true);
+            copies.add(copy);
+            return copy;
+        });
+        return new FlexiDepthModel(routed, manager, dtype, rope, embedTokens, viewLayers, norm, lmHead,
+                () -> copies.forEach(NDArray::close));
+    }
+
+    /**
+     * This model's layers with the routers and adapters of {@code routers} in its routed layers (and plain
+     * layers elsewhere); {@code adopt} turns each router array into the one used, told whether it is a
+     * projection (true) or a norm weight (false).
+     */
+    DecoderLayer[] layersWith(RouterWeights routers, BiFunction<NDArray, Boolean, NDArray> adopt) {
+        List<Integer> routing = routers.layers();
+        DecoderLayer[] out = new DecoderLayer[layers.length];
+        for (int l = 0; l < layers.length; l++) {
+            int index = routing.indexOf(l);
+            if (index < 0) {
+                out[l] = layers[l].unrouted();
+                continue;
+            }
+            int layer = l;
+            Function<String, Linear> linear = name -> new Linear(adopt.apply(routers.get(layer, name), true));
+            Router router = new Router(linear.apply("router.router_enc.weight"),
+                    new RmsNorm(adopt.apply(routers.get(l, "router.router_norm.weight"), false), config.rmsNormEps()),
+                    linear.apply("router.router_dec.weight"), linear.apply("router.router_head.weight"));
+            // The adapter's names are swapped against a Llama MLP: down_proj is its input side, up_proj its output.
+            SwiGlu adapter = new SwiGlu(linear.apply("router_proj.gate_proj.weight"),
+                    linear.apply("router_proj.down_proj.weight"), linear.apply("router_proj.up_proj.weight"));
+            out[l] = layers[l].withRouting(router, adapter, index);
+        }
+        return out;
+    }
+
+    /** The projection weights' dtype (f16 under f32 activations with {@code f16-weights}). */
+    public DataType weightDtype() {
+        return lmHead.weight.getDataType();
+    }
+
+    /** Every base (non-router) weight, for tests that check training leaves them untouched. */
+    List<NDArray> baseWeights() {
+        List<NDArray> weights = new ArrayList<>(List.of(embedTokens, norm.weight, lmHead.weight));
+        for (DecoderLayer layer : layers) {
+            Attention a = layer.selfAttn;
+            weights.addAll(List.of(layer.inputLayernorm.weight, layer.postAttentionLayernorm.weight, a.qProj.weight,
+                    a.kProj.weight, a.vProj.weight, a.oProj.weight, layer.mlp.gate.weight, layer.mlp.value.weight,
+                    layer.mlp.out.weight));
+        }
+        return weights;
+    }
+
+    NDArray embedTokens() {
+        return embedTokens;
+    }
+
+    RmsNorm norm() {
+        return norm;
+    }
+
+    Linear lmHead() {
+        return lmHead;
+    }
+
+    Rope rope() {
+        return rope;
+    }
+
+    NDManager manager() {
+        return manager;
     }
 
     public ModelConfig config() {
@@ -137,7 +235,10 @@ public final class FlexiDepthModel implements AutoCloseable {
 
     @Override
     public void close() {
-        manager.close();
-        tensors.close();
+        try {
+            owned.close();
+        } catch (Exception e) {
+            throw new IllegalStateException("closing the model's weights failed", e);
+        }
     }
 }

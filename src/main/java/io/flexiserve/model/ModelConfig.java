@@ -64,6 +64,14 @@ public record ModelConfig(
         return routingLayers.contains(layer);
     }
 
+    /** This shape with another set of routed layers (a plain Llama becomes a FlexiDepth model, {@code ddllama}). */
+    public ModelConfig withRoutingLayers(List<Integer> layers) {
+        List<Integer> sorted = layers.stream().sorted().toList();
+        return new ModelConfig(sorted.isEmpty() ? modelType : "ddllama", hiddenSize, intermediateSize, numLayers, numHeads,
+                numKvHeads, headDim, vocabSize, rmsNormEps, ropeTheta, ropeScaling, maxPositionEmbeddings,
+                tieWordEmbeddings, sorted, routerReductionFactor, projReductionFactor, bosTokenId, eosTokenIds, torchDtype);
+    }
+
     /** Layers a token uses when it skips every routed layer. */
     public int unroutedLayers() {
         return numLayers - routingLayers.size();

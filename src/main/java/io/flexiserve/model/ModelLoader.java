@@ -62,7 +62,8 @@ public final class ModelLoader {
                 ? new Linear(embed.toType(weightDtype, false))
                 : linear("lm_head.weight", config.vocabSize(), d);
         progress.loaded(1.0);
-        return new FlexiDepthModel(config, manager, dtype, rope, embed, layers, norm, lmHead, tensors);
+        return new FlexiDepthModel(config, manager, dtype, rope, embed, layers, norm, lmHead,
+                FlexiDepthModel.owning(manager, tensors));
     }
 
     private DecoderLayer layer(int i, int routedIndex, Rope rope, boolean premultiply) {
