@@ -27,6 +27,8 @@ public interface FlexiServeConfig {
 
     Limits limits();
 
+    Finetune finetune();
+
     /** Demo model, uploaded files, fine-tuning jobs and their outputs. */
     @WithDefault("${user.home}/.flexiserve")
     Path dataDir();
@@ -56,6 +58,69 @@ public interface FlexiServeConfig {
         /** Multiply the router's W_head W_dec out at load (faster, not bit-identical to the release). */
         @WithDefault("false")
         boolean premultiplyRouterHead();
+    }
+
+    /** Fine-tuning jobs (DESIGN.md section 6). */
+    interface Finetune {
+
+        /** {@code local} (a worker in this JVM) or {@code kubernetes} (a batch/v1 Job per job). */
+        @WithDefault("local")
+        String runner();
+
+        /** Largest accepted training file upload. */
+        @WithDefault("536870912")
+        long maxFileBytes();
+
+        /** KV cache tokens of each served fine-tuned router set (the base's cache is not shared). */
+        @WithDefault("16384")
+        int servedKvCacheTokens();
+
+        /** Serve each succeeded job's router set as its fine_tuned_model at once (and again after a restart). */
+        @WithDefault("true")
+        boolean serveResults();
+
+        Kubernetes kubernetes();
+
+        /** The Kubernetes runner's Job template (k8s/ holds the matching RBAC and PVC). */
+        interface Kubernetes {
+
+            /** Namespace for trainer Jobs; unset uses the client's (the pod's own namespace in a cluster). */
+            Optional<String> namespace();
+
+            /** The service's own image, run in trainer mode. */
+            @WithDefault("ghcr.io/flexiserve/flexiserve:cuda")
+            String image();
+
+            /** PVC shared with the service, mounted at the data dir in the trainer pod. */
+            @WithDefault("flexiserve-data")
+            String dataClaim();
+
+            /** Where the claim is mounted in both pods; the service's data dir must live under it. */
+            @WithDefault("/data")
+            String dataMountPath();
+
+            /** PVC holding the base weights, mounted read-only in trainer pods; unset when they are on the data claim. */
+            Optional<String> modelClaim();
+
+            /** Where the weights claim is mounted (the service's flexiserve.model.path lives under it). */
+            @WithDefault("/models")
+            String modelMountPath();
+
+            @WithDefault("flexiserve-trainer")
+            String serviceAccount();
+
+            /** nvidia.com/gpu limit of a trainer pod; 0 trains on CPU. */
+            @WithDefault("1")
+            int gpus();
+
+            /** Seconds a finished Job is kept before Kubernetes deletes it. */
+            @WithDefault("86400")
+            int ttlSecondsAfterFinished();
+
+            /** How often job status and pod logs are read. */
+            @WithDefault("5")
+            int pollSeconds();
+        }
     }
 
     /** Per-request limits (DESIGN.md section 4; issue 9). */

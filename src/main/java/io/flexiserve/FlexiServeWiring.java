@@ -25,8 +25,17 @@ import jakarta.inject.Singleton;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import io.flexiserve.admin.RouterSets;
+import io.flexiserve.finetune.FineTuningService;
+import io.flexiserve.model.ModelConfig;
+import io.flexiserve.model.RouterWeights;
+import ai.djl.ndarray.NDManager;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import org.jboss.logging.Logger;
 
 /**
@@ -36,7 +45,7 @@ import org.jboss.logging.Logger;
  * served model ids that the HTTP layer looks requests up in.
  */
 @ApplicationScoped
-public class FlexiServeWiring implements ModelRegistry {
+public class FlexiServeWiring implements ModelRegistry, RouterSets, FineTuningService.BaseModels {
 
     private static final Logger LOG = Logger.getLogger(FlexiServeWiring.class);
 
@@ -45,11 +54,20 @@ public class FlexiServeWiring implements ModelRegistry {
     private final ServingState state = new ServingState();
     private volatile ServedModel served;
     private volatile ModelEndpoint endpoint;
+    /** Fine-tuned router sets served on the base weights, by model id. */
+    private final Map<String, RouterSetModel> routerSets = new ConcurrentHashMap<>();
 
-    public FlexiServeWiring(FlexiServeConfig config,
-                            io.flexiserve.metrics.ServingMetrics metrics) {
+    /** A router set's view of the base model, its engine and what the admin API shows of it. */
+    private record RouterSetModel(ModelEndpoint endpoint, FlexiDepthModel view, RouterSets.Served info) {
+    }
+
+    private final jakarta.enterprise.event.Event<BaseModelReady> readyEvents;
+
+    public FlexiServeWiring(FlexiServeConfig config, io.flexiserve.metrics.ServingMetrics metrics,
+                            jakarta.enterprise.event.Event<BaseModelReady> readyEvents) {
         this.config = config;
         this.metrics = metrics;
+        this.readyEvents = readyEvents;
     }
 
     @Produces
@@ -74,13 +92,83 @@ public class FlexiServeWiring implements ModelRegistry {
     @Override
     public List<ModelEndpoint> all() {
         ModelEndpoint e = endpoint;
-        return e == null ? List.of() : List.of(e);
+        if (e == null) {
+            return List.of();
+        }
+        List<ModelEndpoint> all = new ArrayList<>(List.of(e));
+        routerSets.values().stream().map(RouterSetModel::endpoint).sorted(Comparator.comparing(ModelEndpoint::name))
+                .forEach(all::add);
+        return all;
     }
 
     @Override
     public Optional<ModelEndpoint> find(String name) {
         ModelEndpoint e = endpoint;
-        return e != null && e.name().equals(name) ? Optional.of(e) : Optional.empty();
+        if (e != null && e.name().equals(name)) {
+            return Optional.of(e);
+        }
+        return Optional.ofNullable(routerSets.get(name)).map(RouterSetModel::endpoint);
+    }
+
+    @Override
+    public Optional<Path> checkpoint(String model) {
+        ServedModel base = served;
+        return base != null && base.name().equals(model) ? Optional.of(base.path()) : Optional.empty();
+    }
+
+    @Override
+    public List<RouterSets.Served> list() {
+        return routerSets.values().stream().map(RouterSetModel::info).sorted(Comparator.comparing(RouterSets.Served::id)).toList();
+    }
+
+    /**
+     * Serves the router set in {@code dir} on the base model's weights: a view that shares every base tensor,
+     * with its own engine and a KV cache of {@code flexiserve.finetune.served-kv-cache-tokens}.
+     */
+    @Override
+    public synchronized RouterSets.Served serve(String id, String base, Path dir) {
+        ServedModel model = served;
+        if (model == null || !model.name().equals(base)) {
+            throw new IllegalArgumentException("the base model " + base + " is not served here");
+        }
+        if (find(id).isPresent()) {
+            throw new IllegalArgumentException("a model with id " + id + " is already served");
+        }
+        FlexiDepthModel view;
+        ModelConfig routed = ModelConfig.read(dir);
+        try (NDManager manager = NDManager.newBaseManager(model.model().device());
+             RouterWeights weights = RouterWeights.read(dir.resolve(RouterWeights.FILE), model.model().config(),
+                     routed.routingLayers(), manager)) {
+            view = model.model().withRouters(weights);
+        }
+        FlexiServeConfig.Engine e = config.engine();
+        int kvTokens = Math.max(view.maxPositions(), config.finetune().servedKvCacheTokens());
+        EngineConfig engineConfig = new EngineConfig(e.maxNumSeqs(), e.maxBatchTokens(), e.maxQueuedRequests(), kvTokens,
+                view.maxPositions());
+        Engine engine = new Engine(view, engineConfig, id, metrics.listenerFor(id, view.config().numLayers(),
+                view.config().routingLayers()));
+        ModelEndpoint ep = new ModelEndpoint(id, engine, model.tokenizer(), model.chatTemplate(), model.generationConfig(),
+                view.config().numLayers(), view.config().routingLayers(), view.config().vocabSize(),
+                System.currentTimeMillis() / 1000);
+        RouterSets.Served info = new RouterSets.Served(id, base, view.config().routingLayers(), ep.created());
+        routerSets.put(id, new RouterSetModel(ep, view, info));
+        metrics.register(ep);
+        LOG.infof("serving router set %s from %s on %s's weights (routed %s, KV %d tokens)", id, dir, base,
+                view.config().routingLayers(), kvTokens);
+        return info;
+    }
+
+    @Override
+    public synchronized boolean remove(String id) {
+        RouterSetModel set = routerSets.remove(id);
+        if (set == null) {
+            return false;
+        }
+        set.endpoint().engine().close();
+        set.view().close();
+        metrics.unregister(id);
+        LOG.infof("stopped serving router set %s", id);
+        return true;
     }
 
     void onStart(@Observes StartupEvent event) {
@@ -90,6 +178,7 @@ public class FlexiServeWiring implements ModelRegistry {
     }
 
     void onStop(@Observes ShutdownEvent event) {
+        List.copyOf(routerSets.keySet()).forEach(this::remove);
         ModelEndpoint e = endpoint;
         endpoint = null;
         if (e != null) {
@@ -129,6 +218,7 @@ public class FlexiServeWiring implements ModelRegistry {
             metrics.register(endpoint);
             LOG.infof("engine for %s: %s", name, engineConfig);
             state.ready();
+            readyEvents.fire(new BaseModelReady(name));
             LOG.infof("model %s ready in %.1f s (%d layers, routed %s)", name, (System.nanoTime() - start) / 1e9,
                     model.config().numLayers(), model.config().routingLayers());
         } catch (RuntimeException e) {

@@ -95,6 +95,17 @@ public class ServingMetrics {
                 EngineStats::kvUsage);
     }
 
+    /** Removes every meter of a model that stopped being served (a router set taken down). */
+    public void unregister(String model) {
+        registered.remove(model);
+        registry.getMeters().stream().filter(m -> model.equals(m.getId().getTag("model"))).toList().forEach(registry::remove);
+        if (layersUsed != null) {
+            for (String phase : List.of("prefill", "decode")) {
+                layersUsed.remove(model, phase);
+            }
+        }
+    }
+
     private void gauge(String name, String description, Tags tags, ModelEndpoint model, ToDoubleFunction<EngineStats> value) {
         Gauge.builder(name, model, m -> value.applyAsDouble(m.engine().stats())).description(description).tags(tags)
                 .register(registry);

@@ -65,6 +65,7 @@ public final class FlexiDepthModel implements AutoCloseable {
         DataType weightDtype = weightDtype();
         DecoderLayer[] viewLayers = layersWith(routers, (array, projection) -> {
             NDArray copy = array.toType(projection ? weightDtype : dtype, true);
+            copy.attach(manager); // op results belong to the source's manager, which the caller may close
             copies.add(copy);
             return copy;
         });

@@ -1,0 +1,108 @@
+package io.flexiserve;
+
+import ai.djl.Device;
+import io.flexiserve.finetune.FileStore;
+import io.flexiserve.finetune.FineTuningJob;
+import io.flexiserve.finetune.FineTuningService;
+import io.flexiserve.finetune.JobRunner;
+import io.flexiserve.finetune.JobStatus;
+import io.flexiserve.finetune.JobStore;
+import io.flexiserve.finetune.LocalRunner;
+import io.flexiserve.finetune.k8s.KubernetesRunner;
+import io.flexiserve.finetune.k8s.KubernetesSettings;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.inject.Instance;
+import jakarta.enterprise.inject.Produces;
+import jakarta.inject.Singleton;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.jboss.logging.Logger;
+
+/**
+ * Builds fine-tuning from {@link FlexiServeConfig}: the file and job stores under the data dir, the runner
+ * ({@code flexiserve.finetune.runner}), and the job service, whose succeeded router sets are served next to the
+ * base model (again after a restart).
+ */
+@ApplicationScoped
+public class FineTuneWiring {
+
+    private static final Logger LOG = Logger.getLogger(FineTuneWiring.class);
+
+    private final FlexiServeConfig config;
+    private final FlexiServeWiring models;
+    private final Instance<KubernetesClient> kubernetes;
+    private FineTuningService service;
+
+    public FineTuneWiring(FlexiServeConfig config, FlexiServeWiring models, Instance<KubernetesClient> kubernetes) {
+        this.config = config;
+        this.models = models;
+        this.kubernetes = kubernetes;
+    }
+
+    @Produces
+    @Singleton
+    FileStore fileStore() {
+        return new FileStore(config.dataDir());
+    }
+
+    @Produces
+    @Singleton
+    synchronized FineTuningService fineTuningService(FileStore files) {
+        if (service == null) {
+            JobStore store = new JobStore(config.dataDir());
+            service = new FineTuningService(store, files, runner(), models, this::serveResult,
+                    () -> System.currentTimeMillis() / 1000);
+            service.start();
+            service.unreadable().forEach(u -> LOG.errorf("unreadable fine-tuning job record %s: %s", u.file(), u.reason()));
+        }
+        return service;
+    }
+
+    private JobRunner runner() {
+        String runner = config.finetune().runner();
+        return switch (runner) {
+            case "local" -> new LocalRunner(ai.djl.engine.Engine.getInstance().getGpuCount() > 0 ? Device.gpu() : Device.cpu());
+            case "kubernetes" -> new KubernetesRunner(kubernetes.get(), kubernetesSettings(config.finetune().kubernetes()));
+            default -> throw new IllegalArgumentException("flexiserve.finetune.runner must be local or kubernetes, not '"
+                    + runner + "'");
+        };
+    }
+
+    private static KubernetesSettings kubernetesSettings(FlexiServeConfig.Finetune.Kubernetes k) {
+        return new KubernetesSettings(k.namespace(), k.image(), k.dataClaim(), k.dataMountPath(), k.modelClaim(),
+                k.modelMountPath(), k.serviceAccount(), k.gpus(), k.ttlSecondsAfterFinished(), k.pollSeconds());
+    }
+
+    void onStart(@Observes StartupEvent event, FineTuningService jobs) {
+        // resolving the bean starts the service: stored jobs are reloaded at start, not at the first admin call
+    }
+
+    /** After a restart, serves the router sets of the jobs that had succeeded. */
+    void onBaseReady(@Observes BaseModelReady ready, FineTuningService jobs) {
+        if (!config.finetune().serveResults()) {
+            return;
+        }
+        for (FineTuningJob job : jobs.list(null, Integer.MAX_VALUE).data()) {
+            if (job.status() == JobStatus.SUCCEEDED && job.model().equals(ready.model())
+                    && Files.isDirectory(jobs.output(job.id()))) {
+                serveResult(job, jobs.output(job.id()));
+            }
+        }
+    }
+
+    private void serveResult(FineTuningJob job, Path output) {
+        if (config.finetune().serveResults() && models.find(job.fineTunedModel()).isEmpty()) {
+            models.serve(job.fineTunedModel(), job.model(), output);
+        }
+    }
+
+    void onStop(@Observes ShutdownEvent event) {
+        if (service != null) {
+            service.close();
+        }
+    }
+}

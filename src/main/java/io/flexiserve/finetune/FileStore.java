@@ -1,0 +1,98 @@
+package io.flexiserve.finetune;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * Uploaded files under {@code <data-dir>/files/}: {@code <id>.jsonl} with the content and {@code <id>.json}
+ * with the record, each written beside and renamed into place (the record last, so a listed file is complete).
+ */
+public final class FileStore {
+
+    private static final Pattern ID = Pattern.compile("file-[0-9a-f]{24}");
+    private final ObjectMapper json = new ObjectMapper().setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
+    private final SecureRandom random = new SecureRandom();
+    private final Path dir;
+
+    public FileStore(Path dataDir) {
+        this.dir = dataDir.resolve("files");
+    }
+
+    /** Moves {@code upload} (a temporary file) into the store. */
+    public StoredFile save(Path upload, String filename, String purpose, long now) {
+        byte[] idBytes = new byte[12];
+        random.nextBytes(idBytes);
+        String id = "file-" + HexFormat.of().formatHex(idBytes);
+        try {
+            Files.createDirectories(dir);
+            Path content = dir.resolve(id + ".jsonl");
+            Files.copy(upload, dir.resolve(id + ".jsonl.tmp"), StandardCopyOption.REPLACE_EXISTING);
+            Files.move(dir.resolve(id + ".jsonl.tmp"), content, StandardCopyOption.ATOMIC_MOVE);
+            StoredFile file = new StoredFile(id, Files.size(content), now, filename, purpose);
+            Path tmp = dir.resolve(id + ".json.tmp");
+            json.writeValue(tmp.toFile(), file);
+            Files.move(tmp, dir.resolve(id + ".json"), StandardCopyOption.ATOMIC_MOVE);
+            return file;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot store the upload " + filename, e);
+        }
+    }
+
+    public Optional<StoredFile> get(String id) {
+        if (id == null || !ID.matcher(id).matches() || !Files.exists(dir.resolve(id + ".json"))) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(json.readValue(dir.resolve(id + ".json").toFile(), StoredFile.class));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the record of " + id, e);
+        }
+    }
+
+    /** The stored content of a file returned by {@link #get}. */
+    public Path content(String id) {
+        return dir.resolve(id + ".jsonl");
+    }
+
+    /** Every file, newest first. */
+    public List<StoredFile> list() {
+        List<StoredFile> files = new ArrayList<>();
+        if (!Files.isDirectory(dir)) {
+            return files;
+        }
+        try (Stream<Path> paths = Files.list(dir)) {
+            paths.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".json"))
+                    .map(n -> n.substring(0, n.length() - 5)).forEach(id -> get(id).ifPresent(files::add));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + dir, e);
+        }
+        files.sort(java.util.Comparator.comparingLong(StoredFile::createdAt).reversed().thenComparing(StoredFile::id));
+        return files;
+    }
+
+    /** Deletes the record first (so the file disappears from listings at once), then the content. */
+    public boolean delete(String id) {
+        if (get(id).isEmpty()) {
+            return false;
+        }
+        try {
+            Files.delete(dir.resolve(id + ".json"));
+            Files.deleteIfExists(content(id));
+            return true;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot delete " + id, e);
+        }
+    }
+}

@@ -1,0 +1,33 @@
+package io.flexiserve.finetune;
+
+import java.nio.file.Path;
+
+/** Where jobs train: in this JVM ({@link LocalRunner}) or as Kubernetes Jobs ({@code finetune.k8s}). */
+public interface JobRunner extends AutoCloseable {
+
+    /** What a runner needs to train one job. */
+    record Assignment(FineTuningJob job, Path checkpoint, Path trainingFile, Path workDir) {
+    }
+
+    /** How a runner reports back; the service turns these into job records and events. */
+    interface Reports extends TrainingListener {
+
+        void succeeded(Path output);
+
+        void failed(JobError error);
+
+        void cancelled();
+    }
+
+    /** Queues the job; {@code reports} hears of it from the runner's own threads. */
+    void submit(Assignment assignment, Reports reports);
+
+    /** Asks a queued or running job to stop; it reports {@code cancelled} within one training step. */
+    void cancel(String jobId);
+
+    /** {@code local} or {@code kubernetes}. */
+    String name();
+
+    @Override
+    void close();
+}

@@ -1,0 +1,79 @@
+package io.flexiserve.finetune;
+
+import ai.djl.Device;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Trains in the service's JVM on one worker thread, so at most one job runs at a time and the others wait in
+ * order. Its tensors live outside the engine's KV budget (which is allocated up front), so training never
+ * takes memory that admitted requests were promised; it does share the CPU or GPU with serving.
+ */
+public final class LocalRunner implements JobRunner {
+
+    private static final Logger LOG = Logger.getLogger(LocalRunner.class.getName());
+
+    private final Device device;
+    private final ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "flexiserve-trainer");
+        t.setDaemon(true);
+        return t;
+    });
+    private final Map<String, AtomicBoolean> cancelled = new ConcurrentHashMap<>();
+
+    public LocalRunner(Device device) {
+        this.device = device;
+    }
+
+    @Override
+    public String name() {
+        return "local";
+    }
+
+    @Override
+    public void submit(Assignment a, Reports reports) {
+        AtomicBoolean flag = new AtomicBoolean();
+        cancelled.put(a.job().id(), flag);
+        worker.execute(() -> {
+            try {
+                if (flag.get()) {
+                    reports.cancelled();
+                    return;
+                }
+                RouterTrainer.Outcome outcome = TrainingRun.execute(a.checkpoint(), a.trainingFile(), a.job().hyperparameters(),
+                        a.workDir(), device, reports, flag::get);
+                if (outcome.output().isPresent()) {
+                    reports.succeeded(outcome.output().get());
+                } else {
+                    reports.cancelled();
+                }
+            } catch (JobSpecException e) {
+                reports.failed(new JobError("invalid_training_data", e.getMessage(), e.param()));
+            } catch (Exception | OutOfMemoryError e) {
+                LOG.log(Level.WARNING, "fine-tuning job " + a.job().id() + " failed", e);
+                reports.failed(new JobError("training_error", "Training failed: " + e, null));
+            } finally {
+                cancelled.remove(a.job().id());
+            }
+        });
+    }
+
+    @Override
+    public void cancel(String jobId) {
+        AtomicBoolean flag = cancelled.get(jobId);
+        if (flag != null) {
+            flag.set(true);
+        }
+    }
+
+    @Override
+    public void close() {
+        cancelled.values().forEach(f -> f.set(true));
+        worker.shutdownNow();
+    }
+}

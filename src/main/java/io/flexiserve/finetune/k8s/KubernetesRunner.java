@@ -1,0 +1,173 @@
+package io.flexiserve.finetune.k8s;
+
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobStatus;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.flexiserve.finetune.JobError;
+import io.flexiserve.finetune.JobRunner;
+import io.flexiserve.finetune.TrainerLog;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Runs each job as a Kubernetes {@code batch/v1} Job ({@link TrainerJobSpec}) and follows it by polling: new
+ * JSON lines of the trainer pod's log become step, checkpoint and message reports; the Job's status decides
+ * the outcome (succeeded once the output is on the shared volume, failed with the pod's reason). Cancelling
+ * deletes the Job and its pods.
+ */
+public final class KubernetesRunner implements JobRunner {
+
+    private static final Logger LOG = Logger.getLogger(KubernetesRunner.class.getName());
+
+    private final KubernetesClient client;
+    private final KubernetesSettings settings;
+    private final String namespace;
+    private final ScheduledExecutorService poller = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "flexiserve-k8s-runner");
+        t.setDaemon(true);
+        return t;
+    });
+    private final Map<String, ScheduledFuture<?>> followed = new ConcurrentHashMap<>();
+
+    public KubernetesRunner(KubernetesClient client, KubernetesSettings settings) {
+        this.client = client;
+        this.settings = settings;
+        this.namespace = settings.namespace().orElse(client.getNamespace() == null ? "default" : client.getNamespace());
+    }
+
+    @Override
+    public String name() {
+        return "kubernetes";
+    }
+
+    @Override
+    public void submit(Assignment a, Reports reports) {
+        String id = a.job().id();
+        try {
+            String name = TrainerJobSpec.name(id);
+            if (jobs().withName(name).get() == null) { // a resumed job whose Job still exists keeps it
+                jobs().resource(TrainerJobSpec.build(a, settings)).create();
+            }
+            reports.message("Created Kubernetes Job " + namespace + "/" + name);
+        } catch (KubernetesClientException e) {
+            reports.failed(new JobError("runner_error", "Cannot create the trainer Job: " + e.getMessage(), null));
+            return;
+        }
+        Follower follower = new Follower(a, reports);
+        followed.put(id, poller.scheduleWithFixedDelay(follower::poll, 0, settings.pollSeconds(), TimeUnit.SECONDS));
+    }
+
+    @Override
+    public void cancel(String jobId) {
+        stopFollowing(jobId);
+        try {
+            jobs().withName(TrainerJobSpec.name(jobId)).withPropagationPolicy(io.fabric8.kubernetes.api.model.DeletionPropagation.BACKGROUND)
+                    .delete();
+        } catch (KubernetesClientException e) {
+            LOG.log(Level.WARNING, "cannot delete the trainer Job of " + jobId, e);
+        }
+    }
+
+    private void stopFollowing(String jobId) {
+        ScheduledFuture<?> f = followed.remove(jobId);
+        if (f != null) {
+            f.cancel(false);
+        }
+    }
+
+    private io.fabric8.kubernetes.client.dsl.NonNamespaceOperation<Job, io.fabric8.kubernetes.api.model.batch.v1.JobList,
+            io.fabric8.kubernetes.client.dsl.ScalableResource<Job>> jobs() {
+        return client.batch().v1().jobs().inNamespace(namespace);
+    }
+
+    @Override
+    public void close() {
+        poller.shutdownNow();
+    }
+
+    /** One job's polling state: log lines already replayed. */
+    private final class Follower {
+        private final Assignment assignment;
+        private final Reports reports;
+        private int linesSeen;
+
+        Follower(Assignment assignment, Reports reports) {
+            this.assignment = assignment;
+            this.reports = reports;
+        }
+
+        void poll() {
+            String id = assignment.job().id();
+            try {
+                Job job = jobs().withName(TrainerJobSpec.name(id)).get();
+                if (job == null) {
+                    stopFollowing(id);
+                    reports.failed(new JobError("runner_error", "The trainer Job was deleted outside FlexiServe.", null));
+                    return;
+                }
+                readLog(id);
+                JobStatus status = job.getStatus();
+                if (status == null) {
+                    return;
+                }
+                if (status.getSucceeded() != null && status.getSucceeded() > 0) {
+                    stopFollowing(id);
+                    Path output = assignment.workDir().resolve("output");
+                    if (Files.isDirectory(output)) {
+                        reports.succeeded(output);
+                    } else {
+                        reports.failed(new JobError("runner_error", "The trainer Job succeeded but " + output
+                                + " is missing; is the data volume shared with the service?", null));
+                    }
+                } else if (failed(status)) {
+                    stopFollowing(id);
+                    reports.failed(new JobError("training_error", "The trainer Job failed: " + reason(status), null));
+                }
+            } catch (KubernetesClientException e) {
+                LOG.log(Level.WARNING, "polling the trainer Job of " + id + " failed; will retry", e);
+            }
+        }
+
+        private boolean failed(JobStatus status) {
+            return status.getConditions() != null && status.getConditions().stream()
+                    .anyMatch(c -> "Failed".equals(c.getType()) && "True".equals(c.getStatus()));
+        }
+
+        private String reason(JobStatus status) {
+            return status.getConditions().stream().filter(c -> "Failed".equals(c.getType()))
+                    .map(c -> c.getReason() + (c.getMessage() == null ? "" : " (" + c.getMessage() + ")")).findFirst()
+                    .orElse("unknown");
+        }
+
+        /** Replays the trainer pod's log lines that are new since the last poll. */
+        private void readLog(String id) {
+            List<Pod> pods = client.pods().inNamespace(namespace).withLabel(TrainerJobSpec.JOB_ID_LABEL, id).list().getItems();
+            Optional<Pod> newest = pods.stream().max(java.util.Comparator.comparing(p -> p.getMetadata().getCreationTimestamp() == null
+                    ? "" : p.getMetadata().getCreationTimestamp()));
+            if (newest.isEmpty() || newest.get().getStatus() == null || "Pending".equals(newest.get().getStatus().getPhase())) {
+                return;
+            }
+            String log = client.pods().inNamespace(namespace).withName(newest.get().getMetadata().getName()).getLog();
+            List<String> lines = log == null ? List.of() : log.lines().toList();
+            if (lines.size() < linesSeen) {
+                linesSeen = 0; // a retried pod starts a new log (and resumes from the last checkpoint)
+            }
+            for (String line : lines.subList(linesSeen, lines.size())) {
+                TrainerLog.replay(line, reports);
+            }
+            linesSeen = lines.size();
+        }
+    }
+}

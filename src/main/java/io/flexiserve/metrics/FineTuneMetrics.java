@@ -1,0 +1,66 @@
+package io.flexiserve.metrics;
+
+import io.flexiserve.finetune.FineTuningJob;
+import io.flexiserve.finetune.FineTuningService;
+import io.flexiserve.finetune.JobStatus;
+import io.flexiserve.finetune.StepMetrics;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * The fine-tuning meters of DESIGN.md section 5: {@code flexiserve_finetune_jobs{status}}, and per job (labels
+ * {@code model} = its base, {@code job} = its id, a set only operators grow) its step, total steps, loss, lm
+ * loss, skip loss and average layers used, read from the job's latest stored metrics at scrape time.
+ */
+@ApplicationScoped
+public class FineTuneMetrics {
+
+    private final MeterRegistry registry;
+    private final Map<String, FineTuningJob> latest = new ConcurrentHashMap<>();
+    private final Set<String> registered = ConcurrentHashMap.newKeySet();
+
+    public FineTuneMetrics(MeterRegistry registry) {
+        this.registry = registry;
+    }
+
+    void onStart(@Observes StartupEvent event, FineTuningService jobs) {
+        for (JobStatus status : JobStatus.values()) {
+            Gauge.builder("flexiserve_finetune_jobs", latest, m -> m.values().stream().filter(j -> j.status() == status).count())
+                    .description("Fine-tuning jobs by status.").tags(Tags.of("status", status.wire())).register(registry);
+        }
+        jobs.watch(this::seen);
+    }
+
+    private void seen(FineTuningJob job) {
+        latest.put(job.id(), job);
+        if (!registered.add(job.id())) {
+            return;
+        }
+        Tags tags = Tags.of("model", job.model(), "job", job.id());
+        gauge("flexiserve_finetune_step", "Optimizer steps done by the job.", tags, job.id(), StepMetrics::step);
+        gauge("flexiserve_finetune_total_steps", "Optimizer steps the job will run.", tags, job.id(), StepMetrics::totalSteps);
+        gauge("flexiserve_finetune_loss", "Training loss of the job's last step (lm loss + alpha x skip loss).", tags,
+                job.id(), StepMetrics::loss);
+        gauge("flexiserve_finetune_lm_loss", "Next-token cross-entropy of the job's last step.", tags, job.id(),
+                StepMetrics::lmLoss);
+        gauge("flexiserve_finetune_skip_loss", "Skip penalty mean_t((sum_l w)^2) of the job's last step.", tags, job.id(),
+                StepMetrics::skipLoss);
+        gauge("flexiserve_finetune_layers_used", "Average layers per training token at the job's last step.", tags,
+                job.id(), StepMetrics::layersUsed);
+    }
+
+    private void gauge(String name, String description, Tags tags, String jobId, ToDoubleFunction<StepMetrics> value) {
+        Gauge.builder(name, latest, m -> {
+            FineTuningJob job = m.get(jobId);
+            return job == null || job.metrics() == null ? Double.NaN : value.applyAsDouble(job.metrics());
+        }).description(description).tags(tags).register(registry);
+    }
+}

@@ -1,0 +1,253 @@
+package io.flexiserve.admin;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.openai.client.OpenAIClient;
+import com.openai.client.okhttp.OpenAIOkHttpClient;
+import com.openai.core.JsonValue;
+import com.openai.errors.BadRequestException;
+import com.openai.errors.NotFoundException;
+import com.openai.models.files.FileCreateParams;
+import com.openai.models.files.FileObject;
+import com.openai.models.files.FilePurpose;
+import com.openai.models.finetuning.jobs.FineTuningJob;
+import com.openai.models.finetuning.jobs.FineTuningJobEvent;
+import com.openai.models.finetuning.jobs.JobCreateParams;
+import com.openai.models.finetuning.jobs.JobListParams;
+import com.openai.models.finetuning.jobs.checkpoints.FineTuningJobCheckpoint;
+import io.quarkus.test.common.http.TestHTTPResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.http.ContentType;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The official OpenAI Java SDK's files and fine-tuning calls against /admin/v1, training the demo model's routers. */
+@QuarkusTest
+class FineTuningApiTest {
+
+    static final String TOKEN = "test-admin-token";
+    static final String BASE = "flexidepth-demo";
+
+    @TestHTTPResource("/admin/v1")
+    URI admin;
+    @TestHTTPResource("/v1")
+    URI api;
+
+    private OpenAIClient client;
+
+    @BeforeEach
+    void setUp() {
+        awaitReady();
+        client = OpenAIOkHttpClient.builder().baseUrl(admin.toString()).apiKey(TOKEN).timeout(Duration.ofSeconds(60)).build();
+    }
+
+    static void awaitReady() {
+        long deadline = System.nanoTime() + 120_000_000_000L;
+        while (given().get("/q/health/ready").statusCode() != 200) {
+            assertTrue(System.nanoTime() < deadline, "not ready within 120 s");
+            sleep(100);
+        }
+    }
+
+    FileObject upload(String content) throws Exception {
+        Path file = Files.createTempFile("train", ".jsonl");
+        Files.writeString(file, content);
+        return client.files().create(FileCreateParams.builder().file(file).purpose(FilePurpose.FINE_TUNE).build());
+    }
+
+    static String conversations(int count) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < count; i++) {
+            sb.append("{\"messages\":[{\"role\":\"user\",\"content\":\"What is ").append(i % 10).append(" plus 2?\"},")
+                    .append("{\"role\":\"assistant\",\"content\":\"").append(i % 10).append(" plus 2 is ").append(i % 10 + 2)
+                    .append(".\"}]}\n");
+        }
+        return sb.toString();
+    }
+
+    JobCreateParams.Hyperparameters hyperparameters(long epochs, int accumulation, int checkpointInterval) {
+        return JobCreateParams.Hyperparameters.builder().nEpochs(epochs).batchSize(4)
+                .putAdditionalProperty("preset", JsonValue.from("custom"))
+                .putAdditionalProperty("alpha", JsonValue.from(0.01))
+                .putAdditionalProperty("learning_rate", JsonValue.from(0.002))
+                .putAdditionalProperty("gradient_accumulation_steps", JsonValue.from(accumulation))
+                .putAdditionalProperty("checkpoint_interval", JsonValue.from(checkpointInterval)).build();
+    }
+
+    FineTuningJob awaitEnd(String id) {
+        long deadline = System.nanoTime() + 180_000_000_000L;
+        while (true) {
+            FineTuningJob job = client.fineTuning().jobs().retrieve(id);
+            String status = job.status().asString();
+            if (status.equals("succeeded") || status.equals("failed") || status.equals("cancelled")) {
+                return job;
+            }
+            assertTrue(System.nanoTime() < deadline, "job " + id + " still " + status);
+            sleep(200);
+        }
+    }
+
+    @Test
+    void trainsRoutersThroughTheSdkAndServesTheResult() throws Exception {
+        FileObject file = upload(conversations(16));
+        assertEquals("train.jsonl".length() > 0, file.filename().endsWith(".jsonl"));
+        assertEquals(file.id(), client.files().retrieve(file.id()).id());
+        FineTuningJob created = client.fineTuning().jobs().create(JobCreateParams.builder().model(BASE)
+                .trainingFile(file.id()).suffix("sdk").hyperparameters(hyperparameters(2, 1, 3)).build());
+        assertEquals("validating_files", created.status().asString());
+        FineTuningJob done = awaitEnd(created.id());
+        assertEquals("succeeded", done.status().asString(), () -> "error: " + done.error());
+        auth().get("/admin/v1/fine_tuning/jobs/" + done.id()).then().statusCode(200)
+                .body("metrics.total_steps", equalTo(8)) // 16 examples / batch 4 x 2 epochs
+                .body("hyperparameters.alpha", equalTo(0.01f)).body("method.type", equalTo("supervised"));
+        assertTrue(done.trainedTokens().orElseThrow() > 0);
+        String model = done.fineTunedModel().orElseThrow();
+        assertTrue(model.startsWith("ft:" + BASE + ":sdk:"), model);
+
+        List<FineTuningJobEvent> events = client.fineTuning().jobs().listEvents(created.id()).data();
+        assertTrue(events.stream().anyMatch(e -> e.message().startsWith("Step 8/8")), "events: " + events);
+        assertTrue(events.get(0).message().contains("successfully completed"), "newest first: " + events.get(0).message());
+        List<FineTuningJobCheckpoint> checkpoints = client.fineTuning().jobs().checkpoints().list(created.id()).data();
+        assertEquals(List.of(6L, 3L), checkpoints.stream().map(FineTuningJobCheckpoint::stepNumber).toList());
+
+        // served next to the base, sharing its weights: listed and answering
+        given().get(api + "/models").then().statusCode(200).body("data.id", org.hamcrest.Matchers.hasItem(model));
+        given().contentType(ContentType.JSON).body("{\"model\":\"" + model + "\",\"messages\":[{\"role\":\"user\",\"content\":"
+                + "\"What is 3 plus 2?\"}],\"max_tokens\":4,\"flexidepth\":{\"return_layers\":true}}")
+                .post(api + "/chat/completions").then().statusCode(200).body("model", equalTo(model))
+                .body("usage.flexidepth.num_layers", equalTo(8));
+        auth().get("/admin/v1/models").then().statusCode(200).body("data.id", org.hamcrest.Matchers.hasItem(model));
+    }
+
+    @Test
+    void listsJobsWithCursorPagination() throws Exception {
+        FileObject file = upload(conversations(4));
+        String first = client.fineTuning().jobs().create(JobCreateParams.builder().model(BASE).trainingFile(file.id())
+                .hyperparameters(hyperparameters(1, 1, 10)).build()).id();
+        String second = client.fineTuning().jobs().create(JobCreateParams.builder().model(BASE).trainingFile(file.id())
+                .hyperparameters(hyperparameters(1, 1, 10)).build()).id();
+        var page = client.fineTuning().jobs().list(JobListParams.builder().limit(1).build());
+        assertEquals(List.of(second), page.data().stream().map(FineTuningJob::id).toList(), "newest first");
+        assertTrue(page.hasNextPage());
+        assertEquals(List.of(first), page.nextPage().data().stream().map(FineTuningJob::id).limit(1).toList());
+        awaitEnd(first);
+        awaitEnd(second);
+    }
+
+    @Test
+    void cancelStopsARunningJob() throws Exception {
+        FileObject file = upload(conversations(64));
+        String id = client.fineTuning().jobs().create(JobCreateParams.builder().model(BASE).trainingFile(file.id())
+                .hyperparameters(hyperparameters(20, 1, 1000)).build()).id();
+        long deadline = System.nanoTime() + 120_000_000_000L;
+        while (!client.fineTuning().jobs().retrieve(id).status().asString().equals("running")) {
+            assertTrue(System.nanoTime() < deadline, "never started");
+            sleep(50);
+        }
+        FineTuningJob cancelled = client.fineTuning().jobs().cancel(id);
+        assertEquals("cancelled", cancelled.status().asString());
+        sleep(1500);
+        FineTuningJob later = client.fineTuning().jobs().retrieve(id);
+        assertEquals("cancelled", later.status().asString());
+        assertTrue(later.fineTunedModel().isEmpty());
+        long stepsThen = steps(id);
+        sleep(1500);
+        assertEquals(stepsThen, steps(id), "no steps after cancel");
+        assertThrows(BadRequestException.class, () -> client.fineTuning().jobs().cancel(id), "already cancelled");
+    }
+
+    private long steps(String id) {
+        return client.fineTuning().jobs().listEvents(id, com.openai.models.finetuning.jobs.JobListEventsParams.builder()
+                .limit(100).build()).data().stream().filter(e -> e.message().startsWith("Step ")).count();
+    }
+
+    @Test
+    void badInputIsA400AndLeavesNothingHalfWritten() throws Exception {
+        assertThrows(BadRequestException.class, () -> client.fineTuning().jobs()
+                .create(JobCreateParams.builder().model(BASE).trainingFile("file-000000000000000000000000").build()));
+        auth().body("{\"model\":\"" + BASE + "\",\"training_file\":\"file-000000000000000000000000\"}")
+                .post("/admin/v1/fine_tuning/jobs").then().statusCode(400).body("error.param", equalTo("training_file"));
+        FileObject good = upload(conversations(4));
+        for (String[] bad : new String[][] {{"\"alpha\":-1,\"preset\":\"custom\"", "hyperparameters.alpha"},
+                {"\"batch_size\":0", "hyperparameters.batch_size"}, {"\"n_epochs\":\"many\"", "hyperparameters.n_epochs"},
+                {"\"learning_rate\":2", "hyperparameters.learning_rate"}, {"\"preset\":\"fast\"", "hyperparameters.preset"},
+                {"\"routing_layers\":[99]", "hyperparameters.routing_layers"}}) {
+            auth().body("{\"model\":\"" + BASE + "\",\"training_file\":\"" + good.id() + "\",\"hyperparameters\":{" + bad[0] + "}}")
+                    .post("/admin/v1/fine_tuning/jobs").then().statusCode(400).body("error.param", equalTo(bad[1]));
+        }
+        auth().body("{\"model\":\"nope\",\"training_file\":\"" + good.id() + "\"}").post("/admin/v1/fine_tuning/jobs")
+                .then().statusCode(400).body("error.param", equalTo("model"));
+        auth().body("{\"model\":\"" + BASE + "\",\"training_file\":\"" + good.id() + "\",\"surprise\":1}")
+                .post("/admin/v1/fine_tuning/jobs").then().statusCode(400).body("error.code", equalTo("unknown_parameter"));
+        assertThrows(NotFoundException.class, () -> client.fineTuning().jobs().retrieve("ftjob-doesnotexist"));
+        auth().get("/admin/v1/fine_tuning/jobs?limit=0").then().statusCode(400).body("error.param", equalTo("limit"));
+
+        // a bad JSONL file fails in validating_files, naming its lines, before any training
+        FileObject bad = upload(conversations(2) + "not json\n{\"messages\":[{\"role\":\"user\",\"content\":\"no reply\"}]}\n"
+                + "{\"conversations\":[{\"from\":\"human\",\"value\":\"hi\"},{\"from\":\"gpt\",\"value\":\"hello\"}]}\n");
+        FineTuningJob failed = awaitEnd(client.fineTuning().jobs().create(JobCreateParams.builder().model(BASE)
+                .trainingFile(bad.id()).build()).id());
+        assertEquals("failed", failed.status().asString());
+        FineTuningJob.Error error = failed.error().orElseThrow();
+        assertEquals("invalid_training_file", error.code());
+        assertTrue(error.message().contains("line 3: not valid JSON") && error.message().contains("line 4: 'messages' has no assistant"),
+                error.message());
+        assertFalse(error.message().contains("line 5"), "the ShareGPT line is valid: " + error.message());
+        assertTrue(failed.trainedTokens().isEmpty());
+        auth().get("/admin/v1/fine_tuning/jobs/" + failed.id() + "/checkpoints").then().statusCode(200).body("data.size()", equalTo(0));
+
+        // uploads: wrong purpose, no file
+        given().header("Authorization", "Bearer " + TOKEN).multiPart("purpose", "assistants")
+                .multiPart("file", "a.jsonl", "{}".getBytes()).post("/admin/v1/files").then().statusCode(400)
+                .body("error.param", equalTo("purpose"));
+        given().header("Authorization", "Bearer " + TOKEN).multiPart("purpose", "fine-tune").post("/admin/v1/files")
+                .then().statusCode(400).body("error.param", equalTo("file"));
+    }
+
+    @Test
+    void filesCanBeListedReadAndDeleted() throws Exception {
+        FileObject file = upload(conversations(3));
+        assertTrue(client.files().list().data().stream().anyMatch(f -> f.id().equals(file.id())));
+        auth().get("/admin/v1/files/" + file.id() + "/content").then().statusCode(200).body(containsString("plus 2 is 4"));
+        assertTrue(client.files().delete(file.id()).deleted());
+        assertThrows(NotFoundException.class, () -> client.files().retrieve(file.id()));
+        assertFalse(client.files().list().data().stream().anyMatch(f -> f.id().equals(file.id())));
+    }
+
+    @Test
+    void eventStreamReplaysAndEndsWithDone() throws Exception {
+        FileObject file = upload(conversations(4));
+        String id = client.fineTuning().jobs().create(JobCreateParams.builder().model(BASE).trainingFile(file.id())
+                .hyperparameters(hyperparameters(1, 1, 10)).build()).id();
+        String stream = auth().get("/admin/v1/fine_tuning/jobs/" + id + "/events?stream=true").then().statusCode(200)
+                .extract().asString();
+        assertTrue(stream.contains("\"object\":\"fine_tuning.job.event\""), stream);
+        assertTrue(stream.contains("Step 1/1"), stream);
+        assertTrue(stream.trim().endsWith("data: [DONE]"), stream);
+        assertTrue(stream.indexOf("Validating training file") < stream.indexOf("successfully completed"), "oldest first: " + stream);
+    }
+
+    private static io.restassured.specification.RequestSpecification auth() {
+        return given().header("Authorization", "Bearer " + TOKEN).contentType(ContentType.JSON);
+    }
+
+    static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+}
