@@ -16,7 +16,7 @@ class ArchitectureTest {
 
     @Test
     void coreStaysFreeOfFrameworks() {
-        noClasses().that().resideInAnyPackage("..model..", "..tokenizer..", "..engine..")
+        noClasses().that().resideInAnyPackage("..model..", "..tokenizer..", "..engine..", "..finetune..")
                 .should().dependOnClassesThat().resideInAnyPackage("io.quarkus..", "jakarta..", "io.micrometer..",
                         "io.smallrye..", "org.eclipse.microprofile..", "io.vertx..")
                 .check(CLASSES);
@@ -37,6 +37,24 @@ class ArchitectureTest {
                 .check(CLASSES);
         noClasses().that().resideInAPackage("io.flexiserve.tokenizer..")
                 .should().dependOnClassesThat().resideInAnyPackage("io.flexiserve.model..", "io.flexiserve.engine..")
+                .check(CLASSES);
+    }
+
+    @Test
+    void fineTuningRunsWithoutTheServiceAndOnlyItsK8sPackageTalksToKubernetes() {
+        noClasses().that().resideInAPackage("io.flexiserve.finetune..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.flexiserve.api..", "io.flexiserve.admin..",
+                        "io.flexiserve.engine..", "io.flexiserve.metrics..")
+                .check(CLASSES);
+        noClasses().that().resideOutsideOfPackages("io.flexiserve.finetune.k8s..", "io.flexiserve")
+                .should().dependOnClassesThat().resideInAnyPackage("io.fabric8..")
+                .check(CLASSES);
+    }
+
+    @Test
+    void adminNeverTouchesTensors() {
+        noClasses().that().resideInAPackage("io.flexiserve.admin..")
+                .should().dependOnClassesThat().resideInAnyPackage("ai.djl..", "io.flexiserve.model..")
                 .check(CLASSES);
     }
 

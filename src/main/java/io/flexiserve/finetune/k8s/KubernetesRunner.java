@@ -60,7 +60,7 @@ public final class KubernetesRunner implements JobRunner {
             if (jobs().withName(name).get() == null) { // a resumed job whose Job still exists keeps it
                 jobs().resource(TrainerJobSpec.build(a, settings)).create();
             }
-            reports.message("Created Kubernetes Job " + namespace + "/" + name);
+            LOG.info("created trainer Job " + namespace + "/" + name + " for " + id);
         } catch (KubernetesClientException e) {
             reports.failed(new JobError("runner_error", "Cannot create the trainer Job: " + e.getMessage(), null));
             return;
@@ -102,6 +102,11 @@ public final class KubernetesRunner implements JobRunner {
         private final Assignment assignment;
         private final Reports reports;
         private int linesSeen;
+        private boolean running;
+
+        private static int count(Integer n) {
+            return n == null ? 0 : n;
+        }
 
         Follower(Assignment assignment, Reports reports) {
             this.assignment = assignment;
@@ -117,12 +122,16 @@ public final class KubernetesRunner implements JobRunner {
                     reports.failed(new JobError("runner_error", "The trainer Job was deleted outside FlexiServe.", null));
                     return;
                 }
-                readLog(id);
                 JobStatus status = job.getStatus();
                 if (status == null) {
                     return;
                 }
-                if (status.getSucceeded() != null && status.getSucceeded() > 0) {
+                if (!running && (count(status.getActive()) > 0 || count(status.getSucceeded()) > 0 || failed(status))) {
+                    running = true; // the job counts as running from its first pod on, as OpenAI's does from its start
+                    reports.message("Trainer pod started by Kubernetes Job " + namespace + "/" + job.getMetadata().getName());
+                }
+                readLog(id);
+                if (count(status.getSucceeded()) > 0) {
                     stopFollowing(id);
                     Path output = assignment.workDir().resolve("output");
                     if (Files.isDirectory(output)) {

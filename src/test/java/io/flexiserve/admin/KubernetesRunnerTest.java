@@ -1,0 +1,168 @@
+package io.flexiserve.admin;
+
+import static io.restassured.RestAssured.given;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobConditionBuilder;
+import io.fabric8.kubernetes.api.model.batch.v1.JobStatusBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.flexiserve.DemoModel;
+import io.flexiserve.finetune.k8s.TrainerJobSpec;
+import io.flexiserve.model.RouterWeights;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.QuarkusTestProfile;
+import io.quarkus.test.junit.TestProfile;
+import io.quarkus.test.kubernetes.client.KubernetesTestServer;
+import io.quarkus.test.kubernetes.client.KubernetesServer;
+import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
+import io.restassured.http.ContentType;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The Kubernetes runner against Quarkus' Kubernetes test server (CRUD mode): the Job it creates, the status
+ * transitions the test writes as Kubernetes would, and cancel deleting the Job.
+ */
+@QuarkusTest
+@WithKubernetesTestServer(crud = true)
+@TestProfile(KubernetesRunnerTest.Runner.class)
+class KubernetesRunnerTest {
+
+    /** The kubernetes runner, polling every second. */
+    public static class Runner implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            return Map.of("flexiserve.finetune.runner", "kubernetes", "flexiserve.finetune.kubernetes.poll-seconds", "1",
+                    "flexiserve.finetune.kubernetes.image", "registry.example/flexiserve:cuda-test",
+                    "flexiserve.finetune.kubernetes.gpus", "2", "flexiserve.finetune.kubernetes.namespace", "ml");
+        }
+    }
+
+    @KubernetesTestServer
+    KubernetesServer server;
+
+    @BeforeEach
+    void ready() {
+        FineTuningApiTest.awaitReady();
+    }
+
+    private static io.restassured.specification.RequestSpecification admin() {
+        return given().header("Authorization", "Bearer " + FineTuningApiTest.TOKEN);
+    }
+
+    private String createJob() {
+        String file = admin().multiPart("purpose", "fine-tune")
+                .multiPart("file", "train.jsonl", FineTuningApiTest.conversations(4).getBytes()).post("/admin/v1/files")
+                .then().statusCode(200).extract().path("id");
+        return admin().contentType(ContentType.JSON).body("{\"model\":\"flexidepth-demo\",\"training_file\":\"" + file
+                + "\",\"hyperparameters\":{\"n_epochs\":2}}").post("/admin/v1/fine_tuning/jobs").then().statusCode(200)
+                .extract().path("id");
+    }
+
+    private static String status(String id) {
+        return admin().get("/admin/v1/fine_tuning/jobs/" + id).then().statusCode(200).extract().path("status");
+    }
+
+    private static <T> T await(Supplier<T> value, java.util.function.Predicate<T> done, String what) {
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        T v;
+        while (!done.test(v = value.get())) {
+            assertTrue(System.nanoTime() < deadline, what + ", last seen " + v);
+            FineTuningApiTest.sleep(100);
+        }
+        return v;
+    }
+
+    private Job trainerJob(KubernetesClient client, String id) {
+        return await(() -> client.batch().v1().jobs().inNamespace("ml").withName(TrainerJobSpec.name(id)).get(),
+                j -> j != null, "trainer Job of " + id);
+    }
+
+    private void writeStatus(KubernetesClient client, Job job, io.fabric8.kubernetes.api.model.batch.v1.JobStatus status) {
+        job.setStatus(status);
+        client.batch().v1().jobs().inNamespace("ml").resource(job).updateStatus();
+    }
+
+    @Test
+    void aJobBecomesATrainerJobAndFollowsItsStatusToSuccess() throws Exception {
+        KubernetesClient client = server.getClient();
+        String id = createJob();
+        Job job = trainerJob(client, id);
+        assertEquals("queued", status(id), "no pod yet");
+
+        assertEquals(Map.of("app.kubernetes.io/name", "flexiserve", "app.kubernetes.io/component", "trainer",
+                TrainerJobSpec.JOB_ID_LABEL, id), job.getMetadata().getLabels());
+        assertEquals(2, job.getSpec().getBackoffLimit());
+        assertEquals(86400, job.getSpec().getTtlSecondsAfterFinished());
+        PodSpec pod = job.getSpec().getTemplate().getSpec();
+        assertEquals("flexiserve-trainer", pod.getServiceAccountName());
+        assertEquals("Never", pod.getRestartPolicy());
+        assertTrue(pod.getSecurityContext().getRunAsNonRoot());
+        Container c = pod.getContainers().get(0);
+        assertEquals("registry.example/flexiserve:cuda-test", c.getImage());
+        assertEquals("2", c.getResources().getLimits().get("nvidia.com/gpu").getAmount());
+        assertEquals("train", c.getArgs().get(0));
+        List<String> args = c.getArgs();
+        Path workDir = Path.of(args.get(args.indexOf("--work-dir") + 1));
+        assertTrue(workDir.endsWith(Path.of(id, "work")), workDir.toString());
+        assertTrue(args.get(args.indexOf("--hyperparameters") + 1).contains("\"epochs\":2"), args.toString());
+        assertEquals("gpu", args.get(args.indexOf("--device") + 1));
+        assertEquals("flexiserve-data", pod.getVolumes().stream().filter(v -> v.getName().equals("data")).findFirst()
+                .orElseThrow().getPersistentVolumeClaim().getClaimName());
+        assertEquals("/data", c.getVolumeMounts().stream().filter(m -> m.getName().equals("data")).findFirst().orElseThrow()
+                .getMountPath());
+
+        writeStatus(client, job, new JobStatusBuilder().withActive(1).build());
+        await(() -> status(id), "running"::equals, "running once a pod is active");
+
+        // the trainer pod would leave its router set on the shared volume; this one is the demo model's own
+        Path demo = Files.createTempDirectory("demo");
+        DemoModel.write(demo);
+        Path output = workDir.resolve("output");
+        Files.createDirectories(output);
+        try (var manager = ai.djl.ndarray.NDManager.newBaseManager(); RouterWeights w = RouterWeights.fromCheckpoint(demo, manager)) {
+            w.write(output.resolve(RouterWeights.FILE));
+            w.config().write(output);
+        }
+        writeStatus(client, trainerJob(client, id), new JobStatusBuilder().withActive(0).withSucceeded(1).build());
+        await(() -> status(id), "succeeded"::equals, "succeeded after the Job did");
+        String model = admin().get("/admin/v1/fine_tuning/jobs/" + id).then().extract().path("fine_tuned_model");
+        given().get("/v1/models").then().statusCode(200).body("data.id", org.hamcrest.Matchers.hasItem(model));
+    }
+
+    @Test
+    void aFailedJobFailsWithItsReason() {
+        KubernetesClient client = server.getClient();
+        String id = createJob();
+        Job job = trainerJob(client, id);
+        writeStatus(client, job, new JobStatusBuilder().withFailed(3).withConditions(new JobConditionBuilder()
+                .withType("Failed").withStatus("True").withReason("BackoffLimitExceeded")
+                .withMessage("Job has reached the specified backoff limit").build()).build());
+        await(() -> status(id), "failed"::equals, "failed after the Job did");
+        admin().get("/admin/v1/fine_tuning/jobs/" + id).then().body("error.code", org.hamcrest.Matchers.equalTo("training_error"))
+                .body("error.message", org.hamcrest.Matchers.containsString("BackoffLimitExceeded"))
+                .body("resumable", org.hamcrest.Matchers.equalTo(true));
+    }
+
+    @Test
+    void cancelDeletesTheJob() {
+        KubernetesClient client = server.getClient();
+        String id = createJob();
+        trainerJob(client, id);
+        admin().post("/admin/v1/fine_tuning/jobs/" + id + "/cancel").then().statusCode(200)
+                .body("status", org.hamcrest.Matchers.equalTo("cancelled"));
+        await(() -> client.batch().v1().jobs().inNamespace("ml").withName(TrainerJobSpec.name(id)).get(), j -> j == null,
+                "the trainer Job deleted");
+        assertNull(client.batch().v1().jobs().inNamespace("ml").withName(TrainerJobSpec.name(id)).get());
+    }
+}

@@ -1,0 +1,145 @@
+package io.flexiserve.finetune;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.Device;
+import io.flexiserve.DemoModel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Job records across restarts: interrupted jobs fail resumable and resume from their checkpoint; bad records are reported. */
+class FineTuningServiceTest {
+
+    @TempDir
+    static Path shared;
+    static Path checkpoint;
+
+    @TempDir
+    Path data;
+
+    @BeforeAll
+    static void demo() throws Exception {
+        checkpoint = shared.resolve("demo");
+        DemoModel.write(checkpoint);
+    }
+
+    private final List<Path> served = new CopyOnWriteArrayList<>();
+    private final AtomicLong clock = new AtomicLong(1_800_000_000L);
+
+    private FineTuningService service() {
+        FineTuningService s = new FineTuningService(new JobStore(data), new FileStore(data), new LocalRunner(Device.cpu()),
+                model -> model.equals("demo") ? Optional.of(checkpoint) : Optional.empty(), (job, out) -> served.add(out),
+                clock::incrementAndGet);
+        s.start();
+        return s;
+    }
+
+    private String upload(int conversations) throws Exception {
+        Path tmp = Files.createTempFile(data, "upload", ".jsonl");
+        Files.writeString(tmp, TrainingData.jsonl(conversations, 3));
+        return new FileStore(data).save(tmp, "train.jsonl", "fine-tune", clock.get()).id();
+    }
+
+    private static Hyperparameters hp(int epochs, int interval) {
+        return new Hyperparameters("custom", 0.01, 2e-3, epochs, 4, 1, 512, 0.0, 0.0, 1.0, interval, 42, List.of());
+    }
+
+    private static FineTuningJob await(FineTuningService s, String id, JobStatus status) throws InterruptedException {
+        long deadline = System.nanoTime() + 120_000_000_000L;
+        while (s.get(id).status() != status) {
+            assertTrue(System.nanoTime() < deadline, id + " is " + s.get(id).status() + ", waited for " + status);
+            Thread.sleep(20);
+        }
+        return s.get(id);
+    }
+
+    @Test
+    void aJobRunningWhenTheServiceDiedFailsResumableAndResumesFromItsCheckpoint() throws Exception {
+        String file = upload(16);
+        String id;
+        try (FineTuningService first = service()) {
+            id = first.create(new JobRequest("demo", file, null, hp(3, 4), Map.of())).id();
+            long deadline = System.nanoTime() + 120_000_000_000L;
+            while (first.checkpoints(id).isEmpty()) { // 12 steps, a checkpoint every 4
+                assertTrue(System.nanoTime() < deadline, "no checkpoint");
+                Thread.sleep(10);
+            }
+            first.cancel(id); // stops the worker; the record is then rewritten as it would be on disk after a crash
+        }
+        JobStore store = new JobStore(data);
+        FineTuningJob stored = store.load().jobs().get(0);
+        store.save(new FineTuningJob(stored.id(), stored.createdAt(), stored.model(), stored.trainingFile(), null,
+                stored.hyperparameters(), JobStatus.RUNNING, null, null, stored.startedAt(), null, stored.trainedTokens(),
+                stored.metrics(), "local", Map.of(), false));
+
+        try (FineTuningService second = service()) {
+            FineTuningJob interrupted = second.get(id);
+            assertEquals(JobStatus.FAILED, interrupted.status());
+            assertEquals("service_restarted", interrupted.error().code());
+            assertTrue(interrupted.error().message().contains("/resume"), interrupted.error().message());
+            assertTrue(interrupted.resumable());
+            int checkpointStep = second.checkpoints(id).get(0).step();
+            second.resume(id);
+            FineTuningJob done = await(second, id, JobStatus.SUCCEEDED);
+            assertEquals(12, done.metrics().step());
+            List<String> messages = second.events(id, null, 1000).data().stream().map(JobEvent::message).toList();
+            assertTrue(messages.contains("Resuming from checkpoint at step " + checkpointStep + " of 12"), messages.toString());
+            long stepsAfterResume = messages.stream().filter(m -> m.startsWith("Step ")).filter(m -> {
+                int step = Integer.parseInt(m.substring(5, m.indexOf('/')));
+                return step > checkpointStep;
+            }).count();
+            assertTrue(stepsAfterResume >= 12 - checkpointStep, messages.toString());
+            assertEquals(1, served.size());
+            assertThrows(JobSpecException.class, () -> second.resume(id), "a succeeded job cannot resume");
+        }
+    }
+
+    @Test
+    void anUnreadableRecordIsReportedAndLeftAsItIs() throws Exception {
+        String file = upload(2);
+        String good;
+        try (FineTuningService first = service()) {
+            good = first.create(new JobRequest("demo", file, null, hp(1, 10), Map.of())).id();
+            await(first, good, JobStatus.SUCCEEDED);
+        }
+        Path broken = data.resolve("fine_tuning/jobs/ftjob-0123456789abcdef01234567/job.json");
+        Files.createDirectories(broken.getParent());
+        byte[] truncated = "{\"id\":\"ftjob-0123456789abcdef01234567\",\"created_at\":17".getBytes();
+        Files.write(broken, truncated);
+        try (FineTuningService second = service()) {
+            assertEquals(1, second.unreadable().size());
+            assertEquals("ftjob-0123456789abcdef01234567", second.unreadable().get(0).id());
+            assertEquals(JobStatus.SUCCEEDED, second.get(good).status());
+            assertArrayEquals(truncated, Files.readAllBytes(broken), "the bad record is not rewritten");
+        }
+    }
+
+    @Test
+    void unknownFilesAndModelsAreRefusedBeforeARecordExists() throws Exception {
+        try (FineTuningService s = service()) {
+            JobSpecException noFile = assertThrows(JobSpecException.class,
+                    () -> s.create(new JobRequest("demo", "file-000000000000000000000000", null, hp(1, 1), Map.of())));
+            assertEquals("training_file", noFile.param());
+            String file = upload(2);
+            assertEquals("model", assertThrows(JobSpecException.class,
+                    () -> s.create(new JobRequest("other", file, null, hp(1, 1), Map.of()))).param());
+            assertEquals("hyperparameters.batch_size", assertThrows(JobSpecException.class,
+                    () -> new Hyperparameters("custom", 0.1, 1e-4, 1, 0, 1, 512, 0, 0, 1, 1, 1, List.of())).param());
+            assertEquals("hyperparameters.alpha", assertThrows(JobSpecException.class,
+                    () -> new Hyperparameters("custom", -1, 1e-4, 1, 1, 1, 512, 0, 0, 1, 1, 1, List.of())).param());
+            assertTrue(s.list(null, 10).data().isEmpty());
+            assertTrue(new JobStore(data).load().jobs().isEmpty(), "nothing written");
+        }
+    }
+}
