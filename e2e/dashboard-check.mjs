@@ -1,8 +1,10 @@
 // Drives traffic at a running FlexiServe while a real Prometheus scrapes it, then runs every PromQL
 // expression of dashboards/flexiserve.json (variables substituted) and checks each returns a non-empty,
-// non-NaN result. Env: FLEXISERVE_URL, PROM_URL, MODEL. Prints "N passed, N failed".
+// non-NaN result. A small fine-tuning job runs through the admin API (the official SDK's files and jobs calls)
+// so that the fine-tuning panels have data. Env: FLEXISERVE_URL, PROM_URL, MODEL, ADMIN_TOKEN.
+// Prints "N passed, N failed".
 import { readFileSync } from "node:fs";
-import OpenAI from "openai";
+import OpenAI, { toFile } from "openai";
 
 const serviceUrl = process.env.FLEXISERVE_URL ?? "http://localhost:8080";
 const promUrl = process.env.PROM_URL ?? "http://localhost:9090";
@@ -10,6 +12,24 @@ const model = process.env.MODEL ?? "flexidepth-demo";
 const dashboard = JSON.parse(readFileSync(new URL("../dashboards/flexiserve.json", import.meta.url)));
 const client = new OpenAI({ baseURL: serviceUrl + "/v1", apiKey: "not-needed", maxRetries: 0 });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const admin = new OpenAI({ baseURL: serviceUrl + "/admin/v1", apiKey: process.env.ADMIN_TOKEN ?? "", maxRetries: 0 });
+
+/** Uploads 16 conversations and trains routers on them for 3 epochs; resolves when the job has ended. */
+async function fineTune() {
+  const lines = Array.from({ length: 16 }, (_, i) => JSON.stringify({ messages: [
+    { role: "user", content: `What is ${i} plus 2?` }, { role: "assistant", content: `${i} plus 2 is ${i + 2}.` }] }));
+  const file = await admin.files.create({ file: await toFile(Buffer.from(lines.join("\n") + "\n"), "train.jsonl"),
+    purpose: "fine-tune" });
+  let job = await admin.fineTuning.jobs.create({ model, training_file: file.id,
+    hyperparameters: { n_epochs: 3, batch_size: 4, preset: "custom", alpha: 0.01, gradient_accumulation_steps: 1 } });
+  while (!["succeeded", "failed", "cancelled"].includes(job.status)) {
+    await sleep(500);
+    job = await admin.fineTuning.jobs.retrieve(job.id);
+  }
+  console.log(`fine-tuning job ${job.id}: ${job.status}${job.error ? " " + JSON.stringify(job.error) : ""}`);
+  if (job.status !== "succeeded") process.exit(1);
+}
 
 let driving = true;
 async function traffic(worker) {
@@ -45,6 +65,7 @@ async function query(expr) {
 }
 
 const workers = [0, 1, 2, 3].map(traffic);
+await fineTune();
 await sleep(Number(process.env.WARMUP_MS ?? 30000));
 let passed = 0;
 let failed = 0;

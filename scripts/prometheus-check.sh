@@ -16,7 +16,8 @@ port=${PROM_CHECK_PORT:-18081}
 prom_port=${PROM_PORT:-19090}
 work=$(mktemp -d)
 on_exit "rm -rf '$work'"
-start_service "$port" target/prometheus-check-service.log
+admin_token=check-$RANDOM$RANDOM
+start_service "$port" target/prometheus-check-service.log -Dflexiserve.admin.token="$admin_token"
 cat > "$work/prometheus.yml" <<YAML
 global:
   scrape_interval: 1s
@@ -37,7 +38,7 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 npm_deps
-FLEXISERVE_URL="http://127.0.0.1:$port" PROM_URL="http://127.0.0.1:$prom_port" node e2e/dashboard-check.mjs
+ADMIN_TOKEN="$admin_token" FLEXISERVE_URL="http://127.0.0.1:$port" PROM_URL="http://127.0.0.1:$prom_port" node e2e/dashboard-check.mjs
 
 echo "== promtool check metrics (flexiserve_* and flexidepth_* families)"
 curl -fs -H 'Accept: text/plain; version=0.0.4' "http://127.0.0.1:$port/q/metrics" \

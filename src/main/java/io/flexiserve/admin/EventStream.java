@@ -45,6 +45,12 @@ final class EventStream {
                 }
                 ctx.vertx().runOnContext(v -> write(e));
             }
+        }, () -> {
+            synchronized (early) {
+                if (replayed[0]) { // before that, the replay itself ends the stream
+                    ctx.vertx().runOnContext(v -> endIfFinished());
+                }
+            }
         });
         ctx.response().closeHandler(v -> unsubscribe());
         List<JobEvent> past = new ArrayList<>(jobs.events(id, null, Integer.MAX_VALUE).data());
@@ -64,7 +70,6 @@ final class EventStream {
             return;
         }
         ctx.response().write("data: " + json.write(EventBody.of(e)) + "\n\n");
-        endIfFinished();
     }
 
     private void endIfFinished() {

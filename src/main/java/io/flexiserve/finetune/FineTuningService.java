@@ -53,7 +53,11 @@ public final class FineTuningService implements AutoCloseable {
     private final Results results;
     private final LongSupplier clock; // Unix seconds
     private final Map<String, FineTuningJob> jobs = new LinkedHashMap<>(); // oldest first; guarded by this
-    private final Map<String, List<Consumer<JobEvent>>> subscribers = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<String, List<Subscriber>> subscribers = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** A follower of one job: each new event, then the end once the job reaches a terminal status. */
+    private record Subscriber(Consumer<JobEvent> onEvent, Runnable onEnd) {
+    }
     private final ExecutorService validator = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "flexiserve-finetune-validate");
         t.setDaemon(true);
@@ -230,11 +234,15 @@ public final class FineTuningService implements AutoCloseable {
         return page(newest, after == null ? -1 : indexOf(newest, after, JobEvent::id), limit);
     }
 
-    /** Delivers each new event of the job until the returned handle is closed. */
-    public AutoCloseable subscribe(String id, Consumer<JobEvent> listener) {
+    /**
+     * Delivers each new event of the job, and {@code onEnd} once it has reached a terminal status (after its last
+     * event), until the returned handle is closed.
+     */
+    public AutoCloseable subscribe(String id, Consumer<JobEvent> onEvent, Runnable onEnd) {
         get(id);
-        subscribers.computeIfAbsent(id, k -> new CopyOnWriteArrayList<>()).add(listener);
-        return () -> subscribers.getOrDefault(id, List.of()).remove(listener);
+        Subscriber s = new Subscriber(onEvent, onEnd);
+        subscribers.computeIfAbsent(id, k -> new CopyOnWriteArrayList<>()).add(s);
+        return () -> subscribers.getOrDefault(id, List.of()).remove(s);
     }
 
     /** The job's checkpoints, newest first. */
@@ -278,6 +286,9 @@ public final class FineTuningService implements AutoCloseable {
         store.save(job);
         jobs.put(job.id(), job);
         watchers.forEach(w -> w.accept(job));
+        if (job.status().terminal()) {
+            subscribers.getOrDefault(job.id(), List.of()).forEach(s -> s.onEnd().run());
+        }
     }
 
     private void event(String jobId, String level, String message, Map<String, Object> data) {
@@ -286,7 +297,7 @@ public final class FineTuningService implements AutoCloseable {
         JobEvent e = new JobEvent("ftevent-" + HexFormat.of().formatHex(idBytes), clock.getAsLong(), level, message,
                 data == null ? "message" : "metrics", data);
         store.append(jobId, e);
-        subscribers.getOrDefault(jobId, List.of()).forEach(s -> s.accept(e));
+        subscribers.getOrDefault(jobId, List.of()).forEach(s -> s.onEvent().accept(e));
     }
 
     @Override

@@ -41,8 +41,8 @@ public class FineTuneMetrics {
 
     private void seen(FineTuningJob job) {
         latest.put(job.id(), job);
-        if (!registered.add(job.id())) {
-            return;
+        if (job.metrics() == null || !registered.add(job.id())) {
+            return; // a job's meters appear with its first step, so they never read NaN
         }
         Tags tags = Tags.of("model", job.model(), "job", job.id());
         gauge("flexiserve_finetune_step", "Optimizer steps done by the job.", tags, job.id(), StepMetrics::step);
@@ -60,7 +60,7 @@ public class FineTuneMetrics {
     private void gauge(String name, String description, Tags tags, String jobId, ToDoubleFunction<StepMetrics> value) {
         Gauge.builder(name, latest, m -> {
             FineTuningJob job = m.get(jobId);
-            return job == null || job.metrics() == null ? Double.NaN : value.applyAsDouble(job.metrics());
+            return value.applyAsDouble(m.get(jobId).metrics());
         }).description(description).tags(tags).register(registry);
     }
 }

@@ -121,13 +121,38 @@ class FineTuningApiTest {
         List<FineTuningJobCheckpoint> checkpoints = client.fineTuning().jobs().checkpoints().list(created.id()).data();
         assertEquals(List.of(6L, 3L), checkpoints.stream().map(FineTuningJobCheckpoint::stepNumber).toList());
 
-        // served next to the base, sharing its weights: listed and answering
+        // served next to the base, sharing its weights: listed and answering, then taken down
+        auth().body("{\"fine_tuning_job_id\":\"" + done.id() + "\"}").post("/admin/v1/models").then().statusCode(200)
+                .body("id", equalTo(model)).body("base", equalTo(BASE));
+        auth().body("{\"fine_tuning_job_id\":\"" + done.id() + "\"}").post("/admin/v1/models").then().statusCode(400);
         given().get(api + "/models").then().statusCode(200).body("data.id", org.hamcrest.Matchers.hasItem(model));
         given().contentType(ContentType.JSON).body("{\"model\":\"" + model + "\",\"messages\":[{\"role\":\"user\",\"content\":"
                 + "\"What is 3 plus 2?\"}],\"max_tokens\":4,\"flexidepth\":{\"return_layers\":true}}")
                 .post(api + "/chat/completions").then().statusCode(200).body("model", equalTo(model))
                 .body("usage.flexidepth.num_layers", equalTo(8));
         auth().get("/admin/v1/models").then().statusCode(200).body("data.id", org.hamcrest.Matchers.hasItem(model));
+        String scrape = given().get("/q/metrics").asString();
+        assertTrue(scrape.contains("flexiserve_finetune_step{job=\"" + created.id() + "\",model=\"" + BASE + "\"} 8.0"),
+                "fine-tuning meters");
+        String checkpointId = checkpoints.get(0).id();
+        auth().body("{\"fine_tuning_job_id\":\"" + done.id() + "\",\"checkpoint\":\"" + checkpointId + "\",\"model\":\"ckpt6\"}")
+                .post("/admin/v1/models").then().statusCode(200).body("id", equalTo("ckpt6"));
+        auth().delete("/admin/v1/models/" + model).then().statusCode(200).body("deleted", equalTo(true));
+        auth().delete("/admin/v1/models/ckpt6").then().statusCode(200);
+        auth().delete("/admin/v1/models/ckpt6").then().statusCode(404);
+        given().get(api + "/models").then().statusCode(200).body("data.id", org.hamcrest.Matchers.not(org.hamcrest.Matchers.hasItem(model)));
+        given().get(api + "/models/" + model).then().statusCode(404);
+    }
+
+    /** No job of a test keeps training into the next test (or the next test class's service). */
+    @org.junit.jupiter.api.AfterEach
+    void noJobLeftRunning() {
+        for (FineTuningJob job : client.fineTuning().jobs().list(JobListParams.builder().limit(100).build()).data()) {
+            String status = job.status().asString();
+            if (status.equals("queued") || status.equals("running") || status.equals("validating_files")) {
+                client.fineTuning().jobs().cancel(job.id());
+            }
+        }
     }
 
     @Test

@@ -44,7 +44,8 @@ class KubernetesRunnerTest {
         public Map<String, String> getConfigOverrides() {
             return Map.of("flexiserve.finetune.runner", "kubernetes", "flexiserve.finetune.kubernetes.poll-seconds", "1",
                     "flexiserve.finetune.kubernetes.image", "registry.example/flexiserve:cuda-test",
-                    "flexiserve.finetune.kubernetes.gpus", "2", "flexiserve.finetune.kubernetes.namespace", "ml");
+                    "flexiserve.finetune.kubernetes.gpus", "2", "flexiserve.finetune.kubernetes.namespace", "ml",
+                    "flexiserve.finetune.serve-results", "true");
         }
     }
 

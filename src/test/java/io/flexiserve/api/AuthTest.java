@@ -63,6 +63,23 @@ class AuthTest {
     }
 
     @Test
+    void everyAdminGroupNeedsTheAdminToken() {
+        for (String path : java.util.List.of("/admin/v1/files", "/admin/v1/files/file-000000000000000000000000",
+                "/admin/v1/fine_tuning/jobs/ftjob-none", "/admin/v1/fine_tuning/jobs/ftjob-none/events",
+                "/admin/v1/fine_tuning/jobs/ftjob-none/checkpoints", "/admin/v1/models")) {
+            as(null).get(path).then().statusCode(401).body("error.code", equalTo("invalid_admin_token"));
+            as("wrong").get(path).then().statusCode(401);
+            as("key-two").get(path).then().statusCode(401);
+            as("admin-secret").get(path).then().statusCode(org.hamcrest.Matchers.oneOf(200, 404));
+        }
+        given().multiPart("purpose", "fine-tune").multiPart("file", "t.jsonl", "{}".getBytes()).post("/admin/v1/files")
+                .then().statusCode(401);
+        as("key-one").body("{}").post("/admin/v1/fine_tuning/jobs/ftjob-none/cancel").then().statusCode(401);
+        as(null).body("{\"fine_tuning_job_id\":\"x\"}").post("/admin/v1/models").then().statusCode(401);
+        as("admin-secret").body("{\"fine_tuning_job_id\":\"ftjob-none\"}").post("/admin/v1/models").then().statusCode(404);
+    }
+
+    @Test
     void healthAndMetricsStayOpen() {
         as(null).get("/q/health/ready").then().statusCode(200);
         as(null).get("/q/metrics").then().statusCode(200);

@@ -17,6 +17,8 @@ class OpenApiTest {
                 .body("paths.'/v1/chat/completions'.post", notNullValue())
                 .body("paths.'/v1/completions'.post", notNullValue())
                 .body("paths.'/v1/models'.get", notNullValue())
+                .body("paths.'/admin/v1/fine_tuning/jobs'.post", notNullValue())
+                .body("paths.'/admin/v1/files'.post", notNullValue())
                 .body("components.schemas.FlexiDepth.properties.threshold", notNullValue());
         given().get("/q/swagger-ui/").then().statusCode(200).body(containsString("swagger"));
         given().get("/").then().statusCode(200).body(containsString("depth playground"));

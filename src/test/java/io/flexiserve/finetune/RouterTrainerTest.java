@@ -68,6 +68,29 @@ class RouterTrainerTest {
         assertEquals(12, small.steps().size(), "48 examples / 8 per micro-batch / 2 micro-batches x 4 epochs");
     }
 
+    @Test
+    void aPlainLlamaGetsFreshRoutersOnTheSecondHalfAndAServableRouterSet() throws IOException {
+        Path plain = dir.resolve("plain");
+        io.flexiserve.model.ModelConfig config = DemoModel.config().withRoutingLayers(List.of());
+        io.flexiserve.model.CheckpointGenerator.write(plain, new io.flexiserve.model.CheckpointGenerator.Spec(config,
+                io.flexiserve.model.TensorDtype.F32, 5, 1, 0));
+        List<StepMetrics> steps = new ArrayList<>();
+        try (RouterTrainer trainer = RouterTrainer.load(plain, hp(0.01, 1), Device.cpu())) {
+            assertEquals(List.of(4, 5, 6, 7), trainer.routers().layers());
+            Path output = trainer.train(train, dir.resolve("plain-run"), new Recorder(steps), () -> false).output().orElseThrow();
+            io.flexiserve.model.ModelConfig trained = io.flexiserve.model.ModelConfig.read(output);
+            assertEquals(List.of(4, 5, 6, 7), trained.routingLayers());
+            assertEquals("ddllama", trained.modelType());
+            try (var manager = ai.djl.ndarray.NDManager.newBaseManager();
+                 RouterWeights set = RouterWeights.read(output.resolve(RouterWeights.FILE), config, trained.routingLayers(), manager)) {
+                assertEquals(28, set.tensors().size());
+            }
+        }
+        assertEquals(3, steps.size());
+        // N(0, 0.02^2) routers start with every gate near 0.5, so (sum over 4 routed layers of w)^2 is near 4
+        assertEquals(4.0, steps.get(0).skipLoss(), 0.1, "first step's skip loss");
+    }
+
     static final class Recorder implements TrainingListener {
         final List<StepMetrics> steps;
 
