@@ -151,6 +151,10 @@ public interface FlexiServeConfig {
         /** Completion tokens per choice; 0 allows up to the context limit. */
         @WithDefault("0")
         int maxTokens();
+
+        /** SSE bytes queued for a client that reads slower than tokens come; beyond it the stream is closed with an error. */
+        @WithDefault("1048576")
+        int streamBufferBytes();
     }
 
     /** The admin surface. */
@@ -193,5 +197,9 @@ public interface FlexiServeConfig {
 
         /** KV cache capacity in tokens; unset sizes it from free memory. */
         Optional<Integer> kvCacheTokens();
+
+        /** At shutdown, how long running requests may take to finish while new ones get 503. */
+        @WithDefault("30")
+        int shutdownGraceSeconds();
     }
 }

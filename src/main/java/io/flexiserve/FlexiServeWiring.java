@@ -81,12 +81,17 @@ public class FlexiServeWiring implements ModelRegistry, RouterSets, FineTuningSe
     RequestLimits requestLimits() {
         FlexiServeConfig.Limits l = config.limits();
         return new RequestLimits(l.maxN(), l.maxChoices(), l.maxStop(), l.maxStopLength(), l.maxLogitBias(),
-                l.maxMessages(), l.maxPrompts(), l.maxTokens());
+                l.maxMessages(), l.maxPrompts(), l.maxTokens(), l.streamBufferBytes());
     }
 
     @Override
     public boolean ready() {
         return endpoint != null;
+    }
+
+    @Override
+    public boolean draining() {
+        return state.isDraining();
     }
 
     @Override
@@ -177,7 +182,31 @@ public class FlexiServeWiring implements ModelRegistry, RouterSets, FineTuningSe
         loader.start();
     }
 
+    /** The first sign of a shutdown (SIGTERM): refuse new requests and take readiness down while streams finish. */
+    void onShutdownStarted(@Observes io.quarkus.runtime.ShutdownDelayInitiatedEvent event) {
+        state.draining();
+        LOG.info("shutting down: new requests get 503 while running ones finish");
+    }
+
+    /**
+     * Drains before closing: new requests get 503 and readiness goes down at once, running and queued
+     * sequences get up to {@code flexiserve.engine.shutdown-grace-seconds} to finish, and only then are the
+     * engines closed (aborting whatever is left).
+     */
     void onStop(@Observes ShutdownEvent event) {
+        state.draining();
+        long deadline = System.nanoTime() + config.engine().shutdownGraceSeconds() * 1_000_000_000L;
+        for (ModelEndpoint e : all()) {
+            try {
+                if (!e.engine().awaitIdle(deadline)) {
+                    LOG.warnf("%s: %d sequences still running after the %d s shutdown grace; aborting them", e.name(),
+                            e.engine().stats().running() + e.engine().stats().waiting(), config.engine().shutdownGraceSeconds());
+                }
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
         List.copyOf(routerSets.keySet()).forEach(this::remove);
         ModelEndpoint e = endpoint;
         endpoint = null;

@@ -94,6 +94,10 @@ public class CompletionsHandler {
     }
 
     ModelEndpoint resolve(String name) {
+        if (models.draining()) {
+            throw new OpenAiException(503, "service_unavailable", "shutting_down", null,
+                    "The server is shutting down; retry the request (on another replica).");
+        }
         if (!models.ready()) {
             throw new OpenAiException(503, "service_unavailable", "model_loading", null, "The model is still loading; retry shortly.");
         }
@@ -122,7 +126,8 @@ public class CompletionsHandler {
         ResponseMeta meta = new ResponseMeta(idPrefix + UUID.randomUUID().toString().replace("-", ""),
                 System.currentTimeMillis() / 1000, model.name());
         ResponseWriter writer = s.stream()
-                ? new ResponseWriter.Streaming(ctx.response(), meta, shape, json, model, choices, s.includeUsage())
+                ? new ResponseWriter.Streaming(ctx.response(), meta, shape, json, model, choices, s.includeUsage(),
+                        limits.streamBufferBytes())
                 : new ResponseWriter.Buffered(ctx.response(), meta, shape, json, model, choices);
         List<Choice> all = new ArrayList<>();
         try {

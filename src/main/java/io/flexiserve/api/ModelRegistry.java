@@ -9,6 +9,9 @@ public interface ModelRegistry {
     /** Whether the models are loaded and warmed up; requests before that get 503. */
     boolean ready();
 
+    /** Whether the service is shutting down: requests get 503 while the running ones finish. */
+    boolean draining();
+
     List<ModelEndpoint> all();
 
     Optional<ModelEndpoint> find(String name);

@@ -11,10 +11,12 @@ package io.flexiserve.api;
  * @param maxMessages      chat messages
  * @param maxPrompts       prompts in one text completion
  * @param maxTokens        completion tokens per choice; 0 means up to the context limit
+ * @param streamBufferBytes SSE bytes queued for a client that reads slower than tokens come before its stream
+ *                          is closed with an error (so a slow reader holds neither memory nor the engine)
  */
 public record RequestLimits(int maxN, int maxChoices, int maxStop, int maxStopLength, int maxLogitBias, int maxMessages,
-                            int maxPrompts, int maxTokens) {
+                            int maxPrompts, int maxTokens, int streamBufferBytes) {
 
     /** The documented defaults. */
-    public static final RequestLimits DEFAULTS = new RequestLimits(16, 64, 4, 256, 300, 1024, 64, 0);
+    public static final RequestLimits DEFAULTS = new RequestLimits(16, 64, 4, 256, 300, 1024, 64, 0, 1 << 20);
 }

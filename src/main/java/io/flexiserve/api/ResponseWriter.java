@@ -87,17 +87,16 @@ abstract class ResponseWriter {
 
     /** Server-sent events: {@code data: {chunk}} per delta, a usage chunk if asked, then {@code data: [DONE]}. */
     static final class Streaming extends ResponseWriter {
-        private static final int MAX_BUFFERED_BYTES = 1 << 20;
         private final boolean includeUsage;
         private final List<String> early = new ArrayList<>();
         private boolean started;
         private boolean ended;
 
         Streaming(HttpServerResponse response, ResponseMeta meta, ResponseShape shape, ApiJson json, ModelEndpoint model,
-                  int choices, boolean includeUsage) {
+                  int choices, boolean includeUsage, int maxBufferedBytes) {
             super(response, meta, shape, json, model, choices);
             this.includeUsage = includeUsage;
-            response.setWriteQueueMaxSize(MAX_BUFFERED_BYTES);
+            response.setWriteQueueMaxSize(maxBufferedBytes);
         }
 
         @Override
@@ -157,11 +156,23 @@ abstract class ResponseWriter {
                 early.add(data);
                 return;
             }
-            if (response.writeQueueFull()) { // the client reads slower than we generate: drop it, not the engine
-                failed("the client is not reading the stream fast enough");
+            if (response.writeQueueFull()) {
+                dropSlowReader();
                 return;
             }
             write(data);
+        }
+
+        /**
+         * The client reads slower than tokens come and its queue is full: its sequences are cancelled and the
+         * connection closed (an error event could not reach a client that is not reading), so it holds neither
+         * memory nor engine capacity, and other streams never wait for it.
+         */
+        private void dropSlowReader() {
+            closed = true;
+            ended = true;
+            cancelAll();
+            response.reset();
         }
 
         private void write(String data) {

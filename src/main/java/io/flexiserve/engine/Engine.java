@@ -266,6 +266,20 @@ public final class Engine implements AutoCloseable {
         stats = new EngineStats(scheduler.runningCount(), queued.get(), scheduler.kvUsage());
     }
 
+    /**
+     * Waits until no sequence runs or waits, or until {@code deadlineNanos} ({@link System#nanoTime()});
+     * returns whether the engine went idle. Used to drain at shutdown, after new requests are refused.
+     */
+    public boolean awaitIdle(long deadlineNanos) throws InterruptedException {
+        while (stats.running() + stats.waiting() > 0 || !inbox.isEmpty()) {
+            if (System.nanoTime() >= deadlineNanos) {
+                return false;
+            }
+            Thread.sleep(20);
+        }
+        return true;
+    }
+
     /** Stops the engine thread, aborting every sequence, and frees the KV cache. */
     @Override
     public void close() {

@@ -7,7 +7,7 @@ package io.flexiserve.engine;
 public final class ServingState {
 
     /** The phases in order; FAILED ends the life of a model that could not be served. */
-    public enum Phase { LOADING, WARMING_UP, READY, FAILED }
+    public enum Phase { LOADING, WARMING_UP, READY, DRAINING, FAILED }
 
     private volatile Phase phase = Phase.LOADING;
     private volatile double loadedFraction;
@@ -42,6 +42,15 @@ public final class ServingState {
 
     public void ready() {
         phase = Phase.READY;
+    }
+
+    /** Shutting down: running requests finish, new ones are refused, readiness goes down. */
+    public void draining() {
+        phase = Phase.DRAINING;
+    }
+
+    public boolean isDraining() {
+        return phase == Phase.DRAINING;
     }
 
     public void failed(String reason) {

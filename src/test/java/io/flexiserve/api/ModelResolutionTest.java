@@ -12,10 +12,19 @@ class ModelResolutionTest {
 
     /** A registry that is still loading, or ready with no model of the asked name. */
     private static ModelRegistry registry(boolean ready) {
+        return registry(ready, false);
+    }
+
+    private static ModelRegistry registry(boolean ready, boolean draining) {
         return new ModelRegistry() {
             @Override
             public boolean ready() {
                 return ready;
+            }
+
+            @Override
+            public boolean draining() {
+                return draining;
             }
 
             @Override
@@ -38,6 +47,14 @@ class ModelResolutionTest {
         assertEquals("model_loading", e.body().error().code());
         OpenAiException models = assertThrows(OpenAiException.class, () -> new ModelsResource(registry(false), new ApiJson()).list());
         assertEquals(503, models.status());
+    }
+
+    @Test
+    void shuttingDownIs503WithItsOwnCode() {
+        OpenAiException e = assertThrows(OpenAiException.class,
+                () -> new CompletionsHandler(registry(true, true), new ApiJson(), RequestLimits.DEFAULTS).resolve("flexidepth-demo"));
+        assertEquals(503, e.status());
+        assertEquals("shutting_down", e.body().error().code());
     }
 
     @Test
