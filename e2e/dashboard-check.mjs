@@ -27,8 +27,13 @@ async function fineTune() {
     await sleep(500);
     job = await admin.fineTuning.jobs.retrieve(job.id);
   }
-  console.log(`fine-tuning job ${job.id}: ${job.status}${job.error ? " " + JSON.stringify(job.error) : ""}`);
-  if (job.status !== "succeeded") process.exit(1);
+  console.log(`fine-tuning job ${job.id}: ${job.status}${job.error ? " " + JSON.stringify(job.error) : ""}, `
+    + `metrics ${JSON.stringify(job.metrics)}`);
+  if (job.status !== "succeeded" || !Number.isFinite(job.metrics?.train_loss)) {
+    const events = await admin.fineTuning.jobs.listEvents(job.id, { limit: 100 });
+    for (const e of events.data.reverse()) console.log(`  ${e.message} ${JSON.stringify(e.data ?? {})}`);
+    process.exit(1);
+  }
 }
 
 let driving = true;

@@ -87,7 +87,7 @@ public class FineTuneWiring {
             return;
         }
         for (FineTuningJob job : jobs.list(null, Integer.MAX_VALUE).data()) {
-            if (job.status() == JobStatus.SUCCEEDED && job.model().equals(ready.model())
+            if (job.status() == JobStatus.SUCCEEDED && models.baseOf(job.model()).equals(ready.model())
                     && Files.isDirectory(jobs.output(job.id()))) {
                 serveResult(job, jobs.output(job.id()));
             }
@@ -96,7 +96,7 @@ public class FineTuneWiring {
 
     private void serveResult(FineTuningJob job, Path output) {
         if (config.finetune().serveResults() && models.find(job.fineTunedModel()).isEmpty()) {
-            models.serve(job.fineTunedModel(), job.model(), output);
+            models.serve(job.fineTunedModel(), models.baseOf(job.model()), output);
         }
     }
 

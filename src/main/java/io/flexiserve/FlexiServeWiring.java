@@ -58,7 +58,7 @@ public class FlexiServeWiring implements ModelRegistry, RouterSets, FineTuningSe
     private final Map<String, RouterSetModel> routerSets = new ConcurrentHashMap<>();
 
     /** A router set's view of the base model, its engine and what the admin API shows of it. */
-    private record RouterSetModel(ModelEndpoint endpoint, FlexiDepthModel view, RouterSets.Served info) {
+    private record RouterSetModel(ModelEndpoint endpoint, FlexiDepthModel view, RouterSets.Served info, Path dir) {
     }
 
     private final jakarta.enterprise.event.Event<BaseModelReady> readyEvents;
@@ -115,10 +115,23 @@ public class FlexiServeWiring implements ModelRegistry, RouterSets, FineTuningSe
         return Optional.ofNullable(routerSets.get(name)).map(RouterSetModel::endpoint);
     }
 
+    /** The base model's checkpoint, and for a served router set also its directory (training continues it). */
     @Override
-    public Optional<Path> checkpoint(String model) {
+    public Optional<FineTuningService.TrainingBase> resolve(String model) {
         ServedModel base = served;
-        return base != null && base.name().equals(model) ? Optional.of(base.path()) : Optional.empty();
+        if (base == null) {
+            return Optional.empty();
+        }
+        if (base.name().equals(model)) {
+            return Optional.of(new FineTuningService.TrainingBase(base.path(), null));
+        }
+        return Optional.ofNullable(routerSets.get(model)).map(set -> new FineTuningService.TrainingBase(base.path(), set.dir()));
+    }
+
+    /** The served base model under {@code model}: itself, or the base a router set runs on. */
+    public String baseOf(String model) {
+        RouterSetModel set = routerSets.get(model);
+        return set == null ? model : set.info().base();
     }
 
     @Override
@@ -156,7 +169,7 @@ public class FlexiServeWiring implements ModelRegistry, RouterSets, FineTuningSe
                 view.config().numLayers(), view.config().routingLayers(), view.config().vocabSize(),
                 System.currentTimeMillis() / 1000);
         RouterSets.Served info = new RouterSets.Served(id, base, view.config().routingLayers(), ep.created());
-        routerSets.put(id, new RouterSetModel(ep, view, info));
+        routerSets.put(id, new RouterSetModel(ep, view, info, dir));
         metrics.register(ep);
         LOG.infof("serving router set %s from %s on %s's weights (routed %s, KV %d tokens)", id, dir, base,
                 view.config().routingLayers(), kvTokens);

@@ -24,6 +24,8 @@ final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--checkpoint", required = true, description = "Base checkpoint directory.")
     Path checkpoint;
+    @Option(names = "--routers", description = "Router set directory to continue from (a fine-tuned model's).")
+    Path routers;
     @Option(names = "--training-file", required = true, description = "JSONL training file.")
     Path trainingFile;
     @Option(names = "--work-dir", required = true, description = "Checkpoints and output go here; resumes from it.")
@@ -41,7 +43,8 @@ final class TrainCommand implements Callable<Integer> {
         try {
             Hyperparameters hp = new ObjectMapper().setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
                     .readValue(hyperparameters, Hyperparameters.class);
-            RouterTrainer.Outcome outcome = TrainingRun.execute(checkpoint, trainingFile, hp, workDir, device(), log, stop::get);
+            RouterTrainer.Outcome outcome = TrainingRun.execute(checkpoint, routers, trainingFile, hp, workDir, device(), log,
+                    stop::get);
             if (outcome.output().isPresent()) {
                 log.outcome("succeeded", outcome.output().get().toString());
                 return 0;

@@ -32,9 +32,16 @@ public final class FineTuningService implements AutoCloseable {
 
     private static final Logger LOG = Logger.getLogger(FineTuningService.class.getName());
 
-    /** Resolves a served base model id to its checkpoint directory. */
+    /** Resolves a served model id to what training starts from. */
     public interface BaseModels {
-        Optional<Path> checkpoint(String model);
+        Optional<TrainingBase> resolve(String model);
+    }
+
+    /**
+     * What a job trains on: the base checkpoint and, when the job's model is itself a fine-tuned router set (the
+     * recipe's second stage starting from the first's result), that router set's directory; else null.
+     */
+    public record TrainingBase(Path checkpoint, Path routers) {
     }
 
     /** Hears of each job that produced a router set (to serve it). */
@@ -111,8 +118,8 @@ public final class FineTuningService implements AutoCloseable {
     }
 
     public FineTuningJob create(JobRequest request) {
-        Path checkpoint = bases.checkpoint(request.model()).orElseThrow(() -> new JobSpecException("model",
-                "The model `" + request.model() + "` is not served here; fine-tune one of the ids in /v1/models."));
+        Path checkpoint = bases.resolve(request.model()).orElseThrow(() -> new JobSpecException("model",
+                "The model `" + request.model() + "` is not served here; fine-tune one of the ids in /v1/models.")).checkpoint();
         StoredFile file = files.get(request.trainingFile()).orElseThrow(() -> new JobSpecException("training_file",
                 "No such file: '" + request.trainingFile() + "'. Upload it with POST /admin/v1/files first."));
         if (!file.purpose().equals("fine-tune")) {
@@ -151,8 +158,9 @@ public final class FineTuningService implements AutoCloseable {
             return;
         }
         try {
-            Path checkpoint = bases.checkpoint(job.model()).orElseThrow(() -> new JobSpecException("model",
-                    "the base model " + job.model() + " is no longer served"));
+            TrainingBase base = bases.resolve(job.model()).orElseThrow(() -> new JobSpecException("model",
+                    "the model " + job.model() + " is no longer served"));
+            Path checkpoint = base.checkpoint();
             TrainingFile.Contents contents = TrainingFile.read(files.content(job.trainingFile()));
             if (!contents.problems().isEmpty()) {
                 fail(id, new JobError("invalid_training_file", "The training file " + job.trainingFile() + " has "
@@ -172,7 +180,7 @@ public final class FineTuningService implements AutoCloseable {
             event(id, "info", "Files validated: " + set.examples().size() + " examples, " + set.tokens() + " tokens, "
                     + set.dropped() + " dropped as longer than " + maxLength + " tokens. Moving job to queued state", null);
             if (transition(id, j -> j.status().terminal() ? j : j.withStatus(JobStatus.QUEUED)).status() == JobStatus.QUEUED) {
-                runner.submit(new JobRunner.Assignment(get(id), checkpoint, files.content(job.trainingFile()),
+                runner.submit(new JobRunner.Assignment(get(id), checkpoint, base.routers(), files.content(job.trainingFile()),
                         store.workDir(id)), new Reporter(id));
             }
         } catch (IOException | RuntimeException e) {
@@ -356,7 +364,8 @@ public final class FineTuningService implements AutoCloseable {
             if (job.status().terminal()) {
                 return; // cancelled while the last step ran
             }
-            String name = "ft:" + job.model() + ":" + (job.suffix() == null ? "flexidepth" : job.suffix()) + ":"
+            String root = job.model().startsWith("ft:") ? job.model().split(":")[1] : job.model(); // OpenAI names by the root base
+            String name = "ft:" + root + ":" + (job.suffix() == null ? "flexidepth" : job.suffix()) + ":"
                     + id.substring("ftjob-".length(), "ftjob-".length() + 8);
             FineTuningJob done = job.succeeded(name, clock.getAsLong());
             event(id, "info", "New fine-tuned model created: " + name, null);

@@ -5,8 +5,12 @@ import java.nio.file.Path;
 /** Where jobs train: in this JVM ({@link LocalRunner}) or as Kubernetes Jobs ({@code finetune.k8s}). */
 public interface JobRunner extends AutoCloseable {
 
-    /** What a runner needs to train one job. */
-    record Assignment(FineTuningJob job, Path checkpoint, Path trainingFile, Path workDir) {
+    /**
+     * What a runner needs to train one job.
+     *
+     * @param routers the router set training starts from (a fine-tuned model's), or null for the checkpoint's own
+     */
+    record Assignment(FineTuningJob job, Path checkpoint, Path routers, Path trainingFile, Path workDir) {
     }
 
     /** How a runner reports back; the service turns these into job records and events. */

@@ -45,7 +45,7 @@ public final class LocalRunner implements JobRunner {
                     reports.cancelled();
                     return;
                 }
-                RouterTrainer.Outcome outcome = TrainingRun.execute(a.checkpoint(), a.trainingFile(), a.job().hyperparameters(),
+                RouterTrainer.Outcome outcome = TrainingRun.execute(a.checkpoint(), a.routers(), a.trainingFile(), a.job().hyperparameters(),
                         a.workDir(), device, reports, flag::get);
                 if (outcome.output().isPresent()) {
                     reports.succeeded(outcome.output().get());

@@ -49,14 +49,24 @@ public final class RouterTrainer implements AutoCloseable {
         this.pass = new TrainingPass(base, routers);
     }
 
-    /** Loads the frozen base in f32 on {@code device} and the routers to train. */
+    /** Loads the frozen base in f32 on {@code device} and the checkpoint's routers (or fresh ones) to train. */
     public static RouterTrainer load(Path checkpoint, Hyperparameters hp, Device device) {
+        return load(checkpoint, null, hp, device);
+    }
+
+    /**
+     * As {@link #load(Path, Hyperparameters, Device)}, starting from the router set in {@code routers} (a job's
+     * output or checkpoint directory) when it is not null: the recipe's second stage continues the first's.
+     */
+    public static RouterTrainer load(Path checkpoint, Path routers, Hyperparameters hp, Device device) {
         ModelConfig config = ModelConfig.read(checkpoint);
         int maxLength = Math.min(hp.maxLength(), config.maxPositionEmbeddings());
         FlexiDepthModel base = ModelLoader.load(checkpoint, new ModelOptions(device, DataType.FLOAT32, maxLength, false));
         NDManager manager = NDManager.newBaseManager(device);
         try {
-            return new RouterTrainer(base, routersFor(checkpoint, config, hp, manager), hp, maxLength);
+            RouterWeights start = routers == null ? routersFor(checkpoint, config, hp, manager)
+                    : continued(routers, config, hp, manager);
+            return new RouterTrainer(base, start, hp, maxLength);
         } catch (RuntimeException e) {
             manager.close();
             base.close();
@@ -77,6 +87,15 @@ public final class RouterTrainer implements AutoCloseable {
         }
         List<Integer> layers = requested.isEmpty() ? secondHalf(config.numLayers()) : requested;
         return RouterWeights.initialise(config, layers, manager, hp.seed());
+    }
+
+    private static RouterWeights continued(Path dir, ModelConfig base, Hyperparameters hp, NDManager manager) {
+        List<Integer> layers = ModelConfig.read(dir).routingLayers();
+        if (!hp.routingLayers().isEmpty() && !hp.routingLayers().equals(layers)) {
+            throw new JobSpecException("hyperparameters.routing_layers", "the router set being continued routes layers "
+                    + layers + ", not " + hp.routingLayers());
+        }
+        return RouterWeights.read(dir.resolve(RouterWeights.FILE), base, layers, manager);
     }
 
     /** The release routes layers 16..31 of 32: the second half. */
@@ -167,7 +186,8 @@ public final class RouterTrainer implements AutoCloseable {
                     TrainingPass.Losses l;
                     try (GradientCollector collector = ai.djl.engine.Engine.getInstance().newGradientCollector()) {
                         l = pass.forward(batches.get(first + i), hp.alpha());
-                        collector.backward(l.loss().div(micro));
+                        // a tensor kept in the step's scope, not div(Number): autograd reads the scalar in backward
+                        collector.backward(l.loss().mul(routers.manager().create(1f / micro)));
                     }
                     lm += l.lmLoss() / micro;
                     skip += l.skipLoss() / micro;

@@ -17,7 +17,7 @@ public final class TrainingRun {
     }
 
     /** Trains; the outcome's output is empty when cancelled. Bad data or settings throw {@link JobSpecException}. */
-    public static RouterTrainer.Outcome execute(Path checkpoint, Path trainingFile, Hyperparameters hp, Path workDir,
+    public static RouterTrainer.Outcome execute(Path checkpoint, Path routers, Path trainingFile, Hyperparameters hp, Path workDir,
                                                 Device device, TrainingListener listener, BooleanSupplier cancelled)
             throws IOException {
         TrainingFile.Contents contents = TrainingFile.read(trainingFile);
@@ -25,7 +25,7 @@ public final class TrainingRun {
             throw new JobSpecException("training_file", contents.summary());
         }
         listener.message("Loading " + checkpoint.getFileName() + " for training on " + device);
-        try (RouterTrainer trainer = RouterTrainer.load(checkpoint, hp, device);
+        try (RouterTrainer trainer = RouterTrainer.load(checkpoint, routers, hp, device);
              Tokenizer tokenizer = Tokenizer.load(checkpoint)) {
             TrainingSet data = TrainingSet.of(contents.conversations(), ChatTemplate.load(checkpoint), tokenizer,
                     trainer.maxLength());

@@ -21,7 +21,7 @@ final class Attention {
     private final int heads;
     private final int kvHeads;
     private final int headDim;
-    private final float scale;
+    private final NDArray scale; // 1/sqrt(Dh) as a 0-d tensor that lives as long as the weights (see below)
     private final Rope rope;
 
     Attention(int layer, ModelConfig config, Rope rope, Linear qProj, Linear kProj, Linear vProj, Linear oProj) {
@@ -29,7 +29,9 @@ final class Attention {
         this.heads = config.numHeads();
         this.kvHeads = config.numKvHeads();
         this.headDim = config.headDim();
-        this.scale = (float) (1.0 / Math.sqrt(headDim));
+        // Not q.mul(float): DJL wraps the number in a temporary tensor and frees it right after the op, while
+        // autograd keeps using it for the backward pass of training (seen as NaN gradients under load).
+        this.scale = qProj.weight.getManager().create((float) (1.0 / Math.sqrt(headDim)));
         this.rope = rope;
         this.qProj = qProj;
         this.kProj = kProj;

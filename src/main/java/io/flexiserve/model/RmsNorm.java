@@ -16,10 +16,13 @@ final class RmsNorm {
         this.eps = (float) eps;
     }
 
-    /** x: (N, D) -> (N, D), in x's dtype. */
+    /**
+     * x: (N, D) -> (N, D), in x's dtype. Divides by the RMS rather than raising to -0.5: DJL's pow(Number) frees
+     * its exponent tensor right after the op, which autograd still needs for training's backward pass.
+     */
     NDArray forward(NDArray x) {
         NDArray xf = x.toType(DataType.FLOAT32, false);
-        NDArray inverseRms = xf.square().mean(LAST_AXIS, true).add(eps).pow(-0.5f); // (N, 1)
-        return xf.mul(inverseRms).toType(x.getDataType(), false).mul(weight);
+        NDArray rms = xf.square().mean(LAST_AXIS, true).add(eps).sqrt(); // (N, 1)
+        return xf.div(rms).toType(x.getDataType(), false).mul(weight);
     }
 }

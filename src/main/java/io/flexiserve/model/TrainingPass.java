@@ -27,7 +27,11 @@ public final class TrainingPass {
     public record Losses(NDArray loss, double lmLoss, double skipLoss, double layersUsed, int tokens) {
     }
 
-    /** One batch of token sequences (each at least 2 tokens); call inside an {@code NDScope}. */
+    /**
+     * One batch of token sequences (each at least 2 tokens); call inside an {@code NDScope}. Every constant in the
+     * graph is a tensor that lives until the scope ends: DJL's {@code mul(Number)} and friends free their scalar
+     * right after the op, while autograd still reads it in the backward pass.
+     */
     public Losses forward(List<int[]> sequences, double alpha) {
         Sequences seq = new Sequences(sequences, model.manager(), model.rope());
         long d = model.config().hiddenSize();
@@ -49,9 +53,9 @@ public final class TrainingPass {
         NDArray lm = logProbs.mul(predicted).sum().neg().div(predicted.sum());
         NDArray valid = seq.valid.expandDims(-1);                                                         // (B, T, 1)
         float realTokens = seq.realTokens;
-        NDArray skip = gateSum == null ? lm.zerosLike() : gateSum.square().mul(valid).sum().div(realTokens);
+        NDArray skip = gateSum == null ? lm.zerosLike() : gateSum.square().mul(valid).sum().div(valid.sum());
         double layersUsed = unrouted + (runSum == null ? 0 : runSum.mul(valid).sum().getFloat() / realTokens);
-        NDArray loss = skip.mul((float) alpha).add(lm);
+        NDArray loss = skip.mul(model.manager().create((float) alpha)).add(lm);
         return new Losses(loss, lm.getFloat(), skip.getFloat(), layersUsed, seq.realTokens);
     }
 }

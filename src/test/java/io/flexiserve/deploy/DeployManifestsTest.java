@@ -196,7 +196,7 @@ class DeployManifestsTest {
         assertTrue(accounts.contains(settings.serviceAccount()), "trainer ServiceAccount " + settings.serviceAccount());
         assertTrue(claims.contains(settings.dataClaim()) && claims.contains(settings.modelClaim().orElseThrow()), claims.toString());
         assertEquals(env(server, "FLEXISERVE_DATA_DIR"), settings.dataMountPath(), "the data dir is on the shared claim");
-        Job created = TrainerJobSpec.build(new JobRunner.Assignment(job(), Path.of("/models/m"), Path.of("/data/files/f.jsonl"),
+        Job created = TrainerJobSpec.build(new JobRunner.Assignment(job(), Path.of("/models/m"), null, Path.of("/data/files/f.jsonl"),
                 Path.of("/data/fine_tuning/jobs/ftjob-0123456789abcdef01234567/work")), settings);
         Job template = (Job) StrictManifests.parse(Files.readString(K8S.resolve("base/trainer-job-template.yaml"))).get(0);
         assertEquals(template.getMetadata().getLabels().keySet(), created.getMetadata().getLabels().keySet());

@@ -35,11 +35,18 @@ class FineTuningServiceTest {
     }
 
     private final List<Path> served = new CopyOnWriteArrayList<>();
+    /** Router sets served as models, as the service would serve a succeeded job's output. */
+    private final Map<String, Path> routerSets = new java.util.concurrent.ConcurrentHashMap<>();
     private final AtomicLong clock = new AtomicLong(1_800_000_000L);
 
     private FineTuningService service() {
         FineTuningService s = new FineTuningService(new JobStore(data), new FileStore(data), new LocalRunner(Device.cpu()),
-                model -> model.equals("demo") ? Optional.of(checkpoint) : Optional.empty(), (job, out) -> served.add(out),
+                model -> model.equals("demo") ? Optional.of(new FineTuningService.TrainingBase(checkpoint, null))
+                        : Optional.ofNullable(routerSets.get(model)).map(dir -> new FineTuningService.TrainingBase(checkpoint, dir)),
+                (job, out) -> {
+                    served.add(out);
+                    routerSets.put(job.fineTunedModel(), out);
+                },
                 clock::incrementAndGet);
         s.start();
         return s;
@@ -103,6 +110,29 @@ class FineTuningServiceTest {
             assertEquals(1, served.size());
             assertThrows(JobSpecException.class, () -> second.resume(id), "a succeeded job cannot resume");
         }
+    }
+
+    @Test
+    void theSecondStageContinuesFromTheFirstStagesRouters() throws Exception {
+        String file = upload(16);
+        try (FineTuningService s = service()) {
+            FineTuningJob first = await(s, s.create(new JobRequest("demo", file, "stage1", hp(3, 100), Map.of())).id(),
+                    JobStatus.SUCCEEDED);
+            Hyperparameters annealing = new Hyperparameters("annealing", 1e-5, 2e-3, 1, 4, 1, 512, 0.0, 0.0, 1.0, 100, 42,
+                    List.of());
+            FineTuningJob second = await(s, s.create(new JobRequest(first.fineTunedModel(), file, "stage2", annealing,
+                    Map.of())).id(), JobStatus.SUCCEEDED);
+            assertTrue(second.fineTunedModel().startsWith("ft:demo:stage2:"), second.fineTunedModel());
+            double stage1Start = firstStepLmLoss(s, first.id());
+            double stage2Start = firstStepLmLoss(s, second.id());
+            assertTrue(stage2Start < stage1Start - 0.1, "stage 2 starts where stage 1 ended: first-step lm loss "
+                    + stage1Start + " then " + stage2Start);
+        }
+    }
+
+    private static double firstStepLmLoss(FineTuningService s, String id) {
+        return s.events(id, null, 1000).data().stream().filter(e -> e.message().startsWith("Step 1/"))
+                .map(e -> ((Number) e.data().get("lm_loss")).doubleValue()).findFirst().orElseThrow();
     }
 
     @Test

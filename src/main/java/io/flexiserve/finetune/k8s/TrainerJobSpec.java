@@ -34,6 +34,9 @@ public final class TrainerJobSpec {
         List<String> args = new ArrayList<>(List.of("train", "--checkpoint", a.checkpoint().toString(),
                 "--training-file", a.trainingFile().toString(), "--work-dir", a.workDir().toString(),
                 "--hyperparameters", hyperparameters(a), "--device", s.gpus() > 0 ? "gpu" : "cpu"));
+        if (a.routers() != null) {
+            args.addAll(List.of("--routers", a.routers().toString()));
+        }
         Map<String, String> labels = Map.of("app.kubernetes.io/name", "flexiserve", "app.kubernetes.io/component", "trainer",
                 JOB_ID_LABEL, a.job().id());
         JobBuilder job = new JobBuilder()
