@@ -103,10 +103,12 @@ public final class Engine implements AutoCloseable {
     }
 
     private void loop() {
+        boolean idle = true; // nothing was schedulable last time: wait for the inbox instead of spinning
         while (!stopping) {
             try {
-                drainInbox(scheduler.runningCount() == 0 && scheduler.waitingCount() == 0);
+                drainInbox(idle);
                 List<ScheduledChunk> plan = scheduler.schedule();
+                idle = plan.isEmpty();
                 for (ScheduledChunk c : plan) {
                     if (c.from() == 0) { // admitted in this schedule: no longer queued
                         queued.decrementAndGet();

@@ -21,11 +21,15 @@ final class KvAllocator {
     /** The first offset of a free range of {@code rows}, now taken; or -1 when no range is long enough. */
     int allocate(int rows) {
         for (Map.Entry<Integer, Integer> range : free.entrySet()) {
-            if (range.getValue() >= rows) {
-                int offset = range.getKey();
+            // Read both before removing: TreeMap reuses a removed node with two children for its successor,
+            // so the entry would then report the successor's key and length (this leaked KV rows until every
+            // admission failed, seen after eight minutes of soak).
+            int offset = range.getKey();
+            int length = range.getValue();
+            if (length >= rows) {
                 free.remove(offset);
-                if (range.getValue() > rows) {
-                    free.put(offset + rows, range.getValue() - rows);
+                if (length > rows) {
+                    free.put(offset + rows, length - rows);
                 }
                 used += rows;
                 return offset;
@@ -58,5 +62,10 @@ final class KvAllocator {
 
     int used() {
         return used;
+    }
+
+    /** Rows in the free list (equals capacity - used while the list is consistent). */
+    int freeRows() {
+        return free.values().stream().mapToInt(Integer::intValue).sum();
     }
 }

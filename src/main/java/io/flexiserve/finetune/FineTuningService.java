@@ -92,7 +92,11 @@ public final class FineTuningService implements AutoCloseable {
                 + u.reason()));
         for (FineTuningJob job : loaded.jobs()) {
             jobs.put(job.id(), job);
-            if (job.status() == JobStatus.RUNNING) {
+            if (job.status() == JobStatus.RUNNING && runner.outlivesService() && runner.name().equals(job.runner())) {
+                update(job.withStatus(JobStatus.QUEUED)); // its trainer Job still runs: submitting finds and follows it
+                event(job.id(), "info", "Service restarted; following the job's trainer again", null);
+                validator.execute(() -> validate(job.id()));
+            } else if (job.status() == JobStatus.RUNNING) {
                 String at = job.metrics() == null ? "before its first step" : "at step " + job.metrics().step();
                 update(job.failed(new JobError("service_restarted", "The service stopped while this job was running ("
                         + at + "). Resume it with POST /admin/v1/fine_tuning/jobs/" + job.id()

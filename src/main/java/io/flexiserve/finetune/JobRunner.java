@@ -32,6 +32,14 @@ public interface JobRunner extends AutoCloseable {
     /** {@code local} or {@code kubernetes}. */
     String name();
 
+    /**
+     * Whether a job it was running goes on without this process (a Kubernetes Job does; a local worker thread
+     * does not), so that after a restart the service follows it again instead of failing it.
+     */
+    default boolean outlivesService() {
+        return false;
+    }
+
     @Override
     void close();
 }

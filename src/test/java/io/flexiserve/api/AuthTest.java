@@ -80,6 +80,16 @@ class AuthTest {
     }
 
     @Test
+    void corsIsOffByDefault() {
+        var preflight = given().header("Origin", "https://elsewhere.example").header("Access-Control-Request-Method", "POST")
+                .options("/v1/chat/completions");
+        org.junit.jupiter.api.Assertions.assertNull(preflight.getHeader("Access-Control-Allow-Origin"),
+                "no cross-origin access unless quarkus.http.cors is configured");
+        org.junit.jupiter.api.Assertions.assertNull(as("key-one").header("Origin", "https://elsewhere.example")
+                .get("/v1/models").getHeader("Access-Control-Allow-Origin"));
+    }
+
+    @Test
     void healthAndMetricsStayOpen() {
         as(null).get("/q/health/ready").then().statusCode(200);
         as(null).get("/q/metrics").then().statusCode(200);

@@ -135,6 +135,62 @@ class FineTuningServiceTest {
                 .map(e -> ((Number) e.data().get("lm_loss")).doubleValue()).findFirst().orElseThrow();
     }
 
+    /** A runner whose jobs outlive the service, as Kubernetes Jobs do; it only records what it is given. */
+    private static final class DetachedRunner implements JobRunner {
+        final List<String> submitted = new CopyOnWriteArrayList<>();
+
+        @Override
+        public void submit(Assignment assignment, Reports reports) {
+            submitted.add(assignment.job().id());
+        }
+
+        @Override
+        public void cancel(String jobId) {
+        }
+
+        @Override
+        public String name() {
+            return "kubernetes";
+        }
+
+        @Override
+        public boolean outlivesService() {
+            return true;
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+
+    @Test
+    void aJobWhoseTrainerOutlivesTheServiceIsFollowedAgainNotFailed() throws Exception {
+        String file = upload(2);
+        FineTuningService.BaseModels bases = model -> Optional.of(new FineTuningService.TrainingBase(checkpoint, null));
+        DetachedRunner before = new DetachedRunner();
+        String id;
+        try (FineTuningService first = new FineTuningService(new JobStore(data), new FileStore(data), before, bases,
+                (job, out) -> { }, clock::incrementAndGet)) {
+            first.start();
+            id = first.create(new JobRequest("demo", file, null, hp(1, 10), Map.of())).id();
+            await(first, id, JobStatus.QUEUED);
+        }
+        JobStore store = new JobStore(data);
+        store.save(store.load().jobs().get(0).started(clock.get())); // the trainer pod had started
+        DetachedRunner after = new DetachedRunner();
+        try (FineTuningService second = new FineTuningService(new JobStore(data), new FileStore(data), after, bases,
+                (job, out) -> { }, clock::incrementAndGet)) {
+            second.start();
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (after.submitted.isEmpty()) {
+                assertTrue(System.nanoTime() < deadline, "never handed back to the runner");
+                Thread.sleep(10);
+            }
+            assertEquals(List.of(id), after.submitted);
+            assertEquals(JobStatus.QUEUED, second.get(id).status(), "followed again, not failed");
+        }
+    }
+
     @Test
     void anUnreadableRecordIsReportedAndLeftAsItIs() throws Exception {
         String file = upload(2);

@@ -53,6 +53,11 @@ public final class KubernetesRunner implements JobRunner {
     }
 
     @Override
+    public boolean outlivesService() {
+        return true;
+    }
+
+    @Override
     public void submit(Assignment a, Reports reports) {
         String id = a.job().id();
         try {
@@ -97,10 +102,50 @@ public final class KubernetesRunner implements JobRunner {
         poller.shutdownNow();
     }
 
+    /**
+     * Passes on reports from the first step after {@code known} on: following a trainer again after a restart
+     * replays its whole log, whose earlier lines the job's events already hold.
+     */
+    private static final class AfterStep implements io.flexiserve.finetune.TrainingListener {
+        private final io.flexiserve.finetune.TrainingListener target;
+        private final int known;
+        private boolean caughtUp;
+
+        AfterStep(io.flexiserve.finetune.TrainingListener target, int known) {
+            this.target = target;
+            this.known = known;
+            this.caughtUp = known == 0;
+        }
+
+        @Override
+        public void message(String text) {
+            if (caughtUp) {
+                target.message(text);
+            }
+        }
+
+        @Override
+        public void step(io.flexiserve.finetune.StepMetrics metrics) {
+            caughtUp |= metrics.step() > known;
+            if (caughtUp) {
+                target.step(metrics);
+            }
+        }
+
+        @Override
+        public void checkpoint(Path dir, io.flexiserve.finetune.StepMetrics metrics) {
+            if (metrics.step() > known) {
+                target.checkpoint(dir, metrics);
+            }
+        }
+
+    }
+
     /** One job's polling state: log lines already replayed. */
     private final class Follower {
         private final Assignment assignment;
         private final Reports reports;
+        private final AfterStep replay; // log lines go through it, lifecycle reports do not
         private int linesSeen;
         private boolean running;
 
@@ -111,6 +156,7 @@ public final class KubernetesRunner implements JobRunner {
         Follower(Assignment assignment, Reports reports) {
             this.assignment = assignment;
             this.reports = reports;
+            this.replay = new AfterStep(reports, assignment.job().metrics() == null ? 0 : assignment.job().metrics().step());
         }
 
         void poll() {
@@ -174,7 +220,7 @@ public final class KubernetesRunner implements JobRunner {
                 linesSeen = 0; // a retried pod starts a new log (and resumes from the last checkpoint)
             }
             for (String line : lines.subList(linesSeen, lines.size())) {
-                TrainerLog.replay(line, reports);
+                TrainerLog.replay(line, replay);
             }
             linesSeen = lines.size();
         }
