@@ -50,20 +50,69 @@ class CliTest {
         assertTrue(first.contains("generated 10 tokens"), first);
     }
 
+    @Test
+    void trainRunsAJobAsATrainerPodDoesPrintingJsonLines() throws Exception {
+        Path ckpt = dir.resolve("demo");
+        io.flexiserve.DemoModel.write(ckpt);
+        Path data = dir.resolve("train.jsonl");
+        StringBuilder lines = new StringBuilder();
+        for (int i = 0; i < 8; i++) {
+            lines.append("{\"messages\":[{\"role\":\"user\",\"content\":\"hi ").append(i)
+                    .append("\"},{\"role\":\"assistant\",\"content\":\"hello ").append(i).append("\"}]}\n");
+        }
+        Files.writeString(data, lines);
+        var hp = new io.flexiserve.finetune.Hyperparameters("custom", 0.01, 1e-3, 1, 4, 1, 256, 0, 0, 1, 1, 42, List.of());
+        String json = new com.fasterxml.jackson.databind.ObjectMapper()
+                .setPropertyNamingStrategy(com.fasterxml.jackson.databind.PropertyNamingStrategies.SNAKE_CASE).writeValueAsString(hp);
+        Path work = dir.resolve("work");
+        String out = capture(0, "train", "--checkpoint", ckpt.toString(), "--training-file", data.toString(),
+                "--work-dir", work.toString(), "--hyperparameters", json, "--device", "cpu");
+        List<io.flexiserve.finetune.StepMetrics> steps = new java.util.ArrayList<>();
+        List<String> outcomes = new java.util.ArrayList<>();
+        io.flexiserve.finetune.TrainingListener recorder = new io.flexiserve.finetune.TrainingListener() {
+            @Override
+            public void message(String text) {
+            }
+
+            @Override
+            public void step(io.flexiserve.finetune.StepMetrics m) {
+                steps.add(m);
+            }
+
+            @Override
+            public void checkpoint(Path d, io.flexiserve.finetune.StepMetrics m) {
+            }
+        };
+        out.lines().forEach(l -> io.flexiserve.finetune.TrainerLog.replay(l, recorder).ifPresent(outcomes::add));
+        assertEquals(2, steps.size(), out);
+        assertEquals(List.of("succeeded: " + work.resolve("output")), outcomes);
+        assertTrue(Files.exists(work.resolve("output").resolve("router.safetensors")));
+        assertTrue(Files.exists(work.resolve("checkpoints").resolve("step-000001")), "a checkpoint every step");
+
+        Files.writeString(data, "not json\n");
+        String failed = capture(2, "train", "--checkpoint", ckpt.toString(), "--training-file", data.toString(),
+                "--work-dir", dir.resolve("work2").toString(), "--hyperparameters", json);
+        assertTrue(failed.contains("\"event\":\"failed\"") && failed.contains("line 1: not valid JSON"), failed);
+    }
+
+    private static String capture(int exitCode, String... args) {
+        PrintStream stdout = System.out;
+        ByteArrayOutputStream buffer = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(buffer, true, StandardCharsets.UTF_8));
+        try {
+            assertEquals(exitCode, FlexiServeCli.run(args));
+        } finally {
+            System.setOut(stdout);
+        }
+        return buffer.toString(StandardCharsets.UTF_8);
+    }
+
     private static String text(String output) {
         return output.substring(0, output.indexOf("layers per token: "));
     }
 
     private static String generate(Path ckpt, String seed) {
-        PrintStream stdout = System.out;
-        ByteArrayOutputStream buffer = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(buffer, true, StandardCharsets.UTF_8));
-        try {
-            assertEquals(0, FlexiServeCli.run("generate", "--model", ckpt.toString(), "--prompt", "Once upon a time",
-                    "--max-tokens", "10", "--temperature", "1.0", "--seed", seed));
-        } finally {
-            System.setOut(stdout);
-        }
-        return buffer.toString(StandardCharsets.UTF_8);
+        return capture(0, "generate", "--model", ckpt.toString(), "--prompt", "Once upon a time", "--max-tokens", "10",
+                "--temperature", "1.0", "--seed", seed);
     }
 }
