@@ -11,10 +11,10 @@ import io.flexiserve.finetune.LocalRunner;
 import io.flexiserve.finetune.k8s.KubernetesRunner;
 import io.flexiserve.finetune.k8s.KubernetesSettings;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.quarkus.runtime.ShutdownEvent;
-import io.quarkus.runtime.StartupEvent;
+import io.quarkus.runtime.Startup;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Instance;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
@@ -35,7 +35,6 @@ public class FineTuneWiring {
     private final FlexiServeConfig config;
     private final FlexiServeWiring models;
     private final Instance<KubernetesClient> kubernetes;
-    private FineTuningService service;
 
     public FineTuneWiring(FlexiServeConfig config, FlexiServeWiring models, Instance<KubernetesClient> kubernetes) {
         this.config = config;
@@ -49,17 +48,20 @@ public class FineTuneWiring {
         return new FileStore(config.dataDir());
     }
 
+    /** Created at start-up, so stored jobs are reloaded (and interrupted ones reported) before the first admin call. */
     @Produces
     @Singleton
-    synchronized FineTuningService fineTuningService(FileStore files) {
-        if (service == null) {
-            JobStore store = new JobStore(config.dataDir());
-            service = new FineTuningService(store, files, runner(), models, this::serveResult,
-                    () -> System.currentTimeMillis() / 1000);
-            service.start();
-            service.unreadable().forEach(u -> LOG.errorf("unreadable fine-tuning job record %s: %s", u.file(), u.reason()));
-        }
+    @Startup
+    FineTuningService fineTuningService(FileStore files) {
+        FineTuningService service = new FineTuningService(new JobStore(config.dataDir()), files, runner(), models,
+                this::serveResult, () -> System.currentTimeMillis() / 1000);
+        service.start();
+        service.unreadable().forEach(u -> LOG.errorf("unreadable fine-tuning job record %s: %s", u.file(), u.reason()));
         return service;
+    }
+
+    void close(@Disposes FineTuningService service) {
+        service.close();
     }
 
     private JobRunner runner() {
@@ -75,10 +77,6 @@ public class FineTuneWiring {
     private static KubernetesSettings kubernetesSettings(FlexiServeConfig.Finetune.Kubernetes k) {
         return new KubernetesSettings(k.namespace(), k.image(), k.dataClaim(), k.dataMountPath(), k.modelClaim(),
                 k.modelMountPath(), k.serviceAccount(), k.gpus(), k.ttlSecondsAfterFinished(), k.pollSeconds());
-    }
-
-    void onStart(@Observes StartupEvent event, FineTuningService jobs) {
-        // resolving the bean starts the service: stored jobs are reloaded at start, not at the first admin call
     }
 
     /** After a restart, serves the router sets of the jobs that had succeeded. */
@@ -97,12 +95,6 @@ public class FineTuneWiring {
     private void serveResult(FineTuningJob job, Path output) {
         if (config.finetune().serveResults() && models.find(job.fineTunedModel()).isEmpty()) {
             models.serve(job.fineTunedModel(), models.baseOf(job.model()), output);
-        }
-    }
-
-    void onStop(@Observes ShutdownEvent event) {
-        if (service != null) {
-            service.close();
         }
     }
 }
