@@ -130,7 +130,7 @@ public final class FineTuningService implements AutoCloseable {
             throw new JobSpecException("training_file", "File " + file.id() + " was uploaded with purpose '"
                     + file.purpose() + "', not 'fine-tune'.");
         }
-        checkRoutingLayers(checkpoint, request.hyperparameters());
+        request.hyperparameters().checkRoutingLayers(ModelConfig.read(checkpoint).numLayers());
         byte[] idBytes = new byte[12];
         random.nextBytes(idBytes);
         String id = "ftjob-" + HexFormat.of().formatHex(idBytes);
@@ -143,16 +143,6 @@ public final class FineTuningService implements AutoCloseable {
         event(id, "info", "Validating training file: " + file.id(), null);
         validator.execute(() -> validate(id));
         return job;
-    }
-
-    private static void checkRoutingLayers(Path checkpoint, Hyperparameters hp) {
-        int layers = ModelConfig.read(checkpoint).numLayers();
-        for (int l : hp.routingLayers()) {
-            if (l >= layers) {
-                throw new JobSpecException("hyperparameters.routing_layers",
-                        "routing layer " + l + " does not exist in a model of " + layers + " layers");
-            }
-        }
     }
 
     /** Reads, checks and tokenizes the training file; then queues the job, or fails it naming the bad lines. */

@@ -51,6 +51,14 @@ public record Hyperparameters(String preset, double alpha, double learningRate, 
         };
     }
 
+    /** Checks {@code routingLayers} against a model of {@code numLayers} layers. */
+    public void checkRoutingLayers(int numLayers) {
+        for (int layer : routingLayers) {
+            check(layer < numLayers, "routing_layers",
+                    "routing layer " + layer + " does not exist in a model of " + numLayers + " layers");
+        }
+    }
+
     /** Sequences per optimizer step. */
     public int globalBatch() {
         return batchSize * accumulation;

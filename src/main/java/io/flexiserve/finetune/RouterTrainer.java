@@ -76,12 +76,7 @@ public final class RouterTrainer implements AutoCloseable {
 
     private static RouterWeights routersFor(Path checkpoint, ModelConfig config, Hyperparameters hp, NDManager manager) {
         List<Integer> requested = hp.routingLayers();
-        for (int layer : requested) {
-            if (layer >= config.numLayers()) {
-                throw new JobSpecException("hyperparameters.routing_layers",
-                        "routing layer " + layer + " does not exist in a model of " + config.numLayers() + " layers");
-            }
-        }
+        hp.checkRoutingLayers(config.numLayers());
         if (!config.routingLayers().isEmpty() && (requested.isEmpty() || requested.equals(config.routingLayers()))) {
             return RouterWeights.fromCheckpoint(checkpoint, manager);
         }
