@@ -150,7 +150,7 @@ public class AdminRoutes {
     }
 
     /** Runs a handler and answers its failures in OpenAI's error shape. */
-    private Handler<RoutingContext> guard(Handler<RoutingContext> handler) {
+    Handler<RoutingContext> guard(Handler<RoutingContext> handler) {
         return ctx -> {
             try {
                 handler.handle(ctx);
@@ -168,7 +168,7 @@ public class AdminRoutes {
         };
     }
 
-    private void failure(RoutingContext ctx) {
+    void failure(RoutingContext ctx) {
         if (ctx.statusCode() == 413) {
             error(ctx, new OpenAiException(413, "invalid_request_error", "request_too_large", "file",
                     "The upload exceeds the limit of " + maxFileBytes + " bytes."));

@@ -38,50 +38,46 @@ public class ModelAdminRoutes {
 
     void mount(@Observes Router router) {
         String path = AdminRoutes.PREFIX + "/models";
-        router.get(path).blockingHandler(ctx -> routes.send(ctx, 200, ListBody.of(sets.list().stream()
-                .map(ModelAdminRoutes::body).toList(), false, ServedModelBody::id)), false);
-        router.post(path).handler(BodyHandler.create(false).setBodyLimit(1 << 16)).blockingHandler(this::serve, false);
-        router.delete(path + "/:id").blockingHandler(ctx -> {
+        router.get(path).blockingHandler(routes.guard(ctx -> routes.send(ctx, 200, ListBody.of(sets.list().stream()
+                .map(ModelAdminRoutes::body).toList(), false, ServedModelBody::id))), false);
+        router.post(path).handler(BodyHandler.create(false).setBodyLimit(1 << 16))
+                .blockingHandler(routes.guard(this::serve), false).failureHandler(routes::failure);
+        router.delete(path + "/:id").blockingHandler(routes.guard(ctx -> {
             String id = ctx.pathParam("id");
             if (!sets.remove(id)) {
-                routes.error(ctx, new OpenAiException(404, "invalid_request_error", "model_not_found", "model",
-                        "No fine-tuned router set `" + id + "` is served."));
-                return;
+                throw new OpenAiException(404, "invalid_request_error", "model_not_found", "model",
+                        "No fine-tuned router set `" + id + "` is served.");
             }
             routes.send(ctx, 200, new Deleted(id, "model", true));
-        }, false);
+        }), false);
     }
 
     private void serve(RoutingContext ctx) {
+        ServeRequest r = json.read(ctx.body().asString(), ServeRequest.class);
+        if (r.jobId() == null) {
+            throw OpenAiException.invalid("fine_tuning_job_id", "Missing required parameter: 'fine_tuning_job_id'.");
+        }
+        FineTuningJob job = jobs.get(r.jobId());
+        Path dir;
+        String id;
+        if (r.checkpoint() == null) {
+            if (job.status() != JobStatus.SUCCEEDED) {
+                throw OpenAiException.invalid("fine_tuning_job_id", "Job " + job.id() + " is " + job.status().wire()
+                        + "; only a succeeded job has a result (or name one of its checkpoints).");
+            }
+            dir = jobs.output(job.id());
+            id = r.model() != null ? r.model() : job.fineTunedModel();
+        } else {
+            TrainingCheckpointInfo c = jobs.checkpoints(job.id()).stream().filter(x -> x.id().equals(r.checkpoint()))
+                    .findFirst().orElseThrow(() -> OpenAiException.invalid("checkpoint", "Job " + job.id()
+                            + " has no checkpoint '" + r.checkpoint() + "'."));
+            dir = c.dir();
+            id = r.model() != null ? r.model() : "ft:" + job.model() + ":" + job.id() + ":ckpt-step-" + c.step();
+        }
         try {
-            ServeRequest r = json.read(ctx.body().asString(), ServeRequest.class);
-            if (r.jobId() == null) {
-                throw OpenAiException.invalid("fine_tuning_job_id", "Missing required parameter: 'fine_tuning_job_id'.");
-            }
-            FineTuningJob job = jobs.get(r.jobId());
-            Path dir;
-            String id;
-            if (r.checkpoint() == null) {
-                if (job.status() != JobStatus.SUCCEEDED) {
-                    throw OpenAiException.invalid("fine_tuning_job_id", "Job " + job.id() + " is " + job.status().wire()
-                            + "; only a succeeded job has a result (or name one of its checkpoints).");
-                }
-                dir = jobs.output(job.id());
-                id = r.model() != null ? r.model() : job.fineTunedModel();
-            } else {
-                TrainingCheckpointInfo c = jobs.checkpoints(job.id()).stream().filter(x -> x.id().equals(r.checkpoint()))
-                        .findFirst().orElseThrow(() -> OpenAiException.invalid("checkpoint", "Job " + job.id()
-                                + " has no checkpoint '" + r.checkpoint() + "'."));
-                dir = c.dir();
-                id = r.model() != null ? r.model() : "ft:" + job.model() + ":" + job.id() + ":ckpt-step-" + c.step();
-            }
             routes.send(ctx, 200, body(sets.serve(id, job.model(), dir)));
-        } catch (OpenAiException e) {
-            routes.error(ctx, e);
-        } catch (java.util.NoSuchElementException e) {
-            routes.error(ctx, new OpenAiException(404, "invalid_request_error", "not_found", "fine_tuning_job_id", e.getMessage()));
-        } catch (IllegalArgumentException e) {
-            routes.error(ctx, OpenAiException.invalid("model", e.getMessage()));
+        } catch (IllegalArgumentException e) { // the id is taken, or the set does not fit the base
+            throw OpenAiException.invalid("model", e.getMessage());
         }
     }
 
