@@ -159,10 +159,8 @@ public class FlexiServeWiring implements ModelRegistry, RouterSets, FineTuningSe
                      routed.routingLayers(), manager)) {
             view = model.model().withRouters(weights);
         }
-        FlexiServeConfig.Engine e = config.engine();
         int kvTokens = Math.max(view.maxPositions(), config.finetune().servedKvCacheTokens());
-        EngineConfig engineConfig = new EngineConfig(e.maxNumSeqs(), e.maxBatchTokens(), e.maxQueuedRequests(), kvTokens,
-                view.maxPositions());
+        EngineConfig engineConfig = engineConfig(view.maxPositions(), kvTokens);
         Engine engine = new Engine(view, engineConfig, id, metrics.listenerFor(id, view.config().numLayers(),
                 view.config().routingLayers()));
         ModelEndpoint ep = new ModelEndpoint(id, engine, model.tokenizer(), model.chatTemplate(), model.generationConfig(),
@@ -252,7 +250,9 @@ public class FlexiServeWiring implements ModelRegistry, RouterSets, FineTuningSe
             state.warmingUp();
             warmUp(model);
             served = new ServedModel(name, dir, model, tokenizer, template, generation);
-            EngineConfig engineConfig = engineConfig(model);
+            int kvTokens = config.engine().kvCacheTokens()
+                    .orElseGet(() -> defaultKvTokens(model, model.maxPositions(), config.engine().maxNumSeqs()));
+            EngineConfig engineConfig = engineConfig(model.maxPositions(), kvTokens);
             Engine engine = new Engine(model, engineConfig, name,
                     metrics.listenerFor(name, model.config().numLayers(), model.config().routingLayers()));
             endpoint = new ModelEndpoint(name, engine, tokenizer, template, generation, model.config().numLayers(),
@@ -277,10 +277,9 @@ public class FlexiServeWiring implements ModelRegistry, RouterSets, FineTuningSe
         }
     }
 
-    private EngineConfig engineConfig(FlexiDepthModel model) {
+    /** The configured batching limits with a context limit and a KV budget. */
+    private EngineConfig engineConfig(int maxModelLen, int kvTokens) {
         FlexiServeConfig.Engine e = config.engine();
-        int maxModelLen = model.maxPositions();
-        int kvTokens = e.kvCacheTokens().orElseGet(() -> defaultKvTokens(model, maxModelLen, e.maxNumSeqs()));
         return new EngineConfig(e.maxNumSeqs(), e.maxBatchTokens(), e.maxQueuedRequests(), kvTokens, maxModelLen);
     }
 

@@ -158,7 +158,7 @@ public final class FineTuningService implements AutoCloseable {
             TrainingFile.Contents contents = TrainingFile.read(files.content(job.trainingFile()));
             if (!contents.problems().isEmpty()) {
                 fail(id, new JobError("invalid_training_file", "The training file " + job.trainingFile() + " has "
-                        + contents.summary(), "training_file"));
+                        + contents.summary(), "training_file"), false);
                 return;
             }
             int maxLength = Math.min(job.hyperparameters().maxLength(), ModelConfig.read(checkpoint).maxPositionEmbeddings());
@@ -168,7 +168,7 @@ public final class FineTuningService implements AutoCloseable {
             }
             if (set.examples().isEmpty()) {
                 fail(id, new JobError("invalid_training_file", "All " + set.dropped() + " examples are longer than "
-                        + "max_length " + maxLength + " tokens.", "hyperparameters.max_length"));
+                        + "max_length " + maxLength + " tokens.", "hyperparameters.max_length"), false);
                 return;
             }
             event(id, "info", "Files validated: " + set.examples().size() + " examples, " + set.tokens() + " tokens, "
@@ -180,14 +180,14 @@ public final class FineTuningService implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             LOG.log(Level.WARNING, "validating job " + id + " failed", e);
             fail(id, new JobError("invalid_training_file", "The training file could not be read: " + e.getMessage(),
-                    "training_file"));
+                    "training_file"), false);
         }
     }
 
-    /** Fails a job before it ran (not resumable), its error the last event. */
-    private void fail(String id, JobError error) {
+    /** Fails a job, its error the last event; {@code resumable} when it may continue from its last checkpoint. */
+    private void fail(String id, JobError error, boolean resumable) {
         event(id, "error", error.message(), null);
-        finish(id, j -> j.failed(error, clock.getAsLong(), false));
+        finish(id, j -> j.failed(error, clock.getAsLong(), resumable));
     }
 
     public synchronized FineTuningJob get(String id) {
@@ -376,8 +376,7 @@ public final class FineTuningService implements AutoCloseable {
 
         @Override
         public void failed(JobError error) {
-            event(id, "error", error.message(), null);
-            finish(id, j -> j.failed(error, clock.getAsLong(), error.code().equals("training_error")));
+            fail(id, error, error.code().equals("training_error"));
         }
 
         @Override
