@@ -21,6 +21,7 @@ import com.openai.models.finetuning.jobs.FineTuningJobEvent;
 import com.openai.models.finetuning.jobs.JobCreateParams;
 import com.openai.models.finetuning.jobs.JobListParams;
 import com.openai.models.finetuning.jobs.checkpoints.FineTuningJobCheckpoint;
+import io.flexiserve.api.TestSupport;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
@@ -48,16 +49,8 @@ class FineTuningApiTest {
 
     @BeforeEach
     void setUp() {
-        awaitReady();
+        TestSupport.awaitReady();
         client = OpenAIOkHttpClient.builder().baseUrl(admin.toString()).apiKey(TOKEN).timeout(Duration.ofSeconds(60)).build();
-    }
-
-    static void awaitReady() {
-        long deadline = System.nanoTime() + 120_000_000_000L;
-        while (given().get("/q/health/ready").statusCode() != 200) {
-            assertTrue(System.nanoTime() < deadline, "not ready within 120 s");
-            sleep(100);
-        }
     }
 
     FileObject upload(String content) throws Exception {

@@ -54,7 +54,7 @@ class KubernetesRunnerTest {
 
     @BeforeEach
     void ready() {
-        FineTuningApiTest.awaitReady();
+        io.flexiserve.api.TestSupport.awaitReady();
     }
 
     private static io.restassured.specification.RequestSpecification admin() {

@@ -4,13 +4,13 @@ import static io.restassured.RestAssured.given;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Shared waits for Quarkus tests. */
-final class TestSupport {
+public final class TestSupport {
 
     private TestSupport() {
     }
 
     /** Blocks until /q/health/ready says the model is loaded and warmed up (at most 120 s). */
-    static void awaitReady() {
+    public static void awaitReady() {
         long deadline = System.nanoTime() + 120_000_000_000L;
         while (given().get("/q/health/ready").statusCode() != 200) {
             assertTrue(System.nanoTime() < deadline, "not ready within 120 s: " + given().get("/q/health/ready").asString());
