@@ -126,7 +126,7 @@ public class CompletionsHandler {
         ResponseMeta meta = new ResponseMeta(idPrefix + UUID.randomUUID().toString().replace("-", ""),
                 System.currentTimeMillis() / 1000, model.name());
         ResponseWriter writer = s.stream()
-                ? new ResponseWriter.Streaming(ctx.response(), meta, shape, json, model, choices, s.includeUsage(),
+                ? new ResponseWriter.Streaming(ctx.response(), ctx.request().connection(), meta, shape, json, model, choices, s.includeUsage(),
                         limits.streamBufferBytes())
                 : new ResponseWriter.Buffered(ctx.response(), meta, shape, json, model, choices);
         List<Choice> all = new ArrayList<>();

@@ -5,6 +5,7 @@ import io.flexiserve.api.ResponseBodies.Usage;
 import io.flexiserve.engine.GeneratedToken;
 import io.flexiserve.engine.SequenceHandle;
 import io.flexiserve.engine.SequenceStats;
+import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServerResponse;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -91,10 +92,12 @@ abstract class ResponseWriter {
         private final List<String> early = new ArrayList<>();
         private boolean started;
         private boolean ended;
+        private final HttpConnection connection;
 
-        Streaming(HttpServerResponse response, ResponseMeta meta, ResponseShape shape, ApiJson json, ModelEndpoint model,
-                  int choices, boolean includeUsage, int maxBufferedBytes) {
+        Streaming(HttpServerResponse response, HttpConnection connection, ResponseMeta meta, ResponseShape shape, ApiJson json,
+                  ModelEndpoint model, int choices, boolean includeUsage, int maxBufferedBytes) {
             super(response, meta, shape, json, model, choices);
+            this.connection = connection;
             this.includeUsage = includeUsage;
             response.setWriteQueueMaxSize(maxBufferedBytes);
         }
@@ -166,13 +169,15 @@ abstract class ResponseWriter {
         /**
          * The client reads slower than tokens come and its queue is full: its sequences are cancelled and the
          * connection closed (an error event could not reach a client that is not reading), so it holds neither
-         * memory nor engine capacity, and other streams never wait for it.
+         * memory nor engine capacity, and other streams never wait for it. The connection is closed at once, queued
+         * bytes and all: {@code response.reset()} would wait for the client to read them before closing, and would
+         * never report the request done (graceful shutdown then waited its full timeout for it).
          */
         private void dropSlowReader() {
             closed = true;
             ended = true;
             cancelAll();
-            response.reset();
+            connection.close();
         }
 
         private void write(String data) {
