@@ -20,6 +20,9 @@ import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import org.jboss.logging.Logger;
 
 /**
@@ -79,12 +82,17 @@ public class FineTuneWiring {
                 k.modelMountPath(), k.serviceAccount(), k.gpus(), k.ttlSecondsAfterFinished(), k.pollSeconds());
     }
 
-    /** After a restart, serves the router sets of the jobs that had succeeded. */
+    /**
+     * After a restart, serves the router sets of the jobs that had succeeded, oldest first: a job that continued
+     * training a fine-tuned model finds that model served before its own result is.
+     */
     void onBaseReady(@Observes BaseModelReady ready, FineTuningService jobs) {
         if (!config.finetune().serveResults()) {
             return;
         }
-        for (FineTuningJob job : jobs.list(null, Integer.MAX_VALUE).data()) {
+        List<FineTuningJob> oldestFirst = new ArrayList<>(jobs.list(null, Integer.MAX_VALUE).data());
+        Collections.reverse(oldestFirst);
+        for (FineTuningJob job : oldestFirst) {
             if (job.status() == JobStatus.SUCCEEDED && models.baseOf(job.model()).equals(ready.model())
                     && Files.isDirectory(jobs.output(job.id()))) {
                 serveResult(job, jobs.output(job.id()));
@@ -94,7 +102,7 @@ public class FineTuneWiring {
 
     private void serveResult(FineTuningJob job, Path output) {
         if (config.finetune().serveResults() && models.find(job.fineTunedModel()).isEmpty()) {
-            models.serve(job.fineTunedModel(), models.baseOf(job.model()), output);
+            models.serve(job.fineTunedModel(), job.model(), output);
         }
     }
 }

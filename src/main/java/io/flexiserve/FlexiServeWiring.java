@@ -144,7 +144,8 @@ public class FlexiServeWiring implements ModelRegistry, RouterSets, FineTuningSe
      * with its own engine and a KV cache of {@code flexiserve.finetune.served-kv-cache-tokens}.
      */
     @Override
-    public synchronized RouterSets.Served serve(String id, String base, Path dir) {
+    public synchronized RouterSets.Served serve(String id, String trainedOn, Path dir) {
+        String base = baseOf(trainedOn);
         ServedModel model = served;
         if (model == null || !model.name().equals(base)) {
             throw new IllegalArgumentException("the base model " + base + " is not served here");

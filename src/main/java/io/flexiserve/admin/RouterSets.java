@@ -13,11 +13,13 @@ public interface RouterSets {
     List<Served> list();
 
     /**
-     * Serves the router set in {@code dir} (a job's output or checkpoint) on {@code base}'s weights as {@code id}.
+     * Serves the router set in {@code dir} (a job's output or checkpoint) as {@code id} on the weights of the base
+     * model under {@code model}: {@code model} itself, or the base of the router set served as {@code model} (a
+     * job that continued training a fine-tuned model).
      *
-     * @throws IllegalArgumentException when the id is taken or the set does not fit the base
+     * @throws IllegalArgumentException when the id is taken, no such base is served, or the set does not fit it
      */
-    Served serve(String id, String base, Path dir);
+    Served serve(String id, String model, Path dir);
 
     /** Stops serving {@code id}; false when it is not a served router set. */
     boolean remove(String id);

@@ -130,6 +130,15 @@ class FineTuningApiTest {
         String checkpointId = checkpoints.get(0).id();
         auth().body("{\"fine_tuning_job_id\":\"" + done.id() + "\",\"checkpoint\":\"" + checkpointId + "\",\"model\":\"ckpt6\"}")
                 .post("/admin/v1/models").then().statusCode(200).body("id", equalTo("ckpt6"));
+
+        // a second stage trains on from the served first stage; its result runs on the same base weights
+        FineTuningJob stage2 = awaitEnd(client.fineTuning().jobs().create(JobCreateParams.builder().model(model)
+                .trainingFile(file.id()).suffix("two").hyperparameters(hyperparameters(1, 1, 4)).build()).id());
+        assertEquals("succeeded", stage2.status().asString(), () -> "error: " + stage2.error());
+        String model2 = stage2.fineTunedModel().orElseThrow();
+        auth().body("{\"fine_tuning_job_id\":\"" + stage2.id() + "\"}").post("/admin/v1/models").then().statusCode(200)
+                .body("id", equalTo(model2)).body("base", equalTo(BASE));
+        auth().delete("/admin/v1/models/" + model2).then().statusCode(200);
         auth().delete("/admin/v1/models/" + model).then().statusCode(200).body("deleted", equalTo(true));
         auth().delete("/admin/v1/models/ckpt6").then().statusCode(200);
         auth().delete("/admin/v1/models/ckpt6").then().statusCode(404);
