@@ -46,7 +46,9 @@ public interface FlexiServeConfig {
         Optional<String> device();
 
         /**
-         * {@code auto} (f16 on GPU, f32 on CPU), {@code f32}, {@code f16}, or {@code f16-weights} (f16 projection
+         * {@code auto} (f16 on GPU, f32 on CPU), {@code f32}, {@code f16}, {@code mixed} (CPU: f16-weights plus f32
+         * copies of the projections for steps of 8 rows or more, the fastest under concurrent load at 1.5x the memory
+         * of f32), or {@code f16-weights} (f16 projection
          * weights under f32 activations: half the memory and, on CPU, libtorch's faster f16 kernels).
          */
         @WithDefault("auto")

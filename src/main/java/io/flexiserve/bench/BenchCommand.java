@@ -39,7 +39,7 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--cache-dir", defaultValue = "${sys:java.io.tmpdir}/flexiserve-bench",
             description = "Where generated preset checkpoints are kept between runs.")
     Path cacheDir;
-    @Option(names = "--dtype", defaultValue = "f32", description = "f32, f16 or f16-weights (f16 weights, f32 activations).")
+    @Option(names = "--dtype", defaultValue = "f32", description = "f32, f16, f16-weights (f16 weights, f32 activations) or mixed (f16-weights plus f32 copies for big steps).")
     String dtype;
     @Option(names = "--tokens", defaultValue = "48", description = "Tokens generated per sequence.")
     int tokens;

@@ -57,7 +57,7 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--threshold", defaultValue = "0.5",
             description = "Routing threshold: a routed layer runs when its gate exceeds it (0 runs all, 1 skips all).")
     float threshold;
-    @Option(names = "--dtype", defaultValue = "f32", description = "f32, f16 or f16-weights (f16 weights, f32 activations).")
+    @Option(names = "--dtype", defaultValue = "f32", description = "f32, f16, f16-weights (f16 weights, f32 activations) or mixed.")
     String dtype;
 
     @Override

@@ -31,7 +31,7 @@ final class Attention {
         this.headDim = config.headDim();
         // Not q.mul(float): DJL wraps the number in a temporary tensor and frees it right after the op, while
         // autograd keeps using it for the backward pass of training (seen as NaN gradients under load).
-        this.scale = qProj.weight.getManager().create((float) (1.0 / Math.sqrt(headDim)));
+        this.scale = qProj.manager().create((float) (1.0 / Math.sqrt(headDim)));
         this.rope = rope;
         this.qProj = qProj;
         this.kProj = kProj;

@@ -102,17 +102,19 @@ public final class FlexiDepthModel implements AutoCloseable {
 
     /** The projection weights' dtype (f16 under f32 activations with {@code f16-weights}). */
     public DataType weightDtype() {
-        return lmHead.weight.getDataType();
+        return lmHead.dtype();
     }
 
     /** Every base (non-router) weight, for tests that check training leaves them untouched. */
     List<NDArray> baseWeights() {
-        List<NDArray> weights = new ArrayList<>(List.of(embedTokens, norm.weight, lmHead.weight));
+        List<NDArray> weights = new ArrayList<>(List.of(embedTokens, norm.weight));
+        weights.addAll(lmHead.stored());
         for (DecoderLayer layer : layers) {
             Attention a = layer.selfAttn;
-            weights.addAll(List.of(layer.inputLayernorm.weight, layer.postAttentionLayernorm.weight, a.qProj.weight,
-                    a.kProj.weight, a.vProj.weight, a.oProj.weight, layer.mlp.gate.weight, layer.mlp.value.weight,
-                    layer.mlp.out.weight));
+            weights.addAll(List.of(layer.inputLayernorm.weight, layer.postAttentionLayernorm.weight));
+            for (Linear linear : List.of(a.qProj, a.kProj, a.vProj, a.oProj, layer.mlp.gate, layer.mlp.value, layer.mlp.out)) {
+                weights.addAll(linear.stored());
+            }
         }
         return weights;
     }

@@ -18,8 +18,10 @@ public final class ModelLoader {
     private final NDManager manager;
     private final DataType dtype;       // norms, embeddings, activations
     private final DataType weightDtype; // projections
+    private final ModelOptions options;
 
     private ModelLoader(ModelConfig config, CheckpointTensors tensors, NDManager manager, ModelOptions options) {
+        this.options = options;
         this.config = config;
         this.tensors = tensors;
         this.manager = manager;
@@ -59,8 +61,8 @@ public final class ModelLoader {
         }
         RmsNorm norm = new RmsNorm(load("model.norm.weight", d), config.rmsNormEps());
         Linear lmHead = config.tieWordEmbeddings() && !tensors.contains("lm_head.weight")
-                ? new Linear(embed.toType(weightDtype, false))
-                : linear("lm_head.weight", config.vocabSize(), d);
+                ? Linear.of(embed.toType(weightDtype, false), options)
+                : projection("lm_head.weight", config.vocabSize(), d);
         progress.loaded(1.0);
         return new FlexiDepthModel(config, manager, dtype, rope, embed, layers, norm, lmHead,
                 FlexiDepthModel.owning(manager, tensors));
@@ -73,10 +75,10 @@ public final class ModelLoader {
         int q = config.numHeads() * config.headDim();
         int kv = config.numKvHeads() * config.headDim();
         Attention attention = new Attention(i, config, rope,
-                linear(p + "self_attn.q_proj.weight", q, d), linear(p + "self_attn.k_proj.weight", kv, d),
-                linear(p + "self_attn.v_proj.weight", kv, d), linear(p + "self_attn.o_proj.weight", d, q));
-        SwiGlu mlp = new SwiGlu(linear(p + "mlp.gate_proj.weight", f, d), linear(p + "mlp.up_proj.weight", f, d),
-                linear(p + "mlp.down_proj.weight", d, f));
+                projection(p + "self_attn.q_proj.weight", q, d), projection(p + "self_attn.k_proj.weight", kv, d),
+                projection(p + "self_attn.v_proj.weight", kv, d), projection(p + "self_attn.o_proj.weight", d, q));
+        SwiGlu mlp = new SwiGlu(projection(p + "mlp.gate_proj.weight", f, d), projection(p + "mlp.up_proj.weight", f, d),
+                projection(p + "mlp.down_proj.weight", d, f));
         RmsNorm inputNorm = new RmsNorm(load(p + "input_layernorm.weight", d), config.rmsNormEps());
         RmsNorm postNorm = new RmsNorm(load(p + "post_attention_layernorm.weight", d), config.rmsNormEps());
         if (routedIndex < 0) {
@@ -92,6 +94,11 @@ public final class ModelLoader {
                 linear(p + "router_proj.down_proj.weight", m, d), linear(p + "router_proj.up_proj.weight", d, m));
         return new DecoderLayer(inputNorm, attention, postNorm, mlp, premultiply ? router.premultiplied() : router,
                 adapter, routedIndex);
+    }
+
+    /** One of the base model's large projections, with an f32 copy for big steps when the options ask for one. */
+    private Linear projection(String name, long out, long in) {
+        return Linear.of(tensors.load(manager, name, weightDtype, out, in), options);
     }
 
     private Linear linear(String name, long out, long in) {

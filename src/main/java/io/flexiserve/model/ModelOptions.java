@@ -13,11 +13,23 @@ import ai.djl.ndarray.types.DataType;
  *                              around each projection, which on CPU takes libtorch's fast f16 kernels
  * @param maxPositions          longest sequence to prepare RoPE tables for; 0 means max_position_embeddings
  * @param premultiplyRouterHead replace {@code W_head W_dec} by their product (faster, not bit-identical)
+ * @param f32Rows               with f16 weights on CPU, keep an f32 copy of each base projection for forward steps
+ *                              of at least this many rows (libtorch's f16 kernels do not batch; f32 GEMM does);
+ *                              0 keeps the f16 weights only
  */
 public record ModelOptions(Device device, DataType dtype, DataType weightDtype, int maxPositions,
-                           boolean premultiplyRouterHead) {
+                           boolean premultiplyRouterHead, int f32Rows) {
+
+    /**
+     * Rows from which {@code mixed} switches to the f32 copies: on this project's CPU the f16 matvec beats the
+     * f32 GEMM up to about 8 rows for the MLP shapes and loses from then on (BENCHMARKS.md).
+     */
+    public static final int MIXED_F32_ROWS = 8;
 
     public ModelOptions {
+        if (f32Rows < 0) {
+            throw new IllegalArgumentException("f32Rows must be >= 0, not " + f32Rows);
+        }
         for (DataType t : new DataType[] {dtype, weightDtype}) {
             if (t != DataType.FLOAT32 && t != DataType.FLOAT16) {
                 throw new IllegalArgumentException("dtypes must be float32 or float16, not " + t);
@@ -27,12 +39,14 @@ public record ModelOptions(Device device, DataType dtype, DataType weightDtype, 
 
     /** Weights and activations in the same dtype. */
     public ModelOptions(Device device, DataType dtype, int maxPositions, boolean premultiplyRouterHead) {
-        this(device, dtype, dtype, maxPositions, premultiplyRouterHead);
+        this(device, dtype, dtype, maxPositions, premultiplyRouterHead, 0);
     }
 
     /**
      * From a configuration name: {@code f32}, {@code f16}, {@code f16-weights} (f16 projections, f32 activations),
-     * or {@code auto} (f16 on GPU, f32 on CPU).
+     * {@code mixed} (as f16-weights, plus f32 copies of the projections for steps of {@link #MIXED_F32_ROWS} rows or
+     * more: 1.5x the memory of f32, the fastest CPU choice under concurrent load), or {@code auto} (f16 on GPU, f32
+     * on CPU).
      */
     public static ModelOptions of(Device device, String dtype, int maxPositions, boolean premultiplyRouterHead) {
         return switch (dtype) {
@@ -40,8 +54,12 @@ public record ModelOptions(Device device, DataType dtype, DataType weightDtype, 
                     premultiplyRouterHead);
             case "f32", "float32" -> new ModelOptions(device, DataType.FLOAT32, maxPositions, premultiplyRouterHead);
             case "f16", "float16" -> new ModelOptions(device, DataType.FLOAT16, maxPositions, premultiplyRouterHead);
-            case "f16-weights" -> new ModelOptions(device, DataType.FLOAT32, DataType.FLOAT16, maxPositions, premultiplyRouterHead);
-            default -> throw new IllegalArgumentException("dtype must be auto, f32, f16 or f16-weights, not '" + dtype + "'");
+            case "f16-weights" -> new ModelOptions(device, DataType.FLOAT32, DataType.FLOAT16, maxPositions,
+                    premultiplyRouterHead, 0);
+            case "mixed" -> new ModelOptions(device, DataType.FLOAT32, DataType.FLOAT16, maxPositions, premultiplyRouterHead,
+                    device.isGpu() ? 0 : MIXED_F32_ROWS);
+            default -> throw new IllegalArgumentException(
+                    "dtype must be auto, f32, f16, f16-weights or mixed, not '" + dtype + "'");
         };
     }
 

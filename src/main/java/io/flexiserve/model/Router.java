@@ -35,7 +35,7 @@ final class Router {
         if (routerDec == null) {
             return this;
         }
-        NDArray product = routerHead.weight.matMul(routerDec.weight); // (1, D) x (D, R) = (1, R)
+        NDArray product = routerHead.weight().matMul(routerDec.weight()); // (1, D) x (D, R) = (1, R)
         return new Router(routerEnc, routerNorm, null, new Linear(product));
     }
 }

@@ -1,6 +1,7 @@
 package io.flexiserve.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -158,6 +159,72 @@ class OpsTest {
 
     private Linear linear(float[] weight, int out, int in) {
         return new Linear(manager.create(weight, new Shape(out, in)));
+    }
+
+    @Test
+    void linearComputesXWtWithEveryKernelItPicksByRowCount() {
+        int out = 48;
+        int in = 32;
+        float[] w = gaussian(out * in, 1);
+        float[] halfW = manager.create(w, new Shape(out, in)).toType(DataType.FLOAT16, false).toType(DataType.FLOAT32, false)
+                .toFloatArray();
+        Linear f32 = new Linear(manager.create(w, new Shape(out, in)));
+        ModelOptions mixed = new ModelOptions(ai.djl.Device.cpu(), DataType.FLOAT32, DataType.FLOAT16, 0, false, 4);
+        Linear f16 = Linear.of(manager.create(w, new Shape(out, in)).toType(DataType.FLOAT16, false), mixed);
+        for (int rows : new int[] {1, 2, 3, 4, 9}) {
+            float[] x = gaussian(rows * in, 1);
+            NDArray input = manager.create(x, new Shape(rows, in));
+            // f32: matvec at one row, W x^T from two
+            assertEquals(0, maxError(f32.forward(input), x, w, rows, out, in), 1e-4, rows + " rows, f32");
+            // f16 weights: the f16 kernel (f16-rounded activations and output) below 4 rows, the f32 copy from 4
+            NDArray y = f16.forward(input);
+            assertEquals(new Shape(rows, out), y.getShape());
+            assertEquals(DataType.FLOAT32, y.getDataType());
+            double error = maxError(y, x, halfW, rows, out, in);
+            if (rows < 4) {
+                assertTrue(error > 1e-4 && error < 0.05, rows + " rows on the f16 kernel: error " + error);
+            } else {
+                assertTrue(error < 1e-4, rows + " rows on the f32 copy of the f16 weights: error " + error);
+            }
+        }
+    }
+
+    @Test
+    void f16WeightWiderThanTheMatvecLikesIsSplitIntoColumnBlocksWithTheSameProduct() {
+        ModelOptions mixed = new ModelOptions(ai.djl.Device.cpu(), DataType.FLOAT32, DataType.FLOAT16, 0, false, 4);
+        int out = 6;
+        int max = (int) Linear.F16_MATVEC_MAX_IN;
+        // {columns, blocks}: 8192 splits in two; 8194 does not split evenly into blocks of at most 4096: kept whole
+        for (int[] c : new int[][] {{2 * max, 2}, {2 * max + 2, 1}}) {
+            int in = c[0];
+            float[] w = gaussian(out * in, 1 / Math.sqrt(in));
+            NDArray half = manager.create(w, new Shape(out, in)).toType(DataType.FLOAT16, false);
+            float[] halfW = half.toType(DataType.FLOAT32, false).toFloatArray();
+            Linear linear = Linear.of(half, mixed);
+            assertEquals(c[1], linear.stored().size(), in + " columns");
+            for (int rows : new int[] {1, 3, 5}) {
+                float[] x = gaussian(rows * in, 1);
+                double error = maxError(linear.forward(manager.create(x, new Shape(rows, in))), x, halfW, rows, out, in);
+                // f16 activations and f16 partial results below 4 rows (outputs are about 1); the f32 copy from 4
+                assertTrue(error < (rows < 4 ? 0.01 : 1e-4), in + " columns, " + rows + " rows: error " + error);
+            }
+        }
+    }
+
+    /** Largest |y - x W^T| over the (rows, out) result, the reference in doubles. */
+    private static double maxError(NDArray y, float[] x, float[] w, int rows, int out, int in) {
+        float[] got = y.toFloatArray();
+        double worst = 0;
+        for (int r = 0; r < rows; r++) {
+            for (int o = 0; o < out; o++) {
+                double sum = 0;
+                for (int i = 0; i < in; i++) {
+                    sum += (double) x[r * in + i] * w[o * in + i];
+                }
+                worst = Math.max(worst, Math.abs(sum - got[r * out + o]));
+            }
+        }
+        return worst;
     }
 
     private float[] gaussian(int n, double std) {
