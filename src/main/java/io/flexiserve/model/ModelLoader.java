@@ -61,7 +61,7 @@ public final class ModelLoader {
         }
         RmsNorm norm = new RmsNorm(load("model.norm.weight", d), config.rmsNormEps());
         Linear lmHead = config.tieWordEmbeddings() && !tensors.contains("lm_head.weight")
-                ? Linear.of(embed.toType(weightDtype, false), options)
+                ? tiedHead(embed, options)
                 : projection("lm_head.weight", config.vocabSize(), d);
         progress.loaded(1.0);
         return new FlexiDepthModel(config, manager, dtype, rope, embed, layers, norm, lmHead,
@@ -94,6 +94,11 @@ public final class ModelLoader {
                 linear(p + "router_proj.down_proj.weight", m, d), linear(p + "router_proj.up_proj.weight", d, m));
         return new DecoderLayer(inputNorm, attention, postNorm, mlp, premultiply ? router.premultiplied() : router,
                 adapter, routedIndex);
+    }
+
+    /** The LM head of tied embeddings: the embedding itself when the dtypes agree, else a converted copy. */
+    private Linear tiedHead(NDArray embed, ModelOptions options) {
+        return weightDtype == dtype ? new Linear(embed) : Linear.of(embed.toType(weightDtype, true), options);
     }
 
     /** One of the base model's large projections, with an f32 copy for big steps when the options ask for one. */

@@ -21,10 +21,11 @@ public record ModelOptions(Device device, DataType dtype, DataType weightDtype, 
                            boolean premultiplyRouterHead, int f32Rows) {
 
     /**
-     * Rows from which {@code mixed} switches to the f32 copies: on this project's CPU the f16 matvec beats the
-     * f32 GEMM up to about 8 rows for the MLP shapes and loses from then on (BENCHMARKS.md).
+     * Rows from which {@code mixed} switches to the f32 copies. On this project's CPU (BENCHMARKS.md) the f16
+     * kernels' time grows with the rows while the f32 GEMM's barely moves up to 16: summed over a layer of the ~1.5B
+     * shape, f16 is still about 20% faster at 8 rows and the two meet at about 10.
      */
-    public static final int MIXED_F32_ROWS = 8;
+    public static final int MIXED_F32_ROWS = 10;
 
     public ModelOptions {
         if (f32Rows < 0) {
