@@ -29,6 +29,7 @@ import io.flexiserve.admin.RouterSets;
 import io.flexiserve.finetune.FineTuningService;
 import io.flexiserve.model.ModelConfig;
 import io.flexiserve.model.RouterWeights;
+import io.flexiserve.model.ShortLivedThread;
 import ai.djl.ndarray.NDManager;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -153,13 +154,15 @@ public class FlexiServeWiring implements ModelRegistry, RouterSets, FineTuningSe
         if (find(id).isPresent()) {
             throw new IllegalArgumentException("a model with id " + id + " is already served");
         }
-        FlexiDepthModel view;
         ModelConfig routed = ModelConfig.read(dir);
-        try (NDManager manager = NDManager.newBaseManager(model.model().device());
-             RouterWeights weights = RouterWeights.read(dir.resolve(RouterWeights.FILE), model.model().config(),
-                     routed.routingLayers(), manager)) {
-            view = model.model().withRouters(weights);
-        }
+        // tensor work off this long-lived request thread, so that it keeps no OpenMP team (ShortLivedThread)
+        FlexiDepthModel view = ShortLivedThread.call("flexiserve-router-set", () -> {
+            try (NDManager manager = NDManager.newBaseManager(model.model().device());
+                 RouterWeights weights = RouterWeights.read(dir.resolve(RouterWeights.FILE), model.model().config(),
+                         routed.routingLayers(), manager)) {
+                return model.model().withRouters(weights);
+            }
+        });
         int kvTokens = Math.max(view.maxPositions(), config.finetune().servedKvCacheTokens());
         EngineConfig engineConfig = engineConfig(view.maxPositions(), kvTokens);
         Engine engine = new Engine(view, engineConfig, id, metrics.listenerFor(id, view.config().numLayers(),

@@ -10,6 +10,7 @@ import io.flexiserve.model.FlexiDepthModel;
 import io.flexiserve.model.ModelConfig;
 import io.flexiserve.model.ModelLoader;
 import io.flexiserve.model.ModelOptions;
+import io.flexiserve.model.ShortLivedThread;
 import io.flexiserve.model.TensorDtype;
 import io.flexiserve.tokenizer.ByteLevelTokenizerFiles;
 import java.nio.file.Files;
@@ -68,7 +69,8 @@ public final class BenchCommand implements Callable<Integer> {
         report.put("shape", Map.of("layers", config.numLayers(), "hidden", config.hiddenSize(),
                 "intermediate", config.intermediateSize(), "vocab", config.vocabSize(), "routed_layers", config.routingLayers()));
 
-        double bandwidth = Bandwidth.measure();
+        // libtorch work runs on threads that end with it, so that this one keeps no OpenMP team (ShortLivedThread)
+        double bandwidth = ShortLivedThread.call("bandwidth", Bandwidth::measure);
         DecodeBytes bytes = new DecodeBytes(config, options.weightDtype().getNumOfBytes());
         double roofline = bandwidth / bytes.perToken(1);
         report.put("memory_bandwidth_gb_s", round(bandwidth / 1e9));
@@ -78,8 +80,11 @@ public final class BenchCommand implements Callable<Integer> {
         report.put("roofline_tokens_s", round(roofline));
 
         Map<String, Object> decode = new LinkedHashMap<>();
-        try (FlexiDepthModel net = ModelLoader.load(dir, options)) {
-            Map<Float, DecodeBench.Result> results = new DecodeBench(net, tokens).batch1(new float[] {0f, 0.5f, 1f}, rounds);
+        Map<String, Object> batched = new LinkedHashMap<>();
+        int widest = concurrency.stream().mapToInt(Integer::intValue).max().orElse(1);
+        try (FlexiDepthModel net = ShortLivedThread.call("loader", () -> ModelLoader.load(dir, options))) {
+            DecodeBench bench = new DecodeBench(net, tokens);
+            Map<Float, DecodeBench.Result> results = bench.batch1(new float[] {0f, 0.5f, 1f}, rounds);
             for (Map.Entry<Float, DecodeBench.Result> e : results.entrySet()) {
                 float t = e.getKey();
                 DecodeBench.Result r = e.getValue();
@@ -90,9 +95,19 @@ public final class BenchCommand implements Callable<Integer> {
                 decode.put("threshold_" + t, Map.of("tokens_s", round(r.tokensPerSecond()), "avg_layers", round(r.avgLayers()),
                         "routed_skip_fraction", round(skipped)));
             }
+            if (widest > 1) {
+                for (Map.Entry<Float, DecodeBench.Result> e : bench.batched(widest, new float[] {0f, 1f}).entrySet()) {
+                    System.err.printf("engine, %d sequences at once, threshold %.1f: %.2f tokens/s%n", widest, e.getKey(),
+                            e.getValue().tokensPerSecond());
+                    batched.put("threshold_" + e.getKey(), Map.of("tokens_s", round(e.getValue().tokensPerSecond())));
+                }
+            }
         }
         report.put("decode_batch1", decode);
         report.put("decode_batch1_rounds", rounds);
+        if (!batched.isEmpty()) {
+            report.put("decode_engine_" + widest + "_sequences", batched);
+        }
         double t0 = tokensPerSecond(decode, "threshold_0.0");
         double t1 = tokensPerSecond(decode, "threshold_1.0");
         Map<String, Object> ratios = new LinkedHashMap<>();

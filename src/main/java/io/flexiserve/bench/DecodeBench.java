@@ -38,13 +38,26 @@ final class DecodeBench {
      * ever slows a run down).
      */
     Map<Float, Result> batch1(float[] thresholds, int rounds) throws Exception {
+        return interleaved(1, thresholds, rounds);
+    }
+
+    /**
+     * {@code sequences} sequences submitted together at each threshold (one round): the engine's own throughput
+     * at that concurrency, to set against the same level through HTTP.
+     */
+    Map<Float, Result> batched(int sequences, float[] thresholds) throws Exception {
+        return interleaved(sequences, thresholds, 1);
+    }
+
+    private Map<Float, Result> interleaved(int sequences, float[] thresholds, int rounds) throws Exception {
         int maxLen = Math.min(model.maxPositions(), 16 + tokens + 1);
         Map<Float, Result> best = new LinkedHashMap<>();
-        try (Engine engine = new Engine(model, new EngineConfig(1, 512, 1, maxLen, maxLen), "bench")) {
+        EngineConfig config = new EngineConfig(sequences, Math.max(512, 16 * sequences), sequences, sequences * maxLen, maxLen);
+        try (Engine engine = new Engine(model, config, "bench")) {
             run(engine, 1, thresholds[0]); // warm-up: kernels, page faults
             for (int round = 0; round < rounds; round++) {
                 for (float t : thresholds) {
-                    best.merge(t, run(engine, 1, t), (a, b) -> a.tokensPerSecond() >= b.tokensPerSecond() ? a : b);
+                    best.merge(t, run(engine, sequences, t), (a, b) -> a.tokensPerSecond() >= b.tokensPerSecond() ? a : b);
                 }
             }
         }

@@ -4,7 +4,9 @@ import ai.djl.Device;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -19,15 +21,25 @@ public final class LocalRunner implements JobRunner {
     private static final Logger LOG = Logger.getLogger(LocalRunner.class.getName());
 
     private final Device device;
-    private final ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "flexiserve-trainer");
-        t.setDaemon(true);
-        return t;
-    });
+    /**
+     * One job at a time, on a thread that ends a second after the queue empties: a thread that ran libtorch
+     * kernels keeps an OpenMP team that slows every engine's kernels while it lives (see {@code Engine}).
+     */
+    private final ExecutorService worker = idleEndingWorker();
     private final Map<String, AtomicBoolean> cancelled = new ConcurrentHashMap<>();
 
     public LocalRunner(Device device) {
         this.device = device;
+    }
+
+    private static ExecutorService idleEndingWorker() {
+        ThreadPoolExecutor executor = new ThreadPoolExecutor(1, 1, 1, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+            Thread t = new Thread(r, "flexiserve-trainer");
+            t.setDaemon(true);
+            return t;
+        });
+        executor.allowCoreThreadTimeOut(true);
+        return executor;
     }
 
     @Override

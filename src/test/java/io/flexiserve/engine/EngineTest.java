@@ -178,4 +178,35 @@ class EngineTest {
             first.await();
         }
     }
+    @Test
+    void theEngineThreadEndsWhenIdleAndTheNextRequestStartsOne() throws Exception {
+        try (Engine engine = new Engine(model, new EngineConfig(4, 64, 4, 256, 128), "idle-test")) {
+            assertEquals(0, engineThreads("idle-test"), "no thread before the first request");
+            Recorder first = new Recorder(-1);
+            engine.submit(greedy(new int[] {1, 2, 3}, 4, Set.of()), first);
+            assertEquals(FinishReason.LENGTH, first.await());
+            long deadline = System.nanoTime() + 10 * Engine.IDLE_EXIT_MS * 1_000_000;
+            while (engineThreads("idle-test") > 0) { // it holds libtorch's OpenMP team only while it works
+                assertTrue(System.nanoTime() < deadline, "the idle engine thread never ended");
+                Thread.sleep(50);
+            }
+            Recorder second = new Recorder(-1);
+            engine.submit(greedy(new int[] {1, 2, 3}, 4, Set.of()), second);
+            assertEquals(FinishReason.LENGTH, second.await());
+            assertEquals(first.tokens, second.tokens, "the new thread serves as the old one did");
+        }
+    }
+
+    @Test
+    void closingAnIdleEngineRefusesNewRequests() throws Exception {
+        Engine engine = new Engine(model, new EngineConfig(4, 64, 4, 256, 128), "closed-test");
+        engine.close();
+        assertThrows(EngineOverloadedException.class, () -> engine.submit(greedy(new int[] {1, 2}, 2, Set.of()), new Recorder(-1)));
+        assertEquals(0, engineThreads("closed-test"));
+    }
+
+    private static long engineThreads(String name) {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().equals("flexiserve-engine-" + name) && t.isAlive()).count();
+    }
 }
