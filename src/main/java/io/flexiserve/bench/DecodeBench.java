@@ -35,10 +35,10 @@ final class DecodeBench {
     /**
      * One sequence at each threshold, {@code rounds} times over, the thresholds interleaved within each round so
      * that the machine's drift (it is shared and noisy) hits them alike; per threshold, the best round (noise only
-     * ever slows a run down).
+     * ever slows a run down). {@code afterRound} runs between rounds (the bench re-measures bandwidth there).
      */
-    Map<Float, Result> batch1(float[] thresholds, int rounds) throws Exception {
-        return interleaved(1, thresholds, rounds);
+    Map<Float, Result> batch1(float[] thresholds, int rounds, Runnable afterRound) throws Exception {
+        return interleaved(1, thresholds, rounds, afterRound);
     }
 
     /**
@@ -46,10 +46,11 @@ final class DecodeBench {
      * at that concurrency, to set against the same level through HTTP.
      */
     Map<Float, Result> batched(int sequences, float[] thresholds) throws Exception {
-        return interleaved(sequences, thresholds, 1);
+        return interleaved(sequences, thresholds, 1, () -> { });
     }
 
-    private Map<Float, Result> interleaved(int sequences, float[] thresholds, int rounds) throws Exception {
+    private Map<Float, Result> interleaved(int sequences, float[] thresholds, int rounds, Runnable afterRound)
+            throws Exception {
         int maxLen = Math.min(model.maxPositions(), 16 + tokens + 1);
         Map<Float, Result> best = new LinkedHashMap<>();
         EngineConfig config = new EngineConfig(sequences, Math.max(512, 16 * sequences), sequences, sequences * maxLen, maxLen);
@@ -59,6 +60,7 @@ final class DecodeBench {
                 for (float t : thresholds) {
                     best.merge(t, run(engine, sequences, t), (a, b) -> a.tokensPerSecond() >= b.tokensPerSecond() ? a : b);
                 }
+                afterRound.run();
             }
         }
         return best;

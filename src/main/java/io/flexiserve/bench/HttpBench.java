@@ -73,8 +73,30 @@ final class HttpBench implements AutoCloseable {
                  double ttftP50Ms, double ttftP99Ms, double itlP50Ms, double itlP99Ms) {
     }
 
+    /**
+     * Before the first level: the serving path's code is still interpreted or cold (a fresh JVM), which would
+     * slow the first level measured, the single stream, and flatter every ratio over it. One full-length stream
+     * and then {@code concurrency} short ones at once give the JIT the paths every level takes.
+     */
+    void warmUp(int concurrency, int tokens) throws Exception {
+        stream(0, 0f, tokens);
+        ExecutorService pool = Executors.newFixedThreadPool(concurrency);
+        try {
+            List<Future<Stream>> futures = new ArrayList<>();
+            for (int i = 0; i < concurrency; i++) {
+                int client = i;
+                futures.add(pool.submit(() -> stream(client, 0f, Math.min(tokens, 8))));
+            }
+            for (Future<Stream> f : futures) {
+                f.get();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     Level run(int concurrency, float threshold, int tokens) throws Exception {
-        stream(0, threshold, Math.min(tokens, 8)); // warm-up
+        stream(0, threshold, Math.min(tokens, 8)); // this threshold's path
         ExecutorService pool = Executors.newFixedThreadPool(concurrency);
         try {
             long start = System.nanoTime();
