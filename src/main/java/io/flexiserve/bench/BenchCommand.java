@@ -78,7 +78,7 @@ public final class BenchCommand implements Callable<Integer> {
 
         Map<String, Object> decode = new LinkedHashMap<>();
         Map<String, Object> batched = new LinkedHashMap<>();
-        int widest = concurrency.stream().mapToInt(Integer::intValue).max().orElse(1);
+        int widest = widestConcurrency();
         try (FlexiDepthModel net = ShortLivedThread.call("loader", () -> ModelLoader.load(dir, options))) {
             DecodeBench bench = new DecodeBench(net, tokens);
             Map<Float, DecodeBench.Result> results = bench.batch1(new float[] {0f, 0.5f, 1f}, rounds, remeasure);
@@ -132,7 +132,7 @@ public final class BenchCommand implements Callable<Integer> {
     private List<HttpBench.Level> http(Path dir) throws Exception {
         List<HttpBench.Level> levels = new ArrayList<>();
         try (HttpBench bench = new HttpBench(runnerJar(), dir, dtype, port)) {
-            bench.warmUp(concurrency.stream().mapToInt(Integer::intValue).max().orElse(1), tokens);
+            bench.warmUp(widestConcurrency(), tokens);
             for (int c : concurrency) {
                 for (float t : new float[] {0f, 1f}) { // side by side, so that drift between levels spares their ratio
                     HttpBench.Level level = bench.run(c, t, tokens);
@@ -147,12 +147,16 @@ public final class BenchCommand implements Callable<Integer> {
     /** Throughput at the highest concurrency over one stream, and adaptive over full depth at each level. */
     private Map<String, Object> httpRatios(List<HttpBench.Level> levels) {
         Map<String, Object> out = new LinkedHashMap<>();
-        int max = concurrency.stream().mapToInt(Integer::intValue).max().orElse(1);
+        int max = widestConcurrency();
         out.put("throughput_" + max + "_over_1", round(throughput(levels, max, 0f) / throughput(levels, 1, 0f)));
         for (int c : concurrency) {
             out.put("skip_all_over_full_depth_at_" + c, round(throughput(levels, c, 1f) / throughput(levels, c, 0f)));
         }
         return out;
+    }
+
+    private int widestConcurrency() {
+        return concurrency.stream().mapToInt(Integer::intValue).max().orElse(1);
     }
 
     private static double throughput(List<HttpBench.Level> levels, int concurrency, float threshold) {

@@ -27,6 +27,7 @@ final class Linear {
     static final long F16_MATVEC_MAX_IN = 4096;
 
     private final NDArray[] blocks; // the (out, in) weight, or its column blocks (out, in / blocks.length)
+    private final NDIndex[] blockColumns; // the input columns each block multiplies, parsed once
     private final NDArray wide;     // f32 copy of an f16 weight for steps of many rows, or null
     private final int wideRows;
 
@@ -36,6 +37,11 @@ final class Linear {
 
     private Linear(NDArray[] blocks, NDArray wide, int wideRows) {
         this.blocks = blocks;
+        long width = blocks[0].getShape().get(1);
+        this.blockColumns = new NDIndex[blocks.length];
+        for (int b = 0; b < blocks.length; b++) {
+            blockColumns[b] = columns(b, width);
+        }
         this.wide = wide;
         this.wideRows = wideRows;
     }
@@ -83,10 +89,9 @@ final class Linear {
         if (blocks.length == 1) {
             return project(x, blocks[0], rows);
         }
-        long width = blocks[0].getShape().get(1);
         NDArray sum = null;
         for (int b = 0; b < blocks.length; b++) {
-            NDArray part = project(x.get(columns(b, width)), blocks[b], rows);
+            NDArray part = project(x.get(blockColumns[b]), blocks[b], rows);
             part = part.getDataType() == DataType.FLOAT32 ? part : part.toType(DataType.FLOAT32, false);
             sum = sum == null ? part : sum.addi(part);
         }
