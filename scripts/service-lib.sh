@@ -12,7 +12,7 @@ start_service() {
   shift 2
   local data
   data=$(mktemp -d)
-  java "$@" -Dquarkus.http.port="$port" -Dflexiserve.data-dir="$data" -jar target/quarkus-app/quarkus-run.jar > "$log" 2>&1 &
+  java --add-modules jdk.incubator.vector "$@" -Dquarkus.http.port="$port" -Dflexiserve.data-dir="$data" -jar target/quarkus-app/quarkus-run.jar > "$log" 2>&1 &
   SERVICE_PID=$!
   on_exit "kill $SERVICE_PID 2> /dev/null; wait $SERVICE_PID 2> /dev/null; rm -rf '$data'"
   for _ in $(seq 1 240); do

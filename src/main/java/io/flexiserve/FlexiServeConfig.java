@@ -48,9 +48,11 @@ public interface FlexiServeConfig {
         /**
          * {@code auto} (f16 on GPU, f32 on CPU), {@code f32}, {@code f16}, {@code f16-weights} (f16 projection weights
          * under f32 activations: half the memory and, on CPU, libtorch's faster f16 kernels), or {@code mixed} (CPU:
-         * f16-weights plus f32 copies of the projections for steps of 10 rows or more, which f16 cannot batch; the
-         * fastest under concurrent load, at 1.5x the memory of f32, and a sequence's logits then depend at f16
-         * rounding level on how many rows share its step).
+         * f16-weights plus a copy of the projections for batched steps, which libtorch's f16 kernels cannot batch:
+         * packed for FlexiServe's Java kernels when the JVM runs with {@code --add-modules jdk.incubator.vector}
+         * (the memory of f32 in all), else f32 copies for steps of 10 rows or more (1.5x); the fastest under
+         * concurrent load, and a sequence's logits then depend at f16 rounding level on how many rows share its
+         * step).
          */
         @WithDefault("auto")
         String dtype();

@@ -31,9 +31,18 @@ final class HttpBench implements AutoCloseable {
 
     HttpBench(Path runnerJar, Path checkpoint, String dtype, int port) throws IOException, InterruptedException {
         Path data = Files.createTempDirectory("flexiserve-bench");
-        this.service = new ProcessBuilder("java", "-Dquarkus.http.port=" + port, "-Dflexiserve.model.path=" + checkpoint,
-                "-Dflexiserve.model.dtype=" + dtype, "-Dflexiserve.data-dir=" + data, "-jar", runnerJar.toString())
-                .redirectErrorStream(true).redirectOutput(data.resolve("service.log").toFile()).start();
+        List<String> command = new ArrayList<>();
+        command.add(ProcessHandle.current().info().command().orElse("java")); // this JVM's java
+        if (ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()) { // as this JVM: the Java kernels
+            command.addAll(List.of("--add-modules", "jdk.incubator.vector"));
+        }
+        String vectorGemm = System.getProperty("io.flexiserve.vector-gemm"); // and turned off when this JVM's are
+        if (vectorGemm != null) {
+            command.add("-Dio.flexiserve.vector-gemm=" + vectorGemm);
+        }
+        command.addAll(List.of("-Dquarkus.http.port=" + port, "-Dflexiserve.model.path=" + checkpoint,
+                "-Dflexiserve.model.dtype=" + dtype, "-Dflexiserve.data-dir=" + data, "-jar", runnerJar.toString()));
+        this.service = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(data.resolve("service.log").toFile()).start();
         this.base = URI.create("http://127.0.0.1:" + port + "/");
         this.model = checkpoint.getFileName().toString();
         long deadline = System.nanoTime() + 600_000_000_000L;

@@ -1,6 +1,7 @@
 package io.flexiserve.finetune;
 
 import ai.djl.Device;
+import io.flexiserve.model.TorchThreads;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -57,6 +58,7 @@ public final class LocalRunner implements JobRunner {
                     reports.cancelled();
                     return;
                 }
+                TorchThreads.useAll(); // a serving engine may have left a one-thread default behind
                 RouterTrainer.Outcome outcome = TrainingRun.execute(a.checkpoint(), a.routers(), a.trainingFile(), a.job().hyperparameters(),
                         a.workDir(), device, reports, flag::get);
                 if (outcome.output().isPresent()) {

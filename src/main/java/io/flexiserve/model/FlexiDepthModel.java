@@ -167,6 +167,9 @@ public final class FlexiDepthModel implements AutoCloseable {
         if (JniUtils.isGradMode()) {
             JniUtils.setGradMode(false); // grad mode is per thread and on by default (DJL-NOTES trap 4)
         }
+        if (lmHead.packed()) {
+            TorchThreads.use(batch.rows() >= Linear.PACKED_ROWS ? 1 : TorchThreads.ALL);
+        }
         RoutingTrace trace = new RoutingTrace(config, batch.rows());
         try (NDScope ignored = new NDScope()) {
             NDArray x = residual(new StepContext(batch, cache, trace, manager, rope), layers.length);

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -12,6 +13,9 @@ import java.util.List;
  * <p>The kernel is chosen per call from the row count, because on CPU no single libtorch kernel is best at
  * every batch size (BENCHMARKS.md, "Kernels by batch size"):
  * <ul>
+ *   <li>With the Vector API on the module path, an f16 CPU weight can also be packed for {@link VectorGemm},
+ *       which multiplies steps of two or more rows 2-3x faster than any libtorch kernel here; a single row keeps
+ *       libtorch's matvec (below), which streams the weight a little faster.</li>
  *   <li>f16 weights stream fastest at a few rows (a memory-bound matvec, about 3x f32's) but do not batch: their
  *       cost grows linearly with the rows. With {@code wide}, an f32 copy of the same (f16-rounded) values, steps
  *       of at least {@code wideRows} rows use f32 instead, whose GEMM is compute-bound and batches.</li>
@@ -30,12 +34,16 @@ final class Linear {
     private final NDIndex[] blockColumns; // the input columns each block multiplies, parsed once
     private final NDArray wide;     // f32 copy of an f16 weight for steps of many rows, or null
     private final int wideRows;
+    private final VectorGemm packed; // the weight packed for steps of PACKED_ROWS or more rows, or null
+
+    /** Rows from which a packed weight is multiplied by {@link VectorGemm}. */
+    static final int PACKED_ROWS = 2;
 
     Linear(NDArray weight) {
-        this(new NDArray[] {weight}, null, Integer.MAX_VALUE);
+        this(new NDArray[] {weight}, null, Integer.MAX_VALUE, null);
     }
 
-    private Linear(NDArray[] blocks, NDArray wide, int wideRows) {
+    private Linear(NDArray[] blocks, NDArray wide, int wideRows, VectorGemm packed) {
         this.blocks = blocks;
         long width = blocks[0].getShape().get(1);
         this.blockColumns = new NDIndex[blocks.length];
@@ -44,19 +52,31 @@ final class Linear {
         }
         this.wide = wide;
         this.wideRows = wideRows;
+        this.packed = packed;
     }
 
     /**
      * A base-model projection as the options load it. An f16 weight on CPU is split into column blocks when it is
-     * wider than the matvec likes, and gets an f32 copy when {@code options.f32Rows() > 0}; the copy widens the
-     * f16 values, so every kernel multiplies by the same weights. Takes ownership of {@code weight}.
+     * wider than libtorch's matvec likes; when {@code options.f32Rows() > 0} it also gets a copy for steps of many
+     * rows: packed for {@link VectorGemm} (used from {@link #PACKED_ROWS} rows) when the Vector API is there, else
+     * f32 (used from {@code f32Rows} rows). Every kernel multiplies by the same (f16) values. Takes ownership of
+     * {@code weight}.
      */
     static Linear of(NDArray weight, ModelOptions options) {
+        return of(weight, options, VectorGemm.AVAILABLE);
+    }
+
+    /** As {@link #of(NDArray, ModelOptions)}, told whether to use the Vector API (tests take both ways). */
+    static Linear of(NDArray weight, ModelOptions options, boolean vectorApi) {
         if (weight.getDataType() != DataType.FLOAT16 || weight.getDevice().isGpu()) {
             return new Linear(weight);
         }
+        if (options.f32Rows() > 0 && vectorApi && VectorGemm.accepts(weight)) {
+            VectorGemm packed = VectorGemm.pack(weight);
+            return new Linear(columnBlocks(weight), null, Integer.MAX_VALUE, packed);
+        }
         NDArray wide = options.f32Rows() > 0 ? weight.toType(DataType.FLOAT32, false) : null;
-        return new Linear(columnBlocks(weight), wide, wide == null ? Integer.MAX_VALUE : options.f32Rows());
+        return new Linear(columnBlocks(weight), wide, wide == null ? Integer.MAX_VALUE : options.f32Rows(), null);
     }
 
     private static NDArray[] columnBlocks(NDArray weight) {
@@ -83,6 +103,9 @@ final class Linear {
     /** x: (N, in) or (B, T, in) -> (..., out), in x's dtype. */
     NDArray forward(NDArray x) {
         long rows = x.getShape().dimension() == 2 ? x.getShape().get(0) : 0;
+        if (packed != null && rows >= PACKED_ROWS && !x.hasGradient()) {
+            return packed.multiply(x);
+        }
         if (wide != null && rows >= wideRows) {
             return project(x, wide, rows);
         }
@@ -117,14 +140,29 @@ final class Linear {
         return blocks[0];
     }
 
-    /** The tensors holding the weight (one, or its column blocks), for tests that check it is unchanged. */
+    /**
+     * The tensors holding the weight (one, or its column blocks, and its batch copy if any), for tests that check
+     * it is unchanged.
+     */
     List<NDArray> stored() {
-        return List.of(blocks);
+        List<NDArray> stored = new ArrayList<>(List.of(blocks));
+        if (wide != null) {
+            stored.add(wide);
+        }
+        if (packed != null) {
+            stored.add(packed.storage());
+        }
+        return stored;
     }
 
     /** The manager, and so the device, that holds the weight. */
     NDManager manager() {
         return blocks[0].getManager();
+    }
+
+    /** Whether steps of {@link #PACKED_ROWS} or more rows run on {@link VectorGemm}. */
+    boolean packed() {
+        return packed != null;
     }
 
     DataType dtype() {

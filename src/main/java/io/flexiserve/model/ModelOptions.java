@@ -13,17 +13,18 @@ import ai.djl.ndarray.types.DataType;
  *                              around each projection, which on CPU takes libtorch's fast f16 kernels
  * @param maxPositions          longest sequence to prepare RoPE tables for; 0 means max_position_embeddings
  * @param premultiplyRouterHead replace {@code W_head W_dec} by their product (faster, not bit-identical)
- * @param f32Rows               with f16 weights on CPU, keep an f32 copy of each base projection for forward steps
- *                              of at least this many rows (libtorch's f16 kernels do not batch; f32 GEMM does);
- *                              0 keeps the f16 weights only
+ * @param f32Rows               with f16 weights on CPU, keep a second copy of each base projection for steps of
+ *                              many rows, where libtorch's f16 kernels do not batch: packed for FlexiServe's Java
+ *                              kernels (used from 2 rows) when the Vector API is on the module path, else f32
+ *                              (used from this many rows); 0 keeps the f16 weights only
  */
 public record ModelOptions(Device device, DataType dtype, DataType weightDtype, int maxPositions,
                            boolean premultiplyRouterHead, int f32Rows) {
 
     /**
-     * Rows from which {@code mixed} switches to the f32 copies. On this project's CPU (BENCHMARKS.md) the f16
-     * kernels' time grows with the rows while the f32 GEMM's barely moves up to 16: summed over a layer of the ~1.5B
-     * shape, f16 is still about 20% faster at 8 rows and the two meet at about 10.
+     * Rows from which {@code mixed} switches to its f32 copies when the Vector API is missing. On this project's CPU
+     * (BENCHMARKS.md) the f16 kernels' time grows with the rows while libtorch's f32 GEMM's barely moves up to 16:
+     * summed over a layer of the ~1.5B shape, f16 is still about 20% faster at 8 rows and the two meet at about 10.
      */
     public static final int MIXED_F32_ROWS = 10;
 
@@ -45,9 +46,10 @@ public record ModelOptions(Device device, DataType dtype, DataType weightDtype, 
 
     /**
      * From a configuration name: {@code f32}, {@code f16}, {@code f16-weights} (f16 projections, f32 activations),
-     * {@code mixed} (as f16-weights, plus f32 copies of the projections for steps of {@link #MIXED_F32_ROWS} rows or
-     * more: 1.5x the memory of f32, the fastest CPU choice under concurrent load), or {@code auto} (f16 on GPU, f32
-     * on CPU).
+     * {@code mixed} (as f16-weights, plus a copy of the projections for batched steps: packed f16 for the Java
+     * kernels, the memory of f32 in all; or, without the Vector API, f32 copies for steps of {@link #MIXED_F32_ROWS}
+     * rows or more, 1.5x the memory of f32; the fastest CPU choice under concurrent load), or {@code auto} (f16 on
+     * GPU, f32 on CPU).
      */
     public static ModelOptions of(Device device, String dtype, int maxPositions, boolean premultiplyRouterHead) {
         return switch (dtype) {

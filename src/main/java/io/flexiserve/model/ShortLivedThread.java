@@ -23,6 +23,7 @@ public final class ShortLivedThread {
         CompletableFuture<T> result = new CompletableFuture<>();
         Thread thread = new Thread(() -> {
             try {
+                TorchThreads.useAll();
                 result.complete(work.call());
             } catch (Throwable e) {
                 result.completeExceptionally(e);

@@ -69,7 +69,7 @@ class CheckpointLoadingTest {
     @Test
     void f16WeightsUnderF32ActivationsStayCloseToF32() throws Exception {
         Path ckpt = TestCheckpoints.write(dir, TestCheckpoints.flexi());
-        int[] prompt = {3, 14, 15, 92, 65, 35, 89, 79, 32, 38, 46}; // 11 rows: mixed takes its f32 copies (from 10)
+        int[] prompt = {3, 14, 15, 92, 65, 35, 89, 79, 32, 38, 46}; // 11 rows: mixed takes its batch copy (packed f16, or f32 from 10 rows)
         float[] exact;
         try (FlexiDepthModel model = ModelLoader.load(ckpt, ModelOptions.cpu()); KvCache cache = model.newKvCache(16)) {
             exact = model.forward(StepBatch.of(new SequenceChunk(0, 0, prompt, 0.5f, true)), cache).logits()[0];

@@ -170,17 +170,18 @@ class OpsTest {
                 .toFloatArray();
         Linear f32 = new Linear(manager.create(w, new Shape(out, in)));
         ModelOptions mixed = new ModelOptions(ai.djl.Device.cpu(), DataType.FLOAT32, DataType.FLOAT16, 0, false, 4);
-        Linear f16 = Linear.of(manager.create(w, new Shape(out, in)).toType(DataType.FLOAT16, false), mixed);
+        Linear f16 = Linear.of(manager.create(w, new Shape(out, in)).toType(DataType.FLOAT16, false), mixed, false);
         for (int rows : new int[] {1, 2, 3, 4, 9}) {
             float[] x = gaussian(rows * in, 1);
             NDArray input = manager.create(x, new Shape(rows, in));
             // f32: matvec at one row, W x^T from two
-            assertEquals(0, maxError(f32.forward(input), x, w, rows, out, in), 1e-4, rows + " rows, f32");
-            // f16 weights: the f16 kernel (f16-rounded activations and output) below 4 rows, the f32 copy from 4
+            assertEquals(0, Products.maxError(f32.forward(input), x, w, rows, out, in), 1e-4, rows + " rows, f32");
+            // f16 weights without the Vector API: the f16 kernel (f16-rounded activations and output) below 4
+            // rows, the f32 copy from 4
             NDArray y = f16.forward(input);
             assertEquals(new Shape(rows, out), y.getShape());
             assertEquals(DataType.FLOAT32, y.getDataType());
-            double error = maxError(y, x, halfW, rows, out, in);
+            double error = Products.maxError(y, x, halfW, rows, out, in);
             if (rows < 4) {
                 assertTrue(error > 1e-4 && error < 0.05, rows + " rows on the f16 kernel: error " + error);
             } else {
@@ -200,38 +201,19 @@ class OpsTest {
             float[] w = gaussian(out * in, 1 / Math.sqrt(in));
             NDArray half = manager.create(w, new Shape(out, in)).toType(DataType.FLOAT16, false);
             float[] halfW = half.toType(DataType.FLOAT32, false).toFloatArray();
-            Linear linear = Linear.of(half, mixed);
-            assertEquals(c[1], linear.stored().size(), in + " columns");
+            Linear linear = Linear.of(half, mixed, false);
+            assertEquals(c[1] + 1, linear.stored().size(), in + " columns: the blocks, and the f32 copy");
             for (int rows : new int[] {1, 3, 5}) {
                 float[] x = gaussian(rows * in, 1);
-                double error = maxError(linear.forward(manager.create(x, new Shape(rows, in))), x, halfW, rows, out, in);
+                NDArray y = linear.forward(manager.create(x, new Shape(rows, in)));
+                double error = Products.maxError(y, x, halfW, rows, out, in);
                 // f16 activations and f16 partial results below 4 rows (outputs are about 1); the f32 copy from 4
                 assertTrue(error < (rows < 4 ? 0.01 : 1e-4), in + " columns, " + rows + " rows: error " + error);
             }
         }
     }
 
-    /** Largest |y - x W^T| over the (rows, out) result, the reference in doubles. */
-    private static double maxError(NDArray y, float[] x, float[] w, int rows, int out, int in) {
-        float[] got = y.toFloatArray();
-        double worst = 0;
-        for (int r = 0; r < rows; r++) {
-            for (int o = 0; o < out; o++) {
-                double sum = 0;
-                for (int i = 0; i < in; i++) {
-                    sum += (double) x[r * in + i] * w[o * in + i];
-                }
-                worst = Math.max(worst, Math.abs(sum - got[r * out + o]));
-            }
-        }
-        return worst;
-    }
-
     private float[] gaussian(int n, double std) {
-        float[] a = new float[n];
-        for (int i = 0; i < n; i++) {
-            a[i] = (float) (std * random.nextGaussian());
-        }
-        return a;
+        return Products.gaussian(random, n, std);
     }
 }

@@ -1,0 +1,150 @@
+package io.flexiserve.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import org.jboss.logging.Logger;
+
+/**
+ * {@code y = x W^T} for an f16 CPU weight, computed in Java with the Vector API instead of libtorch.
+ *
+ * <p>Why: on CPU, libtorch has no f16 GEMM that batches (its f16 kernels cost the same per row at any row count)
+ * and its f32 GEMM at 2-32 rows packs the whole weight on every call; at the 16 rows of a busy decode step it
+ * reaches about a third of this machine's FMA peak. Packing the weight once, at load, into the panels of
+ * {@link PanelKernels} and multiplying with register-blocked FMAs runs a 16-row 2048x8192 product 2.5x faster than
+ * libtorch's f32 GEMM while reading half the bytes (BENCHMARKS.md, "Kernels by batch size").
+ *
+ * <p>Needs {@code --add-modules jdk.incubator.vector} on the command line; without it {@link #AVAILABLE} is false
+ * and {@link Linear} keeps libtorch's kernels. The JVM property {@code -Dio.flexiserve.vector-gemm=false} turns it
+ * off on purpose (to compare). The packed weight lives in a libtorch tensor of the weight's manager.
+ *
+ * <p>Work is split by panels over the calling thread and {@link GemmHelpers}; products too small to be worth a
+ * hand-off run on the caller alone.
+ */
+final class VectorGemm {
+
+    private static final Logger LOG = Logger.getLogger(VectorGemm.class);
+
+    /** Whether the Vector API is on the module path, wide enough (8+ float lanes), and not turned off. */
+    static final boolean AVAILABLE = available();
+
+    /** Rows multiplied per pass; a pass reads every panel once (from memory) and its rows from cache. */
+    static final int ROW_CHUNK = 64;
+
+    /** Multiply-adds below which a product runs on the calling thread alone. */
+    static final long PARALLEL_MIN_MACS = 1L << 20;
+
+    /** The helper threads, started with the first packed weight. */
+    private static final class Helpers {
+        static final GemmHelpers INSTANCE = new GemmHelpers(Runtime.getRuntime().availableProcessors() - 1,
+                "flexiserve-gemm");
+    }
+
+    private final NDArray storage; // the packed weight, owned (and freed) by the weight's manager
+    private final ByteBuffer packed; // a view of storage's memory
+    private final int out;
+    private final int in;
+
+    private VectorGemm(NDArray storage, int out, int in) {
+        this.storage = storage;
+        this.packed = storage.toByteBuffer(true).order(ByteOrder.LITTLE_ENDIAN);
+        this.out = out;
+        this.in = in;
+    }
+
+    /**
+     * Whether {@link #pack} takes this weight: the Vector API is available, and the weight is a (contiguous) f16 CPU
+     * matrix whose packed form fits a Java buffer.
+     */
+    static boolean accepts(NDArray weight) {
+        Shape shape = weight.getShape();
+        return AVAILABLE && weight.getDataType() == DataType.FLOAT16 && !weight.getDevice().isGpu()
+                && shape.dimension() == 2
+                && PanelKernels.packedBytes((int) shape.get(0), (int) shape.get(1)) <= Integer.MAX_VALUE;
+    }
+
+    /** Packs an f16 {@code (out, in)} CPU weight into a tensor of the weight's manager; the weight is left as it is. */
+    static VectorGemm pack(NDArray weight) {
+        if (!accepts(weight)) {
+            throw new IllegalArgumentException(AVAILABLE ? "not packable: " + weight.getDataType() + " "
+                    + weight.getShape() + " on " + weight.getDevice() : "the Vector API is not available");
+        }
+        int out = (int) weight.getShape().get(0);
+        int in = (int) weight.getShape().get(1);
+        NDManager manager = weight.getManager();
+        NDArray storage = manager.zeros(new Shape(PanelKernels.packedBytes(out, in) / Short.BYTES), DataType.FLOAT16);
+        VectorGemm gemm = new VectorGemm(storage, out, in);
+        ByteBuffer source = weight.toByteBuffer(true).order(ByteOrder.nativeOrder()); // a view: no copy
+        PanelKernels.pack(source.asShortBuffer(), out, in, gemm.packed);
+        return gemm;
+    }
+
+    /**
+     * x: (N, in), any float dtype -> (N, out) in x's dtype and manager. The kernels write whole panels per row and
+     * whole row blocks; the result is a view of the first N rows and {@code out} columns.
+     */
+    NDArray multiply(NDArray x) {
+        int rows = (int) x.getShape().get(0);
+        float[] xs = (x.getDataType() == DataType.FLOAT32 ? x : x.toType(DataType.FLOAT32, false)).toFloatArray();
+        int stride = PanelKernels.stride(out);
+        float[] ys = new float[padded(rows) * stride];
+        for (int r0 = 0; r0 < rows; r0 += ROW_CHUNK) {
+            int m = Math.min(ROW_CHUNK, rows - r0);
+            int mp = padded(m);
+            float[] xt = new float[in * mp]; // padding rows stay zero, and so do their outputs
+            for (int r = 0; r < m; r++) {
+                int src = (r0 + r) * in;
+                for (int k = 0; k < in; k++) {
+                    xt[k * mp + r] = xs[src + k];
+                }
+            }
+            run(xt, mp, ys, r0 * stride);
+        }
+        NDArray y = x.getManager().create(new Shape(padded(rows), stride), DataType.FLOAT32); // uninitialised
+        y.toByteBuffer(true).order(ByteOrder.nativeOrder()).asFloatBuffer().put(ys);
+        NDArray result = y;
+        if (stride != out || padded(rows) != rows) {
+            result = y.get(new NDIndex(":{}, :{}", rows, out));
+            y.close();
+        }
+        return x.getDataType() == DataType.FLOAT32 ? result : result.toType(x.getDataType(), false);
+    }
+
+    private void run(float[] xt, int rows, float[] y, int yOffset) {
+        int panels = PanelKernels.panels(out);
+        int parts = (long) rows * out * in < PARALLEL_MIN_MACS ? 1 : Math.min(Helpers.INSTANCE.threads(), panels);
+        Helpers.INSTANCE.run(parts, part -> PanelKernels.multiply(packed, out, in, xt, rows, y, yOffset,
+                panels * part / parts, panels * (part + 1) / parts));
+    }
+
+    /** The tensor holding the packed weight. */
+    NDArray storage() {
+        return storage;
+    }
+
+    /** Rows padded to what the kernels block by, a multiple of 4 (the padding rows are zeros). */
+    static int padded(int rows) {
+        return (rows + 3) & ~3;
+    }
+
+    private static boolean available() {
+        if (!Boolean.parseBoolean(System.getProperty("io.flexiserve.vector-gemm", "true"))) {
+            return false;
+        }
+        if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+            LOG.info("jdk.incubator.vector is not on the module path (java --add-modules jdk.incubator.vector): "
+                    + "f16 CPU weights use libtorch's kernels, which do not batch");
+            return false;
+        }
+        int lanes = PanelKernels.LANES;
+        if (lanes < 8) {
+            LOG.infof("the CPU's preferred vectors hold %d floats; f16 CPU weights use libtorch's kernels", lanes);
+            return false;
+        }
+        return true;
+    }
+}

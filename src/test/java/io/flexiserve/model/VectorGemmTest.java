@@ -1,0 +1,201 @@
+package io.flexiserve.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.jni.JniUtils;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The Java (Vector API) kernels for f16 CPU weights, against products in doubles written here. */
+class VectorGemmTest {
+
+    private final Random random = new Random(11);
+    private NDManager manager;
+
+    @TempDir
+    Path dir;
+
+    @BeforeEach
+    void open() {
+        assertTrue(ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent(),
+                "the build runs tests with --add-modules jdk.incubator.vector");
+        assumeTrue(VectorGemm.AVAILABLE, "this CPU's vectors hold fewer than 8 floats");
+        manager = NDManager.newBaseManager();
+    }
+
+    @AfterEach
+    void close() {
+        if (manager != null) {
+            manager.close();
+        }
+    }
+
+    @Test
+    void productMatchesDoublesAtEveryRowBlockAndRaggedShapes() {
+        // {out, in}: one column; a panel and a bit; several panels with an odd input width
+        for (int[] shape : new int[][] {{1, 1}, {PanelKernels.PANEL + 3, 7}, {3 * PanelKernels.PANEL, 130}}) {
+            int out = shape[0];
+            int in = shape[1];
+            NDArray half = manager.create(gaussian(out * in, 1 / Math.sqrt(in)), new Shape(out, in))
+                    .toType(DataType.FLOAT16, false);
+            float[] w = half.toType(DataType.FLOAT32, false).toFloatArray();
+            VectorGemm gemm = VectorGemm.pack(half);
+            // both kernels (4 and 8 rows), padded row counts, and the 64-row chunks with a ragged last one
+            for (int rows : new int[] {1, 2, 3, 4, 5, 7, 8, 9, 12, 16, 17, 64, 65, 70}) {
+                float[] x = gaussian(rows * in, 1);
+                NDArray y = gemm.multiply(manager.create(x, new Shape(rows, in)));
+                assertEquals(new Shape(rows, out), y.getShape());
+                assertEquals(DataType.FLOAT32, y.getDataType());
+                double error = Products.maxError(y.toFloatArray(), x, w, rows, out, in);
+                assertTrue(error < 1e-5, out + "x" + in + ", " + rows + " rows: error " + error);
+            }
+        }
+    }
+
+    @Test
+    void f16WeightsWidenExactlyIncludingZerosSubnormalsAndExtremes() {
+        short[] bits = {0x0000, (short) 0x8000, 0x0001, (short) 0x8001, 0x03FF, 0x0400, 0x7BFF, (short) 0xFBFF,
+            0x3C00, (short) 0xBE00, 0x3555, 0x1234};
+        int in = bits.length;
+        int out = PanelKernels.PANEL + 1; // column c holds the values rotated by c
+        ByteBuffer raw = ByteBuffer.allocateDirect(out * in * Short.BYTES).order(ByteOrder.nativeOrder());
+        for (int c = 0; c < out; c++) {
+            for (int k = 0; k < in; k++) {
+                raw.putShort((c * in + k) * Short.BYTES, bits[(c + k) % in]);
+            }
+        }
+        NDArray half = manager.create(raw, new Shape(out, in), DataType.FLOAT16);
+        float[] expected = half.toType(DataType.FLOAT32, false).toFloatArray(); // libtorch's exact widening
+        NDArray identity = manager.eye(in); // row k picks input k
+        float[] got = VectorGemm.pack(half).multiply(identity).toFloatArray(); // (in, out): W^T
+        for (int c = 0; c < out; c++) {
+            for (int k = 0; k < in; k++) {
+                float e = expected[c * in + k];
+                float g = got[k * out + c];
+                assertTrue(e == g, "column " + c + ", input " + k + ": f16 bits 0x"
+                        + Integer.toHexString(bits[(c + k) % in] & 0xffff) + " widened to " + g + ", not " + e);
+            }
+        }
+    }
+
+    @Test
+    void linearUsesThePackedWeightFromTwoRowsAndLibtorchsMatvecForOne() {
+        int out = 40;
+        int in = 24;
+        NDArray half = manager.create(gaussian(out * in, 1), new Shape(out, in)).toType(DataType.FLOAT16, false);
+        float[] w = half.toType(DataType.FLOAT32, false).toFloatArray();
+        Linear linear = Linear.of(half, mixed(), true);
+        assertTrue(linear.packed());
+        for (int rows : new int[] {1, 2, 3, 6}) {
+            float[] x = gaussian(rows * in, 1);
+            double error = Products.maxError(linear.forward(manager.create(x, new Shape(rows, in))).toFloatArray(), x, w, rows,
+                    out, in);
+            if (rows == 1) { // libtorch's f16 kernel rounds the activations and the output to f16
+                assertTrue(error > 1e-4 && error < 0.05, "one row on the f16 matvec: error " + error);
+            } else {
+                assertTrue(error < 1e-4, rows + " rows on the packed weight: error " + error);
+            }
+        }
+        assertTrue(!Linear.of(half, new ModelOptions(Device.cpu(), DataType.FLOAT32, DataType.FLOAT16, 0, false, 0),
+                true).packed(), "f16-weights keeps a single copy");
+    }
+
+    @Test
+    void concurrentCallersEachGetTheirOwnProduct() throws Exception {
+        int out = 2 * PanelKernels.PANEL;
+        int in = 1024; // large enough to be split over the helpers
+        List<CompletableFuture<Double>> errors = new ArrayList<>();
+        for (int caller = 0; caller < 3; caller++) {
+            NDArray half = manager.create(gaussian(out * in, 0.05), new Shape(out, in)).toType(DataType.FLOAT16, false);
+            float[] w = half.toType(DataType.FLOAT32, false).toFloatArray();
+            VectorGemm gemm = VectorGemm.pack(half);
+            float[] x = gaussian(16 * in, 1);
+            errors.add(CompletableFuture.supplyAsync(() -> {
+                double worst = 0;
+                try (NDManager local = NDManager.newBaseManager()) {
+                    for (int i = 0; i < 30; i++) {
+                        float[] y = gemm.multiply(local.create(x, new Shape(16, in))).toFloatArray();
+                        worst = Math.max(worst, Products.maxError(y, x, w, 16, out, in));
+                    }
+                }
+                return worst;
+            }));
+        }
+        for (CompletableFuture<Double> error : errors) {
+            assertTrue(error.get() < 1e-4, "error " + error.get());
+        }
+    }
+
+    @Test
+    void aFailingPartIsRethrownAfterEveryPartEndedAndTheHelpersStayUsable() {
+        GemmHelpers helpers = new GemmHelpers(2, "test-gemm");
+        AtomicInteger finished = new AtomicInteger();
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> helpers.run(3, part -> {
+            if (part == 2) {
+                throw new IllegalStateException("part 2 failed");
+            }
+            sleep(50);
+            finished.incrementAndGet();
+        }));
+        assertEquals("part 2 failed", e.getMessage());
+        assertEquals(2, finished.get(), "the other parts ran to their end before run returned");
+        int[] seen = new int[3];
+        helpers.run(3, part -> seen[part]++);
+        assertEquals(List.of(1, 1, 1), List.of(seen[0], seen[1], seen[2]));
+        assertThrows(IllegalArgumentException.class, () -> helpers.run(4, part -> { }));
+    }
+
+    @Test
+    void batchedStepsRunLibtorchOnOneThreadAndSingleRowStepsOnAll() throws Exception {
+        assumeTrue(TorchThreads.ALL > 1, "one core: nothing to narrow");
+        Path ckpt = TestCheckpoints.write(dir, TestCheckpoints.flexi());
+        FlexiDepthModel model = ShortLivedThread.call("load", () -> ModelLoader.load(ckpt,
+                ModelOptions.of(Device.cpu(), "mixed", 0, false)));
+        try (model; KvCache cache = model.newKvCache(32)) {
+            int[] threads = ShortLivedThread.call("step", () -> {
+                model.forward(StepBatch.of(new SequenceChunk(0, 0, new int[] {1, 2, 3}, 0.5f, true)), cache);
+                int batched = JniUtils.getNumThreads();
+                int fresh = ShortLivedThread.call("fresh", JniUtils::getNumThreads); // while libtorch's default is 1
+                model.forward(StepBatch.of(new SequenceChunk(0, 3, new int[] {4}, 0.5f, true)), cache);
+                return new int[] {batched, fresh, JniUtils.getNumThreads()};
+            });
+            assertEquals(1, threads[0], "a 3-row step leaves the core to the Java kernels' helper");
+            assertEquals(TorchThreads.ALL, threads[1], "a thread starting libtorch work takes every core again");
+            assertEquals(TorchThreads.ALL, threads[2], "a 1-row step gives libtorch's matvec every core");
+        }
+    }
+
+    private static ModelOptions mixed() {
+        return ModelOptions.of(Device.cpu(), "mixed", 0, false);
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private float[] gaussian(int n, double std) {
+        return Products.gaussian(random, n, std);
+    }
+}
