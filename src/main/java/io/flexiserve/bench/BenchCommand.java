@@ -93,9 +93,9 @@ public final class BenchCommand implements Callable<Integer> {
                         "routed_skip_fraction", round(skipped)));
             }
             if (widest > 1) {
-                for (Map.Entry<Float, DecodeBench.Result> e : bench.batched(widest, new float[] {0f, 1f}).entrySet()) {
-                    System.err.printf("engine, %d sequences at once, threshold %.1f: %.2f tokens/s%n", widest, e.getKey(),
-                            e.getValue().tokensPerSecond());
+                for (Map.Entry<Float, DecodeBench.Result> e : bench.batched(widest, new float[] {0f, 1f}, rounds).entrySet()) {
+                    System.err.printf("engine, %d sequences at once, threshold %.1f: %.2f tokens/s (best of %d)%n",
+                            widest, e.getKey(), e.getValue().tokensPerSecond(), rounds);
                     batched.put("threshold_" + e.getKey(), Map.of("tokens_s", round(e.getValue().tokensPerSecond())));
                 }
             }

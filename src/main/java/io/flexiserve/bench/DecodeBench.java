@@ -42,11 +42,12 @@ final class DecodeBench {
     }
 
     /**
-     * {@code sequences} sequences submitted together at each threshold (one round): the engine's own throughput
-     * at that concurrency, to set against the same level through HTTP.
+     * {@code sequences} sequences submitted together at each threshold, thresholds alternating over {@code rounds}
+     * rounds, the best round reported: the engine's own throughput at that concurrency, to set against the same
+     * level through HTTP.
      */
-    Map<Float, Result> batched(int sequences, float[] thresholds) throws Exception {
-        return interleaved(sequences, thresholds, 1, () -> { });
+    Map<Float, Result> batched(int sequences, float[] thresholds, int rounds) throws Exception {
+        return interleaved(sequences, thresholds, rounds, () -> { });
     }
 
     private Map<Float, Result> interleaved(int sequences, float[] thresholds, int rounds, Runnable afterRound)

@@ -103,18 +103,12 @@ final class PanelKernels {
         return words.lanewise(VectorOperators.ASHR, 3).and(KEEP_HIGH).reinterpretAsFloats().mul(REBIAS);
     }
 
+    // The kernels store their accumulators with intoArray, written out: a helper method taking the vectors, not
+    // inlined in an early (OSR) compile because it runs once per call, made C2 keep the accumulators as objects
+    // inside the loop: a 4-5x slower kernel in some runs. (Nor do a masked store or a store into a ByteBuffer
+    // compile to one vector instruction in JDK 17; either also left the accumulators boxed.)
     private static IntVector words(ByteBuffer packed, int offset) {
         return IntVector.fromByteBuffer(INTS, packed, offset, ORDER);
-    }
-
-    /**
-     * Stores a panel row's two accumulators. (Into a float[]: in JDK 17, neither a masked store nor a store into a
-     * ByteBuffer compiles to a vector instruction in these kernels, and either left the accumulators boxed: 5x
-     * slower.)
-     */
-    private static void store(FloatVector lo, FloatVector hi, float[] y, int at) {
-        lo.intoArray(y, at);
-        hi.intoArray(y, at + LANES);
     }
 
     private static void rows8(ByteBuffer packed, int base, int in, float[] xt, int rows, int r0, float[] y, int at,
@@ -153,14 +147,22 @@ final class PanelKernels {
             a7 = lo.fma(v, a7);
             b7 = hi.fma(v, b7);
         }
-        store(a0, b0, y, at);
-        store(a1, b1, y, at + stride);
-        store(a2, b2, y, at + 2 * stride);
-        store(a3, b3, y, at + 3 * stride);
-        store(a4, b4, y, at + 4 * stride);
-        store(a5, b5, y, at + 5 * stride);
-        store(a6, b6, y, at + 6 * stride);
-        store(a7, b7, y, at + 7 * stride);
+        a0.intoArray(y, at);
+        b0.intoArray(y, at + LANES);
+        a1.intoArray(y, at + stride);
+        b1.intoArray(y, at + stride + LANES);
+        a2.intoArray(y, at + 2 * stride);
+        b2.intoArray(y, at + 2 * stride + LANES);
+        a3.intoArray(y, at + 3 * stride);
+        b3.intoArray(y, at + 3 * stride + LANES);
+        a4.intoArray(y, at + 4 * stride);
+        b4.intoArray(y, at + 4 * stride + LANES);
+        a5.intoArray(y, at + 5 * stride);
+        b5.intoArray(y, at + 5 * stride + LANES);
+        a6.intoArray(y, at + 6 * stride);
+        b6.intoArray(y, at + 6 * stride + LANES);
+        a7.intoArray(y, at + 7 * stride);
+        b7.intoArray(y, at + 7 * stride + LANES);
     }
 
     private static void rows4(ByteBuffer packed, int base, int in, float[] xt, int rows, int r0, float[] y, int at,
@@ -186,10 +188,14 @@ final class PanelKernels {
             a3 = lo.fma(v, a3);
             b3 = hi.fma(v, b3);
         }
-        store(a0, b0, y, at);
-        store(a1, b1, y, at + stride);
-        store(a2, b2, y, at + 2 * stride);
-        store(a3, b3, y, at + 3 * stride);
+        a0.intoArray(y, at);
+        b0.intoArray(y, at + LANES);
+        a1.intoArray(y, at + stride);
+        b1.intoArray(y, at + stride + LANES);
+        a2.intoArray(y, at + 2 * stride);
+        b2.intoArray(y, at + 2 * stride + LANES);
+        a3.intoArray(y, at + 3 * stride);
+        b3.intoArray(y, at + 3 * stride + LANES);
     }
 
 }
