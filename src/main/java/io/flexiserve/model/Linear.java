@@ -10,12 +10,12 @@ import java.util.List;
 /**
  * A bias-free linear layer with the HF {@code [out, in]} weight layout: {@code y = x W^T}.
  *
- * <p>The kernel is chosen per call from the row count, because on CPU no single libtorch kernel is best at
- * every batch size (BENCHMARKS.md, "Kernels by batch size"):
+ * <p>The kernel is chosen per call from the row count, because on CPU no single kernel is best at every batch
+ * size (BENCHMARKS.md, "Kernels by batch size"):
  * <ul>
  *   <li>With the Vector API on the module path, an f16 CPU weight can also be packed for {@link VectorGemm},
- *       which multiplies steps of two or more rows 2-3x faster than any libtorch kernel here; a single row keeps
- *       libtorch's matvec (below), which streams the weight a little faster.</li>
+ *       which multiplies steps of two or more rows 1.1-3x faster than any libtorch kernel here (2x over a 16-row
+ *       step's projections); a single row keeps libtorch's matvec (below), which streams the weight faster.</li>
  *   <li>f16 weights stream fastest at a few rows (a memory-bound matvec, about 3x f32's) but do not batch: their
  *       cost grows linearly with the rows. With {@code wide}, an f32 copy of the same (f16-rounded) values, steps
  *       of at least {@code wideRows} rows use f32 instead, whose GEMM is compute-bound and batches.</li>
