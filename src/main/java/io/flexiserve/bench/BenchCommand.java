@@ -93,7 +93,8 @@ public final class BenchCommand implements Callable<Integer> {
                         "routed_skip_fraction", round(skipped)));
             }
             if (widest > 1) {
-                for (Map.Entry<Float, DecodeBench.Result> e : bench.batched(widest, new float[] {0f, 1f}, rounds).entrySet()) {
+                Map<Float, DecodeBench.Result> engine = bench.batched(widest, new float[] {0f, 1f}, rounds);
+                for (Map.Entry<Float, DecodeBench.Result> e : engine.entrySet()) {
                     System.err.printf("engine, %d sequences at once, threshold %.1f: %.2f tokens/s (best of %d)%n",
                             widest, e.getKey(), e.getValue().tokensPerSecond(), rounds);
                     batched.put("threshold_" + e.getKey(), Map.of("tokens_s", round(e.getValue().tokensPerSecond())));

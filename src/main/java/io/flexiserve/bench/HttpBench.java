@@ -42,7 +42,8 @@ final class HttpBench implements AutoCloseable {
         }
         command.addAll(List.of("-Dquarkus.http.port=" + port, "-Dflexiserve.model.path=" + checkpoint,
                 "-Dflexiserve.model.dtype=" + dtype, "-Dflexiserve.data-dir=" + data, "-jar", runnerJar.toString()));
-        this.service = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(data.resolve("service.log").toFile()).start();
+        this.service = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(data.resolve("service.log").toFile()).start();
         this.base = URI.create("http://127.0.0.1:" + port + "/");
         this.model = checkpoint.getFileName().toString();
         long deadline = System.nanoTime() + 600_000_000_000L;

@@ -167,7 +167,7 @@ public final class FlexiDepthModel implements AutoCloseable {
         if (JniUtils.isGradMode()) {
             JniUtils.setGradMode(false); // grad mode is per thread and on by default (DJL-NOTES trap 4)
         }
-        if (lmHead.packed()) {
+        if (lmHead.packed()) { // the loader packs the head exactly when it packs the projections (Linear.of)
             TorchThreads.use(batch.rows() >= Linear.PACKED_ROWS ? 1 : TorchThreads.ALL);
         }
         RoutingTrace trace = new RoutingTrace(config, batch.rows());

@@ -71,12 +71,15 @@ final class Linear {
         if (weight.getDataType() != DataType.FLOAT16 || weight.getDevice().isGpu()) {
             return new Linear(weight);
         }
-        if (options.f32Rows() > 0 && vectorApi && VectorGemm.accepts(weight)) {
+        if (options.f32Rows() == 0) {
+            return new Linear(columnBlocks(weight), null, Integer.MAX_VALUE, null);
+        }
+        if (vectorApi && VectorGemm.accepts(weight)) {
             VectorGemm packed = VectorGemm.pack(weight);
             return new Linear(columnBlocks(weight), null, Integer.MAX_VALUE, packed);
         }
-        NDArray wide = options.f32Rows() > 0 ? weight.toType(DataType.FLOAT32, false) : null;
-        return new Linear(columnBlocks(weight), wide, wide == null ? Integer.MAX_VALUE : options.f32Rows(), null);
+        NDArray wide = weight.toType(DataType.FLOAT32, false);
+        return new Linear(columnBlocks(weight), wide, options.f32Rows(), null);
     }
 
     private static NDArray[] columnBlocks(NDArray weight) {

@@ -17,8 +17,9 @@ import jdk.incubator.vector.VectorSpecies;
  * {@code j} in its low half and column {@code LANES + j} in its high half. A kernel walks one panel from
  * {@code k = 0} to {@code in}, reading it strictly sequentially, and keeps {@code 8 x 2} or {@code 4 x 2}
  * accumulators in registers (rows come padded to a multiple of 4: at a few rows the product is bound by reading
- * the weight, not by the padding's multiply-adds); the input comes transposed ({@code xt[k * rows + r]}), so each step broadcasts {@code rows}
- * consecutive floats. A panel is read from memory once and then from cache for each further block of rows.
+ * the weight, not by the padding's multiply-adds); the input comes transposed ({@code xt[k * rows + r]}), so each
+ * step broadcasts {@code rows} consecutive floats. A panel is read from memory once and then from cache for each
+ * further block of rows.
  *
  * <p>The 8-row and 4-row kernels are written out by hand, alike but for their size: C2 keeps vectors in registers
  * only as separate locals, and the 4-row one halves the time of 2-4 row steps against padding them to 8.
@@ -48,7 +49,7 @@ final class PanelKernels {
 
     /** Bytes of the packed form of an {@code (out, in)} f16 weight (the last panel padded with zeros). */
     static long packedBytes(int out, int in) {
-        return (long) panels(out) * PANEL * in * Short.BYTES;
+        return (long) stride(out) * in * Short.BYTES;
     }
 
     /** Packs f16 bits {@code w} ({@code out x in}, row-major) into {@code dst} ({@link #packedBytes} long). */

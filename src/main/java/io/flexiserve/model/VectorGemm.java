@@ -77,7 +77,8 @@ final class VectorGemm {
         int out = (int) weight.getShape().get(0);
         int in = (int) weight.getShape().get(1);
         NDManager manager = weight.getManager();
-        NDArray storage = manager.zeros(new Shape(PanelKernels.packedBytes(out, in) / Short.BYTES), DataType.FLOAT16);
+        // uninitialised: pack writes every element, the last panel's padding columns included
+        NDArray storage = manager.create(new Shape(PanelKernels.packedBytes(out, in) / Short.BYTES), DataType.FLOAT16);
         KernelsCompiled.ensure();
         VectorGemm gemm = new VectorGemm(storage, out, in);
         ByteBuffer source = weight.toByteBuffer(true).order(ByteOrder.nativeOrder()); // a view: no copy
