@@ -5,7 +5,8 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.IntConsumer;
 
 /**
- * The helper threads that share {@link VectorGemm}'s products with the calling thread.
+ * The helper threads that share the Java kernels' work ({@link VectorGemm}'s products, {@link RowForward}'s
+ * attention) with the calling thread.
  *
  * <p>A decode step calls seven products per layer back to back, each a millisecond or less at one row; waking a
  * parked thread for each costs a noticeable share of that (measured: a 2048-wide, 8192-high product at one row took
@@ -23,6 +24,16 @@ final class GemmHelpers {
 
     private final Worker[] workers;
     private final ReentrantLock inUse = new ReentrantLock();
+
+    /** The process's helpers, one per core beyond the caller's, started with the first use. */
+    static GemmHelpers shared() {
+        return Shared.INSTANCE;
+    }
+
+    private static final class Shared {
+        static final GemmHelpers INSTANCE = new GemmHelpers(Runtime.getRuntime().availableProcessors() - 1,
+                "flexiserve-gemm");
+    }
 
     GemmHelpers(int count, String name) {
         workers = new Worker[count];

@@ -1,95 +1,54 @@
 package io.flexiserve.model;
 
+import static io.flexiserve.model.PanelLayout.FLOATS;
+import static io.flexiserve.model.PanelLayout.LANES;
+import static io.flexiserve.model.PanelLayout.PANEL;
+import static io.flexiserve.model.PanelLayout.high;
+import static io.flexiserve.model.PanelLayout.low;
+import static io.flexiserve.model.PanelLayout.words;
+
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.ShortBuffer;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The Vector API kernels behind {@link VectorGemm}: {@code y = x W^T} for f16 weights packed into panels, with
- * register-blocked accumulators, f16 widened in registers and f32 accumulation.
+ * The batched Vector API kernels behind {@link VectorGemm}: {@code y = x W^T} for several rows of {@code x} and a
+ * weight packed as {@link PanelLayout} says, with register-blocked accumulators, the weight widened in registers
+ * and f32 accumulation.
  *
- * <p>Layout. The weight's output columns are cut into panels of {@link #PANEL} (two vectors); a panel stores, for
- * each input index {@code k}, its {@code PANEL} weights as {@code LANES} 32-bit words, word {@code j} holding column
- * {@code j} in its low half and column {@code LANES + j} in its high half. A kernel walks one panel from
- * {@code k = 0} to {@code in}, reading it strictly sequentially, and keeps {@code 8 x 2} or {@code 4 x 2}
+ * <p>A kernel walks one panel from {@code k = 0} to {@code in} and keeps {@code 8 x 2} or {@code 4 x 2}
  * accumulators in registers (rows come padded to a multiple of 4: at a few rows the product is bound by reading
  * the weight, not by the padding's multiply-adds); the input comes transposed ({@code xt[k * rows + r]}), so each
  * step broadcasts {@code rows} consecutive floats. A panel is read from memory once and then from cache for each
- * further block of rows.
+ * further block of rows. Each widened vector is multiplied by the packing's scale once and then serves 4 or 8
+ * rows.
  *
  * <p>The 8-row and 4-row kernels are written out by hand, alike but for their size: C2 keeps vectors in registers
  * only as separate locals, and the 4-row one halves the time of 2-4 row steps against padding them to 8.
- *
- * <p>Widening f16 without F16C in the Vector API: shifting the half into bits 13..27 of a float and multiplying by
- * 2^112 rebases its exponent, subnormals and zero included, and keeps its sign; f16 infinities and NaNs are not
- * preserved (weights have none).
  */
 final class PanelKernels {
-
-    static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
-    static final VectorSpecies<Integer> INTS = IntVector.SPECIES_PREFERRED;
-    static final int LANES = FLOATS.length();
-    static final int PANEL = 2 * LANES;
-
-    private static final ByteOrder ORDER = ByteOrder.LITTLE_ENDIAN;
-    private static final float REBIAS = 0x1p112f;  // 2^(127 - 15)
-    private static final int KEEP_LOW = 0x8FFFFFFF; // sign, and the half's 15 bits with what lies below
-    private static final int KEEP_HIGH = 0x8FFFE000; // as KEEP_LOW, without the other half's leftover bits
 
     private PanelKernels() {
     }
 
-    static int panels(int out) {
-        return (out + PANEL - 1) / PANEL;
-    }
-
-    /** Bytes of the packed form of an {@code (out, in)} f16 weight (the last panel padded with zeros). */
-    static long packedBytes(int out, int in) {
-        return (long) stride(out) * in * Short.BYTES;
-    }
-
-    /** Packs f16 bits {@code w} ({@code out x in}, row-major) into {@code dst} ({@link #packedBytes} long). */
-    static void pack(ShortBuffer w, int out, int in, ByteBuffer dst) {
-        ByteBuffer d = dst.duplicate().order(ORDER);
-        for (int p = 0; p < panels(out); p++) {
-            int panelBase = p * PANEL * in * Short.BYTES;
-            for (int c = 0; c < PANEL; c++) {
-                int col = p * PANEL + c;
-                int slot = c < LANES ? 2 * c : 2 * (c - LANES) + 1; // low half, then high half, of word c % LANES
-                for (int k = 0; k < in; k++) {
-                    short bits = col < out ? w.get(col * in + k) : 0;
-                    d.putShort(panelBase + (k * PANEL + slot) * Short.BYTES, bits);
-                }
-            }
-        }
-    }
-
-    /** The row stride of a product's output: the output columns rounded up to whole panels. */
-    static int stride(int out) {
-        return panels(out) * PANEL;
-    }
-
     /**
      * {@code y[r * stride(out) + c] = sum_k xt[k * rows + r] * W[c][k]} for the columns of panels {@code [p0, p1)}
-     * and every row, {@code y} being floats from float index {@code yOffset}. Columns past {@code out} come out as
-     * zeros.
+     * and every row, {@code y} being floats from float index {@code yOffset}; {@code scale} is the packing's.
+     * Columns past {@code out} come out as zeros.
      */
-    static void multiply(ByteBuffer packed, int out, int in, float[] xt, int rows, float[] y, int yOffset,
-                         int p0, int p1) {
-        int stride = stride(out);
+    static void multiply(ByteBuffer packed, float scale, int out, int in, float[] xt, int rows, float[] y,
+                         int yOffset, int p0, int p1) {
+        int stride = PanelLayout.stride(out);
+        FloatVector s = FloatVector.broadcast(FLOATS, scale);
         for (int p = p0; p < p1; p++) {
             int base = p * PANEL * in * Short.BYTES;
             int at = yOffset + p * PANEL;
             int r = 0;
             for (; r + 8 <= rows; r += 8) {
-                rows8(packed, base, in, xt, rows, r, y, at + r * stride, stride);
+                rows8(packed, s, base, in, xt, rows, r, y, at + r * stride, stride);
             }
             if (r + 4 <= rows) {
-                rows4(packed, base, in, xt, rows, r, y, at + r * stride, stride);
+                rows4(packed, s, base, in, xt, rows, r, y, at + r * stride, stride);
                 r += 4;
             }
             if (r != rows) {
@@ -98,33 +57,20 @@ final class PanelKernels {
         }
     }
 
-    private static FloatVector low(IntVector words) {
-        return words.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(KEEP_LOW)
-                .reinterpretAsFloats().mul(REBIAS);
-    }
-
-    private static FloatVector high(IntVector words) {
-        return words.lanewise(VectorOperators.ASHR, 3).and(KEEP_HIGH).reinterpretAsFloats().mul(REBIAS);
-    }
-
     // The kernels store their accumulators with intoArray, written out: a helper method taking the vectors, not
     // inlined in an early (OSR) compile because it runs once per call, made C2 keep the accumulators as objects
     // inside the loop: a 4-5x slower kernel in some runs. (Nor do a masked store or a store into a ByteBuffer
     // compile to one vector instruction in JDK 17; either also left the accumulators boxed.)
-    private static IntVector words(ByteBuffer packed, int offset) {
-        return IntVector.fromByteBuffer(INTS, packed, offset, ORDER);
-    }
-
-    private static void rows8(ByteBuffer packed, int base, int in, float[] xt, int rows, int r0, float[] y, int at,
-                              int stride) {
+    private static void rows8(ByteBuffer packed, FloatVector scale, int base, int in, float[] xt, int rows, int r0,
+                              float[] y, int at, int stride) {
         FloatVector a0 = FloatVector.zero(FLOATS), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
         FloatVector a4 = a0, b4 = a0, a5 = a0, b5 = a0, a6 = a0, b6 = a0, a7 = a0, b7 = a0;
         int w = base;
         int x = r0;
         for (int k = 0; k < in; k++, w += PANEL * Short.BYTES, x += rows) {
             IntVector words = words(packed, w);
-            FloatVector lo = low(words);
-            FloatVector hi = high(words);
+            FloatVector lo = low(words).mul(scale);
+            FloatVector hi = high(words).mul(scale);
             FloatVector v;
             v = FloatVector.broadcast(FLOATS, xt[x]);
             a0 = lo.fma(v, a0);
@@ -169,15 +115,15 @@ final class PanelKernels {
         b7.intoArray(y, at + 7 * stride + LANES);
     }
 
-    private static void rows4(ByteBuffer packed, int base, int in, float[] xt, int rows, int r0, float[] y, int at,
-                              int stride) {
+    private static void rows4(ByteBuffer packed, FloatVector scale, int base, int in, float[] xt, int rows, int r0,
+                              float[] y, int at, int stride) {
         FloatVector a0 = FloatVector.zero(FLOATS), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
         int w = base;
         int x = r0;
         for (int k = 0; k < in; k++, w += PANEL * Short.BYTES, x += rows) {
             IntVector words = words(packed, w);
-            FloatVector lo = low(words);
-            FloatVector hi = high(words);
+            FloatVector lo = low(words).mul(scale);
+            FloatVector hi = high(words).mul(scale);
             FloatVector v;
             v = FloatVector.broadcast(FLOATS, xt[x]);
             a0 = lo.fma(v, a0);

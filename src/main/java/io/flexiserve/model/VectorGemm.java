@@ -15,16 +15,17 @@ import org.jboss.logging.Logger;
  * <p>Why: on CPU, libtorch has no f16 GEMM that batches (its f16 kernels cost the same per row at any row count)
  * and its f32 GEMM at 2-32 rows packs the whole weight on every call; at the 16 rows of a busy decode step it
  * reaches about a third of this machine's FMA peak. Packing the weight once, at load, into the panels of
- * {@link PanelKernels} and multiplying with register-blocked FMAs runs the projections of a 16-row decode step of
- * the ~1.5B model 2x faster than libtorch's f32 GEMM (0.29 s against 0.60 s; 1.1-2.2x by shape) while reading
- * half the bytes (BENCHMARKS.md, "Kernels by batch size").
+ * {@link PanelLayout} and multiplying with register-blocked FMAs ({@link PanelKernels}) runs the projections of a
+ * 16-row decode step of the ~1.5B model 2x faster than libtorch's f32 GEMM (0.29 s against 0.60 s; 1.1-2.2x by
+ * shape) while reading half the bytes (BENCHMARKS.md, "Kernels by batch size"). A single row ({@link #multiplyRow},
+ * {@link RowKernel}) streams the weight faster than libtorch's f16 matvec (28 against 24 GB/s for 8192x2048).
  *
  * <p>Needs {@code --add-modules jdk.incubator.vector} on the command line; without it {@link #AVAILABLE} is false
  * and {@link Linear} keeps libtorch's kernels. The JVM property {@code -Dio.flexiserve.vector-gemm=false} turns it
  * off on purpose (to compare). The packed weight lives in a libtorch tensor of the weight's manager.
  *
- * <p>Work is split by panels over the calling thread and {@link GemmHelpers}; products too small to be worth a
- * hand-off run on the caller alone.
+ * <p>Work is split by panels over the calling thread and {@link GemmHelpers#shared()}; products too small to be
+ * worth a hand-off run on the caller alone.
  */
 final class VectorGemm {
 
@@ -39,20 +40,15 @@ final class VectorGemm {
     /** Multiply-adds below which a product runs on the calling thread alone. */
     static final long PARALLEL_MIN_MACS = 1L << 20;
 
-    /** The helper threads, started with the first packed weight. */
-    private static final class Helpers {
-        static final GemmHelpers INSTANCE = new GemmHelpers(Runtime.getRuntime().availableProcessors() - 1,
-                "flexiserve-gemm");
-    }
-
     private final NDArray storage; // the packed weight, owned (and freed) by the weight's manager
     private final ByteBuffer packed; // a view of storage's memory
     private final int out;
     private final int in;
+    private PanelLayout.Packing packing; // set once by pack
 
     private VectorGemm(NDArray storage, int out, int in) {
         this.storage = storage;
-        this.packed = storage.toByteBuffer(true).order(ByteOrder.LITTLE_ENDIAN);
+        this.packed = storage.toByteBuffer(true).order(PanelLayout.ORDER);
         this.out = out;
         this.in = in;
     }
@@ -65,7 +61,7 @@ final class VectorGemm {
         Shape shape = weight.getShape();
         return AVAILABLE && weight.getDataType() == DataType.FLOAT16 && !weight.getDevice().isGpu()
                 && shape.dimension() == 2
-                && PanelKernels.packedBytes((int) shape.get(0), (int) shape.get(1)) <= Integer.MAX_VALUE;
+                && PanelLayout.packedBytes((int) shape.get(0), (int) shape.get(1)) <= Integer.MAX_VALUE;
     }
 
     /** Packs an f16 {@code (out, in)} CPU weight into a tensor of the weight's manager; the weight is left as it is. */
@@ -78,11 +74,11 @@ final class VectorGemm {
         int in = (int) weight.getShape().get(1);
         NDManager manager = weight.getManager();
         // uninitialised: pack writes every element, the last panel's padding columns included
-        NDArray storage = manager.create(new Shape(PanelKernels.packedBytes(out, in) / Short.BYTES), DataType.FLOAT16);
+        NDArray storage = manager.create(new Shape(PanelLayout.packedBytes(out, in) / Short.BYTES), DataType.FLOAT16);
         KernelsCompiled.ensure();
         VectorGemm gemm = new VectorGemm(storage, out, in);
         ByteBuffer source = weight.toByteBuffer(true).order(ByteOrder.nativeOrder()); // a view: no copy
-        PanelKernels.pack(source.asShortBuffer(), out, in, gemm.packed);
+        gemm.packing = PanelLayout.pack(source.asShortBuffer(), out, in, gemm.packed);
         return gemm;
     }
 
@@ -93,7 +89,7 @@ final class VectorGemm {
     NDArray multiply(NDArray x) {
         int rows = (int) x.getShape().get(0);
         float[] xs = (x.getDataType() == DataType.FLOAT32 ? x : x.toType(DataType.FLOAT32, false)).toFloatArray();
-        int stride = PanelKernels.stride(out);
+        int stride = PanelLayout.stride(out);
         float[] ys = new float[padded(rows) * stride];
         for (int r0 = 0; r0 < rows; r0 += ROW_CHUNK) {
             int m = Math.min(ROW_CHUNK, rows - r0);
@@ -118,10 +114,58 @@ final class VectorGemm {
     }
 
     private void run(float[] xt, int rows, float[] y, int yOffset) {
-        int panels = PanelKernels.panels(out);
-        int parts = (long) rows * out * in < PARALLEL_MIN_MACS ? 1 : Math.min(Helpers.INSTANCE.threads(), panels);
-        Helpers.INSTANCE.run(parts, part -> PanelKernels.multiply(packed, out, in, xt, rows, y, yOffset,
+        int panels = PanelLayout.panels(out);
+        GemmHelpers helpers = GemmHelpers.shared();
+        int parts = (long) rows * out * in < PARALLEL_MIN_MACS ? 1 : Math.min(helpers.threads(), panels);
+        helpers.run(parts, part -> PanelKernels.multiply(packed, packing.scale(), out, in, xt, rows, y, yOffset,
                 panels * part / parts, panels * (part + 1) / parts));
+    }
+
+    /**
+     * One row: {@code y = W x}, x: (in) -> y, of at least {@link #paddedOut()} floats, whose first {@code out} are
+     * the product (the padding columns come out as zeros). Safe to call from several threads at once.
+     */
+    void multiplyRow(float[] x, float[] y) {
+        if (x.length != in || y.length < paddedOut()) {
+            throw new IllegalArgumentException(x.length + " inputs and " + y.length + " outputs for a " + out + "x"
+                    + in + " weight");
+        }
+        float rowScale = packing.rowScale();
+        int panels = PanelLayout.panels(out);
+        GemmHelpers helpers = GemmHelpers.shared();
+        int parts = (long) out * in < PARALLEL_MIN_MACS ? 1 : Math.max(1, Math.min(helpers.threads(), panels / 2));
+        // parts start at even panels: the kernel walks pairs
+        helpers.run(parts, part -> RowKernel.multiply(packed, rowScale, in, x, y,
+                evenPanel(panels, part, parts), evenPanel(panels, part + 1, parts)));
+    }
+
+    /** One row: {@code W x}, x: (in) -> (out), in a new array. */
+    float[] multiplyRow(float[] x) {
+        float[] y = new float[paddedOut()];
+        multiplyRow(x, y);
+        return y.length == out ? y : java.util.Arrays.copyOf(y, out);
+    }
+
+    private static int evenPanel(int panels, int part, int parts) {
+        return part == parts ? panels : (panels * part / parts) & ~1;
+    }
+
+    /** The output columns rounded up to whole panels: the length {@link #multiplyRow} writes. */
+    int paddedOut() {
+        return PanelLayout.stride(out);
+    }
+
+    int in() {
+        return in;
+    }
+
+    int out() {
+        return out;
+    }
+
+    /** Whether the weight is stored re-biased (see {@link PanelLayout}): false only for magnitudes of 128 or more. */
+    boolean rebiased() {
+        return packing.bias() == PanelLayout.REBIASED;
     }
 
     /**
@@ -132,13 +176,14 @@ final class VectorGemm {
      */
     private static final class KernelsCompiled {
         static {
-            int out = PanelKernels.PANEL;
+            int out = 2 * PanelLayout.PANEL;
             int in = 256;
-            ByteBuffer weight = ByteBuffer.allocateDirect((int) PanelKernels.packedBytes(out, in));
+            ByteBuffer weight = ByteBuffer.allocateDirect((int) PanelLayout.packedBytes(out, in));
             float[] xt = new float[in * 8];
             float[] y = new float[8 * out];
             for (int i = 0; i < 4000; i++) {
-                PanelKernels.multiply(weight, out, in, xt, i % 2 == 0 ? 8 : 4, y, 0, 0, 1);
+                PanelKernels.multiply(weight, 1f, out, in, xt, i % 2 == 0 ? 8 : 4, y, 0, 0, 2);
+                RowKernel.multiply(weight, 1f, in, xt, y, i % 2, 2); // a pair, then a single panel
             }
         }
 
@@ -166,7 +211,7 @@ final class VectorGemm {
                     + "f16 CPU weights use libtorch's kernels, which do not batch");
             return false;
         }
-        int lanes = PanelKernels.LANES;
+        int lanes = PanelLayout.LANES;
         if (lanes < 8) {
             LOG.infof("the CPU's preferred vectors hold %d floats; f16 CPU weights use libtorch's kernels", lanes);
             return false;

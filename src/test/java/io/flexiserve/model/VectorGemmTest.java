@@ -51,7 +51,7 @@ class VectorGemmTest {
     @Test
     void productMatchesDoublesAtEveryRowBlockAndRaggedShapes() {
         // {out, in}: one column; a panel and a bit; several panels with an odd input width
-        for (int[] shape : new int[][] {{1, 1}, {PanelKernels.PANEL + 3, 7}, {3 * PanelKernels.PANEL, 130}}) {
+        for (int[] shape : new int[][] {{1, 1}, {PanelLayout.PANEL + 3, 7}, {3 * PanelLayout.PANEL, 130}}) {
             int out = shape[0];
             int in = shape[1];
             NDArray half = manager.create(gaussian(out * in, 1 / Math.sqrt(in)), new Shape(out, in))
@@ -75,7 +75,7 @@ class VectorGemmTest {
         short[] bits = {0x0000, (short) 0x8000, 0x0001, (short) 0x8001, 0x03FF, 0x0400, 0x7BFF, (short) 0xFBFF,
             0x3C00, (short) 0xBE00, 0x3555, 0x1234};
         int in = bits.length;
-        int out = PanelKernels.PANEL + 1; // column c holds the values rotated by c
+        int out = PanelLayout.PANEL + 1; // column c holds the values rotated by c
         ByteBuffer raw = ByteBuffer.allocateDirect(out * in * Short.BYTES).order(ByteOrder.nativeOrder());
         for (int c = 0; c < out; c++) {
             for (int k = 0; k < in; k++) {
@@ -85,7 +85,9 @@ class VectorGemmTest {
         NDArray half = manager.create(raw, new Shape(out, in), DataType.FLOAT16);
         float[] expected = half.toType(DataType.FLOAT32, false).toFloatArray(); // libtorch's exact widening
         NDArray identity = manager.eye(in); // row k picks input k
-        float[] got = VectorGemm.pack(half).multiply(identity).toFloatArray(); // (in, out): W^T
+        VectorGemm gemm = VectorGemm.pack(half);
+        assertTrue(!gemm.rebiased(), "65504 does not fit the re-biased codes: IEEE halves");
+        float[] got = gemm.multiply(identity).toFloatArray(); // (in, out): W^T
         for (int c = 0; c < out; c++) {
             for (int k = 0; k < in; k++) {
                 float e = expected[c * in + k];
@@ -94,6 +96,66 @@ class VectorGemmTest {
                         + Integer.toHexString(bits[(c + k) % in] & 0xffff) + " widened to " + g + ", not " + e);
             }
         }
+    }
+
+    @Test
+    void everyF16ValueBelow128IsStoredRebiasedAndWidensExactly() {
+        // every f16 bit pattern whose exponent field is at most 21 (|w| < 128): zeros, all subnormals, both signs
+        List<Short> patterns = new ArrayList<>();
+        for (int bits = 0; bits < 0x10000; bits++) {
+            if (((bits >>> 10) & 0x1F) <= 21) {
+                patterns.add((short) bits);
+            }
+        }
+        int in = 1024;
+        int out = (patterns.size() + in - 1) / in;
+        ByteBuffer raw = ByteBuffer.allocateDirect(out * in * Short.BYTES).order(ByteOrder.nativeOrder());
+        for (int i = 0; i < patterns.size(); i++) {
+            raw.putShort(i * Short.BYTES, patterns.get(i));
+        }
+        NDArray half = manager.create(raw, new Shape(out, in), DataType.FLOAT16);
+        float[] expected = half.toType(DataType.FLOAT32, false).toFloatArray(); // libtorch's exact widening
+        VectorGemm gemm = VectorGemm.pack(half);
+        assertTrue(gemm.rebiased(), "magnitudes below 128 are stored re-biased");
+        float[] batched = gemm.multiply(manager.eye(in)).toFloatArray(); // (in, out): W^T
+        float[] column = new float[gemm.paddedOut()];
+        for (int k = 0; k < in; k++) {
+            float[] unit = new float[in];
+            unit[k] = 1;
+            gemm.multiplyRow(unit, column);
+            for (int c = 0; c < out; c++) {
+                float e = expected[c * in + k];
+                String where = "f16 bits 0x" + Integer.toHexString(raw.getShort((c * in + k) * Short.BYTES) & 0xffff);
+                assertTrue(e == batched[k * out + c], where + ": batched kernel gave " + batched[k * out + c]);
+                assertTrue(e == column[c], where + ": row kernel gave " + column[c] + ", not " + e);
+            }
+        }
+    }
+
+    @Test
+    void rowProductMatchesDoublesForRaggedPanelCountsAndSplitsOverTheHelpers() {
+        // {out, in}: one column; a panel and a bit; an odd panel count; big enough to be split, odd and even
+        int panel = PanelLayout.PANEL;
+        for (int[] shape : new int[][] {{1, 1}, {panel + 3, 7}, {3 * panel, 130}, {37 * panel + 5, 1024},
+            {40 * panel, 1024}}) {
+            int out = shape[0];
+            int in = shape[1];
+            NDArray half = manager.create(gaussian(out * in, 0.02), new Shape(out, in)).toType(DataType.FLOAT16, false);
+            float[] w = half.toType(DataType.FLOAT32, false).toFloatArray();
+            VectorGemm gemm = VectorGemm.pack(half);
+            float[] x = gaussian(in, 1);
+            float[] y = new float[gemm.paddedOut() + 3];
+            java.util.Arrays.fill(y, Float.NaN); // every column the kernel owns is written, padding as zeros
+            gemm.multiplyRow(x, y);
+            double error = Products.maxError(y, x, w, 1, out, in);
+            assertTrue(error < 1e-5, out + "x" + in + ": error " + error);
+            for (int c = out; c < gemm.paddedOut(); c++) {
+                assertEquals(0f, y[c], "padding column " + c);
+            }
+        }
+        VectorGemm gemm = VectorGemm.pack(manager.zeros(new Shape(4, 8), DataType.FLOAT16));
+        assertThrows(IllegalArgumentException.class, () -> gemm.multiplyRow(new float[7], new float[gemm.paddedOut()]));
+        assertThrows(IllegalArgumentException.class, () -> gemm.multiplyRow(new float[8], new float[4]));
     }
 
     @Test
@@ -120,7 +182,7 @@ class VectorGemmTest {
 
     @Test
     void concurrentCallersEachGetTheirOwnProduct() throws Exception {
-        int out = 2 * PanelKernels.PANEL;
+        int out = 2 * PanelLayout.PANEL;
         int in = 1024; // large enough to be split over the helpers
         List<CompletableFuture<Double>> errors = new ArrayList<>();
         for (int caller = 0; caller < 3; caller++) {
