@@ -43,6 +43,11 @@ final class DecoderLayer {
         return router != null;
     }
 
+    /** Position in routing_layers, -1 in a plain layer. */
+    int routedIndex() {
+        return routedIndex;
+    }
+
     DecoderLayer withRouter(Router newRouter) {
         return new DecoderLayer(inputLayernorm, selfAttn, postAttentionLayernorm, mlp, newRouter, routerProj, routedIndex);
     }

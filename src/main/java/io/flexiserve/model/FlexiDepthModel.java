@@ -28,6 +28,7 @@ public final class FlexiDepthModel implements AutoCloseable {
     private final RmsNorm norm;           // (D)
     private final Linear lmHead;          // (V, D)
     private final AutoCloseable owned;    // what close() releases: the weights and their mappings, or a view's routers
+    private final RowForward row;         // single-row steps in Java, or null where the weights have no packed form
 
     FlexiDepthModel(ModelConfig config, NDManager manager, DataType dtype, Rope rope, NDArray embedTokens,
                     DecoderLayer[] layers, RmsNorm norm, Linear lmHead, AutoCloseable owned) {
@@ -40,6 +41,7 @@ public final class FlexiDepthModel implements AutoCloseable {
         this.norm = norm;
         this.lmHead = lmHead;
         this.owned = owned;
+        this.row = RowForward.of(config, dtype, rope, embedTokens, layers, norm, lmHead);
     }
 
     /** The base weights with another model instance's tensors (for a loader): close() releases both. */
@@ -164,6 +166,20 @@ public final class FlexiDepthModel implements AutoCloseable {
     /** One step: every chunk's rows through every layer, writing their keys and values into the cache. */
     public ForwardResult forward(StepBatch batch, KvCache cache) {
         checkFits(batch, cache);
+        if (row != null && row.accepts(batch, cache)) {
+            return row.forward(batch, cache);
+        }
+        return forwardOnTensors(batch, cache);
+    }
+
+    /** Whether single-row steps run in Java ({@link RowForward}). */
+    boolean hasRowPath() {
+        return row != null;
+    }
+
+    /** {@link #forward} on libtorch tensors, whatever the row count (tests compare it with the row path). */
+    ForwardResult forwardOnTensors(StepBatch batch, KvCache cache) {
+        checkFits(batch, cache);
         if (JniUtils.isGradMode()) {
             JniUtils.setGradMode(false); // grad mode is per thread and on by default (DJL-NOTES trap 4)
         }
@@ -241,6 +257,9 @@ public final class FlexiDepthModel implements AutoCloseable {
 
     @Override
     public void close() {
+        if (row != null) {
+            row.close();
+        }
         try {
             owned.close();
         } catch (Exception e) {

@@ -5,6 +5,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 
 /**
  * The attention keys and values of every layer, preallocated for C token rows. A sequence owns a
@@ -17,6 +19,8 @@ public final class KvCache implements AutoCloseable {
     private final NDArray[] keys;   // per layer (C, Hkv, Dh)
     private final NDArray[] values; // per layer (C, Hkv, Dh)
     private final int capacity;
+    private ByteBuffer[] keyBytes;   // per layer, views of keys' memory for Java code; made on first use
+    private ByteBuffer[] valueBytes;
 
     public KvCache(NDManager parent, ModelConfig config, int capacity, DataType dtype) {
         this.manager = parent.newSubManager();
@@ -55,6 +59,42 @@ public final class KvCache implements AutoCloseable {
     /** A view of rows [from, to) of a layer's values: (T, Hkv, Dh). */
     NDArray values(int layer, int from, int to) {
         return values[layer].get(new NDIndex("{}:{}", from, to));
+    }
+
+    /**
+     * Whether Java code can read and write this cache in place ({@link #keyBytes}, {@link #valueBytes}): f32 on the
+     * CPU, each layer's tensor within a Java buffer's 2 GiB.
+     */
+    boolean javaViews() {
+        NDArray k = keys[0];
+        return k.getDataType() == DataType.FLOAT32 && !k.getDevice().isGpu() && k.size() * Float.BYTES <= Integer.MAX_VALUE;
+    }
+
+    /** A layer's keys as a buffer in native order over the tensor's own memory: (C, Hkv, Dh) floats, row-major. */
+    ByteBuffer keyBytes(int layer) {
+        views();
+        return keyBytes[layer];
+    }
+
+    /** A layer's values, as {@link #keyBytes}. */
+    ByteBuffer valueBytes(int layer) {
+        views();
+        return valueBytes[layer];
+    }
+
+    private void views() {
+        if (keyBytes != null) {
+            return;
+        }
+        if (!javaViews()) {
+            throw new IllegalStateException("this cache has no Java views (f32 CPU tensors under 2 GiB only)");
+        }
+        keyBytes = new ByteBuffer[keys.length];
+        valueBytes = new ByteBuffer[keys.length];
+        for (int l = 0; l < keys.length; l++) {
+            keyBytes[l] = keys[l].toByteBuffer(true).order(ByteOrder.nativeOrder()); // contiguous: a view, no copy
+            valueBytes[l] = values[l].toByteBuffer(true).order(ByteOrder.nativeOrder());
+        }
     }
 
     @Override

@@ -168,6 +168,11 @@ final class Linear {
         return packed != null;
     }
 
+    /** The packed weight, or null when this layer has none. */
+    VectorGemm packedWeight() {
+        return packed;
+    }
+
     DataType dtype() {
         return blocks[0].getDataType();
     }

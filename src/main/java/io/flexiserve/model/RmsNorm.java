@@ -16,6 +16,10 @@ final class RmsNorm {
         this.eps = (float) eps;
     }
 
+    float eps() {
+        return eps;
+    }
+
     /**
      * x: (N, D) -> (N, D), in x's dtype. Divides by the RMS rather than raising to -0.5: DJL's pow(Number) frees
      * its exponent tensor right after the op, which autograd still needs for training's backward pass.

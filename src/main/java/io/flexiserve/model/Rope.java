@@ -14,6 +14,7 @@ import ai.djl.ndarray.types.Shape;
  */
 final class Rope {
 
+    private final float[] invFreq;  // (Dh / 2)
     private final NDArray cosTable; // (P, Dh)
     private final NDArray sinTable; // (P, Dh)
     private final NDIndex firstHalf;
@@ -22,7 +23,7 @@ final class Rope {
     Rope(NDManager manager, ModelConfig config, int maxPositions, DataType dtype) {
         int dh = config.headDim();
         int half = dh / 2;
-        float[] invFreq = new float[half];
+        this.invFreq = new float[half];
         for (int i = 0; i < half; i++) {
             invFreq[i] = (float) (1.0 / Math.pow(config.ropeTheta(), (float) (2 * i) / dh));
             if (config.ropeScaling() != null) {
@@ -32,21 +33,45 @@ final class Rope {
         float[] cos = new float[maxPositions * dh];
         float[] sin = new float[maxPositions * dh];
         for (int p = 0; p < maxPositions; p++) {
-            for (int i = 0; i < half; i++) {
-                float angle = p * invFreq[i];
-                float c = (float) Math.cos(angle);
-                float s = (float) Math.sin(angle);
-                cos[p * dh + i] = c;
-                cos[p * dh + half + i] = c;
-                sin[p * dh + i] = s;
-                sin[p * dh + half + i] = s;
-            }
+            angles(p, cos, sin, p * dh);
         }
         Shape shape = new Shape(maxPositions, dh);
         this.cosTable = manager.create(cos, shape).toType(dtype, false);
         this.sinTable = manager.create(sin, shape).toType(dtype, false);
         this.firstHalf = new NDIndex(":, :, :{}", half);
         this.secondHalf = new NDIndex(":, :, {}:", half);
+    }
+
+    /** cos and sin of position p's angles into {@code cos}/{@code sin} from {@code at}: Dh each, both halves alike. */
+    private void angles(int position, float[] cos, float[] sin, int at) {
+        int half = invFreq.length;
+        for (int i = 0; i < half; i++) {
+            float angle = position * invFreq[i];
+            float c = (float) Math.cos(angle);
+            float s = (float) Math.sin(angle);
+            cos[at + i] = c;
+            cos[at + half + i] = c;
+            sin[at + i] = s;
+            sin[at + half + i] = s;
+        }
+    }
+
+    /**
+     * Rotates one row in Java, x: (heads * Dh) at the given position, with the f32 tables' values and the same
+     * operations as {@link #apply}, element by element. {@code cos} and {@code sin} are scratch of Dh floats.
+     */
+    void rotate(float[] x, int heads, int position, float[] cos, float[] sin) {
+        int dh = cos.length;
+        int half = dh / 2;
+        angles(position, cos, sin, 0);
+        for (int o = 0; o < heads * dh; o += dh) {
+            for (int i = 0; i < half; i++) {
+                float first = x[o + i];
+                float second = x[o + half + i];
+                x[o + i] = first * cos[i] + -second * sin[i];
+                x[o + half + i] = second * cos[half + i] + first * sin[half + i];
+            }
+        }
     }
 
     int maxPositions() {

@@ -236,12 +236,13 @@ class VectorGemmTest {
                 model.forward(StepBatch.of(new SequenceChunk(0, 0, new int[] {1, 2, 3}, 0.5f, true)), cache);
                 int batched = JniUtils.getNumThreads();
                 int fresh = ShortLivedThread.call("fresh", JniUtils::getNumThreads); // while libtorch's default is 1
-                model.forward(StepBatch.of(new SequenceChunk(0, 3, new int[] {4}, 0.5f, true)), cache);
+                // (a single row normally takes the Java row path, which runs no libtorch kernel: RowForwardTest)
+                model.forwardOnTensors(StepBatch.of(new SequenceChunk(0, 3, new int[] {4}, 0.5f, true)), cache);
                 return new int[] {batched, fresh, JniUtils.getNumThreads()};
             });
             assertEquals(1, threads[0], "a 3-row step leaves the core to the Java kernels' helper");
             assertEquals(TorchThreads.ALL, threads[1], "a thread starting libtorch work takes every core again");
-            assertEquals(TorchThreads.ALL, threads[2], "a 1-row step gives libtorch's matvec every core");
+            assertEquals(TorchThreads.ALL, threads[2], "a 1-row step on tensors gives libtorch's matvec every core");
         }
     }
 

@@ -1,0 +1,200 @@
+package io.flexiserve.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import io.flexiserve.engine.Sampler;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Single-row steps in Java ({@link RowForward}) against the equations ({@link NaiveModel}, on weights that f16 holds
+ * exactly) and against the same steps on libtorch tensors.
+ */
+class RowForwardTest {
+
+    private static final int[] PROMPT = {3, 14, 15, 92, 65};
+    private static final int[] DECODED = {35, 89, 79, 32, 38, 46, 26, 43, 38, 32, 79, 50};
+    private static final int KV_OFFSET = 7; // the sequence's rows start past the cache's first
+
+    @TempDir
+    Path dir;
+
+    @BeforeEach
+    void vectorApi() {
+        assumeTrue(VectorGemm.AVAILABLE, "no Vector API: mixed keeps libtorch's kernels and has no row path");
+    }
+
+    @Test
+    void decodeStepsFollowTheEquationsWithVectorAttentionHeads() throws Exception {
+        assertDecodeFollowsEquations(TestCheckpoints.flexi()); // Dh 16: the attention's vector loops
+    }
+
+    @Test
+    void decodeStepsFollowTheEquationsWithNarrowAttentionHeads() throws Exception {
+        ModelConfig narrow = new ModelConfig("ddllama", 64, 128, 4, 8, 4, 8, TestCheckpoints.VOCAB, 1e-5, 10000.0,
+                null, 256, false, List.of(1, 3), 16, 16, 1, List.of(2), "float32");
+        assertDecodeFollowsEquations(narrow); // Dh 8: the scalar tails, and 2 query heads per KV head
+    }
+
+    @Test
+    void premultipliedRouterHeadAndFineTunedRouterSetsHaveTheirOwnRowPath() throws Exception {
+        Path ckpt = f16Exact(TestCheckpoints.flexi());
+        try (FlexiDepthModel model = ModelLoader.load(ckpt, ModelOptions.of(Device.cpu(), "mixed", 0, true))) {
+            assertTrue(model.hasRowPath());
+            assertMatchesTensorPath(model, 0.5f);
+            try (NDManager manager = NDManager.newBaseManager();
+                 RouterWeights routers = RouterWeights.initialise(model.config(), List.of(1, 2, 3), manager, 5);
+                 FlexiDepthModel view = model.withRouters(routers)) {
+                assertTrue(view.hasRowPath(), "a router set served next to its base packs its own routers");
+                assertMatchesTensorPath(view, 0.5f);
+            }
+            assertMatchesTensorPath(model, 0.5f); // closing the view left the base's weights alone
+        }
+    }
+
+    @Test
+    void keysAndValuesLandInTheCacheRowsTheTensorPathWrites() throws Exception {
+        Path ckpt = f16Exact(TestCheckpoints.flexi());
+        try (FlexiDepthModel model = ModelLoader.load(ckpt, mixed());
+             KvCache row = model.newKvCache(32); KvCache tensors = model.newKvCache(32)) {
+            for (KvCache cache : List.of(row, tensors)) { // zero both, so untouched rows compare equal
+                for (int l = 0; l < 4; l++) {
+                    ByteBuffer k = cache.keyBytes(l);
+                    ByteBuffer v = cache.valueBytes(l);
+                    for (int i = 0; i < k.capacity(); i++) {
+                        k.put(i, (byte) 0);
+                        v.put(i, (byte) 0);
+                    }
+                }
+            }
+            SequenceChunk chunk = new SequenceChunk(KV_OFFSET, 0, new int[] {42}, 0.5f, true);
+            model.forward(StepBatch.of(chunk), row);
+            model.forwardOnTensors(StepBatch.of(chunk), tensors);
+            for (int l = 0; l < 4; l++) {
+                float[] k = floats(row.keyBytes(l));
+                float[] expected = floats(tensors.keyBytes(l));
+                float[] v = floats(row.valueBytes(l));
+                float[] expectedV = floats(tensors.valueBytes(l));
+                int width = 2 * 16;
+                for (int i = 0; i < k.length; i++) {
+                    boolean written = i / width == KV_OFFSET;
+                    assertEquals(expected[i], k[i], written ? 2e-3 : 0, "layer " + l + " key float " + i);
+                    assertEquals(expectedV[i], v[i], written ? 2e-3 : 0, "layer " + l + " value float " + i);
+                    assertTrue(!written || k[i] != 0, "the row path wrote key float " + i);
+                }
+            }
+        }
+    }
+
+    /**
+     * Prefill on tensors, then one-row decode steps: each step's logits, gates and layers against the reference
+     * over the whole sequence so far, and against the tensor path, which rounds activations to f16 and so lies
+     * further from the reference than the row path does.
+     */
+    private void assertDecodeFollowsEquations(ModelConfig config) throws Exception {
+        Path ckpt = f16Exact(config);
+        NaiveModel naive = new NaiveModel(ckpt);
+        try (FlexiDepthModel model = ModelLoader.load(ckpt, mixed());
+             KvCache row = model.newKvCache(64); KvCache tensors = model.newKvCache(64)) {
+            assertTrue(model.hasRowPath(), "mixed with the Vector API runs single rows in Java");
+            SequenceChunk prompt = new SequenceChunk(KV_OFFSET, 0, PROMPT, 0.5f, true);
+            model.forward(StepBatch.of(prompt), row);
+            model.forward(StepBatch.of(prompt), tensors);
+            List<Integer> sequence = new ArrayList<>(Arrays.stream(PROMPT).boxed().toList());
+            double rowWorst = 0;
+            double tensorWorst = 0;
+            int ran = 0;
+            for (int token : DECODED) {
+                SequenceChunk step = new SequenceChunk(KV_OFFSET, sequence.size(), new int[] {token}, 0.5f, true);
+                sequence.add(token);
+                int[] tokens = sequence.stream().mapToInt(Integer::intValue).toArray();
+                float[] thresholds = new float[tokens.length];
+                Arrays.fill(thresholds, 0.5f);
+                NaiveModel.Output expected = naive.forward(tokens, thresholds);
+                ForwardResult got = model.forward(StepBatch.of(step), row);
+                ForwardResult onTensors = model.forwardOnTensors(StepBatch.of(step), tensors);
+                int last = tokens.length - 1;
+                assertEquals(expected.layersUsed()[last], got.trace().layersUsed(0), "layers at position " + last);
+                for (int r = 0; r < config.routingLayers().size(); r++) {
+                    assertEquals(expected.gates()[r][last], got.trace().gate(r, 0), 1e-5, "gate " + r + " at " + last);
+                    ran += got.trace().ran(r, 0) ? 1 : 0;
+                }
+                assertEquals(Sampler.argmax(expected.logits()), Sampler.argmax(got.logits()[0]));
+                rowWorst = Math.max(rowWorst, maxDifference(expected.logits(), got.logits()[0]));
+                tensorWorst = Math.max(tensorWorst, maxDifference(expected.logits(), onTensors.logits()[0]));
+            }
+            int decisions = DECODED.length * config.routingLayers().size();
+            assertTrue(ran > 0 && ran < decisions, "the seeded routers run some steps and skip others: " + ran);
+            assertTrue(rowWorst < 2e-4, "row path logits within " + rowWorst + " of the equations");
+            assertTrue(rowWorst * 10 < tensorWorst, "the row path (" + rowWorst + ") keeps f32 activations, "
+                    + "the tensor path (" + tensorWorst + ") rounds them to f16: so the row path ran");
+        }
+    }
+
+    /** One decode step after a prefill, on the row path and on tensors, for a model and its own caches. */
+    private static void assertMatchesTensorPath(FlexiDepthModel model, float threshold) {
+        try (KvCache row = model.newKvCache(32); KvCache tensors = model.newKvCache(32)) {
+            SequenceChunk prompt = new SequenceChunk(0, 0, PROMPT, threshold, true);
+            model.forward(StepBatch.of(prompt), row);
+            model.forward(StepBatch.of(prompt), tensors);
+            SequenceChunk step = new SequenceChunk(0, PROMPT.length, new int[] {DECODED[0]}, threshold, true);
+            ForwardResult a = model.forward(StepBatch.of(step), row);
+            ForwardResult b = model.forwardOnTensors(StepBatch.of(step), tensors);
+            for (int r = 0; r < model.config().routingLayers().size(); r++) {
+                assertEquals(b.trace().gate(r, 0), a.trace().gate(r, 0), 2e-3, "gate of routed layer " + r);
+            }
+            assertTrue(maxDifference(b.logits()[0], a.logits()[0]) < 0.01, "logits close to the tensor path's");
+        }
+    }
+
+    /** The config's seeded checkpoint with every tensor rounded to f16, so that f16 weights hold it exactly. */
+    private Path f16Exact(ModelConfig config) throws IOException {
+        Path ckpt = TestCheckpoints.write(dir.resolve(config.numHeads() + "-heads"), config);
+        Path file = ckpt.resolve("model.safetensors");
+        List<SafetensorsWriter.Entry> entries = new ArrayList<>();
+        try (SafetensorsFile in = SafetensorsFile.open(file); NDManager manager = NDManager.newBaseManager()) {
+            for (Map.Entry<String, TensorInfo> t : in.tensors().entrySet()) {
+                ByteBuffer data = in.map(t.getValue(), 0, (int) (t.getValue().end() - t.getValue().begin()));
+                float[] values = new float[data.remaining() / Float.BYTES];
+                data.asFloatBuffer().get(values);
+                NDArray rounded = manager.create(values).toType(DataType.FLOAT16, false).toType(DataType.FLOAT32, false);
+                entries.add(SafetensorsWriter.Entry.of(t.getKey(), t.getValue().shape(), rounded.toFloatArray()));
+            }
+        }
+        SafetensorsWriter.write(file, TensorDtype.F32, entries);
+        return ckpt;
+    }
+
+    private static float[] floats(ByteBuffer bytes) {
+        float[] out = new float[bytes.capacity() / Float.BYTES];
+        bytes.duplicate().order(bytes.order()).asFloatBuffer().get(out);
+        return out;
+    }
+
+    private static double maxDifference(float[] a, float[] b) {
+        assertEquals(a.length, b.length);
+        double worst = 0;
+        for (int i = 0; i < a.length; i++) {
+            worst = Math.max(worst, Math.abs(a[i] - b[i]));
+        }
+        return worst;
+    }
+
+    private static ModelOptions mixed() {
+        return ModelOptions.of(Device.cpu(), "mixed", 0, false);
+    }
+}
