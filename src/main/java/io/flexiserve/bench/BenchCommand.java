@@ -70,9 +70,11 @@ public final class BenchCommand implements Callable<Integer> {
                 "intermediate", config.intermediateSize(), "vocab", config.vocabSize(), "routed_layers", config.routingLayers()));
 
         // Bandwidth is measured before and after each decode round and the roofline, an upper bound, takes the
-        // best. This VM's memory is bimodal (29-35 GB/s for some allocations, 55-60 for others: BENCHMARKS.md),
-        // so every measurement is reported. libtorch work runs on threads that end with it (ShortLivedThread).
-        List<Double> bandwidths = new ArrayList<>(List.of(ShortLivedThread.call("bandwidth", Bandwidth::measure)));
+        // best reading of either reader. Some hosts' memory is bimodal (29-35 GB/s for some allocations, 55-60 for
+        // others: BENCHMARKS.md), so every measurement is reported. libtorch work runs on threads that end with it
+        // (ShortLivedThread).
+        List<Bandwidth.Measurement> bandwidths = new ArrayList<>(List.of(ShortLivedThread.call("bandwidth",
+                Bandwidth::measure)));
         Runnable remeasure = () -> bandwidths.add(ShortLivedThread.call("bandwidth", Bandwidth::measure));
         DecodeBytes bytes = new DecodeBytes(config, options.weightDtype().getNumOfBytes());
 
@@ -101,10 +103,11 @@ public final class BenchCommand implements Callable<Integer> {
                 }
             }
         }
-        double bandwidth = bandwidths.stream().mapToDouble(Double::doubleValue).max().orElseThrow();
+        double bandwidth = bandwidths.stream().mapToDouble(Bandwidth.Measurement::best).max().orElseThrow();
         double roofline = bandwidth / bytes.perToken(1);
         report.put("memory_bandwidth_gb_s", round(bandwidth / 1e9));
-        report.put("memory_bandwidth_measured_gb_s", bandwidths.stream().map(b -> round(b / 1e9)).toList());
+        report.put("memory_bandwidth_libtorch_sum_gb_s", bandwidths.stream().map(b -> round(b.libtorch() / 1e9)).toList());
+        report.put("memory_bandwidth_java_read_gb_s", bandwidths.stream().map(b -> round(b.java() / 1e9)).toList());
         report.put("bytes_per_token_all_run_mb", round(bytes.perToken(1) / 1e6));
         report.put("bytes_per_token_all_skip_mb", round(bytes.perToken(0) / 1e6));
         report.put("byte_ratio_skip_all", round(bytes.skipAllRatio()));
