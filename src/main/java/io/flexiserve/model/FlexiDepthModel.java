@@ -28,7 +28,7 @@ public final class FlexiDepthModel implements AutoCloseable {
     private final RmsNorm norm;           // (D)
     private final Linear lmHead;          // (V, D)
     private final AutoCloseable owned;    // what close() releases: the weights and their mappings, or a view's routers
-    private final RowForward row;         // single-row steps in Java, or null where the weights have no packed form
+    private final DecodeForward decode;   // decode steps in Java, or null where the weights have no packed form
 
     FlexiDepthModel(ModelConfig config, NDManager manager, DataType dtype, Rope rope, NDArray embedTokens,
                     DecoderLayer[] layers, RmsNorm norm, Linear lmHead, AutoCloseable owned) {
@@ -41,7 +41,7 @@ public final class FlexiDepthModel implements AutoCloseable {
         this.norm = norm;
         this.lmHead = lmHead;
         this.owned = owned;
-        this.row = RowForward.of(config, dtype, rope, embedTokens, layers, norm, lmHead);
+        this.decode = DecodeForward.of(config, dtype, rope, embedTokens, layers, norm, lmHead);
     }
 
     /** The base weights with another model instance's tensors (for a loader): close() releases both. */
@@ -166,18 +166,18 @@ public final class FlexiDepthModel implements AutoCloseable {
     /** One step: every chunk's rows through every layer, writing their keys and values into the cache. */
     public ForwardResult forward(StepBatch batch, KvCache cache) {
         checkFits(batch, cache);
-        if (row != null && row.accepts(batch, cache)) {
-            return row.forward(batch, cache);
+        if (decode != null && decode.accepts(batch, cache)) {
+            return decode.forward(batch, cache);
         }
         return forwardOnTensors(batch, cache);
     }
 
-    /** Whether single-row steps run in Java ({@link RowForward}). */
-    boolean hasRowPath() {
-        return row != null;
+    /** Whether decode steps run in Java ({@link DecodeForward}). */
+    boolean decodesInJava() {
+        return decode != null;
     }
 
-    /** {@link #forward} on libtorch tensors, whatever the row count (tests compare it with the row path). */
+    /** {@link #forward} on libtorch tensors, whatever the step (tests compare it with the Java decode path). */
     ForwardResult forwardOnTensors(StepBatch batch, KvCache cache) {
         checkFits(batch, cache);
         if (JniUtils.isGradMode()) {
@@ -257,8 +257,8 @@ public final class FlexiDepthModel implements AutoCloseable {
 
     @Override
     public void close() {
-        if (row != null) {
-            row.close();
+        if (decode != null) {
+            decode.close();
         }
         try {
             owned.close();

@@ -20,8 +20,9 @@ import jdk.incubator.vector.IntVector;
  * accumulators in registers (rows come padded to a multiple of 4: at a few rows the product is bound by reading
  * the weight, not by the padding's multiply-adds); the input comes transposed ({@code xt[k * rows + r]}), so each
  * step broadcasts {@code rows} consecutive floats. A panel is read from memory once and then from cache for each
- * further block of rows. Each widened vector is multiplied by the packing's scale once and then serves 4 or 8
- * rows.
+ * further block of rows. As in {@link RowKernel}, the packing's scale is split between the input (the caller
+ * transposes it times {@link PanelLayout.Packing#rowScale()}) and the sums, so a row's products are the same floats
+ * added in the same order as in {@link RowKernel}: a row's result does not depend on how many rows it came with.
  *
  * <p>The 8-row and 4-row kernels are written out by hand, alike but for their size: C2 keeps vectors in registers
  * only as separate locals, and the 4-row one halves the time of 2-4 row steps against padding them to 8.
@@ -33,22 +34,21 @@ final class PanelKernels {
 
     /**
      * {@code y[r * stride(out) + c] = sum_k xt[k * rows + r] * W[c][k]} for the columns of panels {@code [p0, p1)}
-     * and every row, {@code y} being floats from float index {@code yOffset}; {@code scale} is the packing's.
-     * Columns past {@code out} come out as zeros.
+     * and every row, {@code y} being floats from float index {@code yOffset}, {@code xt} being x times
+     * {@code rowScale} (the packing's). Columns past {@code out} come out as zeros.
      */
-    static void multiply(ByteBuffer packed, float scale, int out, int in, float[] xt, int rows, float[] y,
+    static void multiply(ByteBuffer packed, float rowScale, int out, int in, float[] xt, int rows, float[] y,
                          int yOffset, int p0, int p1) {
         int stride = PanelLayout.stride(out);
-        FloatVector s = FloatVector.broadcast(FLOATS, scale);
         for (int p = p0; p < p1; p++) {
             int base = p * PANEL * in * Short.BYTES;
             int at = yOffset + p * PANEL;
             int r = 0;
             for (; r + 8 <= rows; r += 8) {
-                rows8(packed, s, base, in, xt, rows, r, y, at + r * stride, stride);
+                rows8(packed, rowScale, base, in, xt, rows, r, y, at + r * stride, stride);
             }
             if (r + 4 <= rows) {
-                rows4(packed, s, base, in, xt, rows, r, y, at + r * stride, stride);
+                rows4(packed, rowScale, base, in, xt, rows, r, y, at + r * stride, stride);
                 r += 4;
             }
             if (r != rows) {
@@ -61,7 +61,7 @@ final class PanelKernels {
     // inlined in an early (OSR) compile because it runs once per call, made C2 keep the accumulators as objects
     // inside the loop: a 4-5x slower kernel in some runs. (Nor do a masked store or a store into a ByteBuffer
     // compile to one vector instruction in JDK 17; either also left the accumulators boxed.)
-    private static void rows8(ByteBuffer packed, FloatVector scale, int base, int in, float[] xt, int rows, int r0,
+    private static void rows8(ByteBuffer packed, float rowScale, int base, int in, float[] xt, int rows, int r0,
                               float[] y, int at, int stride) {
         FloatVector a0 = FloatVector.zero(FLOATS), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
         FloatVector a4 = a0, b4 = a0, a5 = a0, b5 = a0, a6 = a0, b6 = a0, a7 = a0, b7 = a0;
@@ -69,8 +69,8 @@ final class PanelKernels {
         int x = r0;
         for (int k = 0; k < in; k++, w += PANEL * Short.BYTES, x += rows) {
             IntVector words = words(packed, w);
-            FloatVector lo = low(words).mul(scale);
-            FloatVector hi = high(words).mul(scale);
+            FloatVector lo = low(words);
+            FloatVector hi = high(words);
             FloatVector v;
             v = FloatVector.broadcast(FLOATS, xt[x]);
             a0 = lo.fma(v, a0);
@@ -97,33 +97,33 @@ final class PanelKernels {
             a7 = lo.fma(v, a7);
             b7 = hi.fma(v, b7);
         }
-        a0.intoArray(y, at);
-        b0.intoArray(y, at + LANES);
-        a1.intoArray(y, at + stride);
-        b1.intoArray(y, at + stride + LANES);
-        a2.intoArray(y, at + 2 * stride);
-        b2.intoArray(y, at + 2 * stride + LANES);
-        a3.intoArray(y, at + 3 * stride);
-        b3.intoArray(y, at + 3 * stride + LANES);
-        a4.intoArray(y, at + 4 * stride);
-        b4.intoArray(y, at + 4 * stride + LANES);
-        a5.intoArray(y, at + 5 * stride);
-        b5.intoArray(y, at + 5 * stride + LANES);
-        a6.intoArray(y, at + 6 * stride);
-        b6.intoArray(y, at + 6 * stride + LANES);
-        a7.intoArray(y, at + 7 * stride);
-        b7.intoArray(y, at + 7 * stride + LANES);
+        a0.mul(rowScale).intoArray(y, at);
+        b0.mul(rowScale).intoArray(y, at + LANES);
+        a1.mul(rowScale).intoArray(y, at + stride);
+        b1.mul(rowScale).intoArray(y, at + stride + LANES);
+        a2.mul(rowScale).intoArray(y, at + 2 * stride);
+        b2.mul(rowScale).intoArray(y, at + 2 * stride + LANES);
+        a3.mul(rowScale).intoArray(y, at + 3 * stride);
+        b3.mul(rowScale).intoArray(y, at + 3 * stride + LANES);
+        a4.mul(rowScale).intoArray(y, at + 4 * stride);
+        b4.mul(rowScale).intoArray(y, at + 4 * stride + LANES);
+        a5.mul(rowScale).intoArray(y, at + 5 * stride);
+        b5.mul(rowScale).intoArray(y, at + 5 * stride + LANES);
+        a6.mul(rowScale).intoArray(y, at + 6 * stride);
+        b6.mul(rowScale).intoArray(y, at + 6 * stride + LANES);
+        a7.mul(rowScale).intoArray(y, at + 7 * stride);
+        b7.mul(rowScale).intoArray(y, at + 7 * stride + LANES);
     }
 
-    private static void rows4(ByteBuffer packed, FloatVector scale, int base, int in, float[] xt, int rows, int r0,
+    private static void rows4(ByteBuffer packed, float rowScale, int base, int in, float[] xt, int rows, int r0,
                               float[] y, int at, int stride) {
         FloatVector a0 = FloatVector.zero(FLOATS), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
         int w = base;
         int x = r0;
         for (int k = 0; k < in; k++, w += PANEL * Short.BYTES, x += rows) {
             IntVector words = words(packed, w);
-            FloatVector lo = low(words).mul(scale);
-            FloatVector hi = high(words).mul(scale);
+            FloatVector lo = low(words);
+            FloatVector hi = high(words);
             FloatVector v;
             v = FloatVector.broadcast(FLOATS, xt[x]);
             a0 = lo.fma(v, a0);
@@ -138,14 +138,14 @@ final class PanelKernels {
             a3 = lo.fma(v, a3);
             b3 = hi.fma(v, b3);
         }
-        a0.intoArray(y, at);
-        b0.intoArray(y, at + LANES);
-        a1.intoArray(y, at + stride);
-        b1.intoArray(y, at + stride + LANES);
-        a2.intoArray(y, at + 2 * stride);
-        b2.intoArray(y, at + 2 * stride + LANES);
-        a3.intoArray(y, at + 3 * stride);
-        b3.intoArray(y, at + 3 * stride + LANES);
+        a0.mul(rowScale).intoArray(y, at);
+        b0.mul(rowScale).intoArray(y, at + LANES);
+        a1.mul(rowScale).intoArray(y, at + stride);
+        b1.mul(rowScale).intoArray(y, at + stride + LANES);
+        a2.mul(rowScale).intoArray(y, at + 2 * stride);
+        b2.mul(rowScale).intoArray(y, at + 2 * stride + LANES);
+        a3.mul(rowScale).intoArray(y, at + 3 * stride);
+        b3.mul(rowScale).intoArray(y, at + 3 * stride + LANES);
     }
 
 }

@@ -43,7 +43,7 @@ final class Rope {
     }
 
     /** cos and sin of position p's angles into {@code cos}/{@code sin} from {@code at}: Dh each, both halves alike. */
-    private void angles(int position, float[] cos, float[] sin, int at) {
+    void angles(int position, float[] cos, float[] sin, int at) {
         int half = invFreq.length;
         for (int i = 0; i < half; i++) {
             float angle = position * invFreq[i];
@@ -57,19 +57,17 @@ final class Rope {
     }
 
     /**
-     * Rotates one row in Java, x: (heads * Dh) at the given position, with the f32 tables' values and the same
-     * operations as {@link #apply}, element by element. {@code cos} and {@code sin} are scratch of Dh floats.
+     * Rotates one row in Java, x[from, from + heads * Dh), by angles from {@link #angles} (Dh each, read from
+     * {@code at}), with the f32 tables' values and the same operations as {@link #apply}, element by element.
      */
-    void rotate(float[] x, int heads, int position, float[] cos, float[] sin) {
-        int dh = cos.length;
+    static void rotate(float[] x, int from, int heads, float[] cos, float[] sin, int at, int dh) {
         int half = dh / 2;
-        angles(position, cos, sin, 0);
-        for (int o = 0; o < heads * dh; o += dh) {
+        for (int o = from; o < from + heads * dh; o += dh) {
             for (int i = 0; i < half; i++) {
                 float first = x[o + i];
                 float second = x[o + half + i];
-                x[o + i] = first * cos[i] + -second * sin[i];
-                x[o + half + i] = second * cos[half + i] + first * sin[half + i];
+                x[o + i] = first * cos[at + i] + -second * sin[at + i];
+                x[o + half + i] = second * cos[at + half + i] + first * sin[at + half + i];
             }
         }
     }

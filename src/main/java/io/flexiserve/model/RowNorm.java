@@ -1,8 +1,8 @@
 package io.flexiserve.model;
 
 /**
- * {@link RmsNorm} for a single row, in Java: {@code x / sqrt(mean(x^2) + eps) * weight}, the statistics summed in
- * double.
+ * {@link RmsNorm} for rows in Java arrays: {@code x / sqrt(mean(x^2) + eps) * weight} per row, the statistics
+ * summed in double.
  *
  * @param weight (D), or (R) for a router's norm
  */
@@ -13,16 +13,19 @@ record RowNorm(float[] weight, float eps) {
         return new RowNorm(norm.weight.toFloatArray(), norm.eps());
     }
 
-    /** x: (n) -> a new (n). */
+    /** x: (N, n) row-major, n being the weight's length -> a new (N, n), each row normed by its own statistics. */
     float[] apply(float[] x) {
-        double squares = 0;
-        for (float v : x) {
-            squares += (double) v * v;
-        }
-        float rms = (float) Math.sqrt((float) (squares / x.length) + eps);
+        int n = weight.length;
         float[] y = new float[x.length];
-        for (int i = 0; i < x.length; i++) {
-            y[i] = x[i] / rms * weight[i];
+        for (int from = 0; from < x.length; from += n) {
+            double squares = 0;
+            for (int i = from; i < from + n; i++) {
+                squares += (double) x[i] * x[i];
+            }
+            float rms = (float) Math.sqrt((float) (squares / n) + eps);
+            for (int i = 0; i < n; i++) {
+                y[from + i] = x[from + i] / rms * weight[i];
+            }
         }
         return y;
     }

@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import org.jboss.logging.Logger;
 
 /**
@@ -42,13 +43,14 @@ final class VectorGemm {
 
     private final NDArray storage; // the packed weight, owned (and freed) by the weight's manager
     private final ByteBuffer packed; // a view of storage's memory
+    private final PanelLayout.Packing packing;
     private final int out;
     private final int in;
-    private PanelLayout.Packing packing; // set once by pack
 
-    private VectorGemm(NDArray storage, int out, int in) {
+    private VectorGemm(NDArray storage, ByteBuffer packed, PanelLayout.Packing packing, int out, int in) {
         this.storage = storage;
-        this.packed = storage.toByteBuffer(true).order(PanelLayout.ORDER);
+        this.packed = packed;
+        this.packing = packing;
         this.out = out;
         this.in = in;
     }
@@ -76,10 +78,10 @@ final class VectorGemm {
         // uninitialised: pack writes every element, the last panel's padding columns included
         NDArray storage = manager.create(new Shape(PanelLayout.packedBytes(out, in) / Short.BYTES), DataType.FLOAT16);
         KernelsCompiled.ensure();
-        VectorGemm gemm = new VectorGemm(storage, out, in);
+        ByteBuffer packed = storage.toByteBuffer(true).order(PanelLayout.ORDER); // a view of its memory
         ByteBuffer source = weight.toByteBuffer(true).order(ByteOrder.nativeOrder()); // a view: no copy
-        gemm.packing = PanelLayout.pack(source.asShortBuffer(), out, in, gemm.packed);
-        return gemm;
+        PanelLayout.Packing packing = PanelLayout.pack(source.asShortBuffer(), out, in, packed);
+        return new VectorGemm(storage, packed, packing, out, in);
     }
 
     /**
@@ -90,19 +92,7 @@ final class VectorGemm {
         int rows = (int) x.getShape().get(0);
         float[] xs = (x.getDataType() == DataType.FLOAT32 ? x : x.toType(DataType.FLOAT32, false)).toFloatArray();
         int stride = PanelLayout.stride(out);
-        float[] ys = new float[padded(rows) * stride];
-        for (int r0 = 0; r0 < rows; r0 += ROW_CHUNK) {
-            int m = Math.min(ROW_CHUNK, rows - r0);
-            int mp = padded(m);
-            float[] xt = new float[in * mp]; // padding rows stay zero, and so do their outputs
-            for (int r = 0; r < m; r++) {
-                int src = (r0 + r) * in;
-                for (int k = 0; k < in; k++) {
-                    xt[k * mp + r] = xs[src + k];
-                }
-            }
-            run(xt, mp, ys, r0 * stride);
-        }
+        float[] ys = multiplyPadded(xs, rows);
         NDArray y = x.getManager().create(new Shape(padded(rows), stride), DataType.FLOAT32); // uninitialised
         y.toByteBuffer(true).order(ByteOrder.nativeOrder()).asFloatBuffer().put(ys);
         NDArray result = y;
@@ -113,11 +103,55 @@ final class VectorGemm {
         return x.getDataType() == DataType.FLOAT32 ? result : result.toType(x.getDataType(), false);
     }
 
+    /**
+     * x: (N, in) row-major -> (N, out) row-major, in new arrays. One row takes {@link #multiplyRow}, more the batched
+     * kernels; both add each row's products in the same order, so a row's result does not depend on the rows
+     * multiplied with it.
+     */
+    float[] multiplyRows(float[] x, int rows) {
+        if (x.length != rows * in) {
+            throw new IllegalArgumentException(x.length + " inputs for " + rows + " rows of " + in);
+        }
+        if (rows == 1) {
+            return multiplyRow(x);
+        }
+        int stride = PanelLayout.stride(out);
+        float[] ys = multiplyPadded(x, rows);
+        if (stride == out) {
+            return ys.length == rows * out ? ys : Arrays.copyOf(ys, rows * out);
+        }
+        float[] y = new float[rows * out];
+        for (int r = 0; r < rows; r++) {
+            System.arraycopy(ys, r * stride, y, r * out, out);
+        }
+        return y;
+    }
+
+    /** (N, in) -> (padded(N), stride(out)) on the batched kernels, in chunks of {@link #ROW_CHUNK} rows. */
+    private float[] multiplyPadded(float[] xs, int rows) {
+        int stride = PanelLayout.stride(out);
+        float[] ys = new float[padded(rows) * stride];
+        float rowScale = packing.rowScale(); // see PanelKernels: the input carries half the packing's scale
+        for (int r0 = 0; r0 < rows; r0 += ROW_CHUNK) {
+            int m = Math.min(ROW_CHUNK, rows - r0);
+            int mp = padded(m);
+            float[] xt = new float[in * mp]; // padding rows stay zero, and so do their outputs
+            for (int r = 0; r < m; r++) {
+                int src = (r0 + r) * in;
+                for (int k = 0; k < in; k++) {
+                    xt[k * mp + r] = xs[src + k] * rowScale;
+                }
+            }
+            run(xt, mp, ys, r0 * stride);
+        }
+        return ys;
+    }
+
     private void run(float[] xt, int rows, float[] y, int yOffset) {
         int panels = PanelLayout.panels(out);
         GemmHelpers helpers = GemmHelpers.shared();
         int parts = (long) rows * out * in < PARALLEL_MIN_MACS ? 1 : Math.min(helpers.threads(), panels);
-        helpers.run(parts, part -> PanelKernels.multiply(packed, packing.scale(), out, in, xt, rows, y, yOffset,
+        helpers.run(parts, part -> PanelKernels.multiply(packed, packing.rowScale(), out, in, xt, rows, y, yOffset,
                 panels * part / parts, panels * (part + 1) / parts));
     }
 
@@ -143,7 +177,7 @@ final class VectorGemm {
     float[] multiplyRow(float[] x) {
         float[] y = new float[paddedOut()];
         multiplyRow(x, y);
-        return y.length == out ? y : java.util.Arrays.copyOf(y, out);
+        return y.length == out ? y : Arrays.copyOf(y, out);
     }
 
     private static int evenPanel(int panels, int part, int parts) {

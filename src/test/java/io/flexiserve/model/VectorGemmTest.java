@@ -1,5 +1,6 @@
 package io.flexiserve.model;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -159,6 +160,25 @@ class VectorGemmTest {
     }
 
     @Test
+    void aRowsProductHasTheSameBitsAloneAndAmongOtherRows() {
+        int out = 3 * PanelLayout.PANEL + 5;
+        int in = 300;
+        VectorGemm gemm = VectorGemm.pack(manager.create(gaussian(out * in, 0.02), new Shape(out, in))
+                .toType(DataType.FLOAT16, false));
+        for (int rows : new int[] {2, 5, 8, 13, 70}) {
+            float[] x = gaussian(rows * in, 1);
+            float[] together = gemm.multiplyRows(x, rows);
+            assertEquals(rows * out, together.length);
+            for (int r = 0; r < rows; r++) {
+                float[] alone = gemm.multiplyRows(java.util.Arrays.copyOfRange(x, r * in, (r + 1) * in), 1);
+                assertArrayEquals(alone, java.util.Arrays.copyOfRange(together, r * out, (r + 1) * out),
+                        "row " + r + " of " + rows);
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> gemm.multiplyRows(new float[in + 1], 1));
+    }
+
+    @Test
     void linearUsesThePackedWeightFromTwoRowsAndLibtorchsMatvecForOne() {
         int out = 40;
         int in = 24;
@@ -236,7 +256,7 @@ class VectorGemmTest {
                 model.forward(StepBatch.of(new SequenceChunk(0, 0, new int[] {1, 2, 3}, 0.5f, true)), cache);
                 int batched = JniUtils.getNumThreads();
                 int fresh = ShortLivedThread.call("fresh", JniUtils::getNumThreads); // while libtorch's default is 1
-                // (a single row normally takes the Java row path, which runs no libtorch kernel: RowForwardTest)
+                // (a decode step normally runs in Java, with no libtorch kernel: DecodeForwardTest)
                 model.forwardOnTensors(StepBatch.of(new SequenceChunk(0, 3, new int[] {4}, 0.5f, true)), cache);
                 return new int[] {batched, fresh, JniUtils.getNumThreads()};
             });

@@ -8,83 +8,95 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * {@link Attention} for a single token row, in Java: keys and values written straight into the cache's memory, and
- * one query attending to its sequence's cached rows ({@code softmax(q K^T / sqrt(Dh)) V} per query head, query head
- * {@code h} reading KV head {@code h / G} as HF's repeat_kv, softmax in f32). Each KV head's keys are read once for
- * its G query heads; long contexts split the KV heads over {@link GemmHelpers#shared()}.
+ * {@link Attention} for the rows of a decode step, in Java: keys and values written straight into the cache's
+ * memory, and each row's one query attending to its own sequence's cached rows ({@code softmax(q K^T / sqrt(Dh)) V}
+ * per query head, query head {@code h} reading KV head {@code h / G} as HF's repeat_kv, softmax in f32). Each KV
+ * head's keys are read once for its G query heads; the (row, KV head) pairs are split over
+ * {@link GemmHelpers#shared()} once there is enough of them to share.
  */
-final class RowAttention {
+final class DecodeAttention {
 
     private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
-    /** Multiply-adds (both passes over the keys and values) from which the KV heads are split over the helpers. */
+    /** Multiply-adds (both passes over keys and values) from which the work is split over the helpers. */
     private static final long PARALLEL_MIN_MACS = 1L << 19;
 
-    final VectorGemm qProj; // (H*Dh, D)
-    final VectorGemm kProj; // (Hkv*Dh, D)
-    final VectorGemm vProj; // (Hkv*Dh, D)
-    final VectorGemm oProj; // (D, H*Dh)
+    private final VectorGemm qProj; // (H*Dh, D)
+    private final VectorGemm kProj; // (Hkv*Dh, D)
+    private final VectorGemm vProj; // (Hkv*Dh, D)
+    private final VectorGemm oProj; // (D, H*Dh)
     private final int layer;
     private final int heads;
     private final int kvHeads;
     private final int headDim;
     private final float scale; // 1/sqrt(Dh), the value Attention multiplies by
-    private final Rope rope;
 
-    RowAttention(int layer, ModelConfig config, Rope rope, Attention attention) {
+    DecodeAttention(int layer, ModelConfig config, Attention attention) {
         this.layer = layer;
         this.heads = config.numHeads();
         this.kvHeads = config.numKvHeads();
         this.headDim = config.headDim();
         this.scale = (float) (1.0 / Math.sqrt(headDim));
-        this.rope = rope;
         this.qProj = attention.qProj.packedWeight();
         this.kProj = attention.kProj.packedWeight();
         this.vProj = attention.vProj.packedWeight();
         this.oProj = attention.oProj.packedWeight();
     }
 
-    /** k = RoPE(W_k h), v = W_v h at the row's position, written into the cache row. */
-    void writeKeysValues(float[] h, RowStep step) {
-        float[] k = kProj.multiplyRow(h);
-        float[] v = vProj.multiplyRow(h);
-        rope.rotate(k, kvHeads, step.position, step.cos, step.sin);
+    /** k = RoPE(W_k h), v = W_v h for every row of the step, h: (N, D), written into the rows' cache rows. */
+    void writeKeysValues(float[] h, DecodeStep step) {
+        float[] k = kProj.multiplyRows(h, step.rows); // (N, Hkv*Dh)
+        float[] v = vProj.multiplyRows(h, step.rows);
         int width = kvHeads * headDim;
-        step.cache.keyBytes(layer).asFloatBuffer().put(step.cacheRow * width, k, 0, width);
-        step.cache.valueBytes(layer).asFloatBuffer().put(step.cacheRow * width, v, 0, width);
+        for (int r = 0; r < step.rows; r++) {
+            Rope.rotate(k, r * width, kvHeads, step.cos, step.sin, r * headDim, headDim);
+            step.cache.keyBytes(layer).asFloatBuffer().put(step.cacheRow[r] * width, k, r * width, width);
+            step.cache.valueBytes(layer).asFloatBuffer().put(step.cacheRow[r] * width, v, r * width, width);
+        }
     }
 
-    /** W_o softmax(q K^T / sqrt(Dh)) V for the row, h: (D) -> (D). */
-    float[] forward(float[] h, RowStep step) {
-        float[] q = qProj.multiplyRow(h);
-        rope.rotate(q, heads, step.position, step.cos, step.sin);
-        for (int i = 0; i < heads * headDim; i++) {
+    /** W_o softmax(q K^T / sqrt(Dh)) V for the given rows of the step, h: (n, D) of those rows -> (n, D). */
+    float[] forward(float[] h, int[] rows, DecodeStep step) {
+        int n = rows.length;
+        int width = heads * headDim;
+        float[] q = qProj.multiplyRows(h, n); // (n, H*Dh)
+        long macs = 0;
+        for (int i = 0; i < n; i++) {
+            Rope.rotate(q, i * width, heads, step.cos, step.sin, rows[i] * headDim, headDim);
+            macs += 2L * (step.position[rows[i]] + 1) * width;
+        }
+        for (int i = 0; i < n * width; i++) {
             q[i] *= scale;
         }
-        float[] context = new float[heads * headDim];
-        int keys = step.position + 1;
+        float[] context = new float[n * width];
         ByteBuffer k = step.cache.keyBytes(layer);
         ByteBuffer v = step.cache.valueBytes(layer);
+        int units = n * kvHeads; // (row, KV head) pairs
         GemmHelpers helpers = GemmHelpers.shared();
-        int parts = 2L * keys * heads * headDim < PARALLEL_MIN_MACS ? 1 : Math.min(helpers.threads(), kvHeads);
-        float[][] scores = new float[parts][(heads / kvHeads) * keys];
+        int parts = macs < PARALLEL_MIN_MACS ? 1 : Math.min(helpers.threads(), units);
         helpers.run(parts, part -> {
-            for (int j = kvHeads * part / parts; j < kvHeads * (part + 1) / parts; j++) {
-                attendKvHead(j, q, k, v, step.kvOffset, keys, scores[part], context);
+            for (int u = units * part / parts; u < units * (part + 1) / parts; u++) {
+                int i = u / kvHeads;
+                int row = rows[i];
+                attendKvHead(u % kvHeads, q, i * width, k, v, step.kvOffset[row], step.position[row] + 1, context);
             }
         });
-        return oProj.multiplyRow(context);
+        return oProj.multiplyRows(context, n);
     }
 
-    /** The G query heads of KV head j over keys rows [kvOffset, kvOffset + keys): their context rows. */
-    private void attendKvHead(int j, float[] q, ByteBuffer k, ByteBuffer v, int kvOffset, int keys, float[] scores,
+    /**
+     * The G query heads of KV head j of one row, whose query (and context) starts at {@code from}, over cache rows
+     * [kvOffset, kvOffset + keys).
+     */
+    private void attendKvHead(int j, float[] q, int from, ByteBuffer k, ByteBuffer v, int kvOffset, int keys,
                               float[] context) {
         int g = heads / kvHeads;
         int rowBytes = kvHeads * headDim * Float.BYTES;
-        int head0 = j * g;
+        int head0 = from + j * g * headDim;
+        float[] scores = new float[g * keys];
         for (int t = 0; t < keys; t++) {
             int at = (kvOffset + t) * rowBytes + j * headDim * Float.BYTES;
             for (int i = 0; i < g; i++) {
-                scores[i * keys + t] = dot(q, (head0 + i) * headDim, k, at);
+                scores[i * keys + t] = dot(q, head0 + i * headDim, k, at);
             }
         }
         for (int i = 0; i < g; i++) {
@@ -93,7 +105,7 @@ final class RowAttention {
         for (int t = 0; t < keys; t++) {
             int at = (kvOffset + t) * rowBytes + j * headDim * Float.BYTES;
             for (int i = 0; i < g; i++) {
-                addScaled(context, (head0 + i) * headDim, scores[i * keys + t], v, at);
+                addScaled(context, head0 + i * headDim, scores[i * keys + t], v, at);
             }
         }
     }
@@ -115,7 +127,7 @@ final class RowAttention {
         return sum;
     }
 
-    /** context[from..from+Dh) += p * values row. */
+    /** context[from, from + Dh) += p * values row. */
     private void addScaled(float[] context, int from, float p, ByteBuffer values, int at) {
         int d = 0;
         if (headDim >= FLOATS.length()) {

@@ -1,5 +1,6 @@
 package io.flexiserve.model;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -21,10 +22,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Single-row steps in Java ({@link RowForward}) against the equations ({@link NaiveModel}, on weights that f16 holds
- * exactly) and against the same steps on libtorch tensors.
+ * Decode steps in Java ({@link DecodeForward}) against the equations ({@link NaiveModel}, on weights that f16 holds
+ * exactly), against the same steps on libtorch tensors, and against themselves at other batch sizes.
  */
-class RowForwardTest {
+class DecodeForwardTest {
 
     private static final int[] PROMPT = {3, 14, 15, 92, 65};
     private static final int[] DECODED = {35, 89, 79, 32, 38, 46, 26, 43, 38, 32, 79, 50};
@@ -35,7 +36,7 @@ class RowForwardTest {
 
     @BeforeEach
     void vectorApi() {
-        assumeTrue(VectorGemm.AVAILABLE, "no Vector API: mixed keeps libtorch's kernels and has no row path");
+        assumeTrue(VectorGemm.AVAILABLE, "no Vector API: mixed keeps libtorch's kernels and decodes on tensors");
     }
 
     @Test
@@ -51,18 +52,73 @@ class RowForwardTest {
     }
 
     @Test
-    void premultipliedRouterHeadAndFineTunedRouterSetsHaveTheirOwnRowPath() throws Exception {
+    void premultipliedRouterHeadAndFineTunedRouterSetsDecodeInJavaToo() throws Exception {
         Path ckpt = f16Exact(TestCheckpoints.flexi());
         try (FlexiDepthModel model = ModelLoader.load(ckpt, ModelOptions.of(Device.cpu(), "mixed", 0, true))) {
-            assertTrue(model.hasRowPath());
+            assertTrue(model.decodesInJava());
             assertMatchesTensorPath(model, 0.5f);
             try (NDManager manager = NDManager.newBaseManager();
                  RouterWeights routers = RouterWeights.initialise(model.config(), List.of(1, 2, 3), manager, 5);
                  FlexiDepthModel view = model.withRouters(routers)) {
-                assertTrue(view.hasRowPath(), "a router set served next to its base packs its own routers");
+                assertTrue(view.decodesInJava(), "a router set served next to its base packs its own routers");
                 assertMatchesTensorPath(view, 0.5f);
             }
             assertMatchesTensorPath(model, 0.5f); // closing the view left the base's weights alone
+        }
+    }
+
+    @Test
+    void aSequenceDecodesToTheSameBitsAloneOrInABatchWithOthers() throws Exception {
+        Path ckpt = f16Exact(TestCheckpoints.flexi());
+        float[] thresholds = {0.5f, 0f, 1f, 0.5f, 0.3f}; // runs, skips and mixed decisions in one step
+        int[][] prompts = {{3, 14, 15}, {92, 65, 35, 89}, {79, 32}, {38, 46, 26, 43, 38}, {32, 79, 50, 28}};
+        int sequences = prompts.length;
+        try (FlexiDepthModel model = ModelLoader.load(ckpt, mixed());
+             KvCache together = model.newKvCache(256); KvCache alone = model.newKvCache(256)) {
+            for (int s = 0; s < sequences; s++) { // the same prefill in both caches, each sequence at its own offset
+                SequenceChunk prompt = new SequenceChunk(40 * s, 0, prompts[s], thresholds[s], true);
+                model.forward(StepBatch.of(prompt), together);
+                model.forward(StepBatch.of(prompt), alone);
+            }
+            int[] past = Arrays.stream(prompts).mapToInt(p -> p.length).toArray();
+            int ran = 0;
+            for (int t = 0; t < 6; t++) {
+                List<SequenceChunk> chunks = new ArrayList<>();
+                for (int s = 0; s < sequences; s++) {
+                    chunks.add(new SequenceChunk(40 * s, past[s]++, new int[] {DECODED[(s + t) % DECODED.length]},
+                            thresholds[s], true));
+                }
+                ForwardResult batch = model.forward(new StepBatch(chunks), together);
+                for (int s = 0; s < sequences; s++) {
+                    ForwardResult single = model.forward(StepBatch.of(chunks.get(s)), alone);
+                    assertArrayEquals(single.logits()[0], batch.logits()[s], "sequence " + s + ", step " + t);
+                    for (int r = 0; r < 2; r++) {
+                        assertEquals(single.trace().gate(r, 0), batch.trace().gate(r, s));
+                        assertEquals(single.trace().ran(r, 0), batch.trace().ran(r, s));
+                        ran += batch.trace().ran(r, s) ? 1 : 0;
+                    }
+                }
+            }
+            assertTrue(ran > 0 && ran < 6 * sequences * 2, "some rows ran routed layers, others skipped: " + ran);
+        }
+    }
+
+    @Test
+    void stepsWithPromptChunksStayOnTensorsAndDecodeStepsAskingNoLogitsGetNone() throws Exception {
+        Path ckpt = f16Exact(TestCheckpoints.flexi());
+        try (FlexiDepthModel model = ModelLoader.load(ckpt, mixed()); KvCache a = model.newKvCache(64);
+             KvCache b = model.newKvCache(64)) {
+            // a prompt chunk next to a decode row: the step runs on tensors, bit for bit
+            model.forward(StepBatch.of(new SequenceChunk(0, 0, PROMPT, 0.5f, true)), a);
+            model.forward(StepBatch.of(new SequenceChunk(0, 0, PROMPT, 0.5f, true)), b);
+            StepBatch mixedStep = StepBatch.of(new SequenceChunk(0, PROMPT.length, new int[] {7}, 0.5f, true),
+                    new SequenceChunk(32, 0, new int[] {8, 9, 10}, 0.5f, true));
+            assertArrayEquals(model.forwardOnTensors(mixedStep, b).logits()[1], model.forward(mixedStep, a).logits()[1]);
+            // single-row chunks that want no logits (a prompt fed one token at a time) get none
+            ForwardResult quiet = model.forward(StepBatch.of(new SequenceChunk(0, PROMPT.length + 1, new int[] {5},
+                    0.5f, false), new SequenceChunk(32, 3, new int[] {6}, 0.5f, true)), a);
+            assertEquals(null, quiet.logits()[0]);
+            assertEquals(TestCheckpoints.VOCAB, quiet.logits()[1].length);
         }
     }
 
@@ -94,7 +150,7 @@ class RowForwardTest {
                     boolean written = i / width == KV_OFFSET;
                     assertEquals(expected[i], k[i], written ? 2e-3 : 0, "layer " + l + " key float " + i);
                     assertEquals(expectedV[i], v[i], written ? 2e-3 : 0, "layer " + l + " value float " + i);
-                    assertTrue(!written || k[i] != 0, "the row path wrote key float " + i);
+                    assertTrue(!written || k[i] != 0, "the Java path wrote key float " + i);
                 }
             }
         }
@@ -110,7 +166,7 @@ class RowForwardTest {
         NaiveModel naive = new NaiveModel(ckpt);
         try (FlexiDepthModel model = ModelLoader.load(ckpt, mixed());
              KvCache row = model.newKvCache(64); KvCache tensors = model.newKvCache(64)) {
-            assertTrue(model.hasRowPath(), "mixed with the Vector API runs single rows in Java");
+            assertTrue(model.decodesInJava(), "mixed with the Vector API decodes in Java");
             SequenceChunk prompt = new SequenceChunk(KV_OFFSET, 0, PROMPT, 0.5f, true);
             model.forward(StepBatch.of(prompt), row);
             model.forward(StepBatch.of(prompt), tensors);
@@ -139,13 +195,13 @@ class RowForwardTest {
             }
             int decisions = DECODED.length * config.routingLayers().size();
             assertTrue(ran > 0 && ran < decisions, "the seeded routers run some steps and skip others: " + ran);
-            assertTrue(rowWorst < 2e-4, "row path logits within " + rowWorst + " of the equations");
-            assertTrue(rowWorst * 10 < tensorWorst, "the row path (" + rowWorst + ") keeps f32 activations, "
-                    + "the tensor path (" + tensorWorst + ") rounds them to f16: so the row path ran");
+            assertTrue(rowWorst < 2e-4, "Java decode logits within " + rowWorst + " of the equations");
+            assertTrue(rowWorst * 10 < tensorWorst, "the Java path (" + rowWorst + ") keeps f32 activations, "
+                    + "the tensor path (" + tensorWorst + ") rounds them to f16: so the Java path ran");
         }
     }
 
-    /** One decode step after a prefill, on the row path and on tensors, for a model and its own caches. */
+    /** One decode step after a prefill, in Java and on tensors, for a model and its own caches. */
     private static void assertMatchesTensorPath(FlexiDepthModel model, float threshold) {
         try (KvCache row = model.newKvCache(32); KvCache tensors = model.newKvCache(32)) {
             SequenceChunk prompt = new SequenceChunk(0, 0, PROMPT, threshold, true);

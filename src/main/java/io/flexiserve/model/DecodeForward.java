@@ -1,0 +1,125 @@
+package io.flexiserve.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * A decode step (every sequence of the step brings one new token) through the whole network in Java, on the packed
+ * f16 weights of {@code mixed}: no libtorch op per layer.
+ *
+ * <p>Why: a step of one row is bound by reading every weight once, and two things kept libtorch's path from that
+ * bound on this CPU (BENCHMARKS.md, "Full depth vs roofline"): its f16 matvec streams at 14-24 GB/s by shape where
+ * {@link RowKernel} streams at 29-32, and the ~70 tensor ops a layer takes (5-15 us each through DJL) left the memory
+ * idle between products. Steps of several rows are compute-bound on the same Java kernels, and those ops were a
+ * sixth of a 16-row step. Here a layer is the products of its weights plus loops over the rows; the embedding rows
+ * are the only tensors read and the logits come out as Java arrays.
+ *
+ * <p>The equations are {@link DecoderLayer}'s, row by row ({@link DecodeLayer}). A row's numbers do not depend on the
+ * rows beside it (the kernels add each row's products in the same order at any row count), so batching never
+ * changes a sequence's output here; they differ from libtorch's path at the level of f16 rounding, since libtorch's
+ * f16 matvec rounds its input and output to f16 where the Java kernels keep f32. Steps with prompt chunks of several
+ * rows stay on tensors, where a chunk's attention is one batched product. Used only when every projection has a
+ * packed form (dtype {@code mixed} on CPU with the Vector API), the activations are f32 and the cache can be viewed
+ * from Java; the JVM property {@code -Dio.flexiserve.java-decode=false} turns it off (to compare).
+ */
+final class DecodeForward implements AutoCloseable {
+
+    private static final boolean ENABLED = Boolean.parseBoolean(System.getProperty("io.flexiserve.java-decode", "true"));
+
+    private final ModelConfig config;
+    private final Rope rope;
+    private final NDArray embedTokens; // (V, D)
+    private final DecodeLayer[] layers;
+    private final RowNorm norm;
+    private final VectorGemm lmHead;
+    private final List<VectorGemm> packedHere; // the routers' and adapters' packed copies, closed with this
+
+    private DecodeForward(ModelConfig config, Rope rope, NDArray embedTokens, DecodeLayer[] layers, RowNorm norm,
+                          VectorGemm lmHead, List<VectorGemm> packedHere) {
+        this.config = config;
+        this.rope = rope;
+        this.embedTokens = embedTokens;
+        this.layers = layers;
+        this.norm = norm;
+        this.lmHead = lmHead;
+        this.packedHere = packedHere;
+    }
+
+    /**
+     * The Java decode path over these weights (packing the routers and adapters once), or null where it does not
+     * apply: turned off, activations not f32 on the CPU, or a projection without a packed form.
+     */
+    static DecodeForward of(ModelConfig config, DataType dtype, Rope rope, NDArray embedTokens, DecoderLayer[] layers,
+                            RmsNorm norm, Linear lmHead) {
+        boolean applies = ENABLED && dtype == DataType.FLOAT32 && !embedTokens.getDevice().isGpu() && lmHead.packed();
+        for (int l = 0; l < layers.length && applies; l++) {
+            applies = DecodeLayer.supports(layers[l]);
+        }
+        if (!applies) {
+            return null;
+        }
+        List<VectorGemm> packedHere = new ArrayList<>();
+        DecodeLayer[] java = new DecodeLayer[layers.length];
+        for (int l = 0; l < layers.length; l++) {
+            java[l] = DecodeLayer.of(l, config, layers[l], linear -> {
+                VectorGemm packed = VectorGemm.pack(linear.weight());
+                packedHere.add(packed);
+                return packed;
+            });
+        }
+        return new DecodeForward(config, rope, embedTokens, java, RowNorm.of(norm), lmHead.packedWeight(), packedHere);
+    }
+
+    /** Whether this path takes the step: every chunk a single row, and a cache Java can read and write in place. */
+    boolean accepts(StepBatch batch, KvCache cache) {
+        return batch.rows() == batch.chunks().size() && cache.javaViews();
+    }
+
+    /** The step of {@link FlexiDepthModel#forward} for a batch of single-row chunks. */
+    ForwardResult forward(StepBatch batch, KvCache cache) {
+        int n = batch.rows();
+        int d = config.hiddenSize();
+        RoutingTrace trace = new RoutingTrace(config, n);
+        DecodeStep step = new DecodeStep(cache, batch, rope, config.headDim(), trace);
+        float[] x = new float[n * d]; // (N, D)
+        for (int r = 0; r < n; r++) {
+            try (NDArray row = embedTokens.get(batch.chunks().get(r).tokens()[0])) {
+                System.arraycopy(row.toFloatArray(), 0, x, r * d, d);
+            }
+        }
+        for (DecodeLayer layer : layers) {
+            layer.forward(x, step);
+        }
+        return new ForwardResult(logits(norm.apply(x), batch), trace);
+    }
+
+    /** lm_head over the normed rows that want logits: S x (V), null for the others. */
+    private float[][] logits(float[] normed, StepBatch batch) {
+        int n = batch.rows();
+        int vocab = config.vocabSize();
+        boolean[] wanted = new boolean[n];
+        int count = 0;
+        for (int r = 0; r < n; r++) {
+            wanted[r] = batch.chunks().get(r).wantLogits();
+            count += wanted[r] ? 1 : 0;
+        }
+        float[][] out = new float[n][];
+        if (count == 0) {
+            return out;
+        }
+        RowSet rows = RowSet.of(wanted, true, count);
+        float[] flat = lmHead.multiplyRows(rows.gather(normed, n), count); // (S, V)
+        for (int i = 0; i < count; i++) {
+            out[rows.rows()[i]] = count == 1 ? flat : Arrays.copyOfRange(flat, i * vocab, (i + 1) * vocab);
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+        packedHere.forEach(packed -> packed.storage().close());
+    }
+}

@@ -1,0 +1,165 @@
+package io.flexiserve.model;
+
+import java.util.List;
+
+/**
+ * {@link DecoderLayer} for the rows of a decode step, in Java on packed weights ({@link DecodeForward}): the same
+ * equations (FLEXIDEPTH.md section 5) on residual rows x (N, D), updated in place. A routed layer's router decides
+ * for each row; every row writes its keys and values; the rows that run are gathered for attention and the MLP
+ * (scaled by their gates), the rows that skip for the adapter (scaled by {@code 1 - w}), so a layer that every row
+ * skips reads none of its q, o or MLP weights.
+ */
+final class DecodeLayer {
+
+    private final RowNorm inputLayernorm;
+    private final DecodeAttention selfAttn;
+    private final RowNorm postAttentionLayernorm;
+    private final SwiGluRows mlp;
+    private final RouterRows router; // null in a plain layer
+    private final SwiGluRows adapter; // null in a plain layer
+    private final int routedIndex;
+
+    private DecodeLayer(RowNorm inputLayernorm, DecodeAttention selfAttn, RowNorm postAttentionLayernorm,
+                        SwiGluRows mlp, RouterRows router, SwiGluRows adapter, int routedIndex) {
+        this.inputLayernorm = inputLayernorm;
+        this.selfAttn = selfAttn;
+        this.postAttentionLayernorm = postAttentionLayernorm;
+        this.mlp = mlp;
+        this.router = router;
+        this.adapter = adapter;
+        this.routedIndex = routedIndex;
+    }
+
+    /**
+     * The Java form of {@code layer} (layer index {@code index}): its base projections' packed weights, and its
+     * router and adapter packed by {@code pack} (whose results the caller owns and closes).
+     */
+    static DecodeLayer of(int index, ModelConfig config, DecoderLayer layer, Packer pack) {
+        DecodeAttention attention = new DecodeAttention(index, config, layer.selfAttn);
+        SwiGluRows mlp = new SwiGluRows(layer.mlp.gate.packedWeight(), layer.mlp.value.packedWeight(),
+                layer.mlp.out.packedWeight());
+        RouterRows router = null;
+        SwiGluRows adapter = null;
+        if (layer.isRouted()) {
+            Router r = layer.router;
+            router = new RouterRows(pack.apply(r.routerEnc), RowNorm.of(r.routerNorm),
+                    r.routerDec == null ? null : pack.apply(r.routerDec), pack.apply(r.routerHead));
+            adapter = new SwiGluRows(pack.apply(layer.routerProj.gate), pack.apply(layer.routerProj.value),
+                    pack.apply(layer.routerProj.out));
+        }
+        return new DecodeLayer(RowNorm.of(layer.inputLayernorm), attention, RowNorm.of(layer.postAttentionLayernorm),
+                mlp, router, adapter, layer.routedIndex());
+    }
+
+    /** Whether every weight {@code layer}'s Java form needs has a packed form, or can be packed. */
+    static boolean supports(DecoderLayer layer) {
+        Attention a = layer.selfAttn;
+        for (Linear base : List.of(a.qProj, a.kProj, a.vProj, a.oProj, layer.mlp.gate, layer.mlp.value, layer.mlp.out)) {
+            if (!base.packed()) {
+                return false;
+            }
+        }
+        if (!layer.isRouted()) {
+            return true;
+        }
+        Router r = layer.router;
+        SwiGlu m = layer.routerProj;
+        return List.of(r.routerEnc, r.routerHead, m.gate, m.value, m.out).stream().allMatch(DecodeLayer::packable)
+                && (r.routerDec == null || packable(r.routerDec));
+    }
+
+    private static boolean packable(Linear linear) {
+        return VectorGemm.accepts(linear.weight());
+    }
+
+    /** x: (N, D), the step's residual rows, through this layer in place. */
+    void forward(float[] x, DecodeStep step) {
+        int n = step.rows;
+        float[] h = inputLayernorm.apply(x);
+        float[] w = new float[n];
+        boolean[] run = new boolean[n];
+        int running = 0;
+        for (int r = 0; r < n; r++) {
+            w[r] = 1;
+            run[r] = true;
+        }
+        if (router != null) {
+            w = router.gates(h, n);
+            for (int r = 0; r < n; r++) {
+                run[r] = w[r] > step.threshold[r];
+            }
+            step.trace.record(routedIndex, w, run);
+        }
+        for (boolean r : run) {
+            running += r ? 1 : 0;
+        }
+        selfAttn.writeKeysValues(h, step);
+        RowSet runs = RowSet.of(run, true, running);
+        RowSet skips = RowSet.of(run, false, n - running);
+        if (runs.size() > 0) { // x' = x + W_o Attn(q); y = x' + w * MLP(RMSNorm_post(x')), w = 1 in a plain layer
+            float[] xr = runs.gather(x, n);
+            addScaled(xr, selfAttn.forward(runs.gather(h, n), runs.rows(), step), null, runs);
+            addScaled(xr, mlp.apply(postAttentionLayernorm.apply(xr), runs.size()), router == null ? null : w, runs);
+            runs.scatter(xr, x, n);
+        }
+        if (skips.size() > 0) { // y = x + (1 - w) * Adapter(RMSNorm_post(x))
+            float[] xs = skips.gather(x, n);
+            float[] keep = new float[n];
+            for (int r = 0; r < n; r++) {
+                keep[r] = -w[r] + 1;
+            }
+            addScaled(xs, adapter.apply(postAttentionLayernorm.apply(xs), skips.size()), keep, skips);
+            skips.scatter(xs, x, n);
+        }
+    }
+
+    /** x += a * s row by row, s being indexed by the step's rows (null: s = 1, a plain sum). */
+    private static void addScaled(float[] x, float[] a, float[] s, RowSet set) {
+        int width = x.length / set.size();
+        for (int i = 0; i < set.size(); i++) {
+            float scale = s == null ? 1 : s[set.rows()[i]];
+            for (int c = i * width; c < (i + 1) * width; c++) {
+                x[c] += a[c] * scale;
+            }
+        }
+    }
+
+    static float sigmoid(float z) {
+        return (float) (1 / (1 + Math.exp(-z)));
+    }
+
+    /** Packs a router or adapter weight for the Java path. */
+    @FunctionalInterface
+    interface Packer {
+        VectorGemm apply(Linear linear);
+    }
+
+    /** {@link SwiGlu} for rows: {@code out(silu(gate u) * value u)}. */
+    private record SwiGluRows(VectorGemm gate, VectorGemm value, VectorGemm out) {
+
+        float[] apply(float[] u, int rows) {
+            float[] g = gate.multiplyRows(u, rows);
+            float[] v = value.multiplyRows(u, rows);
+            for (int i = 0; i < g.length; i++) {
+                g[i] = g[i] * sigmoid(g[i]) * v[i];
+            }
+            return out.multiplyRows(g, rows);
+        }
+    }
+
+    /** {@link Router} for rows: {@code w = sigmoid(W_head W_dec tanh(RMSNorm_r(W_enc h)))}, one gate per row. */
+    private record RouterRows(VectorGemm enc, RowNorm norm, VectorGemm dec, VectorGemm head) {
+
+        float[] gates(float[] h, int rows) {
+            float[] z = norm.apply(enc.multiplyRows(h, rows));
+            for (int i = 0; i < z.length; i++) {
+                z[i] = (float) Math.tanh(z[i]);
+            }
+            float[] logits = head.multiplyRows(dec == null ? z : dec.multiplyRows(z, rows), rows); // (N, 1)
+            for (int r = 0; r < rows; r++) {
+                logits[r] = sigmoid(logits[r]);
+            }
+            return logits;
+        }
+    }
+}
