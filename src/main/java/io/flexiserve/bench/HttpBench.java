@@ -29,6 +29,9 @@ final class HttpBench implements AutoCloseable {
     private final URI base;
     private final String model;
 
+    /** The JVM properties that turn FlexiServe's Java kernels or its Java decode steps off, passed on to the service. */
+    private static final List<String> KERNEL_SWITCHES = List.of("io.flexiserve.vector-gemm", "io.flexiserve.java-decode");
+
     HttpBench(Path runnerJar, Path checkpoint, String dtype, int port) throws IOException, InterruptedException {
         Path data = Files.createTempDirectory("flexiserve-bench");
         List<String> command = new ArrayList<>();
@@ -36,9 +39,11 @@ final class HttpBench implements AutoCloseable {
         if (ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()) { // as this JVM: the Java kernels
             command.addAll(List.of("--add-modules", "jdk.incubator.vector"));
         }
-        String vectorGemm = System.getProperty("io.flexiserve.vector-gemm"); // and turned off when this JVM's are
-        if (vectorGemm != null) {
-            command.add("-Dio.flexiserve.vector-gemm=" + vectorGemm);
+        for (String property : KERNEL_SWITCHES) { // and turned off where this JVM's are
+            String value = System.getProperty(property);
+            if (value != null) {
+                command.add("-D" + property + "=" + value);
+            }
         }
         command.addAll(List.of("-Dquarkus.http.port=" + port, "-Dflexiserve.model.path=" + checkpoint,
                 "-Dflexiserve.model.dtype=" + dtype, "-Dflexiserve.data-dir=" + data, "-jar", runnerJar.toString()));

@@ -124,6 +124,11 @@ final class DecodeLayer {
         }
     }
 
+    /**
+     * Scalar Math.exp, on purpose: the Vector API's EXP gives results an ulp apart in interpreted and C2-compiled
+     * code (a fallback per lane against an SVML intrinsic), so a sequence's bits would depend on the JIT's state,
+     * and a vectorised silu did not measurably speed up a step.
+     */
     static float sigmoid(float z) {
         return (float) (1 / (1 + Math.exp(-z)));
     }

@@ -26,8 +26,9 @@ import jdk.incubator.vector.IntVector;
  *
  * <p>The kernels are written out by hand, alike but for their size: C2 keeps vectors in registers only as separate
  * locals. The 4-row one halves the time of 2-4 row steps against padding them to 8; at 4 rows a product is still
- * bound by reading the weight, so that kernel walks two panels side by side as {@link RowKernel} does (two memory
- * streams per core: 1.5x faster, e.g. 1.68 against 2.50 ms for 8192x2048 on this project's VM).
+ * bound by reading the weight, so that kernel walks both panels of a pair side by side as {@link RowKernel} does
+ * (two memory streams per core: 1.5x faster than one panel at a time, 1.68 against 2.50 ms for 8192x2048 on this
+ * project's VM).
  */
 final class PanelKernels {
 
@@ -41,26 +42,21 @@ final class PanelKernels {
      */
     static void multiply(ByteBuffer packed, float rowScale, int out, int in, float[] xt, int rows, float[] y,
                          int yOffset, int p0, int p1) {
-        int stride = PanelLayout.stride(out);
-        int p = p0;
-        if (rows == 4) { // bound by reading the weight: two panels side by side, as RowKernel
-            for (; p + 2 <= p1; p += 2) {
-                rows4Pair(packed, rowScale, p * PANEL * in * Short.BYTES, in, xt, y, yOffset + p * PANEL, stride);
-            }
+        if (rows % 4 != 0) {
+            throw new IllegalArgumentException(rows + " rows: pad them to a multiple of 4");
         }
-        for (; p < p1; p++) {
-            int base = p * PANEL * in * Short.BYTES;
+        int stride = PanelLayout.stride(out);
+        int panelBytes = PANEL * in * Short.BYTES;
+        for (int p = p0; p < p1; p += 2) { // panels come in pairs (PanelLayout)
             int at = yOffset + p * PANEL;
-            int r = 0;
-            for (; r + 8 <= rows; r += 8) {
-                rows8(packed, rowScale, base, in, xt, rows, r, y, at + r * stride, stride);
+            int eights = rows / 8 * 8;
+            for (int q = 0; q < 2; q++) { // each panel of the pair, read from memory once, from cache for more rows
+                for (int r = 0; r < eights; r += 8) {
+                    rows8(packed, rowScale, (p + q) * panelBytes, in, xt, rows, r, y, at + q * PANEL + r * stride, stride);
+                }
             }
-            if (r + 4 <= rows) {
-                rows4(packed, rowScale, base, in, xt, rows, r, y, at + r * stride, stride);
-                r += 4;
-            }
-            if (r != rows) {
-                throw new IllegalArgumentException(rows + " rows: pad them to a multiple of 4");
+            if (eights < rows) { // four rows left: bound by reading the weight, so both panels side by side
+                rows4Pair(packed, rowScale, p * panelBytes, in, xt, rows, eights, y, at + eights * stride, stride);
             }
         }
     }
@@ -123,13 +119,13 @@ final class PanelKernels {
         b7.mul(rowScale).intoArray(y, at + 7 * stride + LANES);
     }
 
-    private static void rows4Pair(ByteBuffer packed, float rowScale, int base, int in, float[] xt, float[] y, int at,
-                                  int stride) {
+    private static void rows4Pair(ByteBuffer packed, float rowScale, int base, int in, float[] xt, int rows, int r0,
+                                  float[] y, int at, int stride) {
         FloatVector a0 = FloatVector.zero(FLOATS), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
         FloatVector c0 = a0, d0 = a0, c1 = a0, d1 = a0, c2 = a0, d2 = a0, c3 = a0, d3 = a0;
         int w = base;
         int u = base + PANEL * in * Short.BYTES; // the next panel
-        for (int k = 0, x = 0; k < in; k++, w += PANEL * Short.BYTES, u += PANEL * Short.BYTES, x += 4) {
+        for (int k = 0, x = r0; k < in; k++, w += PANEL * Short.BYTES, u += PANEL * Short.BYTES, x += rows) {
             IntVector first = words(packed, w);
             IntVector second = words(packed, u);
             FloatVector lo = low(first);
@@ -174,39 +170,6 @@ final class PanelKernels {
         b3.mul(rowScale).intoArray(y, at + 3 * stride + LANES);
         c3.mul(rowScale).intoArray(y, at + 3 * stride + PANEL);
         d3.mul(rowScale).intoArray(y, at + 3 * stride + PANEL + LANES);
-    }
-
-    private static void rows4(ByteBuffer packed, float rowScale, int base, int in, float[] xt, int rows, int r0,
-                              float[] y, int at, int stride) {
-        FloatVector a0 = FloatVector.zero(FLOATS), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
-        int w = base;
-        int x = r0;
-        for (int k = 0; k < in; k++, w += PANEL * Short.BYTES, x += rows) {
-            IntVector words = words(packed, w);
-            FloatVector lo = low(words);
-            FloatVector hi = high(words);
-            FloatVector v;
-            v = FloatVector.broadcast(FLOATS, xt[x]);
-            a0 = lo.fma(v, a0);
-            b0 = hi.fma(v, b0);
-            v = FloatVector.broadcast(FLOATS, xt[x + 1]);
-            a1 = lo.fma(v, a1);
-            b1 = hi.fma(v, b1);
-            v = FloatVector.broadcast(FLOATS, xt[x + 2]);
-            a2 = lo.fma(v, a2);
-            b2 = hi.fma(v, b2);
-            v = FloatVector.broadcast(FLOATS, xt[x + 3]);
-            a3 = lo.fma(v, a3);
-            b3 = hi.fma(v, b3);
-        }
-        a0.mul(rowScale).intoArray(y, at);
-        b0.mul(rowScale).intoArray(y, at + LANES);
-        a1.mul(rowScale).intoArray(y, at + stride);
-        b1.mul(rowScale).intoArray(y, at + stride + LANES);
-        a2.mul(rowScale).intoArray(y, at + 2 * stride);
-        b2.mul(rowScale).intoArray(y, at + 2 * stride + LANES);
-        a3.mul(rowScale).intoArray(y, at + 3 * stride);
-        b3.mul(rowScale).intoArray(y, at + 3 * stride + LANES);
     }
 
 }

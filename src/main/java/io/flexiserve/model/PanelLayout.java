@@ -16,7 +16,10 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Layout. The weight's output columns are cut into panels of {@link #PANEL} (two vectors); a panel stores, for
  * each input index {@code k}, its {@code PANEL} weights as {@code LANES} 32-bit words, word {@code j} holding column
  * {@code j} in its low half and column {@code LANES + j} in its high half. A kernel walks a panel from {@code k = 0}
- * to {@code in}, reading it strictly sequentially.
+ * to {@code in}, reading it strictly sequentially, and walks two neighbouring panels at once (two memory streams
+ * per core), so the panels come in pairs: the last pair is padded with zero columns. (A kernel for a lone panel ran
+ * too rarely for C2 to compile it with the Vector API's intrinsics, and so ran boxed, for the router's one-column
+ * head in every routed layer.)
  *
  * <p>Halves, re-biased. The Vector API of JDK 17 has no f16 conversion, so a kernel shifts each 16-bit code into
  * bits 13..27 of a float ({@link #low}, {@link #high}: three integer operations, sign kept): the code's 5-bit
@@ -60,8 +63,9 @@ final class PanelLayout {
         }
     }
 
+    /** Panels of an {@code out}-column weight: whole pairs of them. */
     static int panels(int out) {
-        return (out + PANEL - 1) / PANEL;
+        return (out + 2 * PANEL - 1) / (2 * PANEL) * 2;
     }
 
     /** The row stride of a product's output: the output columns rounded up to whole panels. */
@@ -69,7 +73,7 @@ final class PanelLayout {
         return panels(out) * PANEL;
     }
 
-    /** Bytes of the packed form of an {@code (out, in)} f16 weight (the last panel padded with zeros). */
+    /** Bytes of the packed form of an {@code (out, in)} f16 weight (the last pair of panels padded with zeros). */
     static long packedBytes(int out, int in) {
         return (long) stride(out) * in * Short.BYTES;
     }

@@ -30,16 +30,12 @@ final class RowKernel {
     }
 
     /**
-     * {@code y[c] = sum_k x[k] * W[c][k]} for the columns of panels {@code [p0, p1)}, {@code rowScale} being the
-     * packing's; columns past the weight's come out as zeros.
+     * {@code y[c] = sum_k x[k] * W[c][k]} for the columns of panels {@code [p0, p1)}, both even, {@code rowScale}
+     * being the packing's; columns past the weight's come out as zeros.
      */
     static void multiply(ByteBuffer packed, float rowScale, int in, float[] x, float[] y, int p0, int p1) {
-        int p = p0;
-        for (; p + 2 <= p1; p += 2) {
+        for (int p = p0; p < p1; p += 2) {
             panelPair(packed, rowScale, in, x, y, p);
-        }
-        if (p < p1) {
-            panel(packed, rowScale, in, x, y, p);
         }
     }
 
@@ -61,19 +57,5 @@ final class RowKernel {
         b0.mul(rowScale).intoArray(y, at + LANES);
         c0.mul(rowScale).intoArray(y, at + PANEL);
         d0.mul(rowScale).intoArray(y, at + PANEL + LANES);
-    }
-
-    private static void panel(ByteBuffer packed, float rowScale, int in, float[] x, float[] y, int p) {
-        int w = p * PANEL * in * Short.BYTES;
-        FloatVector a0 = FloatVector.zero(FLOATS), b0 = a0;
-        for (int k = 0; k < in; k++, w += PANEL * Short.BYTES) {
-            IntVector words = words(packed, w);
-            FloatVector v = FloatVector.broadcast(FLOATS, x[k] * rowScale);
-            a0 = low(words).fma(v, a0);
-            b0 = high(words).fma(v, b0);
-        }
-        int at = p * PANEL;
-        a0.mul(rowScale).intoArray(y, at);
-        b0.mul(rowScale).intoArray(y, at + LANES);
     }
 }

@@ -150,9 +150,9 @@ final class VectorGemm {
     private void run(float[] xt, int rows, float[] y, int yOffset) {
         int panels = PanelLayout.panels(out);
         GemmHelpers helpers = GemmHelpers.shared();
-        int parts = (long) rows * out * in < PARALLEL_MIN_MACS ? 1 : Math.min(helpers.threads(), panels);
+        int parts = (long) rows * out * in < PARALLEL_MIN_MACS ? 1 : Math.min(helpers.threads(), panels / 2);
         helpers.run(parts, part -> PanelKernels.multiply(packed, packing.rowScale(), out, in, xt, rows, y, yOffset,
-                panels * part / parts, panels * (part + 1) / parts));
+                evenPanel(panels, part, parts), evenPanel(panels, part + 1, parts)));
     }
 
     /**
@@ -167,8 +167,7 @@ final class VectorGemm {
         float rowScale = packing.rowScale();
         int panels = PanelLayout.panels(out);
         GemmHelpers helpers = GemmHelpers.shared();
-        int parts = (long) out * in < PARALLEL_MIN_MACS ? 1 : Math.max(1, Math.min(helpers.threads(), panels / 2));
-        // parts start at even panels: the kernel walks pairs
+        int parts = (long) out * in < PARALLEL_MIN_MACS ? 1 : Math.min(helpers.threads(), panels / 2);
         helpers.run(parts, part -> RowKernel.multiply(packed, rowScale, in, x, y,
                 evenPanel(panels, part, parts), evenPanel(panels, part + 1, parts)));
     }
@@ -180,6 +179,7 @@ final class VectorGemm {
         return y.length == out ? y : Arrays.copyOf(y, out);
     }
 
+    /** Where part {@code part} of {@code parts} starts: an even panel, since the kernels walk panel pairs. */
     private static int evenPanel(int panels, int part, int parts) {
         return part == parts ? panels : (panels * part / parts) & ~1;
     }
@@ -210,14 +210,14 @@ final class VectorGemm {
      */
     private static final class KernelsCompiled {
         static {
-            int out = 3 * PanelLayout.PANEL; // a pair of panels and a single one: every kernel runs
+            int out = 2 * PanelLayout.PANEL;
             int in = 256;
             ByteBuffer weight = ByteBuffer.allocateDirect((int) PanelLayout.packedBytes(out, in));
-            float[] xt = new float[in * 8];
-            float[] y = new float[8 * out];
+            float[] xt = new float[in * 12];
+            float[] y = new float[12 * out];
             for (int i = 0; i < 3000; i++) {
-                PanelKernels.multiply(weight, 1f, out, in, xt, i % 2 == 0 ? 8 : 4, y, 0, 0, 3);
-                RowKernel.multiply(weight, 1f, in, xt, y, 0, 3);
+                PanelKernels.multiply(weight, 1f, out, in, xt, i % 2 == 0 ? 12 : 4, y, 0, 0, 2); // every kernel
+                RowKernel.multiply(weight, 1f, in, xt, y, 0, 2);
             }
         }
 
