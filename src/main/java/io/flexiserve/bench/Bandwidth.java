@@ -14,8 +14,9 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Memory read bandwidth, measured two ways over one fresh 1 GiB tensor, six passes each: libtorch's full reduction,
- * and Java vector loads on every core, two sequential streams per core as the Java kernels read weights (which on
- * this VM reads faster than libtorch's reduction). The roofline takes the better of the two.
+ * and Java vector loads on every core, two sequential streams per core as the Java kernels read weights (the two
+ * agree within a few percent on this project's VM). The roofline takes the better of the two, so that it bounds
+ * either reader.
  */
 final class Bandwidth {
 

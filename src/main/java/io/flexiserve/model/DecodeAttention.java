@@ -4,6 +4,7 @@ import static io.flexiserve.model.PanelLayout.FLOATS;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
@@ -47,10 +48,12 @@ final class DecodeAttention {
         float[] k = kProj.multiplyRows(h, step.rows); // (N, Hkv*Dh)
         float[] v = vProj.multiplyRows(h, step.rows);
         int width = kvHeads * headDim;
+        FloatBuffer keys = step.cache.keyBytes(layer).asFloatBuffer();
+        FloatBuffer values = step.cache.valueBytes(layer).asFloatBuffer();
         for (int r = 0; r < step.rows; r++) {
             Rope.rotate(k, r * width, kvHeads, step.cos, step.sin, r * headDim, headDim);
-            step.cache.keyBytes(layer).asFloatBuffer().put(step.cacheRow[r] * width, k, r * width, width);
-            step.cache.valueBytes(layer).asFloatBuffer().put(step.cacheRow[r] * width, v, r * width, width);
+            keys.put(step.cacheRow[r] * width, k, r * width, width);
+            values.put(step.cacheRow[r] * width, v, r * width, width);
         }
     }
 

@@ -101,16 +101,15 @@ final class DecodeForward implements AutoCloseable {
         int n = batch.rows();
         int vocab = config.vocabSize();
         boolean[] wanted = new boolean[n];
-        int count = 0;
         for (int r = 0; r < n; r++) {
             wanted[r] = batch.chunks().get(r).wantLogits();
-            count += wanted[r] ? 1 : 0;
         }
         float[][] out = new float[n][];
+        RowSet rows = RowSet.of(wanted, true);
+        int count = rows.size();
         if (count == 0) {
             return out;
         }
-        RowSet rows = RowSet.of(wanted, true, count);
         float[] flat = lmHead.multiplyRows(rows.gather(normed, n), count); // (S, V)
         for (int i = 0; i < count; i++) {
             out[rows.rows()[i]] = count == 1 ? flat : Arrays.copyOfRange(flat, i * vocab, (i + 1) * vocab);

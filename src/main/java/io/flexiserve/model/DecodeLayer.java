@@ -1,5 +1,6 @@
 package io.flexiserve.model;
 
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -78,11 +79,8 @@ final class DecodeLayer {
         float[] h = inputLayernorm.apply(x);
         float[] w = new float[n];
         boolean[] run = new boolean[n];
-        int running = 0;
-        for (int r = 0; r < n; r++) {
-            w[r] = 1;
-            run[r] = true;
-        }
+        Arrays.fill(w, 1f); // a plain layer: every row runs, unscaled
+        Arrays.fill(run, true);
         if (router != null) {
             w = router.gates(h, n);
             for (int r = 0; r < n; r++) {
@@ -90,12 +88,9 @@ final class DecodeLayer {
             }
             step.trace.record(routedIndex, w, run);
         }
-        for (boolean r : run) {
-            running += r ? 1 : 0;
-        }
         selfAttn.writeKeysValues(h, step);
-        RowSet runs = RowSet.of(run, true, running);
-        RowSet skips = RowSet.of(run, false, n - running);
+        RowSet runs = RowSet.of(run, true);
+        RowSet skips = RowSet.of(run, false);
         if (runs.size() > 0) { // x' = x + W_o Attn(q); y = x' + w * MLP(RMSNorm_post(x')), w = 1 in a plain layer
             float[] xr = runs.gather(x, n);
             addScaled(xr, selfAttn.forward(runs.gather(h, n), runs.rows(), step), null, runs);

@@ -15,7 +15,6 @@ final class DecodeStep {
     final float[] threshold;  // (N) a routed layer runs for the row when its gate exceeds this
     final float[] cos;        // (N, Dh) RoPE angles of each row's position, as Rope.angles computes them
     final float[] sin;        // (N, Dh)
-    final int headDim;
     final RoutingTrace trace;
 
     DecodeStep(KvCache cache, StepBatch batch, Rope rope, int headDim, RoutingTrace trace) {
@@ -27,7 +26,6 @@ final class DecodeStep {
         this.threshold = new float[rows];
         this.cos = new float[rows * headDim];
         this.sin = new float[rows * headDim];
-        this.headDim = headDim;
         this.trace = trace;
         for (int r = 0; r < rows; r++) {
             SequenceChunk chunk = batch.chunks().get(r);

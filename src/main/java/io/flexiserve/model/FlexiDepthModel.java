@@ -165,11 +165,11 @@ public final class FlexiDepthModel implements AutoCloseable {
 
     /** One step: every chunk's rows through every layer, writing their keys and values into the cache. */
     public ForwardResult forward(StepBatch batch, KvCache cache) {
-        checkFits(batch, cache);
         if (decode != null && decode.accepts(batch, cache)) {
+            checkFits(batch, cache);
             return decode.forward(batch, cache);
         }
-        return forwardOnTensors(batch, cache);
+        return forwardOnTensors(batch, cache); // which checks the batch itself
     }
 
     /** Whether decode steps run in Java ({@link DecodeForward}). */

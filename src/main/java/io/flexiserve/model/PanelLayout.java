@@ -23,8 +23,8 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Halves, re-biased. The Vector API of JDK 17 has no f16 conversion, so a kernel shifts each 16-bit code into
  * bits 13..27 of a float ({@link #low}, {@link #high}: three integer operations, sign kept): the code's 5-bit
- * exponent becomes the float's, which gives the weight times {@code 2^-(127 - bias)}, and a power-of-two
- * {@link Packing#scale()} undoes that exactly. With IEEE f16's bias of 15, an f16 subnormal (a weight under
+ * exponent becomes the float's, which gives the weight times {@code 2^-(127 - bias)}, and powers of two undo that
+ * exactly ({@link Packing#rowScale()}, applied to the input and to the sums). With IEEE f16's bias of 15, an f16 subnormal (a weight under
  * {@code 6.1e-5} in magnitude: about 0.25% of an N(0, 0.02) matrix, and so in one of every ten or so vectors)
  * widens to a subnormal float, and on Intel cores every multiply or FMA that reads a subnormal takes a microcode
  * assist: a single-row product ran at 1 GB/s instead of 28 (measured on this project's Sapphire Rapids VM; AMD's
@@ -53,13 +53,13 @@ final class PanelLayout {
     }
 
     /**
-     * How a weight was packed: {@code scale} turns widened codes into weights, {@code 2^(127 - bias)}, and
-     * {@code rowScale} is its square root, by which {@link RowKernel} scales its input and its sums.
+     * How a weight was packed: its exponent bias, and {@code rowScale}, the square root of the {@code 2^(127 - bias)}
+     * that turns widened codes into weights, by which the kernels scale their input and their sums.
      */
-    record Packing(int bias, float scale, float rowScale) {
+    record Packing(int bias, float rowScale) {
 
         static Packing of(int bias) {
-            return new Packing(bias, Math.scalb(1f, 127 - bias), Math.scalb(1f, (127 - bias) / 2));
+            return new Packing(bias, Math.scalb(1f, (127 - bias) / 2));
         }
     }
 

@@ -7,8 +7,12 @@ package io.flexiserve.model;
  */
 record RowSet(int[] rows, int total) {
 
-    /** The rows r with {@code run[r] == side}; {@code count} of them. */
-    static RowSet of(boolean[] run, boolean side, int count) {
+    /** The rows r with {@code run[r] == side}. */
+    static RowSet of(boolean[] run, boolean side) {
+        int count = 0;
+        for (boolean r : run) {
+            count += r == side ? 1 : 0;
+        }
         int[] rows = new int[count];
         for (int r = 0, i = 0; r < run.length; r++) {
             if (run[r] == side) {

@@ -206,18 +206,9 @@ final class VectorGemm {
         return y.length == out ? y : Arrays.copyOf(y, out);
     }
 
-
     /** The output columns rounded up to whole panels: the length {@link #multiplyRow} writes. */
     int paddedOut() {
         return PanelLayout.stride(out);
-    }
-
-    int in() {
-        return in;
-    }
-
-    int out() {
-        return out;
     }
 
     /** Whether the weight is stored re-biased (see {@link PanelLayout}): false only for magnitudes of 128 or more. */
