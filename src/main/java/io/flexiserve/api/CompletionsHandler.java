@@ -2,12 +2,14 @@ package io.flexiserve.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.flexiserve.api.ChatCompletionRequest.Message;
+import io.flexiserve.engine.EngineFailedException;
 import io.flexiserve.engine.EngineOverloadedException;
 import io.flexiserve.engine.GenerationRequest;
 import io.flexiserve.tokenizer.ChatMessage;
 import io.flexiserve.tokenizer.TokenizerException;
 import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Event;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -27,11 +29,13 @@ public class CompletionsHandler {
     private final ModelRegistry models;
     private final ApiJson json;
     private final RequestLimits limits;
+    private final Event<StreamDropped> drops;
 
-    public CompletionsHandler(ModelRegistry models, ApiJson json, RequestLimits limits) {
+    public CompletionsHandler(ModelRegistry models, ApiJson json, RequestLimits limits, Event<StreamDropped> drops) {
         this.models = models;
         this.json = json;
         this.limits = limits;
+        this.drops = drops;
     }
 
     void chat(RoutingContext ctx) {
@@ -126,8 +130,9 @@ public class CompletionsHandler {
         ResponseMeta meta = new ResponseMeta(idPrefix + UUID.randomUUID().toString().replace("-", ""),
                 System.currentTimeMillis() / 1000, model.name());
         ResponseWriter writer = s.stream()
-                ? new ResponseWriter.Streaming(ctx.response(), ctx.request().connection(), meta, shape, json, model, choices, s.includeUsage(),
-                        limits.streamBufferBytes())
+                ? new ResponseWriter.Streaming(ctx.response(), ctx.request().connection(), ctx.vertx(), meta, shape, json, model,
+                        choices, s.includeUsage(), limits.streamBufferBytes(), limits.streamStallSeconds(),
+                        reason -> drops.fire(new StreamDropped(model.name(), reason)))
                 : new ResponseWriter.Buffered(ctx.response(), meta, shape, json, model, choices);
         List<Choice> all = new ArrayList<>();
         try {
@@ -146,6 +151,10 @@ public class CompletionsHandler {
             writer.cancelAll();
             throw new OpenAiException(429, "rate_limit_error", "server_overloaded", null,
                     "The server is overloaded: " + e.getMessage() + ". Retry after a short wait.");
+        } catch (EngineFailedException e) {
+            writer.cancelAll();
+            throw new OpenAiException(503, "service_unavailable", "model_unhealthy", null,
+                    "The model cannot serve: " + e.getMessage() + ".");
         } catch (IllegalArgumentException e) {
             writer.cancelAll();
             throw OpenAiException.invalid("max_tokens", e.getMessage());

@@ -5,41 +5,76 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Produces;
 import org.eclipse.microprofile.health.HealthCheck;
 import org.eclipse.microprofile.health.HealthCheckResponse;
+import org.eclipse.microprofile.health.HealthCheckResponseBuilder;
+import org.eclipse.microprofile.health.Liveness;
 import org.eclipse.microprofile.health.Readiness;
 import org.eclipse.microprofile.health.Startup;
 
 /**
- * Started once the model is loaded (or loading failed for good, so that the failure is visible rather than
- * the pod restarting forever); ready only once it is loaded and warmed up. Both report progress.
+ * Started once the model is loaded (or loading failed, which also ends the process); ready only once it is
+ * loaded, warmed up and every served model's engine works; live while no engine has died (an engine thread that
+ * hit an {@link Error} takes no more work, and only a restart brings it back). Each says why in its body.
  */
 @ApplicationScoped
 public class ModelHealthChecks {
 
     private final ServingState state;
+    private final ModelRegistry models;
 
-    public ModelHealthChecks(ServingState state) {
+    public ModelHealthChecks(ServingState state, ModelRegistry models) {
         this.state = state;
+        this.models = models;
     }
 
     @Produces
     @Startup
     HealthCheck started() {
-        return () -> response("model-loaded", state.phase() != ServingState.Phase.LOADING);
+        return () -> response("model-loaded", state.phase() != ServingState.Phase.LOADING).build();
     }
 
     @Produces
     @Readiness
     HealthCheck ready() {
-        return () -> response("model-ready", state.isReady());
+        return () -> {
+            String dead = deadEngine();
+            var builder = response("model-ready", state.isReady() && dead == null);
+            return (dead == null ? builder : builder.withData("error", dead)).build();
+        };
     }
 
-    private HealthCheckResponse response(String name, boolean up) {
+    @Produces
+    @Liveness
+    HealthCheck live() {
+        return () -> {
+            String dead = deadEngine();
+            var builder = HealthCheckResponse.named("engines").status(dead == null && state.phase() != ServingState.Phase.FAILED);
+            if (dead != null) {
+                builder.withData("error", dead);
+            } else if (state.failure() != null) {
+                builder.withData("error", state.failure());
+            }
+            return builder.build();
+        };
+    }
+
+    /** "model: reason" for the first served model whose engine died, or null. */
+    private String deadEngine() {
+        for (ModelEndpoint model : models.all()) {
+            String failure = model.engine().failure();
+            if (failure != null) {
+                return model.name() + ": " + failure;
+            }
+        }
+        return null;
+    }
+
+    private HealthCheckResponseBuilder response(String name, boolean up) {
         var builder = HealthCheckResponse.named(name).status(up)
                 .withData("phase", state.phase().name().toLowerCase())
                 .withData("loaded_percent", Math.round(state.loadedFraction() * 100));
         if (state.failure() != null) {
             builder.withData("error", state.failure());
         }
-        return builder.build();
+        return builder;
     }
 }

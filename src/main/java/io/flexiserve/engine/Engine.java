@@ -10,7 +10,6 @@ import io.flexiserve.model.StepBatch;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -46,8 +45,11 @@ public final class Engine implements AutoCloseable {
     private final Object lifecycle = new Object();
     private Thread thread; // the running loop, or null while the engine is idle (guarded by lifecycle)
     private volatile boolean stopping;
-    private volatile String injectedFault;
+    private volatile Throwable injectedFault;
+    private volatile long injectedDelayMillis;
+    private volatile String failure; // why the engine died, or null while it works
     private volatile EngineStats stats = new EngineStats(0, 0, 0);
+    private final List<Runnable> endings = new ArrayList<>(); // sinks to tell, after the step (engine thread only)
 
     public Engine(FlexiDepthModel model, EngineConfig config, String name) {
         this(model, config, name, EngineListener.NONE);
@@ -109,6 +111,10 @@ public final class Engine implements AutoCloseable {
             throw new IllegalArgumentException("the request needs " + request.kvTokens()
                     + " KV cache tokens but the cache holds " + config.kvCacheTokens());
         }
+        String dead = failure;
+        if (dead != null) {
+            throw new EngineFailedException(dead);
+        }
         if (queued.incrementAndGet() > config.maxQueuedRequests()) {
             queued.decrementAndGet();
             throw new EngineOverloadedException("too many requests waiting (" + config.maxQueuedRequests() + ")");
@@ -117,6 +123,9 @@ public final class Engine implements AutoCloseable {
         synchronized (lifecycle) { // atomic with close(): a sequence either gets in before it, or is refused
             if (stopping) {
                 queued.decrementAndGet();
+                if (failure != null) {
+                    throw new EngineFailedException(failure);
+                }
                 throw new EngineOverloadedException("the engine is shutting down");
             }
             inbox.add(() -> scheduler.add(sequence));
@@ -126,11 +135,21 @@ public final class Engine implements AutoCloseable {
     }
 
     /**
-     * Fault injection for tests and drills: the next step throws as a failing forward would, so every
-     * sequence in that step fails with an error and the engine carries on with the next one.
+     * Fault injection for tests and drills: the next step's forward throws {@code fault}. An exception fails the
+     * sequences of that step and the engine carries on; an {@link Error} kills the engine ({@link #failure()}).
      */
-    public void failNextStep(String reason) {
-        injectedFault = reason;
+    public void failNextStep(Throwable fault) {
+        injectedFault = fault;
+    }
+
+    /** Fault injection for tests and drills: every following step takes at least this long (0 ends it). */
+    public void slowSteps(long millis) {
+        injectedDelayMillis = millis;
+    }
+
+    /** Why the engine died and takes no more work, or null while it serves. */
+    public String failure() {
+        return failure;
     }
 
     /** Called by {@link Sequence#cancel()}: the engine thread drops the sequence before its next step. */
@@ -161,14 +180,39 @@ public final class Engine implements AutoCloseable {
                 if (!plan.isEmpty()) {
                     step(plan);
                 }
+                deliverEndings();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 break;
             } catch (RuntimeException e) {
                 LOG.log(Level.SEVERE, "engine loop error", e);
+            } catch (Error e) {
+                die(e);
+                return;
             }
         }
         abortLeftovers();
+    }
+
+    /**
+     * An {@link Error} on the engine thread (out of memory in a step, a native failure): the model's state can no
+     * longer be trusted, so every sequence, running or waiting, fails with a 500, new ones are refused, and health
+     * reports the reason until the process is restarted. Nothing is left waiting for a thread that is gone.
+     */
+    private void die(Error e) {
+        String reason = "the engine stopped after " + e.getClass().getSimpleName()
+                + (e.getMessage() == null ? "" : ": " + e.getMessage()) + "; restart the service";
+        LOG.log(Level.SEVERE, "engine " + threadName + " failed: " + reason, e);
+        synchronized (lifecycle) { // after this no submit gets into the inbox
+            failure = reason;
+            stopping = true;
+            thread = null;
+        }
+        for (Runnable command = inbox.poll(); command != null; command = inbox.poll()) {
+            command.run();
+        }
+        failAll(List.copyOf(scheduler.all()), "internal error: " + reason);
+        deliverEndings();
     }
 
     /**
@@ -182,7 +226,7 @@ public final class Engine implements AutoCloseable {
         for (Sequence s : List.copyOf(scheduler.all())) {
             finish(s, FinishReason.ABORT);
         }
-        publishStats();
+        deliverEndings();
     }
 
     private void drainInbox(boolean idle) throws InterruptedException {
@@ -201,15 +245,11 @@ public final class Engine implements AutoCloseable {
         StepBatch batch = new StepBatch(chunks);
         ForwardResult result;
         try {
-            String fault = injectedFault;
-            if (fault != null) {
-                injectedFault = null;
-                throw new IllegalStateException("injected fault: " + fault);
-            }
+            injectFaults();
             result = model.forward(batch, cache);
         } catch (RuntimeException e) {
             LOG.log(Level.SEVERE, "forward step failed; failing its " + plan.size() + " sequences", e);
-            failAll(plan, "internal error in the model step: " + e.getMessage());
+            failAll(plan.stream().map(ScheduledChunk::sequence).toList(), "internal error in the model step: " + e.getMessage());
             return;
         }
         StepRecorder recorder = new StepRecorder(result.trace(), model.config().numLayers());
@@ -232,6 +272,25 @@ public final class Engine implements AutoCloseable {
             }
         }
         listener.onStep(recorder.build(plan.size()));
+    }
+
+    private void injectFaults() {
+        long delay = injectedDelayMillis;
+        if (delay > 0) {
+            try {
+                Thread.sleep(delay);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        Throwable fault = injectedFault;
+        if (fault != null) {
+            injectedFault = null;
+            if (fault instanceof Error error) {
+                throw error;
+            }
+            throw fault instanceof RuntimeException r ? r : new IllegalStateException("injected fault", fault);
+        }
     }
 
     /** Samples the sequence's next token and hands it on; true when a token was generated. */
@@ -289,26 +348,35 @@ public final class Engine implements AutoCloseable {
         release(s);
         SequenceStats stats = s.stats(System.nanoTime());
         listener.onFinished(reason, stats);
-        try {
-            s.sink.onFinish(reason, stats);
-        } catch (RuntimeException e) {
-            LOG.log(Level.WARNING, "token sink failed on finish", e);
-        }
+        endings.add(() -> s.sink.onFinish(reason, stats));
     }
 
-    private void failAll(List<ScheduledChunk> plan, String message) {
-        Set<Sequence> failed = new LinkedHashSet<>();
-        plan.forEach(c -> failed.add(c.sequence()));
-        for (Sequence s : failed) {
+    private void failAll(List<Sequence> sequences, String message) {
+        for (Sequence s : new LinkedHashSet<>(sequences)) {
+            if (s.finished) {
+                continue;
+            }
             s.finished = true;
             release(s);
             listener.onFinished(FinishReason.ERROR, s.stats(System.nanoTime()));
+            endings.add(() -> s.sink.onError(message));
+        }
+    }
+
+    /**
+     * Tells the sinks of the sequences that ended how they ended, once the step's metrics and the engine's stats
+     * are out: a client that has its answer finds them counted.
+     */
+    private void deliverEndings() {
+        publishStats();
+        for (Runnable ending : endings) {
             try {
-                s.sink.onError(message);
+                ending.run();
             } catch (RuntimeException e) {
-                LOG.log(Level.WARNING, "token sink failed on error", e);
+                LOG.log(Level.WARNING, "token sink failed on finish", e);
             }
         }
+        endings.clear();
     }
 
     private void release(Sequence s) {

@@ -34,7 +34,7 @@ class FaultInjectionTest {
 
     @Test
     void nonStreamingRequestInAFailingStepGets500InOpenAiShape() {
-        models.find("flexidepth-demo").orElseThrow().engine().failNextStep("test");
+        models.find("flexidepth-demo").orElseThrow().engine().failNextStep(new IllegalStateException("injected fault: test"));
         given().contentType(ContentType.JSON).body(COMPLETION + "}").post("/v1/completions").then().statusCode(500)
                 .body("error.type", equalTo("server_error")).body("error.message", containsString("injected fault: test"));
         given().contentType(ContentType.JSON).body(COMPLETION + "}").post("/v1/completions").then().statusCode(200)
@@ -43,7 +43,7 @@ class FaultInjectionTest {
 
     @Test
     void streamingRequestInAFailingStepGetsOneErrorEventAndTheStreamCloses() throws Exception {
-        models.find("flexidepth-demo").orElseThrow().engine().failNextStep("stream");
+        models.find("flexidepth-demo").orElseThrow().engine().failNextStep(new IllegalStateException("injected fault: stream"));
         HttpResponse<String> r = Sse.HTTP.send(Sse.post(base, "v1/completions", COMPLETION + ",\"stream\":true}"),
                 HttpResponse.BodyHandlers.ofString());
         assertEquals(200, r.statusCode(), "the stream had started");

@@ -72,6 +72,15 @@ class EngineTest {
         }
     }
 
+    /** Waits (at most 60 s) for {@code condition}, failing with {@code what}. */
+    private static void awaitTrue(java.util.function.BooleanSupplier condition, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (!condition.getAsBoolean()) {
+            assertTrue(System.nanoTime() < deadline, "not within 60 s: " + what);
+            Thread.sleep(5);
+        }
+    }
+
     private static GenerationRequest greedy(int[] prompt, int maxTokens, Set<Integer> stop) {
         return new GenerationRequest(prompt, SamplingParams.GREEDY, maxTokens, stop, 0.5f, -1);
     }
@@ -122,18 +131,13 @@ class EngineTest {
     void cancelFreesTheSequenceAndItsKvRows() throws Exception {
         try (Engine engine = new Engine(model, new EngineConfig(4, 64, 16, 1024, 256), "t")) {
             Recorder r = new Recorder(-1);
+            engine.slowSteps(20); // the 240 tokens take at least 4.8 s: the cancel comes while they run
             SequenceHandle handle = engine.submit(greedy(new int[] {1, 2, 3}, 240, Set.of()), r);
-            long deadline = System.nanoTime() + 10_000_000_000L;
-            while (r.tokens.size() < 3 && System.nanoTime() < deadline) {
-                Thread.sleep(5);
-            }
+            awaitTrue(() -> r.tokens.size() >= 3, "three tokens");
             assertTrue(engine.stats().kvUsage() > 0, "a running sequence holds KV rows");
             handle.cancel();
             assertEquals(FinishReason.ABORT, r.await());
-            deadline = System.nanoTime() + 5_000_000_000L;
-            while ((engine.stats().running() > 0 || engine.stats().kvUsage() > 0) && System.nanoTime() < deadline) {
-                Thread.sleep(5);
-            }
+            awaitTrue(() -> engine.stats().running() == 0 && engine.stats().kvUsage() == 0, "the cancelled sequence is freed");
             assertEquals(new EngineStats(0, 0, 0.0), engine.stats());
         }
     }
@@ -144,7 +148,7 @@ class EngineTest {
             Recorder warm = new Recorder(-1);
             engine.submit(greedy(new int[] {1, 2, 3}, 2, Set.of()), warm);
             warm.await();
-            engine.failNextStep("drill");
+            engine.failNextStep(new IllegalStateException("injected fault: drill"));
             Recorder a = new Recorder(-1);
             engine.submit(greedy(new int[] {4, 5}, 50, Set.of()), a); // the only sequence of the failing step
             java.util.concurrent.ExecutionException failedA = assertThrows(java.util.concurrent.ExecutionException.class, a::await);
@@ -153,11 +157,31 @@ class EngineTest {
             engine.submit(greedy(new int[] {1, 2, 3}, 5, Set.of()), after);
             assertEquals(FinishReason.LENGTH, after.await());
             assertEquals(5, after.tokens.size());
-            long deadline = System.nanoTime() + 5_000_000_000L;
-            while (engine.stats().kvUsage() > 0 && System.nanoTime() < deadline) {
-                Thread.sleep(5);
-            }
+            awaitTrue(() -> engine.stats().kvUsage() == 0, "failed sequences give their KV rows back");
             assertEquals(0.0, engine.stats().kvUsage(), "failed sequences gave their KV rows back");
+        }
+    }
+
+    @Test
+    void anErrorInAStepFailsEverySequenceAndTheEngineRefusesNewWork() throws Exception {
+        // one sequence per step: the first runs into the error, the second is still waiting for a slot
+        try (Engine engine = new Engine(model, new EngineConfig(1, 64, 16, 1024, 256), "t")) {
+            engine.slowSteps(20);
+            Recorder running = new Recorder(-1);
+            engine.submit(greedy(new int[] {1, 2, 3}, 200, Set.of()), running);
+            Recorder waiting = new Recorder(-1);
+            engine.submit(greedy(new int[] {4, 5}, 200, Set.of()), waiting);
+            awaitTrue(() -> !running.tokens.isEmpty(), "the first sequence runs");
+            engine.failNextStep(new OutOfMemoryError("injected: Java heap space"));
+            for (Recorder r : List.of(running, waiting)) {
+                java.util.concurrent.ExecutionException failed = assertThrows(java.util.concurrent.ExecutionException.class, r::await);
+                assertTrue(failed.getCause().getMessage().contains("OutOfMemoryError"), failed.getCause().getMessage());
+            }
+            assertTrue(engine.failure().contains("OutOfMemoryError: injected: Java heap space"), engine.failure());
+            EngineFailedException refused = assertThrows(EngineFailedException.class,
+                    () -> engine.submit(greedy(new int[] {1}, 2, Set.of()), new Recorder(-1)));
+            assertTrue(refused.getMessage().contains("restart"), refused.getMessage());
+            assertEquals(new EngineStats(0, 0, 0.0), engine.stats(), "nothing counted as running or waiting");
         }
     }
 
@@ -165,11 +189,9 @@ class EngineTest {
     void fullQueueRefusesAndOversizedRequestsAreRejected() throws Exception {
         try (Engine engine = new Engine(model, new EngineConfig(1, 16, 1, 256, 256), "t")) {
             Recorder first = new Recorder(-1);
+            engine.slowSteps(20); // the first sequence runs at least 4 s: the others meet a full engine
             SequenceHandle running = engine.submit(greedy(new int[] {1, 2}, 200, Set.of()), first);
-            long deadline = System.nanoTime() + 10_000_000_000L;
-            while (engine.stats().running() == 0 && System.nanoTime() < deadline) {
-                Thread.sleep(5);
-            }
+            awaitTrue(() -> engine.stats().running() > 0, "the first sequence is admitted");
             engine.submit(greedy(new int[] {1, 2}, 10, Set.of()), new Recorder(-1)); // waits: the only slot is taken
             assertThrows(EngineOverloadedException.class, () -> engine.submit(greedy(new int[] {1}, 10, Set.of()), new Recorder(-1)));
             assertThrows(IllegalArgumentException.class, () -> engine.submit(greedy(new int[] {1, 2, 3}, 254, Set.of()), new Recorder(-1)),
