@@ -12,11 +12,13 @@ package io.flexiserve.api;
  * @param maxPrompts       prompts in one text completion
  * @param maxTokens        completion tokens per choice; 0 means up to the context limit
  * @param streamBufferBytes SSE bytes queued for a client that reads slower than tokens come before its stream
- *                          is closed with an error (so a slow reader holds neither memory nor the engine)
+ *                          is dropped (so a slow reader holds neither memory nor the engine)
+ * @param streamStallSeconds seconds a stream's client may accept none of the bytes waiting for it before the stream
+ *                          is dropped as if its buffer were full (a stalled client of a slow stream)
  */
 public record RequestLimits(int maxN, int maxChoices, int maxStop, int maxStopLength, int maxLogitBias, int maxMessages,
-                            int maxPrompts, int maxTokens, int streamBufferBytes) {
+                            int maxPrompts, int maxTokens, int streamBufferBytes, int streamStallSeconds) {
 
     /** The documented defaults. */
-    public static final RequestLimits DEFAULTS = new RequestLimits(16, 64, 4, 256, 300, 1024, 64, 0, 1 << 20);
+    public static final RequestLimits DEFAULTS = new RequestLimits(16, 64, 4, 256, 300, 1024, 64, 0, 1 << 20, 30);
 }

@@ -5,11 +5,13 @@ import io.flexiserve.api.ResponseBodies.Usage;
 import io.flexiserve.engine.GeneratedToken;
 import io.flexiserve.engine.SequenceHandle;
 import io.flexiserve.engine.SequenceStats;
+import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServerResponse;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * Collects the choices of one response and writes them to the client: as SSE chunks ({@link Streaming}) or
@@ -86,20 +88,34 @@ abstract class ResponseWriter {
         cancelAll();
     }
 
-    /** Server-sent events: {@code data: {chunk}} per delta, a usage chunk if asked, then {@code data: [DONE]}. */
+    /**
+     * Server-sent events: {@code data: {chunk}} per delta, a usage chunk if asked, then {@code data: [DONE]}. A client
+     * that stops reading is dropped once its queue of unsent events is full, or once it has accepted none of them for
+     * the stall time: a slow stream would otherwise fill the socket buffers only after many minutes.
+     */
     static final class Streaming extends ResponseWriter {
         private final boolean includeUsage;
         private final List<String> early = new ArrayList<>();
         private boolean started;
         private boolean ended;
         private final HttpConnection connection;
+        private final Vertx vertx;
+        private final long stallNanos;
+        private final Consumer<String> onDrop; // told buffer_full or stalled
+        private int unsent;         // writes handed to Vert.x and not yet taken by the socket
+        private long lastProgress;  // System.nanoTime() when the socket last took a write, or when one began to wait
 
-        Streaming(HttpServerResponse response, HttpConnection connection, ResponseMeta meta, ResponseShape shape, ApiJson json,
-                  ModelEndpoint model, int choices, boolean includeUsage, int maxBufferedBytes) {
+        Streaming(HttpServerResponse response, HttpConnection connection, Vertx vertx, ResponseMeta meta, ResponseShape shape,
+                  ApiJson json, ModelEndpoint model, int choices, boolean includeUsage, int maxBufferedBytes, int stallSeconds,
+                  Consumer<String> onDrop) {
             super(response, meta, shape, json, model, choices);
             this.connection = connection;
+            this.vertx = vertx;
             this.includeUsage = includeUsage;
+            this.stallNanos = stallSeconds * 1_000_000_000L;
+            this.onDrop = onDrop;
             response.setWriteQueueMaxSize(maxBufferedBytes);
+            vertx.setPeriodic(Math.max(100, stallSeconds * 1000L / 4), this::checkStall);
         }
 
         @Override
@@ -160,20 +176,21 @@ abstract class ResponseWriter {
                 return;
             }
             if (response.writeQueueFull()) {
-                dropSlowReader();
+                dropSlowReader("buffer_full");
                 return;
             }
             write(data);
         }
 
         /**
-         * The client reads slower than tokens come and its queue is full: its sequences are cancelled and the
+         * The client reads slower than tokens come (its queue is full, or it took nothing for the stall time): its sequences are cancelled and the
          * connection closed (an error event could not reach a client that is not reading), so it holds neither
          * memory nor engine capacity, and other streams never wait for it. The connection is closed at once, queued
          * bytes and all: {@code response.reset()} would wait for the client to read them before closing, and would
          * never report the request done (graceful shutdown then waited its full timeout for it).
          */
-        private void dropSlowReader() {
+        private void dropSlowReader(String reason) {
+            onDrop.accept(reason);
             closed = true;
             ended = true;
             cancelAll();
@@ -182,7 +199,26 @@ abstract class ResponseWriter {
 
         private void write(String data) {
             if (!closed) {
-                response.write("data: " + data + "\n\n");
+                if (unsent++ == 0) {
+                    lastProgress = System.nanoTime(); // the stall clock runs while something waits
+                }
+                response.write("data: " + data + "\n\n", done -> written());
+            }
+        }
+
+        /** The socket took one write (or the connection went, which fails the write). */
+        private synchronized void written() {
+            unsent--;
+            lastProgress = System.nanoTime();
+        }
+
+        /** Every quarter of the stall time, on the event loop: drops a client that took nothing for the stall time. */
+        private synchronized void checkStall(long timer) {
+            if (ended || closed) {
+                vertx.cancelTimer(timer);
+            } else if (unsent > 0 && System.nanoTime() - lastProgress > stallNanos) {
+                vertx.cancelTimer(timer);
+                dropSlowReader("stalled");
             }
         }
 

@@ -82,6 +82,13 @@ public class ServingMetrics {
                 .tags(Tags.of("model", event.model(), "reason", event.reason())).register(registry).increment();
     }
 
+    /** Counts a stream dropped because its client stopped reading, by why (a fixed set). */
+    void dropped(@Observes io.flexiserve.api.StreamDropped event) {
+        io.micrometer.core.instrument.Counter.builder("flexiserve_streams_dropped")
+                .description("Streams dropped because the client stopped reading: buffer_full or stalled.")
+                .tags(Tags.of("model", event.model(), "reason", event.reason())).register(registry).increment();
+    }
+
     /** Registers the gauges of a model id once it serves. */
     public void register(ModelEndpoint model) {
         if (!registered.add(model.name())) {

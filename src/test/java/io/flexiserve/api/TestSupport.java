@@ -3,7 +3,9 @@ package io.flexiserve.api;
 import static io.restassured.RestAssured.given;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Shared waits for Quarkus tests. */
+import java.util.function.BooleanSupplier;
+
+/** Shared waits for Quarkus tests: each waits on the event itself, bounded generously, never on a fixed time. */
 public final class TestSupport {
 
     private TestSupport() {
@@ -11,15 +13,38 @@ public final class TestSupport {
 
     /** Blocks until /q/health/ready says the model is loaded and warmed up (at most 120 s). */
     public static void awaitReady() {
-        long deadline = System.nanoTime() + 120_000_000_000L;
-        while (given().get("/q/health/ready").statusCode() != 200) {
-            assertTrue(System.nanoTime() < deadline, "not ready within 120 s: " + given().get("/q/health/ready").asString());
+        await("the model is ready", 120, () -> given().get("/q/health/ready").statusCode() == 200);
+    }
+
+    /** Blocks until {@code condition} holds, polling every 50 ms; fails naming {@code what} after {@code seconds}. */
+    public static void await(String what, int seconds, BooleanSupplier condition) {
+        long deadline = System.nanoTime() + seconds * 1_000_000_000L;
+        while (!condition.getAsBoolean()) {
+            assertTrue(System.nanoTime() < deadline, "not within " + seconds + " s: " + what);
             try {
-                Thread.sleep(100);
+                Thread.sleep(50);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException(e);
             }
         }
+    }
+
+    /** The sum of the scraped series of {@code family} whose labels contain every one of {@code labels}; 0 if none. */
+    public static double metricSum(String family, String... labels) {
+        double sum = 0;
+        for (String line : given().get("/q/metrics").asString().split("\n")) {
+            if (!line.startsWith(family + "{")) {
+                continue;
+            }
+            boolean match = true;
+            for (String label : labels) {
+                match &= line.contains(label);
+            }
+            if (match) {
+                sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        return sum;
     }
 }
