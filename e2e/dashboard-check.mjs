@@ -23,7 +23,9 @@ async function fineTune() {
     purpose: "fine-tune" });
   let job = await admin.fineTuning.jobs.create({ model, training_file: file.id,
     hyperparameters: { n_epochs: 3, batch_size: 4, preset: "custom", alpha: 0.01, gradient_accumulation_steps: 1 } });
+  const jobDeadline = Date.now() + 300_000;
   while (!["succeeded", "failed", "cancelled"].includes(job.status)) {
+    if (Date.now() > jobDeadline) throw new Error(`fine-tuning job ${job.id} still ${job.status} after 300 s`);
     await sleep(500);
     job = await admin.fineTuning.jobs.retrieve(job.id);
   }

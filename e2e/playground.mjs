@@ -15,6 +15,9 @@ const browser = await chromium.launch({
     "--disable-background-networking", "--disable-component-update", "--disable-sync"],
 });
 const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+// generous bounds on events: Chromium and the service share two cores, which may be busy
+page.setDefaultTimeout(120_000);
+page.setDefaultNavigationTimeout(120_000);
 const results = [];
 const check = async (name, fn) => {
   try {

@@ -33,10 +33,12 @@ prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb"
   --web.listen-address="127.0.0.1:$prom_port" > target/prometheus-check-prometheus.log 2>&1 &
 prom=$!
 on_exit "kill $prom 2> /dev/null; wait $prom 2> /dev/null"
-for _ in $(seq 1 120); do
-  curl -fs "http://127.0.0.1:$prom_port/-/ready" > /dev/null 2>&1 && break
+prom_ready=0
+for _ in $(seq 1 240); do
+  curl -fs "http://127.0.0.1:$prom_port/-/ready" > /dev/null 2>&1 && { prom_ready=1; break; }
   sleep 0.5
 done
+[ "$prom_ready" -eq 1 ] || { echo "Prometheus did not become ready within 120 s" >&2; tail -20 target/prometheus-check-prometheus.log >&2; exit 1; }
 npm_deps
 ADMIN_TOKEN="$admin_token" FLEXISERVE_URL="http://127.0.0.1:$port" PROM_URL="http://127.0.0.1:$prom_port" node e2e/dashboard-check.mjs
 

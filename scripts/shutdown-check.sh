@@ -10,15 +10,23 @@ work=$(mktemp -d)
 on_exit "rm -rf '$work'"
 start_service "$port" target/shutdown-check-service.log
 url="http://127.0.0.1:$port"
-tokens=400
+tokens=3000 # long enough to be still streaming when SIGTERM comes, short enough to finish within the drain
 curl -sN "$url/v1/completions" -H 'Content-Type: application/json' \
   -d "{\"model\":\"flexidepth-demo\",\"prompt\":\"drain\",\"max_tokens\":$tokens,\"ignore_eos\":true,\"stream\":true,\"stream_options\":{\"include_usage\":true}}" \
   > "$work/stream.txt" &
 stream=$!
-for _ in $(seq 1 200); do grep -q '"text"' "$work/stream.txt" 2> /dev/null && break; sleep 0.05; done
+started=0
+for _ in $(seq 1 2400); do grep -q '"text"' "$work/stream.txt" 2> /dev/null && { started=1; break; }; sleep 0.05; done
+[ "$started" -eq 1 ] || { echo "the stream never started within 120 s"; exit 1; }
 kill -TERM "$SERVICE_PID"
-sleep 0.5
-ready=$(curl -s -o /dev/null -w '%{http_code}' "$url/q/health/ready" || true)
+# the drain has begun once readiness goes down (waited for, not assumed after a fixed pause)
+ready=200
+for _ in $(seq 1 600); do
+  ready=$(curl -s -o /dev/null -w '%{http_code}' "$url/q/health/ready" || true)
+  [ "$ready" = "503" ] && break
+  kill -0 "$SERVICE_PID" 2> /dev/null || break
+  sleep 0.05
+done
 code=$(curl -s -o "$work/late.json" -w '%{http_code}' "$url/v1/completions" -H 'Content-Type: application/json' \
   -d '{"model":"flexidepth-demo","prompt":"late","max_tokens":2}' || true)
 wait "$stream" || true

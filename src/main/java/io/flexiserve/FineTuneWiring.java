@@ -95,7 +95,11 @@ public class FineTuneWiring {
         for (FineTuningJob job : oldestFirst) {
             if (job.status() == JobStatus.SUCCEEDED && models.baseOf(job.model()).equals(ready.model())
                     && Files.isDirectory(jobs.output(job.id()))) {
-                serveResult(job, jobs.output(job.id()));
+                try {
+                    serveResult(job, jobs.output(job.id()));
+                } catch (RuntimeException | OutOfMemoryError e) { // a broken router set is refused alone; the base serves on
+                    LOG.errorf("not serving %s, the result of job %s: %s", job.fineTunedModel(), job.id(), e.getMessage());
+                }
             }
         }
     }

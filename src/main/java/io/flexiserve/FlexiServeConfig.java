@@ -1,5 +1,6 @@
 package io.flexiserve;
 
+import io.quarkus.runtime.configuration.MemorySize;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import java.nio.file.Path;
@@ -28,6 +29,19 @@ public interface FlexiServeConfig {
     Limits limits();
 
     Finetune finetune();
+
+    Memory memory();
+
+    /** The memory budget: what the process may use for weights, the KV cache and steps, and what it leaves alone. */
+    interface Memory {
+
+        /** Bytes this process may use (e.g. {@code 20G}); unset: the container's cgroup limit, else the memory available at start. */
+        Optional<MemorySize> limit();
+
+        /** Left to the JVM's heap and code, native libraries and the OS: never planned for weights, KV or steps. */
+        @WithDefault("1G")
+        MemorySize reserve();
+    }
 
     /** Demo model, uploaded files, fine-tuning jobs and their outputs. */
     @WithDefault("${user.home}/.flexiserve")
@@ -63,6 +77,14 @@ public interface FlexiServeConfig {
         /** Multiply the router's W_head W_dec out at load (faster, not bit-identical to the release). */
         @WithDefault("false")
         boolean premultiplyRouterHead();
+
+        /**
+         * End the process (exit status 1) when the model cannot be loaded, after logging why: an orchestrator then
+         * shows a crash loop with the reason instead of a pod that never gets ready. Off, the service stays up with
+         * readiness down and the reason in its health body.
+         */
+        @WithDefault("true")
+        boolean exitOnLoadFailure();
     }
 
     /** Fine-tuning jobs (DESIGN.md section 6). */
@@ -157,9 +179,13 @@ public interface FlexiServeConfig {
         @WithDefault("0")
         int maxTokens();
 
-        /** SSE bytes queued for a client that reads slower than tokens come; beyond it the stream is closed with an error. */
+        /** SSE bytes queued for a client that reads slower than tokens come; beyond it the stream is dropped. */
         @WithDefault("1048576")
         int streamBufferBytes();
+
+        /** Seconds a stream's client may accept none of the bytes waiting for it before the stream is dropped. */
+        @WithDefault("30")
+        int streamStallSeconds();
     }
 
     /** The admin surface. */

@@ -22,8 +22,6 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
-import java.lang.management.ManagementFactory;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import io.flexiserve.admin.RouterSets;
 import io.flexiserve.finetune.FineTuningService;
@@ -82,7 +80,7 @@ public class FlexiServeWiring implements ModelRegistry, RouterSets, FineTuningSe
     RequestLimits requestLimits() {
         FlexiServeConfig.Limits l = config.limits();
         return new RequestLimits(l.maxN(), l.maxChoices(), l.maxStop(), l.maxStopLength(), l.maxLogitBias(),
-                l.maxMessages(), l.maxPrompts(), l.maxTokens(), l.streamBufferBytes());
+                l.maxMessages(), l.maxPrompts(), l.maxTokens(), l.streamBufferBytes(), l.streamStallSeconds());
     }
 
     @Override
@@ -154,22 +152,32 @@ public class FlexiServeWiring implements ModelRegistry, RouterSets, FineTuningSe
         if (find(id).isPresent()) {
             throw new IllegalArgumentException("a model with id " + id + " is already served");
         }
-        ModelConfig routed = ModelConfig.read(dir);
-        // tensor work off this long-lived request thread, so that it keeps no OpenMP team (ShortLivedThread)
-        FlexiDepthModel view = ShortLivedThread.call("flexiserve-router-set", () -> {
-            try (NDManager manager = NDManager.newBaseManager(model.model().device());
-                 RouterWeights weights = RouterWeights.read(dir.resolve(RouterWeights.FILE), model.model().config(),
-                         routed.routingLayers(), manager)) {
-                return model.model().withRouters(weights);
+        FlexiDepthModel view = null;
+        ModelEndpoint ep;
+        int kvTokens;
+        try {
+            ModelConfig routed = ModelConfig.read(dir);
+            // tensor work off this long-lived request thread, so that it keeps no OpenMP team (ShortLivedThread)
+            view = ShortLivedThread.call("flexiserve-router-set", () -> {
+                try (NDManager manager = NDManager.newBaseManager(model.model().device());
+                     RouterWeights weights = RouterWeights.read(dir.resolve(RouterWeights.FILE), model.model().config(),
+                             routed.routingLayers(), manager)) {
+                    return model.model().withRouters(weights);
+                }
+            });
+            kvTokens = Math.max(view.maxPositions(), config.finetune().servedKvCacheTokens());
+            Engine engine = new Engine(view, engineConfig(view.maxPositions(), kvTokens), id,
+                    metrics.listenerFor(id, view.config().numLayers(), view.config().routingLayers()));
+            ep = new ModelEndpoint(id, engine, model.tokenizer(), model.chatTemplate(), model.generationConfig(),
+                    view.config().numLayers(), view.config().routingLayers(), view.config().vocabSize(),
+                    System.currentTimeMillis() / 1000);
+        } catch (RuntimeException | OutOfMemoryError e) { // refused alone: the base and other sets serve on
+            if (view != null) {
+                view.close();
             }
-        });
-        int kvTokens = Math.max(view.maxPositions(), config.finetune().servedKvCacheTokens());
-        EngineConfig engineConfig = engineConfig(view.maxPositions(), kvTokens);
-        Engine engine = new Engine(view, engineConfig, id, metrics.listenerFor(id, view.config().numLayers(),
-                view.config().routingLayers()));
-        ModelEndpoint ep = new ModelEndpoint(id, engine, model.tokenizer(), model.chatTemplate(), model.generationConfig(),
-                view.config().numLayers(), view.config().routingLayers(), view.config().vocabSize(),
-                System.currentTimeMillis() / 1000);
+            LOG.errorf("cannot serve router set %s from %s: %s", id, dir, e.getMessage());
+            throw new IllegalArgumentException("the router set in " + dir + " cannot be served: " + e.getMessage(), e);
+        }
         RouterSets.Served info = new RouterSets.Served(id, base, view.config().routingLayers(), ep.created());
         routerSets.put(id, new RouterSetModel(ep, view, info, dir));
         metrics.register(ep);
@@ -235,42 +243,72 @@ public class FlexiServeWiring implements ModelRegistry, RouterSets, FineTuningSe
     }
 
     private void load() {
+        Path dir = null;
+        String name = null;
         try {
-            Path dir = config.model().path().orElseGet(() -> DemoModel.ensure(config.dataDir()));
-            String name = config.model().name().orElse(config.model().path().isPresent()
+            dir = config.model().path().orElseGet(() -> DemoModel.ensure(config.dataDir()));
+            name = config.model().name().orElse(config.model().path().isPresent()
                     ? dir.getFileName().toString() : DemoModel.NAME);
-            Device device = device();
-            ModelOptions options = ModelOptions.of(device, config.model().dtype(), config.model().maxModelLen().orElse(0),
-                    config.model().premultiplyRouterHead());
-            metrics.registerLoadProgress(name, state);
-            LOG.infof("loading model %s from %s on %s (activations %s, weights %s)", name, dir, device, options.dtype(),
-                    options.weightDtype());
-            long start = System.nanoTime();
-            ProgressLog progress = new ProgressLog(name, start, state);
-            FlexiDepthModel model = ModelLoader.load(dir, options, progress::loaded);
+            serveBase(dir, name);
+        } catch (Throwable e) { // OutOfMemoryError and native failures included: nothing may leave a process that never serves
+            String reason = LoadFailure.explain(e, dir, config.model().dtype());
+            if (LoadFailure.expected(e)) {
+                LOG.errorf("cannot serve model %s: %s", name, reason);
+            } else {
+                LOG.errorf(e, "cannot serve model %s: %s", name, reason);
+            }
+            state.failed(reason);
+            if (config.model().exitOnLoadFailure()) {
+                LOG.error("exiting with status 1 (flexiserve.model.exit-on-load-failure)");
+                io.quarkus.runtime.Quarkus.asyncExit(1);
+            }
+        }
+    }
+
+    /** Loads, warms up and starts serving the base model; any failure propagates to {@link #load}. */
+    private void serveBase(Path dir, String name) {
+        Device device = device();
+        ModelOptions options = ModelOptions.of(device, config.model().dtype(), config.model().maxModelLen().orElse(0),
+                config.model().premultiplyRouterHead());
+        metrics.registerLoadProgress(name, state);
+        FlexiServeConfig.Engine e = config.engine();
+        MemoryPlan memory = MemoryPlan.detect(config.memory());
+        if (!device.isGpu()) {
+            memory.checkFits(name, ModelConfig.read(dir), options, config.model().dtype(), e.maxBatchTokens(), e.maxNumSeqs());
+        }
+        LOG.infof("loading model %s from %s on %s (activations %s, weights %s; memory %s)", name, dir, device,
+                options.dtype(), options.weightDtype(), memory.describe());
+        long start = System.nanoTime();
+        ProgressLog progress = new ProgressLog(name, start, state);
+        FlexiDepthModel model = ModelLoader.load(dir, options, progress::loaded);
+        try {
             Tokenizer tokenizer = Tokenizer.load(dir);
             ChatTemplate template = ChatTemplate.load(dir);
             GenerationConfig generation = GenerationConfig.read(dir, tokenizer, template.eosToken());
             state.warmingUp();
             warmUp(model);
-            served = new ServedModel(name, dir, model, tokenizer, template, generation);
-            int kvTokens = config.engine().kvCacheTokens()
-                    .orElseGet(() -> defaultKvTokens(model, model.maxPositions(), config.engine().maxNumSeqs()));
+            int kvTokens = e.kvCacheTokens().orElseGet(() -> device.isGpu()
+                    ? defaultGpuKvTokens(model, model.maxPositions(), e.maxNumSeqs())
+                    : (int) memory.kvTokens(model.config(), options, model.maxPositions(), e.maxBatchTokens(), e.maxNumSeqs()));
             EngineConfig engineConfig = engineConfig(model.maxPositions(), kvTokens);
             Engine engine = new Engine(model, engineConfig, name,
                     metrics.listenerFor(name, model.config().numLayers(), model.config().routingLayers()));
+            served = new ServedModel(name, dir, model, tokenizer, template, generation);
             endpoint = new ModelEndpoint(name, engine, tokenizer, template, generation, model.config().numLayers(),
                     model.config().routingLayers(), model.config().vocabSize(), System.currentTimeMillis() / 1000);
-            metrics.register(endpoint);
-            LOG.infof("engine for %s: %s", name, engineConfig);
-            state.ready();
-            readyEvents.fire(new BaseModelReady(name));
-            LOG.infof("model %s ready in %.1f s (%d layers, routed %s)", name, (System.nanoTime() - start) / 1e9,
-                    model.config().numLayers(), model.config().routingLayers());
-        } catch (RuntimeException e) {
-            LOG.errorf("cannot serve the model: %s", e.getMessage());
-            state.failed(e.getMessage());
+        } catch (RuntimeException | Error failure) {
+            if (served == null) {
+                model.close();
+            }
+            throw failure;
         }
+        metrics.register(endpoint);
+        LOG.infof("engine for %s: %s; resident %.1f GB, %.1f GB of the budget left", name, endpoint.engine().config(),
+                MemoryPlan.residentBytes() / 1e9, memory.free() / 1e9);
+        state.ready();
+        readyEvents.fire(new BaseModelReady(name));
+        LOG.infof("model %s ready in %.1f s (%d layers, routed %s)", name, (System.nanoTime() - start) / 1e9,
+                model.config().numLayers(), model.config().routingLayers());
     }
 
     /** One small forward, so the first request does not pay for page faults and kernel selection. */
@@ -287,28 +325,12 @@ public class FlexiServeWiring implements ModelRegistry, RouterSets, FineTuningSe
         return new EngineConfig(e.maxNumSeqs(), e.maxBatchTokens(), e.maxQueuedRequests(), kvTokens, maxModelLen);
     }
 
-    /**
-     * Enough for max-num-seqs full-length sequences, bounded by a quarter of available host memory on CPU
-     * (the weights are already loaded) or 80% of free device memory on GPU; never less than one full sequence.
-     */
-    private static int defaultKvTokens(FlexiDepthModel model, int maxModelLen, int maxNumSeqs) {
+    /** Enough for max-num-seqs full-length sequences within 80% of free device memory; never less than one full sequence. */
+    private static int defaultGpuKvTokens(FlexiDepthModel model, int maxModelLen, int maxNumSeqs) {
         long perToken = KvCache.bytesPerToken(model.config(), model.dtype());
-        long budget = model.device().isGpu() ? (long) (freeGpuBytes(model.device()) * 0.8) : availableHostBytes() / 4;
+        long budget = (long) (freeGpuBytes(model.device()) * 0.8);
         long tokens = Math.min((long) maxNumSeqs * maxModelLen, budget / perToken);
         return (int) Math.max(maxModelLen, Math.min(tokens, Integer.MAX_VALUE / 2));
-    }
-
-    private static long availableHostBytes() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
-                if (line.startsWith("MemAvailable:")) {
-                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-                }
-            }
-        } catch (java.io.IOException | NumberFormatException e) {
-            LOG.debugf("no /proc/meminfo: %s", e.getMessage());
-        }
-        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getFreeMemorySize();
     }
 
     private static long freeGpuBytes(Device device) {

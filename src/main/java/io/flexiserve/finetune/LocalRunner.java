@@ -89,5 +89,12 @@ public final class LocalRunner implements JobRunner {
     public void close() {
         cancelled.values().forEach(f -> f.set(true));
         worker.shutdownNow();
+        try { // the step under way finishes (libtorch ignores interrupts) and its job's record is written before this returns
+            if (!worker.awaitTermination(120, TimeUnit.SECONDS)) {
+                LOG.warning("the trainer did not stop within 120 s of closing");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

@@ -13,6 +13,9 @@ import ai.djl.ndarray.types.DataType;
  */
 final class Attention {
 
+    /** Largest score block of one attention product: queries are taken in row blocks whose scores fit it. */
+    static final long TILE_BYTES = 64L << 20;
+
     final Linear qProj; // (H*Dh, D)
     final Linear kProj; // (Hkv*Dh, D)
     final Linear vProj; // (Hkv*Dh, D)

@@ -2,6 +2,7 @@ package io.flexiserve.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -9,6 +10,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.nio.ShortBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,8 +31,10 @@ public final class CheckpointTensors implements AutoCloseable {
 
     static final String INDEX = "model.safetensors.index.json";
     static final String SINGLE = "model.safetensors";
-    /** Largest slice mapped and wrapped at once; larger tensors are loaded in row chunks. */
-    private static final long CHUNK_BYTES = 1L << 30;
+    /** Largest tensor wrapped as one mapped buffer; larger ones, and any that needs converting, go in row chunks. */
+    private static final long ZERO_COPY_BYTES = 1L << 30;
+    /** Rows converted at once: at most this many bytes as f32 (a Java buffer view must stay under 2 GiB). */
+    private static final long CONVERT_CHUNK_BYTES = 256L << 20;
 
     private final Path dir;
     private final Map<String, SafetensorsFile> fileOf;
@@ -131,57 +135,86 @@ public final class CheckpointTensors implements AutoCloseable {
                     + " but the config needs " + Arrays.toString(expectedShape));
         }
         long bytes = info.end() - info.begin();
-        if (bytes <= CHUNK_BYTES || expectedShape.length == 0 || expectedShape[0] < 2) {
-            return wrap(manager, file.map(info, 0, Math.toIntExact(bytes)), info.dtype(), new Shape(expectedShape), dtype);
-        }
-        return loadInRowChunks(manager, file, info, dtype);
-    }
-
-    private NDArray loadInRowChunks(NDManager manager, SafetensorsFile file, TensorInfo info, DataType dtype) {
-        long[] shape = info.shape();
-        long rowBytes = (info.end() - info.begin()) / shape[0];
-        long rowsPerChunk = Math.max(1, CHUNK_BYTES / rowBytes);
-        List<NDArray> parts = new ArrayList<>();
-        for (long row = 0; row < shape[0]; row += rowsPerChunk) {
-            long rows = Math.min(rowsPerChunk, shape[0] - row);
-            long[] partShape = shape.clone();
-            partShape[0] = rows;
-            ByteBuffer buf = file.map(info, row * rowBytes, Math.toIntExact(rows * rowBytes));
-            parts.add(wrap(manager, buf, info.dtype(), new Shape(partShape), dtype));
-        }
-        NDArray whole = parts.get(0);
-        for (int i = 1; i < parts.size(); i++) {
-            NDArray next = whole.concat(parts.get(i), 0);
-            whole.close();
-            parts.get(i).close();
-            whole = next;
-        }
-        return whole;
-    }
-
-    private NDArray wrap(NDManager manager, ByteBuffer data, TensorDtype stored, Shape shape, DataType dtype) {
-        ByteBuffer buf = stored == TensorDtype.BF16 ? bf16ToF32(data) : data;
-        DataType type = stored == TensorDtype.BF16 ? DataType.FLOAT32 : stored.djlType();
-        NDArray array = manager.create(buf.order(ByteOrder.nativeOrder()), shape, type);
-        if (type == dtype) {
+        Shape shape = new Shape(expectedShape);
+        if (info.dtype().djlType() == dtype && bytes <= ZERO_COPY_BYTES) {
+            ByteBuffer mapped = file.map(info, 0, Math.toIntExact(bytes)).order(ByteOrder.nativeOrder());
+            NDArray array = manager.create(mapped, shape, dtype); // on the CPU a view of the mapping, no copy
             if (!manager.getDevice().isGpu()) {
-                pinned.add(buf); // the array is a view of buf
+                pinned.add(mapped);
             }
             return array;
         }
-        NDArray converted = array.toType(dtype, true);
-        array.close();
-        return converted;
+        return convertInRowChunks(manager, file, info, shape, dtype, CONVERT_CHUNK_BYTES);
+    }
+
+    /** {@link #load} through the chunked conversion with chunks of at most {@code chunkBytes} (for tests). */
+    NDArray loadConverted(NDManager manager, String name, DataType dtype, long chunkBytes) {
+        SafetensorsFile file = fileOf.get(name);
+        TensorInfo info = file.tensors().get(name);
+        return convertInRowChunks(manager, file, info, new Shape(info.shape()), dtype, chunkBytes);
+    }
+
+    /**
+     * A tensor that needs converting (or is too large to wrap as one buffer), built chunk by chunk into a tensor
+     * libtorch allocates: each chunk of rows is mapped, widened or cast, and copied into its rows. Nothing goes
+     * through Java's direct buffers, whose cap ({@code -XX:MaxDirectMemorySize}, by default the heap's maximum)
+     * once ended the load of a 16 GB bf16 checkpoint with plenty of memory free; temporaries are one chunk.
+     */
+    private static NDArray convertInRowChunks(NDManager manager, SafetensorsFile file, TensorInfo info, Shape shape,
+                                              DataType dtype, long chunkBytes) {
+        long rows = shape.dimension() == 0 ? 1 : shape.get(0);
+        long rowElements = shape.size() / Math.max(1, rows);
+        long rowBytes = rowElements * info.dtype().bytes();
+        long rowsPerChunk = Math.max(1, chunkBytes / (rowElements * Float.BYTES));
+        NDArray out = rows <= rowsPerChunk ? null : manager.create(shape, dtype); // uninitialised; every row is written
+        for (long row = 0; row < rows; row += rowsPerChunk) {
+            long count = Math.min(rowsPerChunk, rows - row);
+            long[] partShape = shape.getShape().clone(); // getShape() is the Shape's own array
+            if (partShape.length > 0) {
+                partShape[0] = count;
+            }
+            ByteBuffer stored = file.map(info, row * rowBytes, Math.toIntExact(count * rowBytes));
+            NDArray part = asTensor(manager, stored, info.dtype(), new Shape(partShape));
+            NDArray typed = part.getDataType() == dtype ? part : part.toType(dtype, false);
+            if (out == null) { // the whole tensor is one chunk
+                NDArray owned = typed == part && info.dtype() != TensorDtype.BF16 ? part.duplicate() : typed;
+                if (owned != part) {
+                    part.close();
+                }
+                return owned;
+            }
+            out.set(new NDIndex("{}:{}", row, row + count), typed);
+            typed.close();
+            part.close();
+        }
+        return out;
+    }
+
+    /**
+     * One chunk as a tensor: F32 and F16 as a view of the mapping on the CPU (the caller copies or converts it
+     * before the mapping goes), BF16 widened to F32 straight into a tensor libtorch allocated (through a heap
+     * buffer for a GPU, whose memory Java cannot see).
+     */
+    private static NDArray asTensor(NDManager manager, ByteBuffer stored, TensorDtype dtype, Shape shape) {
+        if (dtype != TensorDtype.BF16) {
+            return manager.create(stored.order(ByteOrder.nativeOrder()), shape, dtype.djlType());
+        }
+        ShortBuffer in = stored.order(ByteOrder.LITTLE_ENDIAN).asShortBuffer();
+        if (manager.getDevice().isGpu()) {
+            FloatBuffer widened = FloatBuffer.allocate(in.remaining());
+            bf16ToF32(in, widened);
+            return manager.create(widened, shape);
+        }
+        NDArray f32 = manager.create(shape, DataType.FLOAT32); // uninitialised, written below
+        bf16ToF32(in, f32.toByteBuffer(true).order(ByteOrder.nativeOrder()).asFloatBuffer()); // a view: no copy
+        return f32;
     }
 
     /** bf16 is the top half of an f32: widen each element by a 16-bit shift. */
-    private static ByteBuffer bf16ToF32(ByteBuffer data) {
-        ShortBuffer in = data.order(ByteOrder.LITTLE_ENDIAN).asShortBuffer();
-        ByteBuffer out = ByteBuffer.allocateDirect(in.remaining() * 4).order(ByteOrder.nativeOrder());
+    static void bf16ToF32(ShortBuffer in, FloatBuffer out) {
         for (int i = 0, n = in.remaining(); i < n; i++) {
-            out.putInt(i * 4, (in.get(i) & 0xffff) << 16);
+            out.put(i, Float.intBitsToFloat((in.get(i) & 0xffff) << 16));
         }
-        return out;
     }
 
     @Override

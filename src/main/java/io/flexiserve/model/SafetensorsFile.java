@@ -42,6 +42,8 @@ public final class SafetensorsFile implements AutoCloseable {
         FileChannel channel;
         try {
             channel = FileChannel.open(path, StandardOpenOption.READ);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new CheckpointException(path, "missing: the checkpoint names this file but it does not exist", e);
         } catch (IOException e) {
             throw new CheckpointException(path, "cannot open: " + e.getMessage(), e);
         }

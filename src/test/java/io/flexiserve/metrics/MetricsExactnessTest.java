@@ -21,10 +21,7 @@ class MetricsExactnessTest {
 
     @BeforeEach
     void ready() {
-        long deadline = System.nanoTime() + 120_000_000_000L;
-        while (given().get("/q/health/ready").statusCode() != 200 && System.nanoTime() < deadline) {
-            Thread.onSpinWait();
-        }
+        io.flexiserve.api.TestSupport.awaitReady();
     }
 
     @Test

@@ -66,6 +66,26 @@ class CheckpointLoadingTest {
         }
     }
 
+    /** Tensors converted in many row chunks (as large ones are) come out exactly as converted whole. */
+    @Test
+    void chunkedConversionEqualsWholeConversion() throws Exception {
+        Path bf16 = TestCheckpoints.write(dir.resolve("bf16-chunks"), TestCheckpoints.flexi(), TensorDtype.BF16, 7, 1);
+        Path f32 = TestCheckpoints.write(dir.resolve("f32-chunks"), TestCheckpoints.flexi(), TensorDtype.F32, 7, 1);
+        String name = "model.layers.2.mlp.down_proj.weight"; // (64, 128)
+        try (NDManager manager = NDManager.newBaseManager(); CheckpointTensors b = CheckpointTensors.open(bf16);
+             CheckpointTensors a = CheckpointTensors.open(f32)) {
+            for (DataType dtype : new DataType[] {DataType.FLOAT32, DataType.FLOAT16}) {
+                float[] whole = b.load(manager, name, dtype, 64, 128).toType(DataType.FLOAT32, false).toFloatArray();
+                // 3 rows of 128 f32 per chunk: 22 chunks, the last one short
+                float[] chunked = b.loadConverted(manager, name, dtype, 3 * 128 * 4).toType(DataType.FLOAT32, false).toFloatArray();
+                assertArrayEquals(whole, chunked, "bf16 as " + dtype);
+                float[] exact = a.load(manager, name, dtype, 64, 128).toType(DataType.FLOAT32, false).toFloatArray();
+                float[] exactChunked = a.loadConverted(manager, name, dtype, 5 * 128 * 4).toType(DataType.FLOAT32, false).toFloatArray();
+                assertArrayEquals(exact, exactChunked, "f32 as " + dtype);
+            }
+        }
+    }
+
     @Test
     void f16WeightsUnderF32ActivationsStayCloseToF32() throws Exception {
         Path ckpt = TestCheckpoints.write(dir, TestCheckpoints.flexi());

@@ -1,0 +1,67 @@
+package io.flexiserve.model;
+
+import ai.djl.ndarray.types.DataType;
+
+/**
+ * What a model takes in host memory, computed from its config before any weight is read: the loaded weights
+ * with the copies its dtype keeps, the KV cache per token, and the largest step's activations. The service's
+ * preflight and KV sizing use it; shapes follow the legend of {@code package-info.java}.
+ */
+public final class MemoryEstimate {
+
+    private MemoryEstimate() {
+    }
+
+    /** Bytes of the loaded weights with {@code options}: every tensor in its dtype, plus the batch copies it keeps. */
+    public static long weightBytes(ModelConfig c, ModelOptions options) {
+        long d = c.hiddenSize();
+        long q = (long) c.numHeads() * c.headDim();
+        long kv = (long) c.numKvHeads() * c.headDim();
+        long projections = c.numLayers() * (2 * d * q + 2 * d * kv + 3 * d * c.intermediateSize());
+        long routers = c.routingLayers().size() * (2 * d * c.routerDim() + d + 3 * d * c.adapterDim());
+        boolean separateHead = !c.tieWordEmbeddings() || options.weightDtype() != options.dtype();
+        long head = separateHead ? (long) c.vocabSize() * d : 0;
+        long act = options.dtype().getNumOfBytes();
+        long weight = options.weightDtype().getNumOfBytes();
+        long batchCopy = batchCopyBytes(options);
+        long embedding = (long) c.vocabSize() * d * act;
+        long norms = (2L * c.numLayers() + 1) * d * act + (long) c.routingLayers().size() * c.routerDim() * act;
+        return embedding + norms + (projections + head + routers) * (weight + batchCopy) + ropeBytes(c, options);
+    }
+
+    /** Per weight, the bytes of the second copy {@code mixed} keeps for batched steps: packed f16, or f32 without the Vector API. */
+    private static long batchCopyBytes(ModelOptions options) {
+        if (options.f32Rows() == 0 || options.weightDtype() != DataType.FLOAT16 || options.device().isGpu()) {
+            return 0;
+        }
+        return VectorGemm.AVAILABLE ? Short.BYTES : Float.BYTES;
+    }
+
+    /** RoPE's cos and sin tables, (P, Dh) each in f32. */
+    private static long ropeBytes(ModelConfig c, ModelOptions options) {
+        long positions = options.maxPositions() > 0 ? options.maxPositions() : c.maxPositionEmbeddings();
+        return 2L * positions * c.headDim() * Float.BYTES;
+    }
+
+    /** Bytes one token's keys and values take over all layers. */
+    public static long kvBytesPerToken(ModelConfig c, DataType dtype) {
+        return KvCache.bytesPerToken(c, dtype);
+    }
+
+    /**
+     * An upper bound on what one step of {@code rows} token rows allocates while it runs, in f32: a layer's
+     * intermediates (its norms, q/k/v, attention output, the MLP's gate, up and product, the residuals), freed as
+     * the layer ends, with a Java copy of each product's input and output for the packed kernels, one attention
+     * tile, and the logits of up to {@code logitRows} rows.
+     */
+    public static long stepBytes(ModelConfig c, int rows, int logitRows) {
+        long d = c.hiddenSize();
+        long q = (long) c.numHeads() * c.headDim();
+        long kv = (long) c.numKvHeads() * c.headDim();
+        long perRow = 6 * d + 2 * q + 2 * kv + 3L * c.intermediateSize();
+        long javaCopies = 2L * c.intermediateSize() + 2 * d; // the widest product's input and output as float[]
+        long layer = (long) rows * (perRow + javaCopies) * Float.BYTES;
+        long logits = (long) logitRows * c.vocabSize() * Float.BYTES * 3;
+        return layer + Attention.TILE_BYTES * 3 + logits;
+    }
+}
