@@ -3,6 +3,7 @@ package io.flexiserve.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 
@@ -85,23 +86,48 @@ final class Attention {
         return oProj.forward(context);
     }
 
-    /** q: (n, H, Dh) of one sequence -> (n, H*Dh). Query head h reads KV head h / G, as HF's repeat_kv. */
+    /**
+     * q: (n, H, Dh) of one sequence -> (n, H*Dh). Query head h reads KV head h / G, as HF's repeat_kv. The queries
+     * go in row blocks whose f32 scores fit {@link #TILE_BYTES}, each attending only to the keys up to its last
+     * position (later keys are masked for all of its rows): a long prompt never holds every head's whole (n, T)
+     * score matrix, and a causal prefill computes about half of it.
+     */
     private NDArray attend(NDArray q, QueryRows.Group group, StepContext step) {
         int n = group.count;
-        int g = heads / kvHeads;
-        int from = group.kvOffset;
-        int to = group.kvOffset + group.keys;
-        NDArray keys = step.cache.keys(layer, from, to).transpose(1, 2, 0);     // (Hkv, Dh, T)
-        NDArray values = step.cache.values(layer, from, to).transpose(1, 0, 2); // (Hkv, T, Dh)
-        NDArray grouped = q.reshape(n, kvHeads, g, headDim).transpose(1, 2, 0, 3)
-                .reshape(kvHeads, (long) g * n, headDim);                      // (Hkv, G*n, Dh)
-        NDArray scores = grouped.matMul(keys).toType(DataType.FLOAT32, false);  // (Hkv, G*n, T), softmax in fp32 as HF
-        if (group.needsMask()) {
-            scores = scores.reshape(kvHeads, g, n, group.keys).add(group.mask()); // (Hkv, G, n, T)
+        long rowsPerTile = Math.max(1, TILE_BYTES / ((long) heads * group.keys * Float.BYTES));
+        if (n <= rowsPerTile) {
+            return attendTile(q, group, 0, n, step);
         }
-        NDArray probs = scores.softmax(-1).toType(q.getDataType(), false).reshape(kvHeads, (long) g * n, group.keys);
-        return probs.matMul(values)                                              // (Hkv, G*n, Dh)
-                .reshape(kvHeads, g, n, headDim).transpose(2, 0, 1, 3)          // (n, Hkv, G, Dh)
-                .reshape(n, (long) heads * headDim);                            // (n, H*Dh)
+        NDList tiles = new NDList();
+        for (int from = 0; from < n; from += (int) rowsPerTile) {
+            int to = (int) Math.min(n, from + rowsPerTile);
+            try (NDScope tile = new NDScope()) {
+                NDArray out = attendTile(q.get(new NDIndex("{}:{}", from, to)), group, from, to, step);
+                NDScope.unregister(out);
+                tiles.add(out);
+            }
+        }
+        NDArray context = NDArrays.concat(tiles, 0);
+        tiles.close();
+        return context;
+    }
+
+    /** Queries [from, to) of the group, q: (n', H, Dh) -> (n', H*Dh), over the keys up to the last one's position. */
+    private NDArray attendTile(NDArray q, QueryRows.Group group, int from, int to, StepContext step) {
+        int n = to - from;
+        int g = heads / kvHeads;
+        int keys = group.keysUpTo(to);                                          // T' = last position + 1
+        NDArray k = step.cache.keys(layer, group.kvOffset, group.kvOffset + keys).transpose(1, 2, 0); // (Hkv, Dh, T')
+        NDArray v = step.cache.values(layer, group.kvOffset, group.kvOffset + keys).transpose(1, 0, 2); // (Hkv, T', Dh)
+        NDArray grouped = q.reshape(n, kvHeads, g, headDim).transpose(1, 2, 0, 3)
+                .reshape(kvHeads, (long) g * n, headDim);                      // (Hkv, G*n', Dh)
+        NDArray scores = grouped.matMul(k).toType(DataType.FLOAT32, false);     // (Hkv, G*n', T'), softmax in fp32 as HF
+        if (group.needsMask(from, to)) {
+            scores = scores.reshape(kvHeads, g, n, keys).add(group.mask(from, to, keys)); // (Hkv, G, n', T')
+        }
+        NDArray probs = scores.softmax(-1).toType(q.getDataType(), false).reshape(kvHeads, (long) g * n, keys);
+        return probs.matMul(v)                                                   // (Hkv, G*n', Dh)
+                .reshape(kvHeads, g, n, headDim).transpose(2, 0, 1, 3)          // (n', Hkv, G, Dh)
+                .reshape(n, (long) heads * headDim);                            // (n', H*Dh)
     }
 }

@@ -75,7 +75,6 @@ final class QueryRows {
         final int keys;           // T = last position + 1
         private final long[] positions;
         private final NDManager manager;
-        private NDArray mask;     // (count, T) additive causal mask, built once per step
 
         Group(int start, int count, int kvOffset, long[] positions, NDManager manager) {
             this.start = start;
@@ -86,22 +85,25 @@ final class QueryRows {
             this.manager = manager;
         }
 
-        /** A single query at the last position sees every key: no mask. */
-        boolean needsMask() {
-            return count > 1;
+        /** Keys that queries [from, to) can see: up to the position of query {@code to - 1}. */
+        int keysUpTo(int to) {
+            return (int) positions[to - 1] + 1;
+        }
+
+        /** Queries [from, to) need a mask unless each sees every key up to the last one's position (a single query). */
+        boolean needsMask(int from, int to) {
+            return to - from > 1;
         }
 
         /**
-         * Additive causal mask in float32: 0 where key j <= the query's position, a huge negative number
-         * where j lies after it (DJL's {@code where} does not broadcast, an addition does).
+         * Additive causal mask of queries [from, to) over {@code keys} keys, (to - from, keys) in float32: 0 where key j
+         * is at or before the query's position, a huge negative number after it (DJL's {@code where} does not
+         * broadcast, an addition does).
          */
-        NDArray mask() {
-            if (mask == null) {
-                NDArray keyPos = manager.arange(0, keys, 1, DataType.INT64).reshape(1, keys);
-                NDArray queryPos = manager.create(positions, new Shape(count, 1));
-                mask = keyPos.gt(queryPos).toType(DataType.FLOAT32, false).mul(MASKED);
-            }
-            return mask;
+        NDArray mask(int from, int to, int keys) {
+            NDArray keyPos = manager.arange(0, keys, 1, DataType.INT64).reshape(1, keys);
+            NDArray queryPos = manager.create(java.util.Arrays.copyOfRange(positions, from, to), new Shape(to - from, 1));
+            return keyPos.gt(queryPos).toType(DataType.FLOAT32, false).mul(MASKED);
         }
     }
 }

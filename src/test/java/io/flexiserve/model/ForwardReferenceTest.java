@@ -40,6 +40,34 @@ class ForwardReferenceTest {
         assertPrefillAndDecodeMatch(0.5f);
     }
 
+    /**
+     * A 2600-token prompt in one chunk: 4 heads x 2600 keys of f32 scores per query exceed {@link Attention#TILE_BYTES}
+     * at 1613 queries, so its attention runs in two row tiles, the first over only its own keys.
+     */
+    @Test
+    void aPromptLongEnoughForTiledAttentionMatchesReference() throws Exception {
+        ModelConfig c = TestCheckpoints.flexi();
+        ModelConfig longContext = new ModelConfig(c.modelType(), c.hiddenSize(), c.intermediateSize(), c.numLayers(),
+                c.numHeads(), c.numKvHeads(), c.headDim(), c.vocabSize(), c.rmsNormEps(), c.ropeTheta(), null, 4096, false,
+                c.routingLayers(), c.routerReductionFactor(), c.projReductionFactor(), c.bosTokenId(), c.eosTokenIds(),
+                c.torchDtype());
+        TestCheckpoints.write(dir, longContext);
+        int n = 2600;
+        assertTrue((long) n * c.numHeads() * n * Float.BYTES > Attention.TILE_BYTES, "the prompt needs more than one tile");
+        int[] prompt = new int[n];
+        for (int i = 0; i < n; i++) {
+            prompt[i] = (i * 37 + 11) % TestCheckpoints.VOCAB;
+        }
+        NaiveModel.Output expected = new NaiveModel(dir).forward(prompt, 0.5f);
+        try (FlexiDepthModel model = ModelLoader.load(dir, ModelOptions.cpu()); KvCache cache = model.newKvCache(n + 1)) {
+            ForwardResult result = model.forward(StepBatch.of(new SequenceChunk(0, 0, prompt, 0.5f, true)), cache);
+            assertClose(expected.logits(), result.logits()[0], "2600-token prompt");
+            for (int row = 0; row < n; row++) {
+                assertEquals(expected.layersUsed()[row], result.trace().layersUsed(row), "layers used by row " + row);
+            }
+        }
+    }
+
     @Test
     void routingDecisionsAndGatesMatchReference() throws Exception {
         TestCheckpoints.write(dir, TestCheckpoints.flexi());
