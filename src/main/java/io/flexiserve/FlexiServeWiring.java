@@ -252,14 +252,16 @@ public class FlexiServeWiring implements ModelRegistry, RouterSets, FineTuningSe
             serveBase(dir, name);
         } catch (Throwable e) { // OutOfMemoryError and native failures included: nothing may leave a process that never serves
             String reason = LoadFailure.explain(e, dir, config.model().dtype());
+            boolean exit = config.model().exitOnLoadFailure();
+            String line = String.format("cannot serve model %s: %s%s", name, reason,
+                    exit ? " Exiting with status 1 (flexiserve.model.exit-on-load-failure)." : "");
             if (LoadFailure.expected(e)) {
-                LOG.errorf("cannot serve model %s: %s", name, reason);
+                LOG.error(line);
             } else {
-                LOG.errorf(e, "cannot serve model %s: %s", name, reason);
+                LOG.error(line, e);
             }
             state.failed(reason);
-            if (config.model().exitOnLoadFailure()) {
-                LOG.error("exiting with status 1 (flexiserve.model.exit-on-load-failure)");
+            if (exit) {
                 io.quarkus.runtime.Quarkus.asyncExit(1);
             }
         }

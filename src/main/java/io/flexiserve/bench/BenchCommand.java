@@ -26,8 +26,9 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code bench}: one run that measures memory bandwidth and the batch-1 roofline, batch-1 decode at routing
- * thresholds 0, 0.5 and 1, and serving throughput and latency through the HTTP API at several concurrencies,
- * then prints one JSON report with the ratios BENCHMARKS.md tracks.
+ * thresholds 0, 0.5 and 1, serving throughput and latency through the HTTP API at several concurrencies, and prefill
+ * through the API (tokens/s and memory growth by prompt length, time to first token under concurrent prompts), then
+ * prints one JSON report with the ratios BENCHMARKS.md tracks.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmark decode speed, the skip speed-up and serving throughput; prints a JSON report.")
@@ -53,6 +54,19 @@ public final class BenchCommand implements Callable<Integer> {
     boolean noHttp;
     @Option(names = "--port", defaultValue = "18090")
     int port;
+    @Option(names = "--prefill", defaultValue = "512,2000,4000", split = ",",
+            description = "Prompt lengths prefilled one at a time through the API (tokens/s, RSS growth).")
+    List<Integer> prefill;
+    @Option(names = "--prefill-streams", defaultValue = "1,4,16", split = ",",
+            description = "Numbers of --prefill-stream-tokens prompts sent at once (time to first token).")
+    List<Integer> prefillStreams;
+    @Option(names = "--prefill-stream-tokens", defaultValue = "1000")
+    int prefillStreamTokens;
+    @Option(names = "--prefill-threshold", defaultValue = "0",
+            description = "Routing threshold of the prefill runs (0: full depth, the work a plain Llama does).")
+    float prefillThreshold;
+    @Option(names = "--no-prefill", description = "Skip the prefill part.")
+    boolean noPrefill;
 
     @Override
     public Integer call() throws Exception {
@@ -123,29 +137,55 @@ public final class BenchCommand implements Callable<Integer> {
         ratios.put("skip_all_speedup", round(t1 / t0));
         ratios.put("skip_all_speedup_over_byte_ratio", round(t1 / t0 / bytes.skipAllRatio()));
         ratios.put("full_depth_over_roofline", round(t0 / roofline));
-        if (!noHttp) {
-            List<HttpBench.Level> levels = http(dir);
-            report.put("http", levels);
-            ratios.putAll(httpRatios(levels));
+        if (!noHttp || !noPrefill) {
+            try (HttpBench service = new HttpBench(runnerJar(), dir, dtype, port)) {
+                if (!noHttp) {
+                    List<HttpBench.Level> levels = http(service);
+                    report.put("http", levels);
+                    ratios.putAll(httpRatios(levels));
+                }
+                if (!noPrefill) {
+                    report.put("prefill", prefill(new PrefillBench(service)));
+                }
+            }
         }
         report.put("ratios", ratios);
         System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(report));
         return 0;
     }
 
-    private List<HttpBench.Level> http(Path dir) throws Exception {
+    private List<HttpBench.Level> http(HttpBench bench) throws Exception {
         List<HttpBench.Level> levels = new ArrayList<>();
-        try (HttpBench bench = new HttpBench(runnerJar(), dir, dtype, port)) {
-            bench.warmUp(widestConcurrency(), tokens);
-            for (int c : concurrency) {
-                for (float t : new float[] {0f, 1f}) { // side by side, so that drift between levels spares their ratio
-                    HttpBench.Level level = bench.run(c, t, tokens);
-                    System.err.println("http: " + level);
-                    levels.add(level);
-                }
+        bench.warmUp(widestConcurrency(), tokens);
+        for (int c : concurrency) {
+            for (float t : new float[] {0f, 1f}) { // side by side, so that drift between levels spares their ratio
+                HttpBench.Level level = bench.run(c, t, tokens);
+                System.err.println("http: " + level);
+                levels.add(level);
             }
         }
         return levels;
+    }
+
+    /** Each prompt length alone (tokens/s, RSS growth), then prompts sent at once (time to first token). */
+    private Map<String, Object> prefill(PrefillBench bench) throws Exception {
+        bench.prompt(Math.min(256, prefill.stream().mapToInt(Integer::intValue).min().orElse(256)), prefillThreshold); // warm-up
+        List<PrefillBench.Prompt> prompts = new ArrayList<>();
+        for (int n : prefill) {
+            PrefillBench.Prompt p = bench.prompt(n, prefillThreshold);
+            System.err.println("prefill: " + p);
+            prompts.add(p);
+        }
+        List<PrefillBench.Concurrent> concurrent = new ArrayList<>();
+        for (int k : prefillStreams) {
+            PrefillBench.Concurrent c = bench.concurrent(k, prefillStreamTokens, prefillThreshold);
+            System.err.println("prefill: " + c);
+            concurrent.add(c);
+        }
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("prompts", prompts);
+        out.put("concurrent_prompts", concurrent);
+        return out;
     }
 
     /** Throughput at the highest concurrency over one stream, and adaptive over full depth at each level. */

@@ -52,7 +52,7 @@ final class HttpBench implements AutoCloseable {
         this.base = URI.create("http://127.0.0.1:" + port + "/");
         this.model = checkpoint.getFileName().toString();
         long deadline = System.nanoTime() + 600_000_000_000L;
-        while (!ready()) {
+        while (!service.isAlive() || !ready()) { // alive first: another process may answer on a port this one failed to take
             if (!service.isAlive() || System.nanoTime() > deadline || failed()) {
                 service.destroy();
                 throw new IllegalStateException("the service did not become ready; see " + data.resolve("service.log"));
@@ -81,6 +81,23 @@ final class HttpBench implements AutoCloseable {
             Thread.currentThread().interrupt();
             return false;
         }
+    }
+
+    /** The service's base URI, its served model id and its process (for prefill runs and memory readings). */
+    URI base() {
+        return base;
+    }
+
+    String model() {
+        return model;
+    }
+
+    ProcessHandle process() {
+        return service.toHandle();
+    }
+
+    HttpClient http() {
+        return http;
     }
 
     /** One concurrency level. */

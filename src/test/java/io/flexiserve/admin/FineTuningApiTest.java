@@ -40,6 +40,9 @@ class FineTuningApiTest {
     static final String TOKEN = "test-admin-token";
     static final String BASE = "flexidepth-demo";
 
+    @jakarta.inject.Inject
+    io.flexiserve.finetune.FineTuningService jobs;
+
     @TestHTTPResource("/admin/v1")
     URI admin;
     @TestHTTPResource("/v1")
@@ -130,6 +133,19 @@ class FineTuningApiTest {
         String checkpointId = checkpoints.get(0).id();
         auth().body("{\"fine_tuning_job_id\":\"" + done.id() + "\",\"checkpoint\":\"" + checkpointId + "\",\"model\":\"ckpt6\"}")
                 .post("/admin/v1/models").then().statusCode(200).body("id", equalTo("ckpt6"));
+
+        // a router set that cannot be loaded is refused alone: 400, and the base and the served sets answer on
+        Path broken = jobs.checkpoints(done.id()).stream().filter(c -> c.step() == 3).findFirst().orElseThrow().dir()
+                .resolve(io.flexiserve.model.RouterWeights.FILE);
+        Files.write(broken, java.util.Arrays.copyOf(Files.readAllBytes(broken), 100)); // truncated
+        auth().body("{\"fine_tuning_job_id\":\"" + done.id() + "\",\"checkpoint\":\"" + checkpoints.get(1).id()
+                + "\",\"model\":\"broken\"}").post("/admin/v1/models").then().statusCode(400)
+                .body("error.message", org.hamcrest.Matchers.containsString("cannot be served"));
+        for (String served : List.of(BASE, model)) {
+            given().contentType(ContentType.JSON).body("{\"model\":\"" + served + "\",\"prompt\":\"hi\",\"max_tokens\":2}")
+                    .post(api + "/completions").then().statusCode(200);
+        }
+        given().get(api + "/models/broken").then().statusCode(404);
 
         // a second stage trains on from the served first stage; its result runs on the same base weights
         FineTuningJob stage2 = awaitEnd(client.fineTuning().jobs().create(JobCreateParams.builder().model(model)
