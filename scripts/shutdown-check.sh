@@ -8,9 +8,11 @@ source scripts/service-lib.sh
 port=${SHUTDOWN_CHECK_PORT:-18083}
 work=$(mktemp -d)
 on_exit "rm -rf '$work'"
-start_service "$port" target/shutdown-check-service.log
+# a drain window wide enough for the stream below on a busy machine (the defaults are 30 s)
+start_service "$port" target/shutdown-check-service.log -Dquarkus.shutdown.timeout=180s \
+  -Dflexiserve.engine.shutdown-grace-seconds=170
 url="http://127.0.0.1:$port"
-tokens=3000 # long enough to be still streaming when SIGTERM comes, short enough to finish within the drain
+tokens=3000 # long enough to be still streaming when SIGTERM comes, short enough to finish within the drain window
 curl -sN "$url/v1/completions" -H 'Content-Type: application/json' \
   -d "{\"model\":\"flexidepth-demo\",\"prompt\":\"drain\",\"max_tokens\":$tokens,\"ignore_eos\":true,\"stream\":true,\"stream_options\":{\"include_usage\":true}}" \
   > "$work/stream.txt" &
@@ -34,7 +36,7 @@ set +e
 wait "$SERVICE_PID"
 exit_code=$?
 set -e
-chunks=$(grep -o '"completion_tokens":[0-9]*' "$work/stream.txt" | tail -1 | cut -d: -f2)
+chunks=$(grep -o '"completion_tokens":[0-9]*' "$work/stream.txt" | tail -1 | cut -d: -f2 || true)
 chunks=${chunks:-0}
 fail=0
 echo "streamed tokens: $chunks of $tokens; done marker: $(grep -c '\[DONE\]' "$work/stream.txt")"
