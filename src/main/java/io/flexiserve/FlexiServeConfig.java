@@ -62,11 +62,11 @@ public interface FlexiServeConfig {
         /**
          * {@code auto} (f16 on GPU, f32 on CPU), {@code f32}, {@code f16}, {@code f16-weights} (f16 projection weights
          * under f32 activations: half the memory and, on CPU, libtorch's faster f16 kernels), or {@code mixed} (CPU:
-         * f16-weights plus a copy of the projections packed for FlexiServe's Java kernels when the JVM runs with
-         * {@code --add-modules jdk.incubator.vector}, the memory of f32 in all: decode steps then run entirely in
-         * Java and prompt chunks' projections on the same kernels, the fastest CPU choice alone and under load; a
-         * decode row's logits do not depend on the batch, and differ at f16 rounding level from libtorch's f16
-         * path. Without the Vector API, f32 copies for steps of 10 rows or more, 1.5x the memory).
+         * f16 projections packed for FlexiServe's Java kernels as their only copy when the JVM runs with
+         * {@code --add-modules jdk.incubator.vector}, half the memory of f32: decode steps then run entirely in Java
+         * and every projection on the same kernels, the fastest CPU choice alone and under load; a decode row's
+         * logits do not depend on the batch, and differ at f16 rounding level from libtorch's f16 path. Without the
+         * Vector API, f16 weights plus f32 copies for steps of 10 rows or more, 1.5x the memory of f32).
          */
         @WithDefault("auto")
         String dtype();

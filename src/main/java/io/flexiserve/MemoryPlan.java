@@ -58,7 +58,12 @@ final class MemoryPlan {
      * @throws MemoryBudgetException naming the need, what is free, and the CPU dtypes that would fit
      */
     void checkFits(String name, ModelConfig config, ModelOptions options, String dtype, int maxBatchTokens, int maxNumSeqs) {
-        long free = free();
+        checkFits(name, config, options, dtype, maxBatchTokens, maxNumSeqs, free());
+    }
+
+    /** {@link #checkFits} against {@code free} bytes (tests give it; the service measures it). */
+    void checkFits(String name, ModelConfig config, ModelOptions options, String dtype, int maxBatchTokens, int maxNumSeqs,
+                   long free) {
         long need = need(config, options, maxBatchTokens, maxNumSeqs);
         if (need <= free) {
             return;

@@ -13,9 +13,10 @@ import java.util.List;
  * <p>The kernel is chosen per call from the row count, because on CPU no single kernel is best at every batch
  * size (BENCHMARKS.md, "Kernels by batch size"):
  * <ul>
- *   <li>With the Vector API on the module path, an f16 CPU weight can also be packed for {@link VectorGemm},
- *       which multiplies steps of two or more rows 1.1-3x faster than any libtorch kernel here (2x over a 16-row
- *       step's projections); a single row keeps libtorch's matvec (below), which streams the weight faster.</li>
+ *   <li>With the Vector API on the module path, a base projection of {@code mixed} is packed for {@link VectorGemm}
+ *       and the packed form is its only copy: every step multiplies on the Java kernels (its single row on
+ *       {@code RowKernel}, which streams the weight faster than libtorch's f16 matvec; its many rows 1.1-3x faster
+ *       than any libtorch kernel here). Routers and adapters keep their tensors (training and the tensor path).</li>
  *   <li>f16 weights stream fastest at a few rows (a memory-bound matvec, about 3x f32's) but do not batch: their
  *       cost grows linearly with the rows. With {@code wide}, an f32 copy of the same (f16-rounded) values, steps
  *       of at least {@code wideRows} rows use f32 instead, whose GEMM is compute-bound and batches.</li>
@@ -30,7 +31,7 @@ final class Linear {
 
     static final long F16_MATVEC_MAX_IN = 4096;
 
-    private final NDArray[] blocks; // the (out, in) weight, or its column blocks (out, in / blocks.length)
+    private final NDArray[] blocks; // the (out, in) weight, its column blocks (out, in / blocks.length), or none when packed
     private final NDIndex[] blockColumns; // the input columns each block multiplies, parsed once
     private final NDArray wide;     // f32 copy of an f16 weight for steps of many rows, or null
     private final int wideRows;
@@ -45,7 +46,7 @@ final class Linear {
 
     private Linear(NDArray[] blocks, NDArray wide, int wideRows, VectorGemm packed) {
         this.blocks = blocks;
-        long width = blocks[0].getShape().get(1);
+        long width = blocks.length == 0 ? 0 : blocks[0].getShape().get(1);
         this.blockColumns = new NDIndex[blocks.length];
         for (int b = 0; b < blocks.length; b++) {
             blockColumns[b] = columns(b, width);
@@ -57,10 +58,10 @@ final class Linear {
 
     /**
      * A base-model projection as the options load it. An f16 weight on CPU is split into column blocks when it is
-     * wider than libtorch's matvec likes; when {@code options.f32Rows() > 0} it also gets a copy for steps of many
-     * rows: packed for {@link VectorGemm} (used from {@link #PACKED_ROWS} rows) when the Vector API is there, else
-     * f32 (used from {@code f32Rows} rows). Every kernel multiplies by the same (f16) values. Takes ownership of
-     * {@code weight}.
+     * wider than libtorch's matvec likes. When {@code options.f32Rows() > 0} ({@code mixed}) and the Vector API is
+     * there, the weight is packed for {@link VectorGemm} and the packed form is its only copy: every step, one row or
+     * many, multiplies on it. Without the Vector API it keeps an f32 copy for steps of {@code f32Rows} rows or more.
+     * Every kernel multiplies by the same (f16) values. Takes ownership of {@code weight}.
      */
     static Linear of(NDArray weight, ModelOptions options) {
         return of(weight, options, VectorGemm.AVAILABLE);
@@ -76,7 +77,8 @@ final class Linear {
         }
         if (vectorApi && VectorGemm.accepts(weight)) {
             VectorGemm packed = VectorGemm.pack(weight);
-            return new Linear(columnBlocks(weight), null, Integer.MAX_VALUE, packed);
+            weight.close(); // one copy of the weights: the packed form
+            return new Linear(new NDArray[0], null, Integer.MAX_VALUE, packed);
         }
         NDArray wide = weight.toType(DataType.FLOAT32, false);
         return new Linear(columnBlocks(weight), wide, options.f32Rows(), null);
@@ -106,6 +108,9 @@ final class Linear {
     /** x: (N, in) or (B, T, in) -> (..., out), in x's dtype. */
     NDArray forward(NDArray x) {
         long rows = x.getShape().dimension() == 2 ? x.getShape().get(0) : 0;
+        if (blocks.length == 0) {
+            return multiplyPacked(x);
+        }
         if (packed != null && rows >= PACKED_ROWS && !x.hasGradient()) {
             return packed.multiply(x);
         }
@@ -124,6 +129,20 @@ final class Linear {
         return x.getDataType() == DataType.FLOAT32 ? sum : sum.toType(x.getDataType(), false);
     }
 
+    /** A packed-only weight: any row count, leading dimensions flattened; no autograd through the Java kernels. */
+    private NDArray multiplyPacked(NDArray x) {
+        if (x.hasGradient()) {
+            throw new IllegalStateException("a packed weight has no gradient path; train on an f32 or f16 model");
+        }
+        if (x.getShape().dimension() == 2) {
+            return packed.multiply(x);
+        }
+        long[] shape = x.getShape().getShape().clone(); // getShape() is the Shape's own array
+        NDArray flat = packed.multiply(x.reshape(-1, shape[shape.length - 1]));
+        shape[shape.length - 1] = flat.getShape().get(1);
+        return flat.reshape(shape);
+    }
+
     /** x W^T with W in its own dtype, the result in x's. */
     private static NDArray project(NDArray x, NDArray w, long rows) {
         if (x.getDataType() != w.getDataType()) {
@@ -138,7 +157,8 @@ final class Linear {
     /** The weight as one (out, in) tensor; only for layers that are never split (routers, adapters). */
     NDArray weight() {
         if (blocks.length != 1) {
-            throw new IllegalStateException("this layer's weight is stored as " + blocks.length + " column blocks");
+            throw new IllegalStateException(blocks.length == 0 ? "this layer's weight is stored packed only"
+                    : "this layer's weight is stored as " + blocks.length + " column blocks");
         }
         return blocks[0];
     }
@@ -160,10 +180,10 @@ final class Linear {
 
     /** The manager, and so the device, that holds the weight. */
     NDManager manager() {
-        return blocks[0].getManager();
+        return blocks.length == 0 ? packed.storage().getManager() : blocks[0].getManager();
     }
 
-    /** Whether steps of {@link #PACKED_ROWS} or more rows run on {@link VectorGemm}. */
+    /** Whether steps of {@link #PACKED_ROWS} or more rows (all steps, for a packed-only weight) run on {@link VectorGemm}. */
     boolean packed() {
         return packed != null;
     }
@@ -173,11 +193,8 @@ final class Linear {
         return packed;
     }
 
+    /** The weight's dtype (f16 for a packed weight). */
     DataType dtype() {
-        return blocks[0].getDataType();
-    }
-
-    long outFeatures() {
-        return blocks[0].getShape().get(0);
+        return blocks.length == 0 ? DataType.FLOAT16 : blocks[0].getDataType();
     }
 }

@@ -26,15 +26,28 @@ public final class MemoryEstimate {
         long batchCopy = batchCopyBytes(options);
         long embedding = (long) c.vocabSize() * d * act;
         long norms = (2L * c.numLayers() + 1) * d * act + (long) c.routingLayers().size() * c.routerDim() * act;
-        return embedding + norms + (projections + head + routers) * (weight + batchCopy) + ropeBytes(c, options);
+        // the Java decode path packs its own copy of the routers and adapters (their tensors serve the tensor path)
+        long routerCopy = decodesInJava(options) ? Short.BYTES : batchCopy;
+        return embedding + norms + (projections + head) * (weight + batchCopy) + routers * (weight + routerCopy)
+                + ropeBytes(c, options);
     }
 
-    /** Per weight, the bytes of the second copy {@code mixed} keeps for batched steps: packed f16, or f32 without the Vector API. */
+    /** Whether these options load a model whose decode steps run in Java ({@code mixed} on the CPU with the Vector API). */
+    private static boolean decodesInJava(ModelOptions options) {
+        return options.f32Rows() > 0 && options.weightDtype() == DataType.FLOAT16 && !options.device().isGpu()
+                && VectorGemm.AVAILABLE;
+    }
+
+    /**
+     * Per weight, the bytes of a second copy for batched steps: none for {@code mixed} with the Vector API (the packed
+     * form is the only copy), f32 without it.
+     */
     private static long batchCopyBytes(ModelOptions options) {
-        if (options.f32Rows() == 0 || options.weightDtype() != DataType.FLOAT16 || options.device().isGpu()) {
+        if (options.f32Rows() == 0 || options.weightDtype() != DataType.FLOAT16 || options.device().isGpu()
+                || decodesInJava(options)) {
             return 0;
         }
-        return VectorGemm.AVAILABLE ? Short.BYTES : Float.BYTES;
+        return Float.BYTES;
     }
 
     /** RoPE's cos and sin tables, (P, Dh) each in f32. */

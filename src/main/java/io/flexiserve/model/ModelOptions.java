@@ -46,10 +46,9 @@ public record ModelOptions(Device device, DataType dtype, DataType weightDtype, 
 
     /**
      * From a configuration name: {@code f32}, {@code f16}, {@code f16-weights} (f16 projections, f32 activations),
-     * {@code mixed} (as f16-weights, plus a copy of the projections for batched steps: packed f16 for the Java
-     * kernels, the memory of f32 in all; or, without the Vector API, f32 copies for steps of {@link #MIXED_F32_ROWS}
-     * rows or more, 1.5x the memory of f32; the fastest CPU choice under concurrent load), or {@code auto} (f16 on
-     * GPU, f32 on CPU).
+     * {@code mixed} (f16 projections under f32 activations, packed for the Java kernels as their only copy: half the
+     * memory of f32 and the fastest CPU choice; without the Vector API, f16 weights plus f32 copies for steps of
+     * {@link #MIXED_F32_ROWS} rows or more, 1.5x the memory of f32), or {@code auto} (f16 on GPU, f32 on CPU).
      */
     public static ModelOptions of(Device device, String dtype, int maxPositions, boolean premultiplyRouterHead) {
         return switch (dtype) {
