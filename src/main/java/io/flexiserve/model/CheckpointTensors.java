@@ -174,18 +174,22 @@ public final class CheckpointTensors implements AutoCloseable {
                 partShape[0] = count;
             }
             ByteBuffer stored = file.map(info, row * rowBytes, Math.toIntExact(count * rowBytes));
-            NDArray part = asTensor(manager, stored, info.dtype(), new Shape(partShape));
-            NDArray typed = part.getDataType() == dtype ? part : part.toType(dtype, false);
-            if (out == null) { // the whole tensor is one chunk
-                NDArray owned = typed == part && info.dtype() != TensorDtype.BF16 ? part.duplicate() : typed;
-                if (owned != part) {
-                    part.close();
+            try {
+                NDArray part = asTensor(manager, stored, info.dtype(), new Shape(partShape));
+                NDArray typed = part.getDataType() == dtype ? part : part.toType(dtype, false);
+                if (out == null) { // the whole tensor is one chunk
+                    NDArray owned = typed == part && info.dtype() != TensorDtype.BF16 ? part.duplicate() : typed;
+                    if (owned != part) {
+                        part.close();
+                    }
+                    return owned;
                 }
-                return owned;
+                out.set(new NDIndex("{}:{}", row, row + count), typed);
+                typed.close();
+                part.close();
+            } finally {
+                SafetensorsFile.unmap(stored); // every tensor viewing it is closed or was copied
             }
-            out.set(new NDIndex("{}:{}", row, row + count), typed);
-            typed.close();
-            part.close();
         }
         return out;
     }
