@@ -290,8 +290,9 @@ public class FlexiServeWiring implements ModelRegistry, RouterSets, FineTuningSe
             state.warmingUp();
             warmUp(model);
             int kvTokens = e.kvCacheTokens().orElseGet(() -> device.isGpu()
-                    ? defaultGpuKvTokens(model, model.maxPositions(), e.maxNumSeqs())
-                    : (int) memory.kvTokens(model.config(), options, model.maxPositions(), e.maxBatchTokens(), e.maxNumSeqs()));
+                    ? MemoryPlan.kvTokensWithin((long) (freeGpuBytes(device) * 0.8),
+                            KvCache.bytesPerToken(model.config(), model.dtype()), model.maxPositions(), e.maxNumSeqs())
+                    : memory.kvTokens(model.config(), options, model.maxPositions(), e.maxBatchTokens(), e.maxNumSeqs()));
             EngineConfig engineConfig = engineConfig(model.maxPositions(), kvTokens);
             Engine engine = new Engine(model, engineConfig, name,
                     metrics.listenerFor(name, model.config().numLayers(), model.config().routingLayers()));
@@ -325,14 +326,6 @@ public class FlexiServeWiring implements ModelRegistry, RouterSets, FineTuningSe
     private EngineConfig engineConfig(int maxModelLen, int kvTokens) {
         FlexiServeConfig.Engine e = config.engine();
         return new EngineConfig(e.maxNumSeqs(), e.maxBatchTokens(), e.maxQueuedRequests(), kvTokens, maxModelLen);
-    }
-
-    /** Enough for max-num-seqs full-length sequences within 80% of free device memory; never less than one full sequence. */
-    private static int defaultGpuKvTokens(FlexiDepthModel model, int maxModelLen, int maxNumSeqs) {
-        long perToken = KvCache.bytesPerToken(model.config(), model.dtype());
-        long budget = (long) (freeGpuBytes(model.device()) * 0.8);
-        long tokens = Math.min((long) maxNumSeqs * maxModelLen, budget / perToken);
-        return (int) Math.max(maxModelLen, Math.min(tokens, Integer.MAX_VALUE / 2));
     }
 
     private static long freeGpuBytes(Device device) {

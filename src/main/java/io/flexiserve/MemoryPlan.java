@@ -1,5 +1,6 @@
 package io.flexiserve;
 
+import io.flexiserve.model.KvCache;
 import io.flexiserve.model.MemoryEstimate;
 import io.flexiserve.model.ModelConfig;
 import io.flexiserve.model.ModelOptions;
@@ -93,11 +94,15 @@ final class MemoryPlan {
      * KV cache tokens from what is free after loading, less the largest step: at most enough for max-num-seqs
      * full-length sequences, at least one full sequence. The split is logged by the caller.
      */
-    long kvTokens(ModelConfig config, ModelOptions options, int maxModelLen, int maxBatchTokens, int maxNumSeqs) {
-        long perToken = MemoryEstimate.kvBytesPerToken(config, options.dtype());
+    int kvTokens(ModelConfig config, ModelOptions options, int maxModelLen, int maxBatchTokens, int maxNumSeqs) {
         long room = free() - MemoryEstimate.stepBytes(config, maxBatchTokens, maxNumSeqs);
-        long tokens = Math.min((long) maxNumSeqs * maxModelLen, room / perToken);
-        return Math.max(maxModelLen, Math.min(tokens, Integer.MAX_VALUE / 2));
+        return kvTokensWithin(room, KvCache.bytesPerToken(config, options.dtype()), maxModelLen, maxNumSeqs);
+    }
+
+    /** KV tokens that {@code bytes} hold: at most max-num-seqs full-length sequences, at least one. */
+    static int kvTokensWithin(long bytes, long bytesPerToken, int maxModelLen, int maxNumSeqs) {
+        long tokens = Math.min((long) maxNumSeqs * maxModelLen, bytes / bytesPerToken);
+        return (int) Math.max(maxModelLen, Math.min(tokens, Integer.MAX_VALUE / 2));
     }
 
     String describe() {
@@ -119,7 +124,7 @@ final class MemoryPlan {
     }
 
     private static long kvBytes(ModelConfig config, ModelOptions options, long tokens) {
-        return tokens * MemoryEstimate.kvBytesPerToken(config, options.dtype());
+        return tokens * KvCache.bytesPerToken(config, options.dtype());
     }
 
     /** The memory limit of this process's cgroup (v2 {@code memory.max}, v1 {@code memory.limit_in_bytes}), if one is set. */

@@ -35,26 +35,14 @@ public class ModelHealthChecks {
     @Produces
     @Readiness
     HealthCheck ready() {
-        return () -> {
-            String dead = deadEngine();
-            var builder = response("model-ready", state.isReady() && dead == null);
-            return (dead == null ? builder : builder.withData("error", dead)).build();
-        };
+        return () -> response("model-ready", state.isReady() && deadEngine() == null).build();
     }
 
     @Produces
     @Liveness
     HealthCheck live() {
-        return () -> {
-            String dead = deadEngine();
-            var builder = HealthCheckResponse.named("engines").status(dead == null && state.phase() != ServingState.Phase.FAILED);
-            if (dead != null) {
-                builder.withData("error", dead);
-            } else if (state.failure() != null) {
-                builder.withData("error", state.failure());
-            }
-            return builder.build();
-        };
+        return () -> withError(HealthCheckResponse.named("engines")
+                .status(deadEngine() == null && state.phase() != ServingState.Phase.FAILED)).build();
     }
 
     /** "model: reason" for the first served model whose engine died, or null. */
@@ -69,12 +57,15 @@ public class ModelHealthChecks {
     }
 
     private HealthCheckResponseBuilder response(String name, boolean up) {
-        var builder = HealthCheckResponse.named(name).status(up)
+        return withError(HealthCheckResponse.named(name).status(up)
                 .withData("phase", state.phase().name().toLowerCase())
-                .withData("loaded_percent", Math.round(state.loadedFraction() * 100));
-        if (state.failure() != null) {
-            builder.withData("error", state.failure());
-        }
-        return builder;
+                .withData("loaded_percent", Math.round(state.loadedFraction() * 100)));
+    }
+
+    /** The reason the model cannot serve, if any: a dead engine's, else the failed load's. */
+    private HealthCheckResponseBuilder withError(HealthCheckResponseBuilder builder) {
+        String dead = deadEngine();
+        String error = dead != null ? dead : state.failure();
+        return error == null ? builder : builder.withData("error", error);
     }
 }

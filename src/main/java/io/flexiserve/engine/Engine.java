@@ -111,10 +111,6 @@ public final class Engine implements AutoCloseable {
             throw new IllegalArgumentException("the request needs " + request.kvTokens()
                     + " KV cache tokens but the cache holds " + config.kvCacheTokens());
         }
-        String dead = failure;
-        if (dead != null) {
-            throw new EngineFailedException(dead);
-        }
         if (queued.incrementAndGet() > config.maxQueuedRequests()) {
             queued.decrementAndGet();
             throw new EngineOverloadedException("too many requests waiting (" + config.maxQueuedRequests() + ")");

@@ -56,11 +56,6 @@ public final class MemoryEstimate {
         return 2L * positions * c.headDim() * Float.BYTES;
     }
 
-    /** Bytes one token's keys and values take over all layers. */
-    public static long kvBytesPerToken(ModelConfig c, DataType dtype) {
-        return KvCache.bytesPerToken(c, dtype);
-    }
-
     /**
      * An upper bound on what one step of {@code rows} token rows allocates while it runs, in f32: a layer's
      * intermediates (its norms, q/k/v, attention output, the MLP's gate, up and product, the residuals), freed as

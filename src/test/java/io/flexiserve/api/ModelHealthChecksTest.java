@@ -4,40 +4,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.flexiserve.engine.ServingState;
 import java.util.List;
-import java.util.Optional;
 import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.junit.jupiter.api.Test;
 
 /** A model that could not be loaded: started (loading ended), not ready, not live, and every body says why. */
 class ModelHealthChecksTest {
 
-    private static final ModelRegistry NONE = new ModelRegistry() {
-        @Override
-        public boolean ready() {
-            return false;
-        }
-
-        @Override
-        public boolean draining() {
-            return false;
-        }
-
-        @Override
-        public List<ModelEndpoint> all() {
-            return List.of();
-        }
-
-        @Override
-        public Optional<ModelEndpoint> find(String name) {
-            return Optional.empty();
-        }
-    };
-
     @Test
     void aFailedLoadIsReportedWithItsReason() {
         ServingState state = new ServingState();
         state.loading(0.12);
-        ModelHealthChecks checks = new ModelHealthChecks(state, NONE);
+        ModelHealthChecks checks = new ModelHealthChecks(state, ModelResolutionTest.registry(false, false));
         assertEquals(HealthCheckResponse.Status.DOWN, checks.started().call().getStatus(), "still loading");
 
         state.failed("out of memory while loading (OutOfMemoryError: Java heap space). Remedy: ...");

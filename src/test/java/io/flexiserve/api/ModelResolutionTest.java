@@ -15,7 +15,8 @@ class ModelResolutionTest {
         return registry(ready, false);
     }
 
-    private static ModelRegistry registry(boolean ready, boolean draining) {
+    /** A registry serving no model, ready or not, draining or not. */
+    static ModelRegistry registry(boolean ready, boolean draining) {
         return new ModelRegistry() {
             @Override
             public boolean ready() {
