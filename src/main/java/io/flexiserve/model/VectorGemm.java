@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.ShortBuffer;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.jboss.logging.Logger;
@@ -42,13 +43,16 @@ final class VectorGemm {
     /** Multiply-adds below which a product runs on the calling thread alone. */
     static final long PARALLEL_MIN_MACS = 1L << 20;
 
+    private final WeightFormat format;
     private final NDArray storage; // the packed weight, owned (and freed) by the weight's manager
     private final ByteBuffer packed; // a view of storage's memory
-    private final PanelLayout.Packing packing;
+    private final PanelLayout.Packing packing; // F16 only: how the halves widen
     private final int out;
     private final int in;
 
-    private VectorGemm(NDArray storage, ByteBuffer packed, PanelLayout.Packing packing, int out, int in) {
+    private VectorGemm(WeightFormat format, NDArray storage, ByteBuffer packed, PanelLayout.Packing packing, int out,
+                       int in) {
+        this.format = format;
         this.storage = storage;
         this.packed = packed;
         this.packing = packing;
@@ -61,28 +65,52 @@ final class VectorGemm {
      * matrix whose packed form fits a Java buffer.
      */
     static boolean accepts(NDArray weight) {
-        Shape shape = weight.getShape();
-        return AVAILABLE && weight.getDataType() == DataType.FLOAT16 && !weight.getDevice().isGpu()
-                && shape.dimension() == 2
-                && PanelLayout.packedBytes((int) shape.get(0), (int) shape.get(1)) <= Integer.MAX_VALUE;
+        return accepts(weight, WeightFormat.F16);
     }
 
-    /** Packs an f16 {@code (out, in)} CPU weight into a tensor of the weight's manager; the weight is left as it is. */
+    /** As {@link #accepts(NDArray)} for {@code format}; a quantized format also needs whole blocks along the input. */
+    static boolean accepts(NDArray weight, WeightFormat format) {
+        Shape shape = weight.getShape();
+        if (!AVAILABLE || weight.getDataType() != DataType.FLOAT16 || weight.getDevice().isGpu()
+                || shape.dimension() != 2) {
+            return false;
+        }
+        int out = (int) shape.get(0);
+        int in = (int) shape.get(1);
+        return format == WeightFormat.F16 ? PanelLayout.packedBytes(out, in) <= Integer.MAX_VALUE
+                : QuantLayout.fits(format, out, in);
+    }
+
+    /** Packs an f16 {@code (out, in)} CPU weight as f16 panels; see {@link #pack(NDArray, WeightFormat)}. */
     static VectorGemm pack(NDArray weight) {
-        if (!accepts(weight)) {
-            throw new IllegalArgumentException(AVAILABLE ? "not packable: " + weight.getDataType() + " "
-                    + weight.getShape() + " on " + weight.getDevice() : "the Vector API is not available");
+        return pack(weight, WeightFormat.F16);
+    }
+
+    /**
+     * Packs (or quantizes) an f16 {@code (out, in)} CPU weight into a tensor of the weight's manager; the weight is
+     * left as it is.
+     */
+    static VectorGemm pack(NDArray weight, WeightFormat format) {
+        if (!accepts(weight, format)) {
+            throw new IllegalArgumentException(AVAILABLE ? "not packable as " + format.label() + ": "
+                    + weight.getDataType() + " " + weight.getShape() + " on " + weight.getDevice()
+                    : "the Vector API is not available");
         }
         int out = (int) weight.getShape().get(0);
         int in = (int) weight.getShape().get(1);
-        NDManager manager = weight.getManager();
-        // uninitialised: pack writes every element, the last panel's padding columns included
-        NDArray storage = manager.create(new Shape(PanelLayout.packedBytes(out, in) / Short.BYTES), DataType.FLOAT16);
+        long bytes = format == WeightFormat.F16 ? PanelLayout.packedBytes(out, in) : QuantLayout.packedBytes(format, out, in);
+        // uninitialised: packing writes every byte, the last pair's padding columns included
+        NDArray storage = weight.getManager().create(new Shape(bytes), DataType.INT8);
         KernelsCompiled.ensure();
         ByteBuffer packed = storage.toByteBuffer(true).order(PanelLayout.ORDER); // a view of its memory
-        ByteBuffer source = weight.toByteBuffer(true).order(ByteOrder.nativeOrder()); // a view: no copy
-        PanelLayout.Packing packing = PanelLayout.pack(source.asShortBuffer(), out, in, packed);
-        return new VectorGemm(storage, packed, packing, out, in);
+        ShortBuffer source = weight.toByteBuffer(true).order(ByteOrder.nativeOrder()).asShortBuffer(); // a view
+        PanelLayout.Packing packing = null;
+        if (format == WeightFormat.F16) {
+            packing = PanelLayout.pack(source, out, in, packed);
+        } else {
+            QuantLayout.pack(format, source, out, in, packed);
+        }
+        return new VectorGemm(format, storage, packed, packing, out, in);
     }
 
     /**
@@ -132,7 +160,7 @@ final class VectorGemm {
     private float[] multiplyPadded(float[] xs, int rows) {
         int stride = PanelLayout.stride(out);
         float[] ys = new float[padded(rows) * stride];
-        float rowScale = packing.rowScale(); // see PanelKernels: the input carries half the packing's scale
+        float rowScale = rowScale(); // see PanelKernels: the input carries half the packing's scale
         for (int r0 = 0; r0 < rows; r0 += ROW_CHUNK) {
             int m = Math.min(ROW_CHUNK, rows - r0);
             int mp = padded(m);
@@ -149,9 +177,24 @@ final class VectorGemm {
     }
 
     private void run(float[] xt, int rows, float[] y, int yOffset) {
-        float rowScale = packing.rowScale();
+        if (format == WeightFormat.Q8) {
+            inPanelChunks((long) rows * out * in, (p0, p1) -> QuantKernels.rowsQ8(packed, out, in, xt, rows, y, yOffset,
+                    p0 / 2, p1 / 2));
+            return;
+        }
+        if (format == WeightFormat.Q4) {
+            inPanelChunks((long) rows * out * in, (p0, p1) -> QuantKernels.rowsQ4(packed, out, in, xt, rows, y, yOffset,
+                    p0 / 2, p1 / 2));
+            return;
+        }
+        float rowScale = rowScale();
         inPanelChunks((long) rows * out * in, (p0, p1) -> PanelKernels.multiply(packed, rowScale, out, in, xt, rows, y,
                 yOffset, p0, p1));
+    }
+
+    /** What the f16 kernels scale their input and sums by (see {@link PanelLayout}); 1 for quantized weights. */
+    private float rowScale() {
+        return packing == null ? 1f : packing.rowScale();
     }
 
     /**
@@ -195,7 +238,15 @@ final class VectorGemm {
             throw new IllegalArgumentException(x.length + " inputs and " + y.length + " outputs for a " + out + "x"
                     + in + " weight");
         }
-        float rowScale = packing.rowScale();
+        if (format == WeightFormat.Q8) {
+            inPanelChunks((long) out * in, (p0, p1) -> QuantKernels.rowQ8(packed, in, x, y, p0 / 2, p1 / 2));
+            return;
+        }
+        if (format == WeightFormat.Q4) {
+            inPanelChunks((long) out * in, (p0, p1) -> QuantKernels.rowQ4(packed, in, x, y, p0 / 2, p1 / 2));
+            return;
+        }
+        float rowScale = rowScale();
         inPanelChunks((long) out * in, (p0, p1) -> RowKernel.multiply(packed, rowScale, in, x, y, p0, p1));
     }
 
@@ -213,7 +264,7 @@ final class VectorGemm {
 
     /** Whether the weight is stored re-biased (see {@link PanelLayout}): false only for magnitudes of 128 or more. */
     boolean rebiased() {
-        return packing.bias() == PanelLayout.REBIASED;
+        return packing != null && packing.bias() == PanelLayout.REBIASED;
     }
 
     /**
@@ -232,6 +283,10 @@ final class VectorGemm {
             for (int i = 0; i < 3000; i++) {
                 PanelKernels.multiply(weight, 1f, out, in, xt, i % 2 == 0 ? 12 : 4, y, 0, 0, 2); // every kernel
                 RowKernel.multiply(weight, 1f, in, xt, y, 0, 2);
+                QuantKernels.rowsQ8(weight, out, in, xt, i % 2 == 0 ? 12 : 4, y, 0, 0, 1);
+                QuantKernels.rowsQ4(weight, out, in, xt, i % 2 == 0 ? 12 : 4, y, 0, 0, 1);
+                QuantKernels.rowQ8(weight, in, xt, y, 0, 1);
+                QuantKernels.rowQ4(weight, in, xt, y, 0, 1);
             }
         }
 
@@ -245,9 +300,14 @@ final class VectorGemm {
         return storage;
     }
 
-    /** Rows padded to what the kernels block by, a multiple of 4 (the padding rows are zeros). */
+    /** Rows padded to what the batched kernels block by, a multiple of 4 (the padding rows are zeros). */
     static int padded(int rows) {
         return (rows + 3) & ~3;
+    }
+
+    /** How the weight is stored. */
+    WeightFormat format() {
+        return format;
     }
 
     private static boolean available() {

@@ -1,0 +1,191 @@
+package io.flexiserve.model;
+
+import static io.flexiserve.model.PanelLayout.INTS;
+import static io.flexiserve.model.PanelLayout.LANES;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.ShortBuffer;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * How {@link VectorGemm} stores a weight quantized to 8 or 4 bits ({@link WeightFormat#Q8}, {@link WeightFormat#Q4})
+ * for {@link QuantKernels}, and how a kernel widens it back to f32.
+ *
+ * <p>Blocks. Each output column's weights are cut along the input into blocks of {@link #BLOCK}; a block stores one
+ * scale {@code s} (a bf16, rounded away from zero) and a signed integer {@code q} per weight, and the weight is
+ * {@code q * s}, which f32 holds exactly (at most 8 significant bits times 8). Q8 takes {@code s = max|w| / 127}
+ * and {@code q} in [-127, 127]; Q4 takes {@code s = m / -8}, {@code m} the block's weight of largest magnitude,
+ * and {@code q} in [-8, 7], as llama.cpp's Q8_0 and Q4_0 do. Bytes per weight: 1 + 2/32 and 0.5 + 2/32.
+ *
+ * <p>Widening: a code is shifted to the top of its word and back (arithmetic, so the sign comes with it) and
+ * converted to float, then multiplied by its scale.
+ */
+final class QuantLayout {
+
+    /** Input indices per scale. */
+    static final int BLOCK = 32;
+    /** Columns per pair of panels, read as four vectors. */
+    static final int PAIR = 4 * LANES;
+    /** Bytes of one block's scales in a pair: a bf16 per column. */
+    static final int SCALE_BYTES = PAIR * Short.BYTES;
+    /** Bytes of one vector load of words. */
+    static final int LOAD_BYTES = LANES * Integer.BYTES;
+
+    static final ByteOrder ORDER = PanelLayout.ORDER;
+
+    private QuantLayout() {
+    }
+
+    /** Whether an {@code (out, in)} weight can be stored so: whole blocks along its input, and a buffer that holds it. */
+    static boolean fits(WeightFormat format, int out, int in) {
+        return in % BLOCK == 0 && packedBytes(format, out, in) <= Integer.MAX_VALUE;
+    }
+
+    /** Bytes of one block of one pair: its scales and its codes. */
+    static int blockBytes(WeightFormat format) {
+        return SCALE_BYTES + BLOCK * PAIR * format.bits() / 8;
+    }
+
+    /** Bytes of one pair of panels ({@link #PAIR} columns) over the whole input. */
+    static long pairBytes(WeightFormat format, int in) {
+        return (long) (in / BLOCK) * blockBytes(format);
+    }
+
+    static long packedBytes(WeightFormat format, int out, int in) {
+        return PanelLayout.panels(out) / 2 * pairBytes(format, in);
+    }
+
+    /**
+     * Quantizes f16 bits {@code w} ({@code out x in}, row-major) into {@code dst} ({@link #packedBytes} long); columns
+     * past {@code out} are zeros.
+     */
+    static void pack(WeightFormat format, ShortBuffer w, int out, int in, ByteBuffer dst) {
+        ByteBuffer d = dst.duplicate().order(ORDER);
+        int pairs = PanelLayout.panels(out) / 2;
+        int blocks = in / BLOCK;
+        float[][] columns = new float[PAIR][in];
+        short[] row = new short[in];
+        float[] scales = new float[PAIR];
+        int[][] codes = new int[PAIR][BLOCK];
+        for (int p = 0; p < pairs; p++) {
+            for (int c = 0; c < PAIR; c++) {
+                int col = p * PAIR + c;
+                if (col < out) {
+                    w.get(col * in, row);
+                    for (int k = 0; k < in; k++) {
+                        columns[c][k] = halfToFloat(row[k]);
+                    }
+                } else {
+                    java.util.Arrays.fill(columns[c], 0f);
+                }
+            }
+            long pairAt = p * pairBytes(format, in);
+            for (int b = 0; b < blocks; b++) {
+                for (int c = 0; c < PAIR; c++) {
+                    scales[c] = quantize(format, columns[c], b * BLOCK, codes[c]);
+                }
+                writeBlock(format, scales, codes, d, (int) (pairAt + (long) b * blockBytes(format)));
+            }
+        }
+    }
+
+    /** One column's block from {@code from}: its codes into {@code q}, and its scale (0 for a block of zeros). */
+    static float quantize(WeightFormat format, float[] w, int from, int[] q) {
+        float extreme = 0; // Q8: the largest magnitude; Q4: the weight of largest magnitude, with its sign
+        for (int k = 0; k < BLOCK; k++) {
+            if (Math.abs(w[from + k]) > Math.abs(extreme)) {
+                extreme = w[from + k];
+            }
+        }
+        float scale = bf16AwayFromZero(format == WeightFormat.Q8 ? Math.abs(extreme) / 127 : extreme / -8);
+        if (Math.abs(scale) < 0x1p-100f) { // nothing to keep (and no subnormal products)
+            java.util.Arrays.fill(q, 0);
+            return 0;
+        }
+        int min = format == WeightFormat.Q8 ? -127 : -8;
+        int max = format == WeightFormat.Q8 ? 127 : 7;
+        for (int k = 0; k < BLOCK; k++) {
+            q[k] = Math.max(min, Math.min(max, Math.round(w[from + k] / scale)));
+        }
+        return scale;
+    }
+
+    private static void writeBlock(WeightFormat format, float[] scales, int[][] codes, ByteBuffer d, int at) {
+        int bits = format.bits();
+        for (int j = 0; j < LANES; j++) {
+            for (int half = 0; half < 2; half++) { // words j (vectors 0, 1) and LANES + j (vectors 2, 3)
+                int v = 2 * half;
+                int word = bf16(scales[v * LANES + j]) | bf16(scales[(v + 1) * LANES + j]) << 16;
+                d.putInt(at + (half * LANES + j) * Integer.BYTES, word);
+            }
+        }
+        int codesAt = at + SCALE_BYTES;
+        int perLoad = 32 / (4 * bits); // input indices per word: 1 (Q8) or 2 (Q4)
+        int mask = (1 << bits) - 1;
+        for (int load = 0; load < BLOCK / perLoad; load++) {
+            for (int j = 0; j < LANES; j++) {
+                int word = 0;
+                for (int s = 0; s < perLoad; s++) {
+                    for (int v = 0; v < 4; v++) {
+                        word |= (codes[v * LANES + j][load * perLoad + s] & mask) << (bits * (4 * s + v));
+                    }
+                }
+                d.putInt(codesAt + (load * LANES + j) * Integer.BYTES, word);
+            }
+        }
+    }
+
+    /** {@code value} rounded to a bf16 (8 significant bits) away from zero, so that no code leaves its range. */
+    static float bf16AwayFromZero(float value) {
+        int bits = Float.floatToRawIntBits(value);
+        if ((bits & 0xFFFF) != 0) {
+            bits += 0x10000; // the magnitude's bits, carried into the exponent when they overflow
+        }
+        return Float.intBitsToFloat(bits & 0xFFFF0000);
+    }
+
+    private static int bf16(float value) {
+        return Float.floatToRawIntBits(value) >>> 16;
+    }
+
+    /** IEEE f16 bits to the float of the same value. */
+    static float halfToFloat(short half) {
+        int sign = (half & 0x8000) << 16;
+        int exponent = (half >>> 10) & 0x1F;
+        int mantissa = half & 0x3FF;
+        if (exponent == 0x1F) {
+            return Float.intBitsToFloat(sign | 0x7F800000 | mantissa << 13);
+        }
+        if (exponent == 0) {
+            float magnitude = mantissa * 0x1p-24f;
+            return sign == 0 ? magnitude : -magnitude;
+        }
+        return Float.intBitsToFloat(sign | (exponent + 112) << 23 | mantissa << 13);
+    }
+
+    static IntVector words(ByteBuffer packed, int offset) {
+        return IntVector.fromByteBuffer(INTS, packed, offset, ORDER);
+    }
+
+    /** The scales in the low halves of a vector of words. */
+    static FloatVector lowScales(IntVector words) {
+        return words.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    /** The scales in the high halves of a vector of words. */
+    static FloatVector highScales(IntVector words) {
+        return words.and(0xFFFF0000).reinterpretAsFloats();
+    }
+
+    /**
+     * The signed codes of {@code 32 - right} bits whose top bit is bit {@code 31 - left} of each word, as floats.
+     * (Small enough for C2 to inline where it is not yet hot: called out of line, a kernel boxes its vectors.)
+     */
+    static FloatVector code(IntVector words, int left, int right) {
+        return (FloatVector) words.lanewise(VectorOperators.LSHL, left).lanewise(VectorOperators.ASHR, right)
+                .convertShape(VectorOperators.I2F, PanelLayout.FLOATS, 0);
+    }
+}

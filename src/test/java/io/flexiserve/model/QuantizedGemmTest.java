@@ -1,0 +1,159 @@
+package io.flexiserve.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.Random;
+import java.util.Set;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * The 8- and 4-bit weights ({@link QuantLayout}, {@link QuantKernels}): what a weight quantizes to, and every kernel
+ * against a product in doubles of those dequantized weights.
+ */
+class QuantizedGemmTest {
+
+    private final Random random = new Random(23);
+    private NDManager manager;
+
+    @BeforeEach
+    void open() {
+        assumeTrue(VectorGemm.AVAILABLE, "the Vector API is needed (and 8+ float lanes)");
+        manager = NDManager.newBaseManager();
+    }
+
+    @AfterEach
+    void close() {
+        if (manager != null) {
+            manager.close();
+        }
+    }
+
+    /**
+     * The weights the kernels multiply by, read back through the one-row kernel with unit inputs, lie within half a
+     * step (a whole one where Q4 clamps the opposite extreme) of the f16 weights, and each block uses at most the
+     * format's levels of one scale.
+     */
+    @ParameterizedTest
+    @EnumSource(value = WeightFormat.class, names = {"Q8", "Q4"})
+    void weightsQuantizeWithinHalfAStepOnAtMostTheFormatsLevels(WeightFormat format) {
+        int out = PanelLayout.PANEL * 2 + 7;
+        int in = 3 * QuantLayout.BLOCK;
+        float[] values = Products.gaussian(random, out * in, 0.02);
+        Arrays.fill(values, 0, QuantLayout.BLOCK, 0f); // a block of zeros in column 0
+        values[in + 5] = 3f; // an outlier in column 1's first block
+        NDArray half = manager.create(values, new Shape(out, in)).toType(DataType.FLOAT16, false);
+        float[] w = half.toType(DataType.FLOAT32, false).toFloatArray();
+        VectorGemm gemm = VectorGemm.pack(half, format);
+        float[] deq = dequantized(gemm, out, in);
+        int levels = 1 << format.bits();
+        for (int c = 0; c < out; c++) {
+            for (int b = 0; b < in / QuantLayout.BLOCK; b++) {
+                double extreme = 0;
+                Set<Float> used = new HashSet<>();
+                for (int k = b * QuantLayout.BLOCK; k < (b + 1) * QuantLayout.BLOCK; k++) {
+                    extreme = Math.max(extreme, Math.abs(w[c * in + k]));
+                    used.add(deq[c * in + k]);
+                }
+                double step = extreme / (format == WeightFormat.Q8 ? 127 : 8) * (1 + 0x1p-7);
+                double allowed = format == WeightFormat.Q8 ? step / 2 : step;
+                for (int k = b * QuantLayout.BLOCK; k < (b + 1) * QuantLayout.BLOCK; k++) {
+                    double error = Math.abs(deq[c * in + k] - w[c * in + k]);
+                    assertTrue(error <= allowed, "column " + c + ", input " + k + ": " + w[c * in + k] + " became "
+                            + deq[c * in + k]);
+                }
+                assertTrue(used.size() <= levels, used.size() + " levels in column " + c + ", block " + b);
+            }
+        }
+        for (int k = 0; k < QuantLayout.BLOCK; k++) {
+            assertEquals(0f, deq[k], "a block of zeros stays zeros");
+        }
+        assertEquals(3f, deq[in + 5], 3f / 127, "the outlier sets its block's scale and keeps its value");
+    }
+
+    /** Every row count (the one-row kernel, blocks of eight, padded rows, 64-row chunks) against doubles. */
+    @ParameterizedTest
+    @EnumSource(value = WeightFormat.class, names = {"Q8", "Q4"})
+    void productsMatchDoublesOfTheDequantizedWeightsAtEveryRowCount(WeightFormat format) {
+        int panel = PanelLayout.PANEL;
+        // {out, in}: one column; a pair and a bit; enough pairs to be split over the helpers, an odd pair count
+        for (int[] shape : new int[][] {{1, 32}, {2 * panel + 3, 64}, {37 * panel + 5, 1024}}) {
+            int out = shape[0];
+            int in = shape[1];
+            NDArray half = manager.create(Products.gaussian(random, out * in, 0.02), new Shape(out, in))
+                    .toType(DataType.FLOAT16, false);
+            VectorGemm gemm = VectorGemm.pack(half, format);
+            assertEquals(format, gemm.format());
+            float[] deq = dequantized(gemm, out, in);
+            for (int rows : new int[] {1, 2, 5, 8, 9, 16, 64, 70}) {
+                float[] x = Products.gaussian(random, rows * in, 1);
+                float[] y = gemm.multiply(manager.create(x, new Shape(rows, in))).toFloatArray();
+                double error = Products.maxError(y, x, deq, rows, out, in);
+                assertTrue(error < 1e-5, format + " " + out + "x" + in + ", " + rows + " rows: error " + error);
+            }
+            float[] row = new float[gemm.paddedOut()];
+            Arrays.fill(row, Float.NaN);
+            float[] x = Products.gaussian(random, in, 1);
+            gemm.multiplyRow(x, row);
+            assertTrue(Products.maxError(row, x, deq, 1, out, in) < 1e-5, "the one-row kernel");
+            for (int c = out; c < row.length; c++) {
+                assertEquals(0f, row[c], "padding column " + c);
+            }
+        }
+    }
+
+    /** The one-row and the eight-row kernels add the same products in the same order: batching never changes a row. */
+    @ParameterizedTest
+    @EnumSource(value = WeightFormat.class, names = {"Q8", "Q4"})
+    void aRowsProductHasTheSameBitsAloneAndAmongOtherRows(WeightFormat format) {
+        int out = 3 * PanelLayout.PANEL + 5;
+        int in = 320;
+        VectorGemm gemm = VectorGemm.pack(manager.create(Products.gaussian(random, out * in, 0.02), new Shape(out, in))
+                .toType(DataType.FLOAT16, false), format);
+        for (int rows : new int[] {2, 5, 8, 13, 70}) {
+            float[] x = Products.gaussian(random, rows * in, 1);
+            float[] together = gemm.multiplyRows(x, rows);
+            for (int r = 0; r < rows; r++) {
+                float[] alone = gemm.multiplyRows(Arrays.copyOfRange(x, r * in, (r + 1) * in), 1);
+                assertArrayEquals(alone, Arrays.copyOfRange(together, r * out, (r + 1) * out), "row " + r + " of " + rows);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = WeightFormat.class, names = {"Q8", "Q4"})
+    void aWeightWithoutWholeBlocksOrNotF16IsNotTaken(WeightFormat format) {
+        assertFalse(VectorGemm.accepts(manager.zeros(new Shape(8, 48), DataType.FLOAT16), format), "48 inputs: 1.5 blocks");
+        assertFalse(VectorGemm.accepts(manager.zeros(new Shape(8, 64), DataType.FLOAT32), format), "f32");
+        assertTrue(VectorGemm.accepts(manager.zeros(new Shape(8, 64), DataType.FLOAT16), format));
+        assertTrue(VectorGemm.accepts(manager.zeros(new Shape(8, 48), DataType.FLOAT16), WeightFormat.F16));
+    }
+
+    /** W as the kernels hold it, (out, in): the one-row kernel's product with each unit vector is a column of W^T. */
+    private static float[] dequantized(VectorGemm gemm, int out, int in) {
+        float[] w = new float[out * in];
+        float[] unit = new float[in];
+        float[] y = new float[gemm.paddedOut()];
+        for (int k = 0; k < in; k++) {
+            unit[k] = 1;
+            gemm.multiplyRow(unit, y);
+            unit[k] = 0;
+            for (int c = 0; c < out; c++) {
+                w[c * in + k] = y[c];
+            }
+        }
+        return w;
+    }
+}
