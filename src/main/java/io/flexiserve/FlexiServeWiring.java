@@ -270,14 +270,24 @@ public class FlexiServeWiring implements ModelRegistry, RouterSets, FineTuningSe
     /** Loads, warms up and starts serving the base model; any failure propagates to {@link #load}. */
     private void serveBase(Path dir, String name) {
         Device device = device();
-        ModelOptions options = ModelOptions.of(device, config.model().dtype(), config.model().maxModelLen().orElse(0),
-                config.model().premultiplyRouterHead());
+        int maxPositions = config.model().maxModelLen().orElse(0);
+        boolean premultiply = config.model().premultiplyRouterHead();
+        String dtype = config.model().dtype();
         metrics.registerLoadProgress(name, state);
         FlexiServeConfig.Engine e = config.engine();
         MemoryPlan memory = MemoryPlan.detect(config.memory());
         if (!device.isGpu()) {
-            memory.checkFits(name, ModelConfig.read(dir), options, config.model().dtype(), e.maxBatchTokens(), e.maxNumSeqs());
+            ModelConfig shape = ModelConfig.read(dir);
+            if (dtype.equals("auto")) {
+                MemoryPlan.AutoChoice choice = memory.resolveAuto(shape, ModelOptions.of(device, dtype, maxPositions,
+                        premultiply), e.maxBatchTokens(), e.maxNumSeqs());
+                LOG.infof("dtype auto is %s on this CPU: %s", choice.dtype(), choice.reason());
+                dtype = choice.dtype();
+            }
+            memory.checkFits(name, shape, ModelOptions.of(device, dtype, maxPositions, premultiply), dtype,
+                    e.maxBatchTokens(), e.maxNumSeqs());
         }
+        ModelOptions options = ModelOptions.of(device, dtype, maxPositions, premultiply);
         LOG.infof("loading model %s from %s on %s (activations %s, weights %s; memory %s)", name, dir, device,
                 options.dtype(), options.weightDtype(), memory.describe());
         long start = System.nanoTime();

@@ -23,7 +23,9 @@ import java.util.Optional;
 final class MemoryPlan {
 
     private static final double GB = 1e9;
-    private static final List<String> CPU_DTYPES = List.of("f32", "mixed", "f16-weights");
+    private static final List<String> CPU_DTYPES = List.of("mixed", "q8", "q4", "f32", "f16-weights");
+    /** What {@code auto} tries on a CPU with the Java kernels, fastest first: packed f16, then 8 and 4 bits. */
+    private static final List<String> AUTO_JAVA = List.of("mixed", "q8", "q4");
 
     private final long limitBytes;
     private final long reserveBytes;
@@ -45,6 +47,38 @@ final class MemoryPlan {
             return new MemoryPlan(cgroup.get(), reserve, "the container's memory limit (cgroup)");
         }
         return new MemoryPlan(meminfo("MemAvailable:") + residentBytes(), reserve, "the memory available at start");
+    }
+
+    /** The dtype {@code auto} resolved to on the CPU, and why (logged by the caller). */
+    record AutoChoice(String dtype, String reason) {
+    }
+
+    /**
+     * What {@code auto} means on the CPU here: with the Java kernels, the first of {@code mixed}, {@code q8},
+     * {@code q4} whose weights, one full-length sequence's KV and largest step fit what is free (quantized weights
+     * only when nothing faster fits); without them, what {@link ModelOptions#of} gives {@code auto}. When none fits,
+     * the fastest, so that {@link #checkFits} refuses it with the full account.
+     */
+    AutoChoice resolveAuto(ModelConfig config, ModelOptions auto, int maxBatchTokens, int maxNumSeqs) {
+        return resolveAuto(config, auto, maxBatchTokens, maxNumSeqs, free());
+    }
+
+    /** {@link #resolveAuto} against {@code free} bytes (tests give it; the service measures it). */
+    AutoChoice resolveAuto(ModelConfig config, ModelOptions auto, int maxBatchTokens, int maxNumSeqs, long free) {
+        if (!auto.javaKernels()) {
+            return new AutoChoice("auto", "the Java kernels are not available (java --add-modules jdk.incubator.vector)");
+        }
+        List<String> tried = new ArrayList<>();
+        for (String candidate : AUTO_JAVA) {
+            ModelOptions options = ModelOptions.of(auto.device(), candidate, auto.maxPositions(), auto.premultiplyRouterHead());
+            long need = need(config, options, maxBatchTokens, maxNumSeqs);
+            if (need <= free) {
+                tried.add(candidate + " needs " + gb(need) + " GB");
+                return new AutoChoice(candidate, String.join("; ", tried) + " of the " + gb(free) + " GB free");
+            }
+            tried.add(candidate + " needs " + gb(need) + " GB");
+        }
+        return new AutoChoice(AUTO_JAVA.get(0), String.join("; ", tried) + ": none fits the " + gb(free) + " GB free");
     }
 
     /** Bytes still free for weights, KV and activations: the limit, less the reserve and what the process holds now. */

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.flexiserve.DemoModel;
 import io.flexiserve.model.CheckpointGenerator;
+import io.flexiserve.model.CheckpointTensors;
 import io.flexiserve.model.DecodeBytes;
 import io.flexiserve.model.FlexiDepthModel;
 import io.flexiserve.model.ModelConfig;
@@ -36,12 +37,15 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--model", description = "Checkpoint directory; default: generate the --shape preset.")
     Path model;
-    @Option(names = "--shape", defaultValue = "1b", description = "Preset when --model is absent: '1b' or 'demo'.")
+    @Option(names = "--shape", defaultValue = "1b",
+            description = "Preset when --model is absent: '1b', '8b' (the release's shape in bf16: 16.5 GB, generated"
+                    + " once into --cache-dir, about 5 minutes) or 'demo'.")
     String shape;
     @Option(names = "--cache-dir", defaultValue = "${sys:java.io.tmpdir}/flexiserve-bench",
             description = "Where generated preset checkpoints are kept between runs.")
     Path cacheDir;
-    @Option(names = "--dtype", defaultValue = "f32", description = "f32, f16, f16-weights (f16 weights, f32 activations) or mixed (f16-weights plus f32 copies for big steps).")
+    @Option(names = "--dtype", defaultValue = "f32",
+            description = "f32, f16, f16-weights, mixed (f16 packed for the Java kernels), q8, q4 or auto (as ModelOptions).")
     String dtype;
     @Option(names = "--tokens", defaultValue = "48", description = "Tokens generated per sequence.")
     int tokens;
@@ -67,6 +71,16 @@ public final class BenchCommand implements Callable<Integer> {
     float prefillThreshold;
     @Option(names = "--no-prefill", description = "Skip the prefill part.")
     boolean noPrefill;
+    @Option(names = "--quality", split = ",",
+            description = "Instead of the speed runs: compare these dtypes (e.g. q8,q4) with --dtype on one prompt"
+                    + " (logit error, greedy agreement, routing agreement) and print that report.")
+    List<String> quality;
+    @Option(names = "--quality-prompt", defaultValue = "512")
+    int qualityPrompt;
+    @Option(names = "--quality-steps", defaultValue = "64")
+    int qualitySteps;
+    @Option(names = "--quality-threshold", defaultValue = "0.5")
+    float qualityThreshold;
 
     @Override
     public Integer call() throws Exception {
@@ -75,6 +89,13 @@ public final class BenchCommand implements Callable<Integer> {
             return 2;
         }
         Path dir = model != null ? model : preset();
+        if (quality != null && !quality.isEmpty()) {
+            Map<String, Object> report = new QualityBench(dir, qualityPrompt, qualitySteps, qualityThreshold)
+                    .compare(dtype, quality.toArray(String[]::new));
+            report.put("checkpoint", dir.toString());
+            System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(report));
+            return 0;
+        }
         ModelOptions options = ModelOptions.of(Device.cpu(), dtype, 0, false);
         Map<String, Object> report = new LinkedHashMap<>();
         ModelConfig config = ModelConfig.read(dir);
@@ -90,12 +111,18 @@ public final class BenchCommand implements Callable<Integer> {
         List<Bandwidth.Measurement> bandwidths = new ArrayList<>(List.of(ShortLivedThread.call("bandwidth",
                 Bandwidth::measure)));
         Runnable remeasure = () -> bandwidths.add(ShortLivedThread.call("bandwidth", Bandwidth::measure));
-        DecodeBytes bytes = new DecodeBytes(config, options.weightDtype().getNumOfBytes());
+        DecodeBytes bytes = new DecodeBytes(config, options.javaKernels() ? options.packing().bytesPerWeight()
+                : options.weightDtype().getNumOfBytes());
 
         Map<String, Object> decode = new LinkedHashMap<>();
         Map<String, Object> batched = new LinkedHashMap<>();
         int widest = widestConcurrency();
+        long loadStart = System.nanoTime();
         try (FlexiDepthModel net = ShortLivedThread.call("loader", () -> ModelLoader.load(dir, options))) {
+            report.put("load_seconds", round((System.nanoTime() - loadStart) / 1e9));
+            report.put("resident_after_load_gb", round(residentBytes() / 1e9));
+            System.err.printf("loaded as %s in %.1f s, resident %.2f GB%n", dtype, (System.nanoTime() - loadStart) / 1e9,
+                    residentBytes() / 1e9);
             DecodeBench bench = new DecodeBench(net, tokens);
             Map<Float, DecodeBench.Result> results = bench.batch1(new float[] {0f, 0.5f, 1f}, rounds, remeasure);
             for (Map.Entry<Float, DecodeBench.Result> e : results.entrySet()) {
@@ -126,6 +153,7 @@ public final class BenchCommand implements Callable<Integer> {
         report.put("bytes_per_token_all_skip_mb", round(bytes.perToken(0) / 1e6));
         report.put("byte_ratio_skip_all", round(bytes.skipAllRatio()));
         report.put("roofline_tokens_s", round(roofline));
+        report.put("resident_peak_gb", round(peakResidentBytes() / 1e9));
         report.put("decode_batch1", decode);
         report.put("decode_batch1_rounds", rounds);
         if (!batched.isEmpty()) {
@@ -213,21 +241,30 @@ public final class BenchCommand implements Callable<Integer> {
         return ((Number) ((Map<String, Object>) decode.get(key)).get("tokens_s")).doubleValue();
     }
 
-    /** The ~1.5B shape of issue 4 (16 layers, hidden 2048, MLP 8192, layers 8-15 routed), or the demo model. */
+    /**
+     * The ~1.5B shape of issue 4 (16 layers, hidden 2048, MLP 8192, layers 8-15 routed, f32), the release's shape
+     * (FlexiDepth-Llama-3-8B: 32 layers, hidden 4096, MLP 14336, layers 16-31 routed, bf16 in four shards), or the
+     * demo model.
+     */
     private Path preset() throws Exception {
         if (shape.equals("demo")) {
             return DemoModel.ensure(cacheDir);
         }
-        if (!shape.equals("1b")) {
-            throw new IllegalArgumentException("--shape must be 1b or demo");
+        boolean release = shape.equals("8b");
+        if (!release && !shape.equals("1b")) {
+            throw new IllegalArgumentException("--shape must be 1b, 8b or demo");
         }
-        Path dir = cacheDir.resolve("flexidepth-1b");
-        if (!Files.exists(dir.resolve("model.safetensors"))) {
-            List<Integer> routed = IntStream.range(8, 16).boxed().toList();
-            ModelConfig config = new ModelConfig("ddllama", 2048, 8192, 16, 32, 8, 64, 128256, 1e-5, 500000.0, null, 4096,
-                    false, routed, 16, 16, 128000, List.of(128001, 128009), "float32");
-            System.err.println("generating " + dir + " (about a minute)");
-            CheckpointGenerator.write(dir, new CheckpointGenerator.Spec(config, TensorDtype.F32, 42, 1, 1.5));
+        Path dir = cacheDir.resolve(release ? "flexidepth-8b-bf16" : "flexidepth-1b");
+        // the single file, or the shards' index, is written last: its presence means a whole checkpoint
+        if (!Files.exists(dir.resolve(release ? CheckpointTensors.INDEX : CheckpointTensors.SINGLE))) {
+            ModelConfig config = release
+                    ? new ModelConfig("ddllama", 4096, 14336, 32, 32, 8, 128, 128256, 1e-5, 500000.0, null, 8192, false,
+                            IntStream.range(16, 32).boxed().toList(), 16, 16, 128000, List.of(128001, 128009), "bfloat16")
+                    : new ModelConfig("ddllama", 2048, 8192, 16, 32, 8, 64, 128256, 1e-5, 500000.0, null, 4096, false,
+                            IntStream.range(8, 16).boxed().toList(), 16, 16, 128000, List.of(128001, 128009), "float32");
+            System.err.println("generating " + dir + (release ? " (16.5 GB, about 5 minutes)" : " (about a minute)"));
+            CheckpointGenerator.write(dir, new CheckpointGenerator.Spec(config, release ? TensorDtype.BF16 : TensorDtype.F32,
+                    42, release ? 4 : 1, 1.5));
         }
         if (!Files.exists(dir.resolve("tokenizer.json"))) {
             ByteLevelTokenizerFiles.write(dir); // the service needs a tokenizer; token-id prompts need no more
@@ -249,6 +286,28 @@ public final class BenchCommand implements Callable<Integer> {
             return packaged;
         }
         throw new IllegalStateException("cannot find quarkus-run.jar; run mvn package first");
+    }
+
+    /** This process's resident memory now ({@code VmRSS}) and at its peak ({@code VmHWM}), in bytes. */
+    private static long residentBytes() {
+        return procStatus("VmRSS:");
+    }
+
+    private static long peakResidentBytes() {
+        return procStatus("VmHWM:");
+    }
+
+    private static long procStatus(String field) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith(field)) {
+                    return Long.parseLong(line.substring(field.length()).trim().split("\\s+")[0]) * 1024;
+                }
+            }
+        } catch (java.io.IOException | NumberFormatException e) {
+            // not Linux: reported as 0
+        }
+        return 0;
     }
 
     private static double round(double v) {

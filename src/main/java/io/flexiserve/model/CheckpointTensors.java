@@ -29,8 +29,8 @@ import java.util.Map;
  */
 public final class CheckpointTensors implements AutoCloseable {
 
-    static final String INDEX = "model.safetensors.index.json";
-    static final String SINGLE = "model.safetensors";
+    public static final String INDEX = "model.safetensors.index.json";
+    public static final String SINGLE = "model.safetensors";
     /** Largest tensor wrapped as one mapped buffer; larger ones, and any that needs converting, go in row chunks. */
     private static final long ZERO_COPY_BYTES = 1L << 30;
     /** Rows converted at once: at most this many bytes as f32 (a Java buffer view must stay under 2 GiB). */

@@ -1,7 +1,8 @@
 package io.flexiserve.model;
 
 /**
- * Weight bytes one decoded token reads at batch 1, from the shapes alone: every layer's norms and K/V
+ * Weight bytes one decoded token reads at batch 1, from the shapes alone (at one weight format's bytes per weight,
+ * scales included: the routers and adapters, a small share, are counted at the same rate): every layer's norms and K/V
  * projections; a layer that runs also reads q, o and the MLP; a routed layer always reads its router and,
  * when skipped, its adapter; and every token reads its embedding row, the final norm and the LM head.
  * Decode at batch 1 is bandwidth bound, so this over the memory bandwidth is the roofline.
@@ -9,9 +10,9 @@ package io.flexiserve.model;
 public final class DecodeBytes {
 
     private final ModelConfig c;
-    private final int bytesPerWeight;
+    private final double bytesPerWeight;
 
-    public DecodeBytes(ModelConfig config, int bytesPerWeight) {
+    public DecodeBytes(ModelConfig config, double bytesPerWeight) {
         this.c = config;
         this.bytesPerWeight = bytesPerWeight;
     }

@@ -8,7 +8,7 @@ import java.util.List;
 
 /**
  * A decode step (every sequence of the step brings one new token) through the whole network in Java, on the packed
- * f16 weights of {@code mixed}: no libtorch op per layer.
+ * weights of {@code mixed}, {@code q8} or {@code q4}: no libtorch op per layer.
  *
  * <p>Why: a step of one row is bound by reading every weight once, and two things kept libtorch's path from that
  * bound on this CPU (BENCHMARKS.md, "Full depth vs roofline"): its f16 matvec streams at 14-24 GB/s by shape where
@@ -65,7 +65,10 @@ final class DecodeForward implements AutoCloseable {
         DecodeLayer[] java = new DecodeLayer[layers.length];
         for (int l = 0; l < layers.length; l++) {
             java[l] = DecodeLayer.of(l, config, layers[l], linear -> {
-                VectorGemm packed = VectorGemm.pack(linear.weight());
+                if (linear.packed()) { // loaded packed (ModelLoader): the one copy serves both paths
+                    return linear.packedWeight();
+                }
+                VectorGemm packed = VectorGemm.pack(linear.weight()); // a router set's copies
                 packedHere.add(packed);
                 return packed;
             });
@@ -87,7 +90,9 @@ final class DecodeForward implements AutoCloseable {
         float[] x = new float[n * d]; // (N, D)
         for (int r = 0; r < n; r++) {
             try (NDArray row = embedTokens.get(batch.chunks().get(r).tokens()[0])) {
-                System.arraycopy(row.toFloatArray(), 0, x, r * d, d);
+                float[] values = row.getDataType() == DataType.FLOAT32 ? row.toFloatArray()
+                        : row.toType(DataType.FLOAT32, false).toFloatArray(); // an f16 embedding; freed with the step
+                System.arraycopy(values, 0, x, r * d, d);
             }
         }
         for (DecodeLayer layer : layers) {

@@ -70,7 +70,7 @@ final class DecodeLayer {
     }
 
     private static boolean packable(Linear linear) {
-        return VectorGemm.accepts(linear.weight());
+        return linear.packed() || VectorGemm.accepts(linear.weight());
     }
 
     /** x: (N, D), the step's residual rows, through this layer in place. */

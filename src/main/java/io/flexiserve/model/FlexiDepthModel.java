@@ -133,6 +133,11 @@ public final class FlexiDepthModel implements AutoCloseable {
         return lmHead;
     }
 
+    /** The decoder layers, for tests that look at how their weights are stored. */
+    DecoderLayer[] layers() {
+        return layers;
+    }
+
     Rope rope() {
         return rope;
     }
@@ -210,6 +215,7 @@ public final class FlexiDepthModel implements AutoCloseable {
      */
     private NDArray residual(StepContext step, int layerCount) {
         NDArray x = embedTokens.get(manager.create(step.batch.tokens())); // (N, D)
+        x = x.getDataType() == dtype ? x : x.toType(dtype, false); // an f16 embedding (the Java kernels' models)
         for (int l = 0; l < layerCount; l++) {
             NDArray y;
             try (NDScope layer = new NDScope()) {

@@ -13,7 +13,8 @@ import java.util.List;
  * <p>The kernel is chosen per call from the row count, because on CPU no single kernel is best at every batch
  * size (BENCHMARKS.md, "Kernels by batch size"):
  * <ul>
- *   <li>With the Vector API on the module path, a base projection of {@code mixed} is packed for {@link VectorGemm}
+ *   <li>With the Vector API on the module path, a base projection of {@code mixed} (or {@code q8}, {@code q4}:
+ *       quantized as {@link WeightFormat} says) is packed for {@link VectorGemm}
  *       and the packed form is its only copy: every step multiplies on the Java kernels (its single row on
  *       {@code RowKernel}, which streams the weight faster than libtorch's f16 matvec; its many rows 1.1-3x faster
  *       than any libtorch kernel here). Routers and adapters keep their tensors (training and the tensor path).</li>
@@ -76,12 +77,27 @@ final class Linear {
             return new Linear(columnBlocks(weight), null, Integer.MAX_VALUE, null);
         }
         if (vectorApi && VectorGemm.accepts(weight)) {
-            VectorGemm packed = VectorGemm.pack(weight);
+            // a weight without whole quantization blocks along its input stays f16 (no base projection of a Llama)
+            WeightFormat format = VectorGemm.accepts(weight, options.packing()) ? options.packing() : WeightFormat.F16;
+            VectorGemm packed = VectorGemm.pack(weight, format);
             weight.close(); // one copy of the weights: the packed form
             return new Linear(new NDArray[0], null, Integer.MAX_VALUE, packed);
         }
         NDArray wide = weight.toType(DataType.FLOAT32, false);
         return new Linear(columnBlocks(weight), wide, options.f32Rows(), null);
+    }
+
+    /**
+     * A router or adapter weight of a model on the Java kernels: packed as f16 panels as its only copy (both forward
+     * paths multiply on it), or kept as it is where the Java kernels do not take it. Takes ownership of {@code weight}.
+     */
+    static Linear packedF16(NDArray weight) {
+        if (!VectorGemm.accepts(weight)) {
+            return new Linear(weight);
+        }
+        VectorGemm packed = VectorGemm.pack(weight);
+        weight.close();
+        return new Linear(new NDArray[0], null, Integer.MAX_VALUE, packed);
     }
 
     private static NDArray[] columnBlocks(NDArray weight) {
@@ -193,7 +209,7 @@ final class Linear {
         return packed;
     }
 
-    /** The weight's dtype (f16 for a packed weight). */
+    /** The weight's dtype (f16 for a packed weight, whatever its format). */
     DataType dtype() {
         return blocks.length == 0 ? DataType.FLOAT16 : blocks[0].getDataType();
     }

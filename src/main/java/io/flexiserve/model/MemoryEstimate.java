@@ -23,28 +23,22 @@ public final class MemoryEstimate {
         long head = separateHead ? (long) c.vocabSize() * d : 0;
         long act = options.dtype().getNumOfBytes();
         long weight = options.weightDtype().getNumOfBytes();
-        long batchCopy = batchCopyBytes(options);
-        long embedding = (long) c.vocabSize() * d * act;
+        boolean java = options.javaKernels();
+        // the Java kernels' models keep the embedding in the weights' dtype and their projections in their format
+        long embedding = (long) c.vocabSize() * d * (java ? weight : act);
+        double perWeight = java ? options.packing().bytesPerWeight() : weight + batchCopyBytes(options);
         long norms = (2L * c.numLayers() + 1) * d * act + (long) c.routingLayers().size() * c.routerDim() * act;
-        // the Java decode path packs its own copy of the routers and adapters (their tensors serve the tensor path)
-        long routerCopy = decodesInJava(options) ? Short.BYTES : batchCopy;
-        return embedding + norms + (projections + head) * (weight + batchCopy) + routers * (weight + routerCopy)
+        // on the Java kernels the routers and adapters are packed f16 as their only copy, unless their tensors are
+        // kept to premultiply the router head: then the Java decode path packs a copy of its own
+        long routerCopy = java ? (options.premultiplyRouterHead() ? Short.BYTES : 0) : batchCopyBytes(options);
+        return embedding + norms + (long) ((projections + head) * perWeight) + routers * (weight + routerCopy)
                 + ropeBytes(c, options);
     }
 
-    /** Whether these options load a model whose decode steps run in Java ({@code mixed} on the CPU with the Vector API). */
-    private static boolean decodesInJava(ModelOptions options) {
-        return options.f32Rows() > 0 && options.weightDtype() == DataType.FLOAT16 && !options.device().isGpu()
-                && VectorGemm.AVAILABLE;
-    }
-
-    /**
-     * Per weight, the bytes of a second copy for batched steps: none for {@code mixed} with the Vector API (the packed
-     * form is the only copy), f32 without it.
-     */
+    /** Per weight, the bytes of an f32 copy for batched steps: {@code mixed} without the Vector API keeps one. */
     private static long batchCopyBytes(ModelOptions options) {
         if (options.f32Rows() == 0 || options.weightDtype() != DataType.FLOAT16 || options.device().isGpu()
-                || decodesInJava(options)) {
+                || options.javaKernels()) {
             return 0;
         }
         return Float.BYTES;

@@ -52,7 +52,9 @@ public final class ModelLoader {
         int d = config.hiddenSize();
         int positions = options.maxPositions() > 0 ? options.maxPositions() : config.maxPositionEmbeddings();
         Rope rope = new Rope(manager, config, positions, dtype);
-        NDArray embed = load("model.embed_tokens.weight", config.vocabSize(), d);
+        // the Java kernels' models keep the embedding in the weights' dtype (f16): a row lookup, widened per row
+        NDArray embed = tensors.load(manager, "model.embed_tokens.weight", options.javaKernels() ? weightDtype : dtype,
+                config.vocabSize(), d);
         DecoderLayer[] layers = new DecoderLayer[config.numLayers()];
         List<Integer> routed = config.routingLayers();
         for (int i = 0; i < layers.length; i++) {
@@ -96,7 +98,7 @@ public final class ModelLoader {
                 adapter, routedIndex);
     }
 
-    /** The LM head of tied embeddings: the embedding itself when the dtypes agree, else a converted copy. */
+    /** The LM head of tied embeddings: the embedding itself when the dtypes agree, else a copy in the weights' dtype. */
     private Linear tiedHead(NDArray embed, ModelOptions options) {
         return weightDtype == dtype ? new Linear(embed) : Linear.of(embed.toType(weightDtype, true), options);
     }
@@ -106,8 +108,13 @@ public final class ModelLoader {
         return Linear.of(tensors.load(manager, name, weightDtype, out, in), options);
     }
 
+    /**
+     * A router or adapter weight: on the Java kernels packed as f16, its only copy (unless the router head is to be
+     * premultiplied, which needs the tensors); elsewhere a tensor in the weights' dtype.
+     */
     private Linear linear(String name, long out, long in) {
-        return new Linear(tensors.load(manager, name, weightDtype, out, in));
+        NDArray weight = tensors.load(manager, name, weightDtype, out, in);
+        return options.javaKernels() && !options.premultiplyRouterHead() ? Linear.packedF16(weight) : new Linear(weight);
     }
 
     private NDArray load(String name, long... shape) {

@@ -13,13 +13,15 @@ import ai.djl.ndarray.types.DataType;
  *                              around each projection, which on CPU takes libtorch's fast f16 kernels
  * @param maxPositions          longest sequence to prepare RoPE tables for; 0 means max_position_embeddings
  * @param premultiplyRouterHead replace {@code W_head W_dec} by their product (faster, not bit-identical)
- * @param f32Rows               with f16 weights on CPU, keep a second copy of each base projection for steps of
- *                              many rows, where libtorch's f16 kernels do not batch: packed for FlexiServe's Java
- *                              kernels (used from 2 rows) when the Vector API is on the module path, else f32
- *                              (used from this many rows); 0 keeps the f16 weights only
+ * @param f32Rows               with f16 weights on CPU, store each base projection for FlexiServe's Java kernels
+ *                              ({@link VectorGemm}, as {@code packing} says) when the Vector API is on the module
+ *                              path, as the only copy; without it keep an f32 copy for steps of this many rows or
+ *                              more, where libtorch's f16 kernels do not batch; 0 keeps libtorch's f16 weights only
+ * @param packing               how the Java kernels store the base projections and the LM head: f16 panels
+ *                              ({@code mixed}), or 8- or 4-bit codes ({@code q8}, {@code q4})
  */
 public record ModelOptions(Device device, DataType dtype, DataType weightDtype, int maxPositions,
-                           boolean premultiplyRouterHead, int f32Rows) {
+                           boolean premultiplyRouterHead, int f32Rows, WeightFormat packing) {
 
     /**
      * Rows from which {@code mixed} switches to its f32 copies when the Vector API is missing. On this project's CPU
@@ -29,6 +31,10 @@ public record ModelOptions(Device device, DataType dtype, DataType weightDtype, 
     public static final int MIXED_F32_ROWS = 10;
 
     public ModelOptions {
+        if (packing != WeightFormat.F16 && (f32Rows == 0 || device.isGpu() || !VectorGemm.AVAILABLE)) {
+            throw new IllegalArgumentException(packing.label() + " weights need the Java kernels: the CPU, and the"
+                    + " Vector API on the module path (java --add-modules jdk.incubator.vector)");
+        }
         if (f32Rows < 0) {
             throw new IllegalArgumentException("f32Rows must be >= 0, not " + f32Rows);
         }
@@ -37,6 +43,12 @@ public record ModelOptions(Device device, DataType dtype, DataType weightDtype, 
                 throw new IllegalArgumentException("dtypes must be float32 or float16, not " + t);
             }
         }
+    }
+
+    /** Packed f16 where {@code f32Rows > 0}: {@code mixed}'s packing. */
+    public ModelOptions(Device device, DataType dtype, DataType weightDtype, int maxPositions,
+                        boolean premultiplyRouterHead, int f32Rows) {
+        this(device, dtype, weightDtype, maxPositions, premultiplyRouterHead, f32Rows, WeightFormat.F16);
     }
 
     /** Weights and activations in the same dtype. */
@@ -48,12 +60,20 @@ public record ModelOptions(Device device, DataType dtype, DataType weightDtype, 
      * From a configuration name: {@code f32}, {@code f16}, {@code f16-weights} (f16 projections, f32 activations),
      * {@code mixed} (f16 projections under f32 activations, packed for the Java kernels as their only copy: half the
      * memory of f32 and the fastest CPU choice; without the Vector API, f16 weights plus f32 copies for steps of
-     * {@link #MIXED_F32_ROWS} rows or more, 1.5x the memory of f32), or {@code auto} (f16 on GPU, f32 on CPU).
+     * {@link #MIXED_F32_ROWS} rows or more, 1.5x the memory of f32), {@code q8} and {@code q4} ({@code mixed} with
+     * the projections and LM head quantized to 8 or 4 bits per weight: about a half and a quarter of its memory; on a
+     * GPU they are f16), or {@code auto}: f16 on GPU; on CPU {@code mixed} with the Vector API, else f32. (The service
+     * resolves {@code auto} against its memory budget first: {@code MemoryPlan.resolve}.)
      */
     public static ModelOptions of(Device device, String dtype, int maxPositions, boolean premultiplyRouterHead) {
         return switch (dtype) {
-            case "auto" -> new ModelOptions(device, device.isGpu() ? DataType.FLOAT16 : DataType.FLOAT32, maxPositions,
-                    premultiplyRouterHead);
+            case "auto" -> device.isGpu() || !VectorGemm.AVAILABLE
+                    ? new ModelOptions(device, device.isGpu() ? DataType.FLOAT16 : DataType.FLOAT32, maxPositions,
+                            premultiplyRouterHead)
+                    : of(device, "mixed", maxPositions, premultiplyRouterHead);
+            case "q8", "q4" -> device.isGpu() ? new ModelOptions(device, DataType.FLOAT16, maxPositions, premultiplyRouterHead)
+                    : new ModelOptions(device, DataType.FLOAT32, DataType.FLOAT16, maxPositions, premultiplyRouterHead,
+                            MIXED_F32_ROWS, dtype.equals("q8") ? WeightFormat.Q8 : WeightFormat.Q4);
             case "f32", "float32" -> new ModelOptions(device, DataType.FLOAT32, maxPositions, premultiplyRouterHead);
             case "f16", "float16" -> new ModelOptions(device, DataType.FLOAT16, maxPositions, premultiplyRouterHead);
             case "f16-weights" -> new ModelOptions(device, DataType.FLOAT32, DataType.FLOAT16, maxPositions,
@@ -61,8 +81,13 @@ public record ModelOptions(Device device, DataType dtype, DataType weightDtype, 
             case "mixed" -> new ModelOptions(device, DataType.FLOAT32, DataType.FLOAT16, maxPositions, premultiplyRouterHead,
                     device.isGpu() ? 0 : MIXED_F32_ROWS);
             default -> throw new IllegalArgumentException(
-                    "dtype must be auto, f32, f16, f16-weights or mixed, not '" + dtype + "'");
+                    "dtype must be auto, f32, f16, f16-weights, mixed, q8 or q4, not '" + dtype + "'");
         };
+    }
+
+    /** Whether the base projections are stored for the Java kernels only (the CPU with the Vector API). */
+    public boolean javaKernels() {
+        return f32Rows > 0 && weightDtype == DataType.FLOAT16 && !device.isGpu() && VectorGemm.AVAILABLE;
     }
 
     /** f32 on the CPU, full context, exact router. */

@@ -158,8 +158,7 @@ class DecodeForwardTest {
 
     /**
      * Prefill on tensors, then one-row decode steps: each step's logits, gates and layers against the reference
-     * over the whole sequence so far, and against the tensor path, which rounds activations to f16 around the
-     * router's and adapter's f16 products and so lies further from the reference than the row path does.
+     * over the whole sequence so far, on the Java path and on the tensor path.
      */
     private void assertDecodeFollowsEquations(ModelConfig config) throws Exception {
         Path ckpt = f16Exact(config);
@@ -196,8 +195,8 @@ class DecodeForwardTest {
             int decisions = DECODED.length * config.routingLayers().size();
             assertTrue(ran > 0 && ran < decisions, "the seeded routers run some steps and skip others: " + ran);
             assertTrue(rowWorst < 2e-4, "Java decode logits within " + rowWorst + " of the equations");
-            assertTrue(rowWorst * 2 < tensorWorst, "the Java path (" + rowWorst + ") keeps f32 activations throughout, "
-                    + "the tensor path (" + tensorWorst + ") rounds them to f16 around the router and adapter: so the Java path ran");
+            // the tensor path multiplies on the same packed weights (routers and adapters included), f32 throughout
+            assertTrue(tensorWorst < 2e-4, "tensor path logits within " + tensorWorst + " of the equations");
         }
     }
 
