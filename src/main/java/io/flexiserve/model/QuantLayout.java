@@ -20,6 +20,14 @@ import jdk.incubator.vector.VectorOperators;
  * and {@code q} in [-127, 127]; Q4 takes {@code s = m / -8}, {@code m} the block's weight of largest magnitude,
  * and {@code q} in [-8, 7], as llama.cpp's Q8_0 and Q4_0 do. Bytes per weight: 1 + 2/32 and 0.5 + 2/32.
  *
+ * <p>Layout. Columns come in pairs of {@link PanelLayout} panels: {@link #PAIR} ({@code 4 LANES}) columns, which a
+ * kernel reads as four vectors {@code v = 0..3} of {@code LANES} columns ({@code v LANES + j}). A pair is stored block
+ * after block, and a block as its scales ({@code 2 LANES} 32-bit words: word {@code j} of the first {@code LANES}
+ * holds the bf16 scales of columns {@code j} and {@code LANES + j} in its low and high halves, the next {@code LANES}
+ * those of {@code 2 LANES + j} and {@code 3 LANES + j}), then its codes, {@code LANES} words per load: for Q8 one
+ * input per load, byte {@code v} of word {@code j} holding column {@code v LANES + j}; for Q4 two inputs per load,
+ * nibble {@code 4 (k mod 2) + v}.
+ *
  * <p>Widening: a code is shifted to the top of its word and back (arithmetic, so the sign comes with it) and
  * converted to float, then multiplied by its scale.
  */
