@@ -71,14 +71,21 @@ final class QuantLayout {
      * past {@code out} are zeros.
      */
     static void pack(WeightFormat format, ShortBuffer w, int out, int in, ByteBuffer dst) {
-        ByteBuffer d = dst.duplicate().order(ORDER);
         int pairs = PanelLayout.panels(out) / 2;
+        GemmHelpers helpers = GemmHelpers.shared();
+        int parts = Math.min(helpers.threads(), pairs);
+        helpers.run(parts, part -> packPairs(format, w.duplicate(), out, in, dst.duplicate().order(ORDER),
+                pairs * part / parts, pairs * (part + 1) / parts)); // the pairs are independent: split over the cores
+    }
+
+    private static void packPairs(WeightFormat format, ShortBuffer w, int out, int in, ByteBuffer d, int pair0,
+                                  int pair1) {
         int blocks = in / BLOCK;
         float[][] columns = new float[PAIR][in];
         short[] row = new short[in];
         float[] scales = new float[PAIR];
         int[][] codes = new int[PAIR][BLOCK];
-        for (int p = 0; p < pairs; p++) {
+        for (int p = pair0; p < pair1; p++) {
             for (int c = 0; c < PAIR; c++) {
                 int col = p * PAIR + c;
                 if (col < out) {
