@@ -299,6 +299,7 @@ public class FlexiServeWiring implements ModelRegistry, RouterSets, FineTuningSe
             GenerationConfig generation = GenerationConfig.read(dir, tokenizer, template.eosToken());
             state.warmingUp();
             warmUp(model);
+            System.gc(); // loading's Java garbage (conversion scratch): the heap shrinks before the KV cache is sized
             int kvTokens = e.kvCacheTokens().orElseGet(() -> device.isGpu()
                     ? MemoryPlan.kvTokensWithin((long) (freeGpuBytes(device) * 0.8),
                             KvCache.bytesPerToken(model.config(), model.dtype()), model.maxPositions(), e.maxNumSeqs())
