@@ -80,6 +80,14 @@ public interface FlexiServeConfig {
         boolean premultiplyRouterHead();
 
         /**
+         * Keep the Java kernels' packed weights ({@code mixed}, {@code q8}, {@code q4}) under
+         * {@code <data-dir>/packed}, one entry per checkpoint and dtype (as large as the packed weights), so that a
+         * restart maps them instead of converting the checkpoint again. Delete the directory to reclaim the space.
+         */
+        @WithDefault("true")
+        boolean packedCache();
+
+        /**
          * End the process (exit status 1) when the model cannot be loaded, after logging why: an orchestrator then
          * shows a crash loop with the reason instead of a pod that never gets ready. Off, the service stays up with
          * readiness down and the reason in its health body.

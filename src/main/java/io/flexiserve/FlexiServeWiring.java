@@ -292,7 +292,8 @@ public class FlexiServeWiring implements ModelRegistry, RouterSets, FineTuningSe
                 options.dtype(), options.weightDtype(), memory.describe());
         long start = System.nanoTime();
         ProgressLog progress = new ProgressLog(name, start, state);
-        FlexiDepthModel model = ModelLoader.load(dir, options, progress::loaded);
+        FlexiDepthModel model = ModelLoader.load(dir, options, progress::loaded,
+                config.model().packedCache() ? config.dataDir().resolve("packed") : null, dtype);
         try {
             Tokenizer tokenizer = Tokenizer.load(dir);
             ChatTemplate template = ChatTemplate.load(dir);

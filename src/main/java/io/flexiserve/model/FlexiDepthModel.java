@@ -45,10 +45,13 @@ public final class FlexiDepthModel implements AutoCloseable {
     }
 
     /** The base weights with another model instance's tensors (for a loader): close() releases both. */
-    static AutoCloseable owning(NDManager manager, CheckpointTensors tensors) {
+    static AutoCloseable owning(NDManager manager, CheckpointTensors tensors, PackedWeightCache cache) {
         return () -> {
             manager.close();
             tensors.close();
+            if (cache != null) {
+                cache.close(); // after the manager: its tensors viewed the cache's mappings
+            }
         };
     }
 

@@ -87,6 +87,11 @@ final class Linear {
         return new Linear(columnBlocks(weight), wide, options.f32Rows(), null);
     }
 
+    /** A weight already packed (mapped from {@link PackedWeightCache}): its only copy. */
+    static Linear packed(VectorGemm packed) {
+        return new Linear(new NDArray[0], null, Integer.MAX_VALUE, packed);
+    }
+
     /**
      * A router or adapter weight of a model on the Java kernels: packed as f16 panels as its only copy (both forward
      * paths multiply on it), or kept as it is where the Java kernels do not take it. Takes ownership of {@code weight}.

@@ -19,9 +19,12 @@ public final class ModelLoader {
     private final DataType dtype;       // norms, embeddings, activations
     private final DataType weightDtype; // projections
     private final ModelOptions options;
+    private final PackedWeightCache cache; // the Java kernels' packed weights on disk, or null
 
-    private ModelLoader(ModelConfig config, CheckpointTensors tensors, NDManager manager, ModelOptions options) {
+    private ModelLoader(ModelConfig config, CheckpointTensors tensors, NDManager manager, ModelOptions options,
+                        PackedWeightCache cache) {
         this.options = options;
+        this.cache = cache;
         this.config = config;
         this.tensors = tensors;
         this.manager = manager;
@@ -36,14 +39,33 @@ public final class ModelLoader {
 
     /** As {@link #load(Path, ModelOptions)}, reporting the fraction of layers loaded so far. */
     public static FlexiDepthModel load(Path dir, ModelOptions options, LoadProgress progress) {
+        return load(dir, options, progress, null, null);
+    }
+
+    /**
+     * As {@link #load(Path, ModelOptions, LoadProgress)}; on the Java kernels, with {@code cacheRoot} given, the
+     * packed weights are mapped from the {@link PackedWeightCache} entry for this checkpoint and {@code dtype} when
+     * there is one, and written there for the next start when there is not.
+     */
+    public static FlexiDepthModel load(Path dir, ModelOptions options, LoadProgress progress, Path cacheRoot,
+                                       String dtype) {
         ModelConfig config = ModelConfig.read(dir);
         CheckpointTensors tensors = CheckpointTensors.open(dir);
+        PackedWeightCache cache = cacheRoot != null && options.javaKernels()
+                ? PackedWeightCache.open(cacheRoot, dir, dtype) : null;
         NDManager manager = NDManager.newBaseManager(options.device());
         try {
-            return new ModelLoader(config, tensors, manager, options).build(options, progress);
+            FlexiDepthModel model = new ModelLoader(config, tensors, manager, options, cache).build(options, progress);
+            if (cache != null) {
+                cache.commit();
+            }
+            return model;
         } catch (RuntimeException e) {
             manager.close();
             tensors.close();
+            if (cache != null) {
+                cache.close();
+            }
             throw e;
         }
     }
@@ -67,7 +89,7 @@ public final class ModelLoader {
                 : projection("lm_head.weight", config.vocabSize(), d);
         progress.loaded(1.0);
         return new FlexiDepthModel(config, manager, dtype, rope, embed, layers, norm, lmHead,
-                FlexiDepthModel.owning(manager, tensors));
+                FlexiDepthModel.owning(manager, tensors, cache));
     }
 
     private DecoderLayer layer(int i, int routedIndex, Rope rope, boolean premultiply) {
@@ -105,7 +127,19 @@ public final class ModelLoader {
 
     /** One of the base model's large projections, with an f32 copy for big steps when the options ask for one. */
     private Linear projection(String name, long out, long in) {
-        return Linear.of(tensors.load(manager, name, weightDtype, out, in), options);
+        VectorGemm cached = cache == null ? null : cache.find(name, manager, out, in);
+        if (cached != null) {
+            return Linear.packed(cached);
+        }
+        return cached(name, Linear.of(tensors.load(manager, name, weightDtype, out, in), options));
+    }
+
+    /** Records a weight this load packed in the cache entry being written, if any. */
+    private Linear cached(String name, Linear linear) {
+        if (cache != null && linear.packed()) {
+            cache.record(name, linear.packedWeight());
+        }
+        return linear;
     }
 
     /**
@@ -113,8 +147,13 @@ public final class ModelLoader {
      * premultiplied, which needs the tensors); elsewhere a tensor in the weights' dtype.
      */
     private Linear linear(String name, long out, long in) {
+        boolean packed = options.javaKernels() && !options.premultiplyRouterHead();
+        VectorGemm cached = packed && cache != null ? cache.find(name, manager, out, in) : null;
+        if (cached != null) {
+            return Linear.packed(cached);
+        }
         NDArray weight = tensors.load(manager, name, weightDtype, out, in);
-        return options.javaKernels() && !options.premultiplyRouterHead() ? Linear.packedF16(weight) : new Linear(weight);
+        return packed ? cached(name, Linear.packedF16(weight)) : new Linear(weight);
     }
 
     private NDArray load(String name, long... shape) {

@@ -114,6 +114,35 @@ final class VectorGemm {
     }
 
     /**
+     * A weight packed earlier ({@link PackedWeightCache}): {@code storage} holds its bytes as {@link #pack} wrote them
+     * for {@code format} and, for f16, exponent {@code bias}.
+     */
+    static VectorGemm packed(NDArray storage, WeightFormat format, int bias, int out, int in) {
+        long expected = format == WeightFormat.F16 ? PanelLayout.packedBytes(out, in) : QuantLayout.packedBytes(format, out, in);
+        if (!AVAILABLE || storage.getShape().size() * storage.getDataType().getNumOfBytes() != expected) {
+            throw new IllegalArgumentException("packed " + format.label() + " bytes for " + out + "x" + in + ": "
+                    + storage.getShape() + " " + storage.getDataType() + (AVAILABLE ? "" : " (no Vector API)"));
+        }
+        KernelsCompiled.ensure();
+        ByteBuffer packed = storage.toByteBuffer(true).order(PanelLayout.ORDER);
+        return new VectorGemm(format, storage, packed, format == WeightFormat.F16 ? PanelLayout.Packing.of(bias) : null,
+                out, in);
+    }
+
+    /** The f16 exponent bias of the packing (see {@link PanelLayout}); 0 for quantized weights. */
+    int bias() {
+        return packing == null ? 0 : packing.bias();
+    }
+
+    int out() {
+        return out;
+    }
+
+    int in() {
+        return in;
+    }
+
+    /**
      * x: (N, in), any float dtype -> (N, out) in x's dtype and manager. The kernels write whole panels per row and
      * whole row blocks; the result is a view of the first N rows and {@code out} columns.
      */

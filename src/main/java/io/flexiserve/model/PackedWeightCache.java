@@ -1,0 +1,245 @@
+package io.flexiserve.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.stream.Stream;
+import org.jboss.logging.Logger;
+
+/**
+ * The Java kernels' packed (or quantized) weights of one checkpoint and dtype, kept on disk so that a restart maps
+ * them instead of converting the checkpoint again.
+ *
+ * <p>An entry is a directory under the cache root named by a digest of everything the packed bytes depend on: the
+ * checkpoint's files (path, name, size and modification time of each), the dtype, {@link #LAYOUT_VERSION} and the
+ * vector width the panels were laid out for. It holds {@code weights.bin} (each weight's bytes, 64-byte aligned) and
+ * {@code index.json} (per tensor name: offset, bytes, format, f16 exponent bias, shape). A load that finds no entry
+ * writes one as it packs, into a temporary directory renamed into place once the model has loaded, so an entry is
+ * whole or absent; a load that finds one maps each weight (no copy, and no checkpoint read for it). A cache that
+ * cannot be written or read is logged and passed by: the load goes on from the checkpoint, and a broken entry is
+ * written again.
+ */
+final class PackedWeightCache implements AutoCloseable {
+
+    private static final Logger LOG = Logger.getLogger(PackedWeightCache.class);
+
+    /** Bump when {@link PanelLayout} or {@link QuantLayout} change what the bytes mean. */
+    static final int LAYOUT_VERSION = 1;
+    private static final int ALIGN = 64;
+    private static final String WEIGHTS = "weights.bin";
+    private static final String INDEX = "index.json";
+
+    private final Path entry;
+    private final JsonNode index;      // reading: the entry's index; null when writing
+    private final FileChannel reading; // reading: weights.bin
+    private final Path staging;        // writing: the temporary directory, or null once failed or committed
+    private FileChannel writing;
+    private final ObjectNode written;
+    private final List<ByteBuffer> mapped = new ArrayList<>();
+
+    private PackedWeightCache(Path entry, JsonNode index, FileChannel reading, Path staging, FileChannel writing) {
+        this.entry = entry;
+        this.index = index;
+        this.reading = reading;
+        this.staging = staging;
+        this.writing = writing;
+        this.written = new ObjectMapper().createObjectNode();
+    }
+
+    /** The entry for this checkpoint and dtype under {@code root}: to read when it exists, else to write. */
+    static PackedWeightCache open(Path root, Path checkpoint, String dtype) {
+        Path entry;
+        try {
+            entry = root.resolve(key(checkpoint, dtype));
+            if (Files.exists(entry.resolve(INDEX))) {
+                PackedWeightCache existing = read(entry);
+                if (existing != null) {
+                    return existing;
+                }
+                delete(entry); // broken: written again below
+            }
+            Files.createDirectories(root);
+            Path staging = Files.createTempDirectory(root, entry.getFileName() + ".writing-");
+            FileChannel weights = FileChannel.open(staging.resolve(WEIGHTS), StandardOpenOption.CREATE_NEW,
+                    StandardOpenOption.WRITE);
+            return new PackedWeightCache(entry, null, null, staging, weights);
+        } catch (IOException | RuntimeException e) {
+            LOG.warnf("packed-weight cache under %s not used (%s); loading from the checkpoint", root, e.toString());
+            return null;
+        }
+    }
+
+    /** An existing entry, or null (logged) when its index does not parse or its weights are shorter than it says. */
+    private static PackedWeightCache read(Path entry) {
+        FileChannel weights = null;
+        try {
+            JsonNode index = new ObjectMapper().readTree(entry.resolve(INDEX).toFile());
+            weights = FileChannel.open(entry.resolve(WEIGHTS), StandardOpenOption.READ);
+            long end = 0;
+            for (JsonNode e : index) {
+                end = Math.max(end, e.get("offset").asLong() + e.get("bytes").asLong());
+            }
+            if (!index.isObject() || index.isEmpty() || weights.size() < end) {
+                throw new IOException("index and weights disagree (" + weights.size() + " bytes, " + end + " indexed)");
+            }
+            LOG.infof("mapping the packed weights from %s", entry);
+            return new PackedWeightCache(entry, index, weights, null, null);
+        } catch (IOException | RuntimeException e) {
+            LOG.warnf("packed-weight cache entry %s is broken (%s); writing it again", entry, e.toString());
+            try {
+                if (weights != null) {
+                    weights.close();
+                }
+            } catch (IOException ignored) {
+                // closing what could not be used
+            }
+            return null;
+        }
+    }
+
+    /**
+     * The packed weight {@code name} from the entry, mapped, or null when this is not a readable entry or the entry
+     * does not hold it in this shape.
+     */
+    VectorGemm find(String name, NDManager manager, long out, long in) {
+        JsonNode e = index == null ? null : index.get(name);
+        if (e == null || e.get("out").asLong() != out || e.get("in").asLong() != in) {
+            return null;
+        }
+        try {
+            ByteBuffer bytes = reading.map(FileChannel.MapMode.READ_ONLY, e.get("offset").asLong(), e.get("bytes").asLong());
+            mapped.add(bytes);
+            NDArray storage = manager.create(bytes, new Shape(e.get("bytes").asLong()), DataType.INT8); // a view of the mapping
+            return VectorGemm.packed(storage, WeightFormat.valueOf(e.get("format").asText()), e.get("bias").asInt(),
+                    (int) out, (int) in);
+        } catch (IOException | RuntimeException x) {
+            LOG.warnf("packed weight %s not mapped from %s (%s); loading it from the checkpoint", name, entry, x.toString());
+            return null;
+        }
+    }
+
+    /** Whether this entry is being written (no entry existed). */
+    boolean writing() {
+        return writing != null;
+    }
+
+    /** Appends a weight packed by this load to the entry being written. */
+    void record(String name, VectorGemm packed) {
+        if (writing == null) {
+            return;
+        }
+        try {
+            long offset = (writing.size() + ALIGN - 1) / ALIGN * ALIGN;
+            ByteBuffer bytes = packed.storage().toByteBuffer(true);
+            long length = bytes.remaining();
+            for (long at = offset; bytes.hasRemaining(); ) {
+                at += writing.write(bytes, at);
+            }
+            ObjectNode e = written.putObject(name);
+            e.put("offset", offset).put("bytes", length).put("format", packed.format().name())
+                    .put("bias", packed.bias()).put("out", packed.out()).put("in", packed.in());
+        } catch (IOException | RuntimeException e) {
+            abandon(e);
+        }
+    }
+
+    /** Makes the entry written by this load visible: its index last, then the directory renamed into place. */
+    void commit() {
+        if (writing == null) {
+            return;
+        }
+        try {
+            writing.force(true);
+            writing.close();
+            writing = null;
+            Files.writeString(staging.resolve(INDEX), new ObjectMapper().writeValueAsString(written));
+            try {
+                Files.move(staging, entry, StandardCopyOption.ATOMIC_MOVE);
+                LOG.infof("packed weights written to %s for the next start", entry);
+            } catch (java.nio.file.FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException raced) {
+                delete(staging); // another process wrote the same entry first
+            }
+        } catch (IOException | RuntimeException e) {
+            abandon(e);
+        }
+    }
+
+    private void abandon(Exception e) {
+        LOG.warnf("packed-weight cache %s not written (%s); the next start converts the checkpoint again", entry,
+                e.toString());
+        try {
+            if (writing != null) {
+                writing.close();
+            }
+        } catch (IOException ignored) {
+            // closing a failed channel
+        }
+        writing = null;
+        delete(staging);
+    }
+
+    @Override
+    public void close() {
+        if (writing != null) { // the load failed before commit
+            abandon(new IllegalStateException("the load did not finish"));
+        }
+        try {
+            if (reading != null) {
+                reading.close();
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        mapped.forEach(SafetensorsFile::unmap);
+        mapped.clear();
+    }
+
+    /** The entry's name: a digest of the checkpoint's files, the dtype, the layout version and the vector width. */
+    static String key(Path checkpoint, String dtype) throws IOException {
+        StringBuilder identity = new StringBuilder(checkpoint.toAbsolutePath().normalize() + "\n" + dtype + "\n"
+                + LAYOUT_VERSION + "\n" + PanelLayout.LANES + "\n");
+        try (Stream<Path> files = Files.list(checkpoint)) {
+            for (Path f : files.filter(Files::isRegularFile).sorted().toList()) {
+                identity.append(f.getFileName()).append(' ').append(Files.size(f)).append(' ')
+                        .append(Files.getLastModifiedTime(f).toMillis()).append('\n');
+            }
+        }
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(identity.toString().getBytes(StandardCharsets.UTF_8));
+            return dtype + "-" + HexFormat.of().formatHex(digest, 0, 12);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void delete(Path dir) {
+        if (dir == null) {
+            return;
+        }
+        try (Stream<Path> files = Files.walk(dir)) {
+            for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            LOG.warnf("could not remove %s: %s", dir, e.toString());
+        }
+    }
+}

@@ -1,0 +1,100 @@
+package io.flexiserve.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import ai.djl.Device;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The packed weights kept on disk between starts: written once, mapped after, and never trusted when stale or broken. */
+class PackedWeightCacheTest {
+
+    private static final int[] PROMPT = {3, 14, 15, 92, 65, 35};
+
+    @TempDir
+    Path dir;
+    private Path ckpt;
+    private Path root;
+
+    @BeforeEach
+    void checkpoint() throws Exception {
+        assumeTrue(VectorGemm.AVAILABLE, "the Java kernels are needed");
+        ckpt = TestCheckpoints.write(dir.resolve("ckpt"), TestCheckpoints.flexi());
+        root = dir.resolve("packed");
+    }
+
+    @Test
+    void aSecondLoadMapsTheEntryTheFirstWroteAndComputesTheSameBits() throws Exception {
+        float[] first = logits("q8", root);
+        List<Path> entries = entries();
+        assertEquals(1, entries.size(), "one entry, no staging directory left: " + entries);
+        assertTrue(Files.exists(entries.get(0).resolve("index.json")));
+        try (PackedWeightCache cache = PackedWeightCache.open(root, ckpt, "q8")) {
+            assertFalse(cache.writing(), "the entry is read, not written again");
+        }
+        long written = Files.getLastModifiedTime(entries.get(0).resolve("weights.bin")).toMillis();
+        assertArrayEquals(first, logits("q8", root), "mapped weights give the bits the packed ones gave");
+        assertArrayEquals(first, logits("q8", null), "and the bits of a load without the cache");
+        assertEquals(written, Files.getLastModifiedTime(entries.get(0).resolve("weights.bin")).toMillis());
+        logits("mixed", root);
+        assertEquals(2, entries().size(), "each dtype has its own entry");
+    }
+
+    @Test
+    void aChangedCheckpointGetsANewEntry() throws Exception {
+        float[] before = logits("q4", root);
+        Path weights = ckpt.resolve(CheckpointTensors.SINGLE);
+        Files.setLastModifiedTime(weights, FileTime.fromMillis(Files.getLastModifiedTime(weights).toMillis() + 60_000));
+        assertArrayEquals(before, logits("q4", root), "the same values, repacked");
+        assertEquals(2, entries().size(), "a checkpoint with another modification time is another checkpoint");
+    }
+
+    @Test
+    void aBrokenEntryOrAnUnwritableRootIsPassedByAndTheLoadGoesOn() throws Exception {
+        float[] reference = logits("q8", null);
+        logits("q8", root);
+        Path entry = entries().get(0);
+        Files.writeString(entry.resolve("index.json"), "{ not json");
+        assertArrayEquals(reference, logits("q8", root), "a broken index: loaded from the checkpoint");
+        try (PackedWeightCache cache = PackedWeightCache.open(root, ckpt, "q8")) {
+            assertFalse(cache.writing(), "and the entry written again");
+        }
+        try (java.nio.channels.FileChannel weights = java.nio.channels.FileChannel.open(entry.resolve("weights.bin"),
+                java.nio.file.StandardOpenOption.WRITE)) {
+            weights.truncate(weights.size() / 2);
+        }
+        assertArrayEquals(reference, logits("q8", root), "truncated weights: loaded from the checkpoint");
+        assertArrayEquals(reference, logits("q8", root), "and mapped from the entry written again");
+
+        Path file = dir.resolve("not-a-directory");
+        Files.writeString(file, "x");
+        assertArrayEquals(reference, logits("q8", file), "a root that is a file: loaded without a cache");
+    }
+
+    private List<Path> entries() throws Exception {
+        try (Stream<Path> list = Files.list(root)) {
+            return list.sorted().toList();
+        }
+    }
+
+    /** The prompt's next-token logits from a fresh load of {@code dtype}, through the cache under {@code cacheRoot}. */
+    private float[] logits(String dtype, Path cacheRoot) throws Exception {
+        ModelOptions options = ModelOptions.of(Device.cpu(), dtype, 0, false);
+        return ShortLivedThread.call("load", () -> {
+            try (FlexiDepthModel model = ModelLoader.load(ckpt, options, p -> { }, cacheRoot, dtype);
+                 KvCache cache = model.newKvCache(32)) {
+                return model.forward(StepBatch.of(new SequenceChunk(0, 0, PROMPT, 0.5f, true)), cache).logits()[0];
+            }
+        });
+    }
+}
