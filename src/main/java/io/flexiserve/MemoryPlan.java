@@ -105,7 +105,12 @@ final class MemoryPlan {
         }
         List<String> fit = new ArrayList<>();
         for (String candidate : CPU_DTYPES) {
-            ModelOptions other = ModelOptions.of(options.device(), candidate, options.maxPositions(), options.premultiplyRouterHead());
+            ModelOptions other;
+            try {
+                other = ModelOptions.of(options.device(), candidate, options.maxPositions(), options.premultiplyRouterHead());
+            } catch (IllegalArgumentException unavailable) { // q8, q4 without the Vector API
+                continue;
+            }
             long otherNeed = need(config, other, maxBatchTokens, maxNumSeqs);
             if (otherNeed <= free) {
                 fit.add(candidate + " (" + gb(otherNeed) + " GB)");
