@@ -1,6 +1,7 @@
 package io.flexiserve.bench;
 
 import ai.djl.Device;
+import io.flexiserve.engine.Sampler;
 import io.flexiserve.model.FlexiDepthModel;
 import io.flexiserve.model.ForwardResult;
 import io.flexiserve.model.KvCache;
@@ -64,7 +65,7 @@ final class QualityBench {
             double error = relativeError(other.logits()[s], ref.logits()[s]);
             sum += error;
             worst = Math.max(worst, error);
-            if (argmax(other.logits()[s]) == ref.tokens()[s]) {
+            if (Sampler.argmax(other.logits()[s]) == ref.tokens()[s]) {
                 agree++;
             } else if (firstDisagreement < 0) {
                 firstDisagreement = s;
@@ -109,7 +110,7 @@ final class QualityBench {
                 int[] tokens = new int[steps];
                 logits[0] = prefill.logits()[0]; // per chunk: the one after the prompt's last token
                 for (int s = 0; s < steps; s++) {
-                    tokens[s] = forced != null ? forced[s] : argmax(logits[s]);
+                    tokens[s] = forced != null ? forced[s] : Sampler.argmax(logits[s]);
                     if (s + 1 < steps) {
                         ForwardResult step = model.forward(StepBatch.of(new SequenceChunk(0, promptTokens + s,
                                 new int[] {tokens[s]}, threshold, true)), cache);
@@ -129,16 +130,6 @@ final class QualityBench {
             norm += want[i] * (double) want[i];
         }
         return Math.sqrt(diff / norm);
-    }
-
-    private static int argmax(float[] logits) {
-        int best = 0;
-        for (int i = 1; i < logits.length; i++) {
-            if (logits[i] > logits[best]) {
-                best = i;
-            }
-        }
-        return best;
     }
 
     private static double round(double v) {
