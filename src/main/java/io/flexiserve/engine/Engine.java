@@ -232,13 +232,9 @@ public final class Engine implements AutoCloseable {
         }
     }
 
+    /** One step: the scheduler's plan through the model, a token sampled per chunk that wants one, the state updated. */
     private void step(List<ScheduledChunk> plan) {
-        List<SequenceChunk> chunks = new ArrayList<>(plan.size());
-        for (ScheduledChunk c : plan) {
-            Sequence s = c.sequence();
-            chunks.add(new SequenceChunk(s.kvOffset, c.from(), s.tokens(c.from(), c.count()), s.request.threshold(), c.wantLogits()));
-        }
-        StepBatch batch = new StepBatch(chunks);
+        StepBatch batch = batch(plan);
         ForwardResult result;
         try {
             injectFaults();
@@ -248,6 +244,12 @@ public final class Engine implements AutoCloseable {
             failAll(plan.stream().map(ScheduledChunk::sequence).toList(), "internal error in the model step: " + e.getMessage());
             return;
         }
+        int[] sampled = new int[plan.size()];
+        for (int i = 0; i < plan.size(); i++) {
+            ScheduledChunk c = plan.get(i);
+            sampled[i] = c.wantLogits() && !c.sequence().finished ? sample(c.sequence(), result.logits()[i]) : -1;
+        }
+        scheduler.update(plan, sampled);
         StepRecorder recorder = new StepRecorder(result.trace(), model.config().numLayers());
         long now = System.nanoTime();
         for (int i = 0; i < plan.size(); i++) {
@@ -255,19 +257,28 @@ public final class Engine implements AutoCloseable {
             Sequence s = c.sequence();
             int promptRows = Math.max(0, Math.min(c.count(), s.promptLength() - c.from()));
             recorder.promptRows(promptRows);
-            s.cached += c.count();
             int last = batch.lastRow(i);
             for (int row = batch.firstRow(i); row < last; row++) {
                 recorder.prefillRow(row);
             }
-            boolean produced = c.wantLogits() && !s.finished && emit(s, result.logits()[i], result.trace(), last);
-            if (produced) {
+            if (sampled[i] >= 0) {
+                deliver(s, sampled[i], result.logits()[i], result.trace(), last);
                 recorder.decodeRow(last, s, now);
             } else if (promptRows == c.count()) {
                 recorder.prefillRow(last); // a prompt row that produced no token
             }
         }
         listener.onStep(recorder.build(plan.size()));
+    }
+
+    /** The model's input for a plan: each chunk's tokens at its sequence's KV range, with its threshold. */
+    private static StepBatch batch(List<ScheduledChunk> plan) {
+        List<SequenceChunk> chunks = new ArrayList<>(plan.size());
+        for (ScheduledChunk c : plan) {
+            Sequence s = c.sequence();
+            chunks.add(new SequenceChunk(s.kvOffset, c.from(), s.tokens(c.from(), c.count()), s.request.threshold(), c.wantLogits()));
+        }
+        return new StepBatch(chunks);
     }
 
     private void injectFaults() {
@@ -289,24 +300,31 @@ public final class Engine implements AutoCloseable {
         }
     }
 
-    /** Samples the sequence's next token and hands it on; true when a token was generated. */
-    private boolean emit(Sequence s, float[] logits, RoutingTrace trace, int row) {
+    /**
+     * The sequence's next token, or -1 when it generates none: cancelled (it ends as aborted) or a stop token (it
+     * ends as stopped; the stop token is not part of the output).
+     */
+    private int sample(Sequence s, float[] logits) {
         if (s.cancelled) {
             finish(s, FinishReason.ABORT);
-            return false;
+            return -1;
         }
-        GenerationRequest request = s.request;
-        SamplingParams params = request.sampling();
+        SamplingParams params = s.request.sampling();
         float[] adjusted = params.adjustsLogits() ? LogitAdjustments.apply(logits, params, s) : logits;
         int token = Sampler.sample(adjusted, params, s.random);
         if (s.firstTokenNanos == 0) {
             s.firstTokenNanos = System.nanoTime();
         }
-        if (request.stopTokenIds().contains(token)) {
+        if (s.request.stopTokenIds().contains(token)) {
             finish(s, FinishReason.STOP);
-            return false;
+            return -1;
         }
-        s.append(token);
+        return token;
+    }
+
+    /** Hands a generated token (already appended) to the sequence's sink, and ends the sequence where it is done. */
+    private void deliver(Sequence s, int token, float[] logits, RoutingTrace trace, int row) {
+        GenerationRequest request = s.request;
         int layersUsed = trace.layersUsed(row);
         s.decodeLayers += layersUsed;
         boolean[] routedRan = new boolean[trace.routedLayers().size()];
@@ -326,14 +344,13 @@ public final class Engine implements AutoCloseable {
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "token sink failed; aborting its sequence", e);
             finish(s, FinishReason.ABORT);
-            return true;
+            return;
         }
         if (!more) {
             finish(s, FinishReason.STOP);
         } else if (s.generated() >= request.maxTokens() || s.length() >= config.maxModelLen()) {
             finish(s, FinishReason.LENGTH);
         }
-        return true;
     }
 
     private void finish(Sequence s, FinishReason reason) {

@@ -68,6 +68,20 @@ final class Scheduler {
         return count;
     }
 
+    /**
+     * After a step ran {@code plan}: each chunk's rows are now in the KV cache, and {@code sampled[i]} (or nothing,
+     * where it is negative) is the token chunk {@code i}'s sequence generated.
+     */
+    void update(List<ScheduledChunk> plan, int[] sampled) {
+        for (int i = 0; i < plan.size(); i++) {
+            Sequence s = plan.get(i).sequence();
+            s.cached += plan.get(i).count();
+            if (sampled[i] >= 0) {
+                s.append(sampled[i]);
+            }
+        }
+    }
+
     /** Removes a finished or aborted sequence, freeing its KV rows. */
     void remove(Sequence sequence) {
         if (running.remove(sequence)) {

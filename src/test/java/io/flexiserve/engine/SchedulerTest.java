@@ -31,14 +31,9 @@ class SchedulerTest {
                 NO_SINK, null);
     }
 
-    /** What the engine does after a step: the chunk's rows are cached, and a token is appended where logits were taken. */
-    private static void ran(List<ScheduledChunk> plan) {
-        for (ScheduledChunk c : plan) {
-            c.sequence().cached += c.count();
-            if (c.wantLogits()) {
-                c.sequence().append(7);
-            }
-        }
+    /** The engine's update after a step: a token (7) sampled for every chunk that took logits. */
+    private static void ran(Scheduler scheduler, List<ScheduledChunk> plan) {
+        scheduler.update(plan, plan.stream().mapToInt(c -> c.wantLogits() ? 7 : -1).toArray());
     }
 
     @Test
@@ -52,7 +47,9 @@ class SchedulerTest {
         assertEquals(List.of(3, 5), first.stream().map(ScheduledChunk::count).toList(), "3 prompt rows, then 5 of the long one");
         assertTrue(first.get(0).wantLogits());
         assertTrue(!first.get(1).wantLogits(), "a partial prefill wants no logits");
-        ran(first);
+        ran(scheduler, first);
+        assertEquals(List.of(3, 5), List.of(shortOne.cached, longOne.cached), "update: each chunk's rows are cached");
+        assertEquals(List.of(1, 0), List.of(shortOne.generated(), longOne.generated()), "a token only where logits were taken");
         List<ScheduledChunk> second = scheduler.schedule();
         assertEquals(shortOne, second.get(0).sequence(), "decode rows come first");
         assertEquals(1, second.get(0).count());
