@@ -36,9 +36,10 @@ public final class DemoModel {
 
     public static ModelConfig config() {
         List<Integer> routed = IntStream.range(4, 8).boxed().toList();
-        return new ModelConfig("ddllama", 256, 768, 8, 8, 4, 32, ByteLevelTokenizerFiles.VOCAB_SIZE, 1e-5, 500000.0,
-                null, 4096, false, routed, 16, 16, ByteLevelTokenizerFiles.BOS_ID,
-                List.of(ByteLevelTokenizerFiles.END_OF_TEXT_ID, ByteLevelTokenizerFiles.EOT_ID), "float32");
+        return ModelConfig.builder().hidden(256).intermediate(768).layers(8).heads(8, 4).headDim(32)
+                .vocab(ByteLevelTokenizerFiles.VOCAB_SIZE).maxPositions(4096).routed(routed)
+                .specialTokens(ByteLevelTokenizerFiles.BOS_ID,
+                        List.of(ByteLevelTokenizerFiles.END_OF_TEXT_ID, ByteLevelTokenizerFiles.EOT_ID)).build();
     }
 
     /** The demo checkpoint under {@code dataDir}, generated (atomically: temp dir, then rename) if absent. */

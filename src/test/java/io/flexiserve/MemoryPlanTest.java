@@ -8,16 +8,13 @@ import ai.djl.Device;
 import io.flexiserve.model.MemoryEstimate;
 import io.flexiserve.model.ModelConfig;
 import io.flexiserve.model.ModelOptions;
-import java.util.List;
-import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
 /** The preflight on the release's shape: what each dtype needs, and what the refusal says. */
 class MemoryPlanTest {
 
     /** FlexiDepth-Llama-3-8B: 32 layers, hidden 4096, MLP 14336, 32/8 heads of 128, vocab 128256, layers 16-31 routed. */
-    private static final ModelConfig RELEASE = new ModelConfig("ddllama", 4096, 14336, 32, 32, 8, 128, 128256, 1e-5, 500000.0,
-            null, 8192, false, IntStream.range(16, 32).boxed().toList(), 16, 16, 128000, List.of(128001, 128009), "bfloat16");
+    private static final ModelConfig RELEASE = ModelConfig.release();
     private static final double GB = 1e9;
 
     private static ModelOptions options(String dtype) {

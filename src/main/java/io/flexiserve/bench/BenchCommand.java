@@ -257,11 +257,9 @@ public final class BenchCommand implements Callable<Integer> {
         Path dir = cacheDir.resolve(release ? "flexidepth-8b-bf16" : "flexidepth-1b");
         // the single file, or the shards' index, is written last: its presence means a whole checkpoint
         if (!Files.exists(dir.resolve(release ? CheckpointTensors.INDEX : CheckpointTensors.SINGLE))) {
-            ModelConfig config = release
-                    ? new ModelConfig("ddllama", 4096, 14336, 32, 32, 8, 128, 128256, 1e-5, 500000.0, null, 8192, false,
-                            IntStream.range(16, 32).boxed().toList(), 16, 16, 128000, List.of(128001, 128009), "bfloat16")
-                    : new ModelConfig("ddllama", 2048, 8192, 16, 32, 8, 64, 128256, 1e-5, 500000.0, null, 4096, false,
-                            IntStream.range(8, 16).boxed().toList(), 16, 16, 128000, List.of(128001, 128009), "float32");
+            ModelConfig config = release ? ModelConfig.release()
+                    : ModelConfig.builder().hidden(2048).intermediate(8192).layers(16).heads(32, 8).headDim(64)
+                            .maxPositions(4096).routed(IntStream.range(8, 16).boxed().toList()).build();
             System.err.println("generating " + dir + (release ? " (16.5 GB, about 5 minutes)" : " (about a minute)"));
             CheckpointGenerator.write(dir, new CheckpointGenerator.Spec(config, release ? TensorDtype.BF16 : TensorDtype.F32,
                     42, release ? 4 : 1, 1.5));

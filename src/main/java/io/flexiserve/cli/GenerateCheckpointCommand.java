@@ -60,11 +60,11 @@ final class GenerateCheckpointCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--vocab must be at least 512 with the byte tokenizer");
         }
         RopeScaling scaling = ropeScaling.equals("llama3") ? new RopeScaling(8, 1, 4, 8192) : null;
-        ModelConfig config = new ModelConfig(routedLayers.isEmpty() ? "llama" : "ddllama", hidden, intermediate, layers,
-                heads, kvHeads, headDim > 0 ? headDim : hidden / heads, vocab, 1e-5, 500000.0, scaling, maxPositions,
-                false, routedLayers, 16, 16, ByteLevelTokenizerFiles.BOS_ID,
-                List.of(ByteLevelTokenizerFiles.END_OF_TEXT_ID, ByteLevelTokenizerFiles.EOT_ID),
-                dtype == TensorDtype.F32 ? "float32" : dtype == TensorDtype.F16 ? "float16" : "bfloat16");
+        ModelConfig config = ModelConfig.builder().hidden(hidden).intermediate(intermediate).layers(layers)
+                .heads(heads, kvHeads).headDim(headDim).vocab(vocab).rope(500000.0, scaling).maxPositions(maxPositions)
+                .routed(routedLayers).specialTokens(ByteLevelTokenizerFiles.BOS_ID,
+                        List.of(ByteLevelTokenizerFiles.END_OF_TEXT_ID, ByteLevelTokenizerFiles.EOT_ID))
+                .torchDtype(dtype == TensorDtype.F32 ? "float32" : dtype == TensorDtype.F16 ? "float16" : "bfloat16").build();
         long start = System.nanoTime();
         CheckpointGenerator.write(out, new CheckpointGenerator.Spec(config, dtype, seed, shards, gateSpread));
         if (byteTokenizer) {

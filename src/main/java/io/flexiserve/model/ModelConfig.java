@@ -50,6 +50,132 @@ public record ModelConfig(
         eosTokenIds = List.copyOf(eosTokenIds);
     }
 
+    /** A config built field by field from Llama-3's defaults (see {@link Builder}). */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * FlexiDepth-Llama-3-8B-Instruct's shape: 32 layers, hidden 4096, MLP 14336, 32/8 heads of 128, vocab 128256,
+     * layers 16-31 routed, bf16.
+     */
+    public static ModelConfig release() {
+        return builder().hidden(4096).intermediate(14336).layers(32).heads(32, 8).headDim(128).maxPositions(8192)
+                .routed(java.util.stream.IntStream.range(16, 32).boxed().toList()).torchDtype("bfloat16").build();
+    }
+
+    /**
+     * Builds a {@link ModelConfig}: every field starts at Llama-3's value (vocab 128256, eps 1e-5, theta 500000, no
+     * RoPE scaling, 8192 positions, untied embeddings, bos 128000, eos 128001 and 128009, reduction factors 16,
+     * f32) or, for the shape, at a small model's (hidden 256, MLP 768, 8 layers, 8/4 heads, head_dim hidden/heads);
+     * {@link #routed} makes it a FlexiDepth model ({@code ddllama}).
+     */
+    public static final class Builder {
+        private int hidden = 256;
+        private int intermediate = 768;
+        private int layers = 8;
+        private int heads = 8;
+        private int kvHeads = 4;
+        private int headDim;
+        private int vocab = 128256;
+        private double rmsNormEps = 1e-5;
+        private double ropeTheta = 500000.0;
+        private RopeScaling ropeScaling;
+        private int maxPositions = 8192;
+        private boolean tied;
+        private List<Integer> routed = List.of();
+        private int routerReduction = DEFAULT_REDUCTION;
+        private int projReduction = DEFAULT_REDUCTION;
+        private int bos = 128000;
+        private List<Integer> eos = List.of(128001, 128009);
+        private String torchDtype = "float32";
+
+        private Builder() {
+        }
+
+        public Builder hidden(int size) {
+            this.hidden = size;
+            return this;
+        }
+
+        public Builder intermediate(int size) {
+            this.intermediate = size;
+            return this;
+        }
+
+        public Builder layers(int count) {
+            this.layers = count;
+            return this;
+        }
+
+        public Builder heads(int attention, int keyValue) {
+            this.heads = attention;
+            this.kvHeads = keyValue;
+            return this;
+        }
+
+        /** 0 (the default) means hidden / heads. */
+        public Builder headDim(int size) {
+            this.headDim = size;
+            return this;
+        }
+
+        public Builder vocab(int size) {
+            this.vocab = size;
+            return this;
+        }
+
+        public Builder rmsNormEps(double eps) {
+            this.rmsNormEps = eps;
+            return this;
+        }
+
+        public Builder rope(double theta, RopeScaling scaling) {
+            this.ropeTheta = theta;
+            this.ropeScaling = scaling;
+            return this;
+        }
+
+        public Builder maxPositions(int positions) {
+            this.maxPositions = positions;
+            return this;
+        }
+
+        public Builder tiedEmbeddings(boolean tiedEmbeddings) {
+            this.tied = tiedEmbeddings;
+            return this;
+        }
+
+        /** The layers that carry a router and an adapter; non-empty makes the model {@code ddllama}. */
+        public Builder routed(List<Integer> layerIndices) {
+            this.routed = layerIndices;
+            return this;
+        }
+
+        public Builder reductions(int router, int adapter) {
+            this.routerReduction = router;
+            this.projReduction = adapter;
+            return this;
+        }
+
+        public Builder specialTokens(int bosId, List<Integer> eosIds) {
+            this.bos = bosId;
+            this.eos = eosIds;
+            return this;
+        }
+
+        public Builder torchDtype(String dtype) {
+            this.torchDtype = dtype;
+            return this;
+        }
+
+        public ModelConfig build() {
+            return new ModelConfig(routed.isEmpty() ? "llama" : "ddllama", hidden, intermediate, layers, heads, kvHeads,
+                    headDim > 0 ? headDim : hidden / heads, vocab, rmsNormEps, ropeTheta, ropeScaling, maxPositions, tied,
+                    routed, routerReduction, projReduction, bos, eos, torchDtype);
+        }
+    }
+
     /** Router hidden size R. */
     public int routerDim() {
         return hiddenSize / routerReductionFactor;

@@ -30,8 +30,8 @@ class EngineTest {
 
     @BeforeAll
     static void load() throws Exception {
-        ModelConfig config = new ModelConfig("ddllama", 64, 128, 4, 4, 2, 16, 96, 1e-5, 10000.0, null, 256, false,
-                List.of(2, 3), 16, 16, 1, List.of(2), "float32");
+        ModelConfig config = ModelConfig.builder().hidden(64).intermediate(128).layers(4).heads(4, 2).headDim(16).vocab(96)
+                .rope(10000.0, null).maxPositions(256).routed(List.of(2, 3)).specialTokens(1, List.of(2)).build();
         CheckpointGenerator.write(dir, new CheckpointGenerator.Spec(config, TensorDtype.F32, 11, 1, 1.5));
         model = ModelLoader.load(dir, ModelOptions.cpu());
     }

@@ -46,8 +46,9 @@ class DecodeForwardTest {
 
     @Test
     void decodeStepsFollowTheEquationsWithNarrowAttentionHeads() throws Exception {
-        ModelConfig narrow = new ModelConfig("ddllama", 64, 128, 4, 8, 4, 8, TestCheckpoints.VOCAB, 1e-5, 10000.0,
-                null, 256, false, List.of(1, 3), 16, 16, 1, List.of(2), "float32");
+        ModelConfig narrow = ModelConfig.builder().hidden(64).intermediate(128).layers(4).heads(8, 4).headDim(8)
+                .vocab(TestCheckpoints.VOCAB).rope(10000.0, null).maxPositions(256).routed(List.of(1, 3))
+                .specialTokens(1, List.of(2)).build();
         assertDecodeFollowsEquations(narrow); // Dh 8: the scalar tails, and 2 query heads per KV head
     }
 

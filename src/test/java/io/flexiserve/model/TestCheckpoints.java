@@ -14,8 +14,8 @@ final class TestCheckpoints {
 
     /** D 64, F 128, 4 layers, 4 query heads over 2 KV heads of 16, router R 4, adapter M 8. */
     static ModelConfig config(List<Integer> routed, RopeScaling scaling) {
-        return new ModelConfig(routed.isEmpty() ? "llama" : "ddllama", 64, 128, 4, 4, 2, 16, VOCAB, 1e-5, 10000.0,
-                scaling, 256, false, routed, 16, 16, 1, List.of(2), "float32");
+        return ModelConfig.builder().hidden(64).intermediate(128).layers(4).heads(4, 2).headDim(16).vocab(VOCAB)
+                .rope(10000.0, scaling).maxPositions(256).routed(routed).specialTokens(1, List.of(2)).build();
     }
 
     static ModelConfig flexi() {
