@@ -1,5 +1,6 @@
 package io.flexiserve.admin;
 
+import io.flexiserve.FlexiServeConfig;
 import io.flexiserve.admin.AdminBodies.CheckpointBody;
 import io.flexiserve.admin.AdminBodies.Deleted;
 import io.flexiserve.admin.AdminBodies.EventBody;
@@ -23,7 +24,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.Set;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 /**
@@ -46,14 +46,13 @@ public class AdminRoutes {
     private final Path uploads;
 
     public AdminRoutes(FineTuningService jobs, FileStore files, ApiJson json, JobRequests requests,
-                       @ConfigProperty(name = "flexiserve.finetune.max-file-bytes", defaultValue = "536870912") long maxFileBytes,
-                       @ConfigProperty(name = "flexiserve.data-dir") Path dataDir) {
+                       FlexiServeConfig config) {
         this.jobs = jobs;
         this.files = files;
         this.json = json;
         this.requests = requests;
-        this.maxFileBytes = maxFileBytes;
-        this.uploads = dataDir.resolve("uploads");
+        this.maxFileBytes = config.finetune().maxFileBytes();
+        this.uploads = config.dataDir().resolve("uploads");
     }
 
     void mount(@Observes Router router) {

@@ -1,5 +1,6 @@
 package io.flexiserve.api;
 
+import io.flexiserve.FlexiServeConfig;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -10,7 +11,6 @@ import java.security.SecureRandom;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 /**
@@ -29,9 +29,9 @@ public class ApiAuth {
     private final byte[] adminToken;
     private final ApiJson json;
 
-    public ApiAuth(@ConfigProperty(name = "flexiserve.api-keys") Optional<List<String>> apiKeys,
-                   @ConfigProperty(name = "flexiserve.admin.token") Optional<String> adminToken, ApiJson json) {
-        this.apiKeys = apiKeys.orElse(List.of()).stream().filter(k -> !k.isBlank())
+    public ApiAuth(FlexiServeConfig config, ApiJson json) {
+        Optional<String> adminToken = config.admin().token();
+        this.apiKeys = config.apiKeys().orElse(List.of()).stream().filter(k -> !k.isBlank())
                 .map(k -> k.trim().getBytes(StandardCharsets.UTF_8)).toList();
         this.adminToken = adminToken.filter(t -> !t.isBlank()).orElseGet(ApiAuth::generatedToken).getBytes(StandardCharsets.UTF_8);
         this.json = json;

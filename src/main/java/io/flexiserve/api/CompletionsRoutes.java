@@ -1,5 +1,6 @@
 package io.flexiserve.api;
 
+import io.flexiserve.FlexiServeConfig;
 import io.vertx.core.Handler;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -7,7 +8,6 @@ import io.vertx.ext.web.handler.BodyHandler;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Event;
 import jakarta.enterprise.event.Observes;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 /**
@@ -26,11 +26,11 @@ public class CompletionsRoutes {
     private final long maxBodyBytes;
 
     public CompletionsRoutes(CompletionsHandler handler, ApiJson json, Event<RequestRejected> rejections,
-                             @ConfigProperty(name = "flexiserve.api.max-body-bytes", defaultValue = "4194304") long maxBodyBytes) {
+                             FlexiServeConfig config) {
         this.handler = handler;
         this.json = json;
         this.rejections = rejections;
-        this.maxBodyBytes = maxBodyBytes;
+        this.maxBodyBytes = config.api().maxBodyBytes();
     }
 
     void mount(@Observes Router router) {

@@ -1,5 +1,6 @@
 package io.flexiserve.metrics;
 
+import io.flexiserve.FlexiServeConfig;
 import io.flexiserve.api.ModelEndpoint;
 import io.flexiserve.api.RequestRejected;
 import io.flexiserve.engine.EngineListener;
@@ -15,7 +16,6 @@ import io.micrometer.prometheus.PrometheusMeterRegistry;
 import io.prometheus.client.Histogram;
 import java.time.Duration;
 import java.util.List;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 import java.util.function.ToDoubleFunction;
 
 /**
@@ -32,13 +32,10 @@ public class ServingMetrics {
     private Histogram layersUsed;
     private final java.util.Set<String> registered = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
-    public ServingMetrics(MeterRegistry registry, Instance<PrometheusMeterRegistry> prometheus,
-                          @ConfigProperty(name = "flexiserve.metrics.latency-buckets",
-                                  defaultValue = "0.001,0.0025,0.005,0.01,0.025,0.05,0.1,0.25,0.5,1,2.5,5,10,30,60,120")
-                          List<Double> latencyBucketSeconds) {
+    public ServingMetrics(MeterRegistry registry, Instance<PrometheusMeterRegistry> prometheus, FlexiServeConfig config) {
         this.registry = registry;
         this.prometheus = prometheus;
-        this.latencyBuckets = latencyBucketSeconds.stream().map(s -> Duration.ofNanos((long) (s * 1e9))).toArray(Duration[]::new);
+        this.latencyBuckets = config.metrics().latencyBuckets().stream().map(s -> Duration.ofNanos((long) (s * 1e9))).toArray(Duration[]::new);
     }
 
     /** The listener that feeds a model's engine statistics into its serving and depth meters. */
