@@ -84,7 +84,7 @@ final class DecodeLayer {
         if (router != null) {
             w = router.gates(h, n);
             for (int r = 0; r < n; r++) {
-                run[r] = w[r] > step.threshold[r];
+                run[r] = Router.runs(w[r], step.threshold[r]);
             }
             step.trace.record(routedIndex, w, run);
         }

@@ -97,7 +97,7 @@ final class DecoderLayer {
             return new Gated(attended.add(mlp.forward(postAttentionLayernorm.forward(attended))), null, null);
         }
         NDArray w = router.forward(h);                                    // (B, T, 1)
-        NDArray run = w.gt(RELEASE_THRESHOLD).toType(x.getDataType(), false);
+        NDArray run = w.gt(RELEASE_THRESHOLD).toType(x.getDataType(), false); // Router.runs, on a tensor
         NDArray ran = attended.add(mlp.forward(postAttentionLayernorm.forward(attended)).mul(w));
         NDArray skipped = skip(x, w);
         return new Gated(run.mul(ran).add(run.neg().add(1f).mul(skipped)), w, run);

@@ -38,4 +38,12 @@ final class Router {
         NDArray product = routerHead.weight().matMul(routerDec.weight()); // (1, D) x (D, R) = (1, R)
         return new Router(routerEnc, routerNorm, null, new Linear(product));
     }
+
+    /**
+     * The routing decision, the one place every path takes it: a token runs the layer when its gate {@code w} is
+     * strictly above its request's threshold (as the release), and takes the adapter otherwise.
+     */
+    static boolean runs(float w, float threshold) {
+        return w > threshold;
+    }
 }

@@ -14,13 +14,13 @@ final class RowSplit {
         this.skipRows = skipRows;
     }
 
-    /** run = w > the row's threshold (strict, as the release); records the decision in the step's trace. */
+    /** Each row's decision ({@link Router#runs}); records it in the step's trace. */
     static RowSplit decide(NDArray gate, StepContext step, int routedIndex) {
         float[] w = gate.toType(DataType.FLOAT32, false).toFloatArray();
         boolean[] run = new boolean[w.length];
         int runCount = 0;
         for (int row = 0; row < w.length; row++) {
-            run[row] = w[row] > step.batch.threshold(row);
+            run[row] = Router.runs(w[row], step.batch.threshold(row));
             runCount += run[row] ? 1 : 0;
         }
         step.trace.record(routedIndex, w, run);
