@@ -294,6 +294,7 @@ public class FlexiServeWiring implements ModelRegistry, RouterSets, FineTuningSe
         ProgressLog progress = new ProgressLog(name, start, state);
         FlexiDepthModel model = ModelLoader.load(dir, options, progress::loaded,
                 config.model().packedCache() ? config.dataDir().resolve("packed") : null, dtype);
+        LOG.infof("model %s as %s: %s", name, dtype, model.forwardPaths());
         try {
             Tokenizer tokenizer = Tokenizer.load(dir);
             ChatTemplate template = ChatTemplate.load(dir);

@@ -27,7 +27,7 @@ import java.util.List;
  */
 final class DecodeForward implements AutoCloseable {
 
-    private static final boolean ENABLED = Boolean.parseBoolean(System.getProperty("io.flexiserve.java-decode", "true"));
+    static final boolean ENABLED = Boolean.parseBoolean(System.getProperty("io.flexiserve.java-decode", "true"));
 
     private final ModelConfig config;
     private final Rope rope;

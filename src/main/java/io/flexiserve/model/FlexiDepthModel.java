@@ -185,6 +185,17 @@ public final class FlexiDepthModel implements AutoCloseable {
         return decode != null;
     }
 
+    /** Which forward path takes which step, and on what weights: chosen at load, for the log. */
+    public String forwardPaths() {
+        String weights = lmHead.packed() ? "packed " + lmHead.packedWeight().format().label() + " weights"
+                : weightDtype() + " weights";
+        return decode != null
+                ? "decode steps in Java (DecodeForward), prompt chunks on libtorch tensors; every projection on the Java"
+                        + " kernels' " + weights
+                : "every step on libtorch tensors, " + weights + (lmHead.packed() ? " (projections on the Java kernels)"
+                        : "") + (DecodeForward.ENABLED ? "" : "; Java decode steps turned off (-Dio.flexiserve.java-decode=false)");
+    }
+
     /** {@link #forward} on libtorch tensors, whatever the step (tests compare it with the Java decode path). */
     ForwardResult forwardOnTensors(StepBatch batch, KvCache cache) {
         checkFits(batch, cache);
