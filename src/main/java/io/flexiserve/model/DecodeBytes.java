@@ -9,28 +9,28 @@ package io.flexiserve.model;
  */
 public final class DecodeBytes {
 
-    private final ModelConfig c;
+    private final ModelConfig config;
     private final double bytesPerWeight;
 
     public DecodeBytes(ModelConfig config, double bytesPerWeight) {
-        this.c = config;
+        this.config = config;
         this.bytesPerWeight = bytesPerWeight;
     }
 
     /** Bytes per token when a fraction {@code runFraction} of routed-layer visits run the layer. */
     public double perToken(double runFraction) {
-        long d = c.hiddenSize();
-        long kv = (long) c.numKvHeads() * c.headDim();
-        long q = (long) c.numHeads() * c.headDim();
+        long d = config.hiddenSize();
+        long kv = (long) config.numKvHeads() * config.headDim();
+        long q = (long) config.numHeads() * config.headDim();
         long always = 2 * d + 2 * d * kv;                     // norms, k_proj, v_proj
-        long runOnly = 2 * d * q + 3 * d * c.intermediateSize(); // q_proj, o_proj, gate/up/down
-        long router = d * c.routerDim() + c.routerDim() + d * c.routerDim() + d;
-        long adapter = 3 * d * c.adapterDim();
-        int routed = c.routingLayers().size();
-        int plain = c.numLayers() - routed;
+        long runOnly = 2 * d * q + 3 * d * config.intermediateSize(); // q_proj, o_proj, gate/up/down
+        long router = d * config.routerDim() + config.routerDim() + d * config.routerDim() + d;
+        long adapter = 3 * d * config.adapterDim();
+        int routed = config.routingLayers().size();
+        int plain = config.numLayers() - routed;
         double layers = plain * (double) (always + runOnly)
                 + routed * (always + router + runFraction * runOnly + (1 - runFraction) * adapter);
-        double edges = d + d + (double) c.vocabSize() * d;      // embedding row, final norm, LM head
+        double edges = d + d + (double) config.vocabSize() * d;      // embedding row, final norm, LM head
         return (layers + edges) * bytesPerWeight;
     }
 

@@ -110,7 +110,7 @@ final class DecodeForward implements AutoCloseable {
             wanted[r] = batch.chunks().get(r).wantLogits();
         }
         float[][] out = new float[n][];
-        RowSet rows = RowSet.of(wanted, true);
+        RowSet rows = RowSet.where(wanted);
         int count = rows.size();
         if (count == 0) {
             return out;

@@ -45,8 +45,8 @@ final class DecodeLayer {
             Router r = layer.router;
             router = new RouterRows(pack.apply(r.routerEnc), RowNorm.of(r.routerNorm),
                     r.routerDec == null ? null : pack.apply(r.routerDec), pack.apply(r.routerHead));
-            adapter = new SwiGluRows(pack.apply(layer.routerProj.gate), pack.apply(layer.routerProj.value),
-                    pack.apply(layer.routerProj.out));
+            adapter = new SwiGluRows(pack.apply(layer.adapter.gate), pack.apply(layer.adapter.value),
+                    pack.apply(layer.adapter.out));
         }
         return new DecodeLayer(RowNorm.of(layer.inputLayernorm), attention, RowNorm.of(layer.postAttentionLayernorm),
                 mlp, router, adapter, layer.routedIndex());
@@ -64,7 +64,7 @@ final class DecodeLayer {
             return true;
         }
         Router r = layer.router;
-        SwiGlu m = layer.routerProj;
+        SwiGlu m = layer.adapter;
         return List.of(r.routerEnc, r.routerHead, m.gate, m.value, m.out).stream().allMatch(DecodeLayer::packable)
                 && (r.routerDec == null || packable(r.routerDec));
     }
@@ -89,8 +89,8 @@ final class DecodeLayer {
             step.trace.record(routedIndex, w, run);
         }
         selfAttn.writeKeysValues(h, step);
-        RowSet runs = RowSet.of(run, true);
-        RowSet skips = RowSet.of(run, false);
+        RowSet runs = RowSet.where(run);
+        RowSet skips = RowSet.whereNot(run);
         if (runs.size() > 0) { // x' = x + W_o Attn(q); y = x' + w * MLP(RMSNorm_post(x')), w = 1 in a plain layer
             float[] xr = runs.gather(x, n);
             addScaled(xr, selfAttn.forward(runs.gather(h, n), runs.rows(), step), null, runs);

@@ -25,17 +25,17 @@ final class DecoderLayer {
     final RmsNorm postAttentionLayernorm; // (D)
     final SwiGlu mlp;                     // gate/up (F, D), down (D, F)
     final Router router;                  // null in a plain layer
-    final SwiGlu routerProj;              // the adapter, gate/down (M, D), up (D, M); null in a plain layer
+    final SwiGlu adapter;                 // gate/down (M, D), up (D, M) (the checkpoint's router_proj); null in a plain layer
     private final int routedIndex;        // position in routing_layers, -1 in a plain layer
 
     DecoderLayer(RmsNorm inputLayernorm, Attention selfAttn, RmsNorm postAttentionLayernorm, SwiGlu mlp,
-                 Router router, SwiGlu routerProj, int routedIndex) {
+                 Router router, SwiGlu adapter, int routedIndex) {
         this.inputLayernorm = inputLayernorm;
         this.selfAttn = selfAttn;
         this.postAttentionLayernorm = postAttentionLayernorm;
         this.mlp = mlp;
         this.router = router;
-        this.routerProj = routerProj;
+        this.adapter = adapter;
         this.routedIndex = routedIndex;
     }
 
@@ -49,7 +49,7 @@ final class DecoderLayer {
     }
 
     DecoderLayer withRouter(Router newRouter) {
-        return new DecoderLayer(inputLayernorm, selfAttn, postAttentionLayernorm, mlp, newRouter, routerProj, routedIndex);
+        return new DecoderLayer(inputLayernorm, selfAttn, postAttentionLayernorm, mlp, newRouter, adapter, routedIndex);
     }
 
     /** This layer's base weights with another router and adapter, routed as the {@code index}-th routed layer. */
@@ -115,6 +115,6 @@ final class DecoderLayer {
 
     /** y = x + (1 - w) * Adapter(RMSNorm_post(x)). */
     private NDArray skip(NDArray x, NDArray w) {
-        return x.add(routerProj.forward(postAttentionLayernorm.forward(x)).mul(w.neg().add(1f)));
+        return x.add(adapter.forward(postAttentionLayernorm.forward(x)).mul(w.neg().add(1f)));
     }
 }

@@ -19,8 +19,8 @@ import java.util.List;
  *       {@code RowKernel}, which streams the weight faster than libtorch's f16 matvec; its many rows 1.1-3x faster
  *       than any libtorch kernel here). Routers and adapters keep their tensors (training and the tensor path).</li>
  *   <li>f16 weights stream fastest at a few rows (a memory-bound matvec, about 3x f32's) but do not batch: their
- *       cost grows linearly with the rows. With {@code wide}, an f32 copy of the same (f16-rounded) values, steps
- *       of at least {@code wideRows} rows use f32 instead, whose GEMM is compute-bound and batches.</li>
+ *       cost grows linearly with the rows. With {@code f32Copy}, an f32 copy of the same (f16-rounded) values, steps
+ *       of at least {@code f32CopyRows} rows use f32 instead, whose GEMM is compute-bound and batches.</li>
  *   <li>The f16 matvec slows down on inputs wider than {@link #F16_MATVEC_MAX_IN} (a 2048x8192 down projection
  *       streams at about 70% of the rate of an 8192x2048 up projection), so an f16 CPU weight wider than that is
  *       kept as contiguous column blocks whose products are summed in f32: about 25% faster, no extra memory.</li>
@@ -34,8 +34,8 @@ final class Linear {
 
     private final NDArray[] blocks; // the (out, in) weight, its column blocks (out, in / blocks.length), or none when packed
     private final NDIndex[] blockColumns; // the input columns each block multiplies, parsed once
-    private final NDArray wide;     // f32 copy of an f16 weight for steps of many rows, or null
-    private final int wideRows;
+    private final NDArray f32Copy;     // f32 copy of an f16 weight for steps of many rows, or null
+    private final int f32CopyRows;
     private final VectorGemm packed; // the weight packed for steps of PACKED_ROWS or more rows, or null
 
     /** Rows from which a packed weight is multiplied by {@link VectorGemm}. */
@@ -45,23 +45,23 @@ final class Linear {
         this(new NDArray[] {weight}, null, Integer.MAX_VALUE, null);
     }
 
-    private Linear(NDArray[] blocks, NDArray wide, int wideRows, VectorGemm packed) {
+    private Linear(NDArray[] blocks, NDArray f32Copy, int f32CopyRows, VectorGemm packed) {
         this.blocks = blocks;
         long width = blocks.length == 0 ? 0 : blocks[0].getShape().get(1);
         this.blockColumns = new NDIndex[blocks.length];
         for (int b = 0; b < blocks.length; b++) {
             blockColumns[b] = columns(b, width);
         }
-        this.wide = wide;
-        this.wideRows = wideRows;
+        this.f32Copy = f32Copy;
+        this.f32CopyRows = f32CopyRows;
         this.packed = packed;
     }
 
     /**
      * A base-model projection as the options load it. An f16 weight on CPU is split into column blocks when it is
-     * wider than libtorch's matvec likes. When {@code options.f32Rows() > 0} ({@code mixed}) and the Vector API is
+     * wider than libtorch's matvec likes. When {@code options.batchRows() > 0} ({@code mixed}) and the Vector API is
      * there, the weight is packed for {@link VectorGemm} and the packed form is its only copy: every step, one row or
-     * many, multiplies on it. Without the Vector API it keeps an f32 copy for steps of {@code f32Rows} rows or more.
+     * many, multiplies on it. Without the Vector API it keeps an f32 copy for steps of {@code batchRows} rows or more.
      * Every kernel multiplies by the same (f16) values. Takes ownership of {@code weight}.
      */
     static Linear of(NDArray weight, ModelOptions options) {
@@ -73,7 +73,7 @@ final class Linear {
         if (weight.getDataType() != DataType.FLOAT16 || weight.getDevice().isGpu()) {
             return new Linear(weight);
         }
-        if (options.f32Rows() == 0) {
+        if (options.batchRows() == 0) {
             return new Linear(columnBlocks(weight), null, Integer.MAX_VALUE, null);
         }
         if (vectorApi && VectorGemm.accepts(weight)) {
@@ -83,8 +83,8 @@ final class Linear {
             weight.close(); // one copy of the weights: the packed form
             return new Linear(new NDArray[0], null, Integer.MAX_VALUE, packed);
         }
-        NDArray wide = weight.toType(DataType.FLOAT32, false);
-        return new Linear(columnBlocks(weight), wide, options.f32Rows(), null);
+        NDArray f32Copy = weight.toType(DataType.FLOAT32, false);
+        return new Linear(columnBlocks(weight), f32Copy, options.batchRows(), null);
     }
 
     /** A weight already packed (mapped from {@link PackedWeightCache}): its only copy. */
@@ -135,8 +135,8 @@ final class Linear {
         if (packed != null && rows >= PACKED_ROWS && !x.hasGradient()) {
             return packed.multiply(x);
         }
-        if (wide != null && rows >= wideRows) {
-            return project(x, wide, rows);
+        if (f32Copy != null && rows >= f32CopyRows) {
+            return project(x, f32Copy, rows);
         }
         if (blocks.length == 1) {
             return project(x, blocks[0], rows);
@@ -190,8 +190,8 @@ final class Linear {
      */
     List<NDArray> stored() {
         List<NDArray> stored = new ArrayList<>(List.of(blocks));
-        if (wide != null) {
-            stored.add(wide);
+        if (f32Copy != null) {
+            stored.add(f32Copy);
         }
         if (packed != null) {
             stored.add(packed.storage());

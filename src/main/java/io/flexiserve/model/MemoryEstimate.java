@@ -37,7 +37,7 @@ public final class MemoryEstimate {
 
     /** Per weight, the bytes of an f32 copy for batched steps: {@code mixed} without the Vector API keeps one. */
     private static long batchCopyBytes(ModelOptions options) {
-        if (options.f32Rows() == 0 || options.weightDtype() != DataType.FLOAT16 || options.device().isGpu()
+        if (options.batchRows() == 0 || options.weightDtype() != DataType.FLOAT16 || options.device().isGpu()
                 || options.javaKernels()) {
             return 0;
         }

@@ -13,7 +13,7 @@ import ai.djl.ndarray.types.DataType;
  *                              around each projection, which on CPU takes libtorch's fast f16 kernels
  * @param maxPositions          longest sequence to prepare RoPE tables for; 0 means max_position_embeddings
  * @param premultiplyRouterHead replace {@code W_head W_dec} by their product (faster, not bit-identical)
- * @param f32Rows               with f16 weights on CPU, store each base projection for FlexiServe's Java kernels
+ * @param batchRows             with f16 weights on CPU, store each base projection for FlexiServe's Java kernels
  *                              ({@link VectorGemm}, as {@code packing} says) when the Vector API is on the module
  *                              path, as the only copy; without it keep an f32 copy for steps of this many rows or
  *                              more, where libtorch's f16 kernels do not batch; 0 keeps libtorch's f16 weights only
@@ -21,7 +21,7 @@ import ai.djl.ndarray.types.DataType;
  *                              ({@code mixed}), or 8- or 4-bit codes ({@code q8}, {@code q4})
  */
 public record ModelOptions(Device device, DataType dtype, DataType weightDtype, int maxPositions,
-                           boolean premultiplyRouterHead, int f32Rows, WeightFormat packing) {
+                           boolean premultiplyRouterHead, int batchRows, WeightFormat packing) {
 
     /**
      * Rows from which {@code mixed} switches to its f32 copies when the Vector API is missing. On this project's CPU
@@ -31,12 +31,12 @@ public record ModelOptions(Device device, DataType dtype, DataType weightDtype, 
     public static final int MIXED_F32_ROWS = 10;
 
     public ModelOptions {
-        if (packing != WeightFormat.F16 && (f32Rows == 0 || device.isGpu() || !VectorGemm.AVAILABLE)) {
+        if (packing != WeightFormat.F16 && (batchRows == 0 || device.isGpu() || !VectorGemm.AVAILABLE)) {
             throw new IllegalArgumentException(packing.label() + " weights need the Java kernels: the CPU, and the"
                     + " Vector API on the module path (java --add-modules jdk.incubator.vector)");
         }
-        if (f32Rows < 0) {
-            throw new IllegalArgumentException("f32Rows must be >= 0, not " + f32Rows);
+        if (batchRows < 0) {
+            throw new IllegalArgumentException("batchRows must be >= 0, not " + batchRows);
         }
         for (DataType t : new DataType[] {dtype, weightDtype}) {
             if (t != DataType.FLOAT32 && t != DataType.FLOAT16) {
@@ -45,10 +45,10 @@ public record ModelOptions(Device device, DataType dtype, DataType weightDtype, 
         }
     }
 
-    /** Packed f16 where {@code f32Rows > 0}: {@code mixed}'s packing. */
+    /** Packed f16 where {@code batchRows > 0}: {@code mixed}'s packing. */
     public ModelOptions(Device device, DataType dtype, DataType weightDtype, int maxPositions,
-                        boolean premultiplyRouterHead, int f32Rows) {
-        this(device, dtype, weightDtype, maxPositions, premultiplyRouterHead, f32Rows, WeightFormat.F16);
+                        boolean premultiplyRouterHead, int batchRows) {
+        this(device, dtype, weightDtype, maxPositions, premultiplyRouterHead, batchRows, WeightFormat.F16);
     }
 
     /** Weights and activations in the same dtype. */
@@ -87,7 +87,7 @@ public record ModelOptions(Device device, DataType dtype, DataType weightDtype, 
 
     /** Whether the base projections are stored for the Java kernels only (the CPU with the Vector API). */
     public boolean javaKernels() {
-        return f32Rows > 0 && weightDtype == DataType.FLOAT16 && !device.isGpu() && VectorGemm.AVAILABLE;
+        return batchRows > 0 && weightDtype == DataType.FLOAT16 && !device.isGpu() && VectorGemm.AVAILABLE;
     }
 
     /** f32 on the CPU, full context, exact router. */

@@ -7,8 +7,17 @@ package io.flexiserve.model;
  */
 record RowSet(int[] rows, int total) {
 
-    /** The rows r with {@code run[r] == side}. */
-    static RowSet of(boolean[] run, boolean side) {
+    /** The rows r where {@code mask[r]} holds. */
+    static RowSet where(boolean[] mask) {
+        return of(mask, true);
+    }
+
+    /** The rows r where {@code mask[r]} does not hold. */
+    static RowSet whereNot(boolean[] mask) {
+        return of(mask, false);
+    }
+
+    private static RowSet of(boolean[] run, boolean side) {
         int count = 0;
         for (boolean r : run) {
             count += r == side ? 1 : 0;

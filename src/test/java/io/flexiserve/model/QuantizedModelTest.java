@@ -48,7 +48,7 @@ class QuantizedModelTest {
                     }
                     if (layer.isRouted()) {
                         assertEquals(WeightFormat.F16, layer.router.routerEnc.packedWeight().format(), "routers stay f16");
-                        assertEquals(WeightFormat.F16, layer.routerProj.gate.packedWeight().format(), "adapters stay f16");
+                        assertEquals(WeightFormat.F16, layer.adapter.gate.packedWeight().format(), "adapters stay f16");
                     }
                 }
             }
