@@ -1,8 +1,8 @@
 package io.flexiserve;
 
-import io.flexiserve.model.CheckpointGenerator;
 import io.flexiserve.model.ModelConfig;
-import io.flexiserve.model.TensorDtype;
+import io.flexiserve.model.checkpoint.CheckpointGenerator;
+import io.flexiserve.model.checkpoint.TensorDtype;
 import io.flexiserve.tokenizer.ByteLevelTokenizerFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,6 +1,6 @@
 package io.flexiserve;
 
-import io.flexiserve.model.CheckpointException;
+import io.flexiserve.model.checkpoint.CheckpointException;
 import io.flexiserve.tokenizer.TokenizerException;
 import java.nio.file.Path;
 

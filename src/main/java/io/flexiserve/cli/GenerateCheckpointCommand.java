@@ -1,9 +1,9 @@
 package io.flexiserve.cli;
 
-import io.flexiserve.model.CheckpointGenerator;
 import io.flexiserve.model.ModelConfig;
 import io.flexiserve.model.RopeScaling;
-import io.flexiserve.model.TensorDtype;
+import io.flexiserve.model.checkpoint.CheckpointGenerator;
+import io.flexiserve.model.checkpoint.TensorDtype;
 import io.flexiserve.tokenizer.ByteLevelTokenizerFiles;
 import java.nio.file.Path;
 import java.util.ArrayList;

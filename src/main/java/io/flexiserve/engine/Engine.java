@@ -247,7 +247,15 @@ public final class Engine implements AutoCloseable {
         int[] sampled = new int[plan.size()];
         for (int i = 0; i < plan.size(); i++) {
             ScheduledChunk c = plan.get(i);
-            sampled[i] = c.wantLogits() && !c.sequence().finished ? sample(c.sequence(), result.logits()[i]) : -1;
+            sampled[i] = -1;
+            if (c.wantLogits() && !c.sequence().finished) {
+                try {
+                    sampled[i] = sample(c.sequence(), result.logits()[i]);
+                } catch (RuntimeException e) { // this sequence's sampling only: the step's others go on
+                    LOG.log(Level.SEVERE, "sampling failed; failing its sequence", e);
+                    failAll(List.of(c.sequence()), "internal error in sampling: " + e.getMessage());
+                }
+            }
         }
         scheduler.update(plan, sampled);
         StepRecorder recorder = new StepRecorder(result.trace(), model.config().numLayers());

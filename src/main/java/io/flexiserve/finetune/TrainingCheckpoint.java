@@ -2,10 +2,10 @@ package io.flexiserve.finetune;
 
 import ai.djl.ndarray.NDArray;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.flexiserve.model.CheckpointTensors;
 import io.flexiserve.model.RouterWeights;
-import io.flexiserve.model.SafetensorsWriter;
-import io.flexiserve.model.TensorDtype;
+import io.flexiserve.model.checkpoint.CheckpointTensors;
+import io.flexiserve.model.checkpoint.SafetensorsWriter;
+import io.flexiserve.model.checkpoint.TensorDtype;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;

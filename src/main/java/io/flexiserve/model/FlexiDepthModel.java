@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.pytorch.jni.JniUtils;
+import io.flexiserve.model.checkpoint.CheckpointTensors;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BiFunction;

@@ -17,7 +17,8 @@ import java.util.List;
  *       quantized as {@link WeightFormat} says) is packed for {@link VectorGemm}
  *       and the packed form is its only copy: every step multiplies on the Java kernels (its single row on
  *       {@code RowKernel}, which streams the weight faster than libtorch's f16 matvec; its many rows 1.1-3x faster
- *       than any libtorch kernel here). Routers and adapters keep their tensors (training and the tensor path).</li>
+ *       than any libtorch kernel here). Routers and adapters are packed as f16 the same way ({@link #packedF16}),
+ *       unless the router head is premultiplied, which needs their tensors.</li>
  *   <li>f16 weights stream fastest at a few rows (a memory-bound matvec, about 3x f32's) but do not batch: their
  *       cost grows linearly with the rows. With {@code f32Copy}, an f32 copy of the same (f16-rounded) values, steps
  *       of at least {@code f32CopyRows} rows use f32 instead, whose GEMM is compute-bound and batches.</li>
@@ -36,7 +37,7 @@ final class Linear {
     private final NDIndex[] blockColumns; // the input columns each block multiplies, parsed once
     private final NDArray f32Copy;     // f32 copy of an f16 weight for steps of many rows, or null
     private final int f32CopyRows;
-    private final VectorGemm packed; // the weight packed for steps of PACKED_ROWS or more rows, or null
+    private final VectorGemm packed; // the packed weight: every step when it is the only copy, else PACKED_ROWS+ rows
 
     /** Rows from which a packed weight is multiplied by {@link VectorGemm}. */
     static final int PACKED_ROWS = 2;
@@ -76,7 +77,7 @@ final class Linear {
         if (options.batchRows() == 0) {
             return new Linear(columnBlocks(weight), null, Integer.MAX_VALUE, null);
         }
-        if (vectorApi && VectorGemm.accepts(weight)) {
+        if (vectorApi && (VectorGemm.accepts(weight, options.packing()) || VectorGemm.accepts(weight))) {
             // a weight without whole quantization blocks along its input stays f16 (no base projection of a Llama)
             WeightFormat format = VectorGemm.accepts(weight, options.packing()) ? options.packing() : WeightFormat.F16;
             VectorGemm packed = VectorGemm.pack(weight, format);

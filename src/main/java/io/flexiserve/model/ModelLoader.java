@@ -3,6 +3,8 @@ package io.flexiserve.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import io.flexiserve.model.checkpoint.CheckpointException;
+import io.flexiserve.model.checkpoint.CheckpointTensors;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -51,17 +53,20 @@ public final class ModelLoader {
                                        String dtype) {
         ModelConfig config = ModelConfig.read(dir);
         CheckpointTensors tensors = CheckpointTensors.open(dir);
-        PackedWeightCache cache = cacheRoot != null && options.javaKernels()
-                ? PackedWeightCache.open(cacheRoot, dir, dtype) : null;
-        NDManager manager = NDManager.newBaseManager(options.device());
+        NDManager manager = null;
+        PackedWeightCache cache = null;
         try {
+            manager = NDManager.newBaseManager(options.device());
+            cache = cacheRoot != null && options.javaKernels() ? PackedWeightCache.open(cacheRoot, dir, dtype) : null;
             FlexiDepthModel model = new ModelLoader(config, tensors, manager, options, cache).build(options, progress);
             if (cache != null) {
                 cache.commit();
             }
             return model;
-        } catch (RuntimeException e) {
-            manager.close();
+        } catch (RuntimeException | Error e) { // out of memory included: nothing half-written or held is left
+            if (manager != null) {
+                manager.close();
+            }
             tensors.close();
             if (cache != null) {
                 cache.close();

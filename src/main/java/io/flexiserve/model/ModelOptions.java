@@ -63,7 +63,7 @@ public record ModelOptions(Device device, DataType dtype, DataType weightDtype, 
      * {@link #MIXED_F32_ROWS} rows or more, 1.5x the memory of f32), {@code q8} and {@code q4} ({@code mixed} with
      * the projections and LM head quantized to 8 or 4 bits per weight: about a half and a quarter of its memory; on a
      * GPU they are f16), or {@code auto}: f16 on GPU; on CPU {@code mixed} with the Vector API, else f32. (The service
-     * resolves {@code auto} against its memory budget first: {@code MemoryPlan.resolve}.)
+     * resolves {@code auto} against its memory budget first: {@code MemoryPlan.resolveAuto}.)
      */
     public static ModelOptions of(Device device, String dtype, int maxPositions, boolean premultiplyRouterHead) {
         return switch (dtype) {

@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.flexiserve.model.checkpoint.SafetensorsFile;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -74,9 +75,10 @@ final class PackedWeightCache implements AutoCloseable {
                 if (existing != null) {
                     return existing;
                 }
-                delete(entry); // broken: written again below
             }
+            delete(entry); // broken, or left without its index: written again below
             Files.createDirectories(root);
+            deleteAbandonedStaging(root);
             Path staging = Files.createTempDirectory(root, entry.getFileName() + ".writing-");
             FileChannel weights = FileChannel.open(staging.resolve(WEIGHTS), StandardOpenOption.CREATE_NEW,
                     StandardOpenOption.WRITE);
@@ -121,10 +123,13 @@ final class PackedWeightCache implements AutoCloseable {
      */
     VectorGemm find(String name, NDManager manager, long out, long in) {
         JsonNode e = index == null ? null : index.get(name);
-        if (e == null || e.get("out").asLong() != out || e.get("in").asLong() != in) {
+        if (e == null) {
             return null;
         }
         try {
+            if (e.path("out").asLong(-1) != out || e.path("in").asLong(-1) != in) {
+                return null;
+            }
             ByteBuffer bytes = reading.map(FileChannel.MapMode.READ_ONLY, e.get("offset").asLong(), e.get("bytes").asLong());
             mapped.add(bytes);
             NDArray storage = manager.create(bytes, new Shape(e.get("bytes").asLong()), DataType.INT8); // a view of the mapping
@@ -174,7 +179,10 @@ final class PackedWeightCache implements AutoCloseable {
             try {
                 Files.move(staging, entry, StandardCopyOption.ATOMIC_MOVE);
                 LOG.infof("packed weights written to %s for the next start", entry);
-            } catch (java.nio.file.FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException raced) {
+            } catch (java.nio.file.FileSystemException raced) { // Linux reports ENOTEMPTY as a plain one
+                if (!Files.exists(entry.resolve(INDEX))) {
+                    throw raced;
+                }
                 delete(staging); // another process wrote the same entry first
             }
         } catch (IOException | RuntimeException e) {
@@ -207,9 +215,10 @@ final class PackedWeightCache implements AutoCloseable {
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        } finally {
+            mapped.forEach(SafetensorsFile::unmap);
+            mapped.clear();
         }
-        mapped.forEach(SafetensorsFile::unmap);
-        mapped.clear();
     }
 
     /** The entry's name: a digest of the checkpoint's files, the dtype, the layout version and the vector width. */
@@ -227,6 +236,24 @@ final class PackedWeightCache implements AutoCloseable {
             return dtype + "-" + HexFormat.of().formatHex(digest, 0, 12);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
+        }
+    }
+
+    /** How long a staging directory's weights may go unwritten before it counts as left by a killed process. */
+    private static final long ABANDONED_MILLIS = 10 * 60 * 1000;
+
+    /** Removes staging directories whose writer died (their weights untouched for {@link #ABANDONED_MILLIS}). */
+    private static void deleteAbandonedStaging(Path root) throws IOException {
+        try (Stream<Path> dirs = Files.list(root)) {
+            for (Path dir : dirs.filter(d -> d.getFileName().toString().contains(".writing-")).toList()) {
+                Path weights = dir.resolve(WEIGHTS);
+                long touched = Files.exists(weights) ? Files.getLastModifiedTime(weights).toMillis()
+                        : Files.getLastModifiedTime(dir).toMillis();
+                if (System.currentTimeMillis() - touched > ABANDONED_MILLIS) {
+                    LOG.infof("removing %s, left by a load that did not finish", dir);
+                    delete(dir);
+                }
+            }
         }
     }
 

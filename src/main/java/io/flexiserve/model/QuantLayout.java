@@ -18,7 +18,8 @@ import jdk.incubator.vector.VectorOperators;
  * scale {@code s} (a bf16, rounded away from zero) and a signed integer {@code q} per weight, and the weight is
  * {@code q * s}, which f32 holds exactly (at most 8 significant bits times 8). Q8 takes {@code s = max|w| / 127}
  * and {@code q} in [-127, 127]; Q4 takes {@code s = m / -8}, {@code m} the block's weight of largest magnitude,
- * and {@code q} in [-8, 7], as llama.cpp's Q8_0 and Q4_0 do. Bytes per weight: 1 + 2/32 and 0.5 + 2/32.
+ * and {@code q} in [-8, 7]: llama.cpp's Q8_0 and Q4_0 rules, though not their bytes (a bf16 scale rounded away
+ * from zero, and the panel layout below). Bytes per weight: 1 + 2/32 and 0.5 + 2/32.
  *
  * <p>Layout. Columns come in pairs of {@link PanelLayout} panels: {@link #PAIR} ({@code 4 LANES}) columns, which a
  * kernel reads as four vectors {@code v = 0..3} of {@code LANES} columns ({@code v LANES + j}). A pair is stored block

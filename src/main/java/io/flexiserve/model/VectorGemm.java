@@ -13,7 +13,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.jboss.logging.Logger;
 
 /**
- * {@code y = x W^T} for an f16 CPU weight, computed in Java with the Vector API instead of libtorch.
+ * {@code y = x W^T} for a CPU weight stored for the Java kernels (f16 panels, or 8- and 4-bit codes: {@link
+ * WeightFormat}), computed in Java with the Vector API instead of libtorch.
  *
  * <p>Why: on CPU, libtorch has no f16 GEMM that batches (its f16 kernels cost the same per row at any row count)
  * and its f32 GEMM at 2-32 rows packs the whole weight on every call; at the 16 rows of a busy decode step it
@@ -25,7 +26,8 @@ import org.jboss.logging.Logger;
  *
  * <p>Needs {@code --add-modules jdk.incubator.vector} on the command line; without it {@link #AVAILABLE} is false
  * and {@link Linear} keeps libtorch's kernels. The JVM property {@code -Dio.flexiserve.vector-gemm=false} turns it
- * off on purpose (to compare). The packed weight lives in a libtorch tensor of the weight's manager.
+ * off on purpose (to compare). The packed weight lives in a libtorch tensor of the weight's manager, or in a view of
+ * a file mapping ({@link PackedWeightCache}).
  *
  * <p>Work is split by panels over the calling thread and {@link GemmHelpers#shared()}; products too small to be
  * worth a hand-off run on the caller alone.

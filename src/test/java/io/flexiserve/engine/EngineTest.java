@@ -1,15 +1,11 @@
 package io.flexiserve.engine;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
-import io.flexiserve.model.CheckpointGenerator;
 import io.flexiserve.model.FlexiDepthModel;
 import io.flexiserve.model.ModelConfig;
 import io.flexiserve.model.ModelLoader;
 import io.flexiserve.model.ModelOptions;
-import io.flexiserve.model.TensorDtype;
+import io.flexiserve.model.checkpoint.CheckpointGenerator;
+import io.flexiserve.model.checkpoint.TensorDtype;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,6 +16,9 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The engine loop on a tiny real model: batching, stop rules, cancellation, admission limits. */
 class EngineTest {

@@ -1,11 +1,10 @@
 package io.flexiserve.finetune;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import ai.djl.Device;
 import io.flexiserve.DemoModel;
 import io.flexiserve.model.RouterWeights;
+import io.flexiserve.model.checkpoint.CheckpointGenerator;
+import io.flexiserve.model.checkpoint.TensorDtype;
 import io.flexiserve.tokenizer.ChatTemplate;
 import io.flexiserve.tokenizer.Tokenizer;
 import java.io.IOException;
@@ -17,6 +16,8 @@ import java.util.Set;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The trainer on the demo model's shape, on CPU: the loss falls and alpha trades layers for loss. */
 class RouterTrainerTest {
@@ -72,8 +73,7 @@ class RouterTrainerTest {
     void aPlainLlamaGetsFreshRoutersOnTheSecondHalfAndAServableRouterSet() throws IOException {
         Path plain = dir.resolve("plain");
         io.flexiserve.model.ModelConfig config = DemoModel.config().withRoutingLayers(List.of());
-        io.flexiserve.model.CheckpointGenerator.write(plain, new io.flexiserve.model.CheckpointGenerator.Spec(config,
-                io.flexiserve.model.TensorDtype.F32, 5, 1, 0));
+        CheckpointGenerator.write(plain, new CheckpointGenerator.Spec(config, TensorDtype.F32, 5, 1, 0));
         List<StepMetrics> steps = new ArrayList<>();
         try (RouterTrainer trainer = RouterTrainer.load(plain, hp(0.01, 1), Device.cpu())) {
             assertEquals(List.of(4, 5, 6, 7), trainer.routers().layers());

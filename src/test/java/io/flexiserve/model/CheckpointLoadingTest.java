@@ -1,14 +1,15 @@
 package io.flexiserve.model;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import io.flexiserve.engine.Sampler;
+import io.flexiserve.model.checkpoint.CheckpointException;
+import io.flexiserve.model.checkpoint.CheckpointTensors;
+import io.flexiserve.model.checkpoint.SafetensorsFile;
+import io.flexiserve.model.checkpoint.SafetensorsWriter;
+import io.flexiserve.model.checkpoint.TensorDtype;
+import io.flexiserve.model.checkpoint.TensorInfo;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -23,6 +24,10 @@ import java.util.Map;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Loading HF checkpoints: layouts, dtypes, and a clear error naming the file for each kind of bad checkpoint. */
 class CheckpointLoadingTest {

@@ -1,12 +1,7 @@
 package io.flexiserve.model;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
-
 import ai.djl.Device;
+import io.flexiserve.model.checkpoint.CheckpointTensors;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
@@ -15,6 +10,11 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The packed weights kept on disk between starts: written once, mapped after, and never trusted when stale or broken. */
 class PackedWeightCacheTest {
@@ -79,6 +79,24 @@ class PackedWeightCacheTest {
         Path file = dir.resolve("not-a-directory");
         Files.writeString(file, "x");
         assertArrayEquals(reference, logits("q8", file), "a root that is a file: loaded without a cache");
+    }
+
+    /** What a killed load leaves: an entry without its index, a staging directory; the next start clears both. */
+    @Test
+    void leftoversOfAKilledLoadAreClearedAndTheEntryWrittenAgain() throws Exception {
+        float[] reference = logits("q8", root);
+        Path entry = entries().get(0);
+        Files.delete(entry.resolve("index.json"));
+        Path staging = Files.createDirectory(root.resolve(entry.getFileName() + ".writing-123"));
+        Files.writeString(staging.resolve("weights.bin"), "partial");
+        Files.setLastModifiedTime(staging.resolve("weights.bin"), FileTime.fromMillis(System.currentTimeMillis() - 3_600_000));
+        Path fresh = Files.createDirectory(root.resolve("other.writing-456")); // a load still writing: kept
+        Files.writeString(fresh.resolve("weights.bin"), "in progress");
+        assertArrayEquals(reference, logits("q8", root));
+        assertFalse(Files.exists(staging), "an abandoned staging directory is removed");
+        assertTrue(Files.exists(fresh), "a staging directory still being written is kept");
+        assertTrue(Files.exists(entry.resolve("index.json")), "the entry without an index is written again");
+        Files.walk(fresh).sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
     }
 
     private List<Path> entries() throws Exception {

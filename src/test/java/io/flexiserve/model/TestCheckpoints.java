@@ -1,5 +1,7 @@
 package io.flexiserve.model;
 
+import io.flexiserve.model.checkpoint.CheckpointGenerator;
+import io.flexiserve.model.checkpoint.TensorDtype;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;

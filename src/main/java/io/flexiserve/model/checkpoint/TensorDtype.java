@@ -1,4 +1,4 @@
-package io.flexiserve.model;
+package io.flexiserve.model.checkpoint;
 
 import ai.djl.ndarray.types.DataType;
 

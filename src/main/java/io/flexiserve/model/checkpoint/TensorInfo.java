@@ -1,4 +1,4 @@
-package io.flexiserve.model;
+package io.flexiserve.model.checkpoint;
 
 import java.util.Arrays;
 

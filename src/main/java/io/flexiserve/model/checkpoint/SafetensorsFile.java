@@ -1,4 +1,4 @@
-package io.flexiserve.model;
+package io.flexiserve.model.checkpoint;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -85,7 +85,7 @@ public final class SafetensorsFile implements AutoCloseable {
      * Maps {@code length} bytes of a tensor starting {@code offset} bytes into it, little-endian and
      * read-only, so the caller may hand it to DJL without copying.
      */
-    ByteBuffer map(TensorInfo tensor, long offset, int length) {
+    public ByteBuffer map(TensorInfo tensor, long offset, int length) {
         try {
             return channel.map(FileChannel.MapMode.READ_ONLY, dataStart + tensor.begin() + offset, length)
                     .order(ByteOrder.LITTLE_ENDIAN);
@@ -100,7 +100,7 @@ public final class SafetensorsFile implements AutoCloseable {
      * the heap is big enough not to collect them (the 8B shape in bf16 held 4.8 GB more at ready with a 6 GB heap
      * than with a 2 GB one). Nothing may read the buffer, or a tensor viewing it, afterwards.
      */
-    static void unmap(ByteBuffer mapped) {
+    public static void unmap(ByteBuffer mapped) {
         UNMAPPER.invokeCleaner(mapped);
     }
 

@@ -1,4 +1,4 @@
-package io.flexiserve.model;
+package io.flexiserve.model.checkpoint;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -97,7 +97,7 @@ public final class SafetensorsWriter {
     }
 
     /** Round-to-nearest-even to bfloat16 (the top 16 bits of an f32). */
-    static short toBf16(float v) {
+    public static short toBf16(float v) {
         int bits = Float.floatToRawIntBits(v);
         if (Float.isNaN(v)) {
             return (short) ((bits >>> 16) | 0x40);

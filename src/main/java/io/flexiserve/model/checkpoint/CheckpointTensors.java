@@ -1,4 +1,4 @@
-package io.flexiserve.model;
+package io.flexiserve.model.checkpoint;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -148,7 +148,7 @@ public final class CheckpointTensors implements AutoCloseable {
     }
 
     /** {@link #load} through the chunked conversion with chunks of at most {@code chunkBytes} (for tests). */
-    NDArray loadConverted(NDManager manager, String name, DataType dtype, long chunkBytes) {
+    public NDArray loadConverted(NDManager manager, String name, DataType dtype, long chunkBytes) {
         SafetensorsFile file = fileOf.get(name);
         TensorInfo info = file.tensors().get(name);
         return convertInRowChunks(manager, file, info, new Shape(info.shape()), dtype, chunkBytes);
