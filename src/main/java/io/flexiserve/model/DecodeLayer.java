@@ -5,7 +5,7 @@ import java.util.List;
 
 /**
  * {@link DecoderLayer} for the rows of a decode step, in Java on packed weights ({@link DecodeForward}): the same
- * equations (FLEXIDEPTH.md section 5) on residual rows x (N, D), updated in place. A routed layer's router decides
+ * equations (docs/model.md section 3) on residual rows x (N, D), updated in place. A routed layer's router decides
  * for each row; every row writes its keys and values; the rows that run are gathered for attention and the MLP
  * (scaled by their gates), the rows that skip for the adapter (scaled by {@code 1 - w}), so a layer that every row
  * skips reads none of its q, o or MLP weights.
@@ -79,7 +79,7 @@ final class DecodeLayer {
         float[] h = inputLayernorm.apply(x);
         float[] w = new float[n];
         boolean[] run = new boolean[n];
-        Arrays.fill(w, 1f); // a plain layer: every row runs, unscaled
+        Arrays.fill(w, 1f); // a plain layer: every row runs, its MLP unscaled (times 1, exactly)
         Arrays.fill(run, true);
         if (router != null) {
             w = router.gates(h, n);
@@ -90,31 +90,51 @@ final class DecodeLayer {
         }
         selfAttn.writeKeysValues(h, step);
         RowSet runs = RowSet.where(run);
-        RowSet skips = RowSet.whereNot(run);
-        if (runs.size() > 0) { // x' = x + W_o Attn(q); y = x' + w * MLP(RMSNorm_post(x')), w = 1 in a plain layer
-            float[] xr = runs.gather(x, n);
-            addScaled(xr, selfAttn.forward(runs.gather(h, n), runs.rows(), step), null, runs);
-            addScaled(xr, mlp.apply(postAttentionLayernorm.apply(xr), runs.size()), router == null ? null : w, runs);
-            runs.scatter(xr, x, n);
+        if (runs.size() > 0) {
+            run(x, h, w, runs, step);
         }
-        if (skips.size() > 0) { // y = x + (1 - w) * Adapter(RMSNorm_post(x))
-            float[] xs = skips.gather(x, n);
-            float[] keep = new float[n];
-            for (int r = 0; r < n; r++) {
-                keep[r] = -w[r] + 1;
-            }
-            addScaled(xs, adapter.apply(postAttentionLayernorm.apply(xs), skips.size()), keep, skips);
-            skips.scatter(xs, x, n);
+        RowSet skips = RowSet.whereNot(run);
+        if (skips.size() > 0) {
+            skip(x, w, skips, n);
         }
     }
 
-    /** x += a * s row by row, s being indexed by the step's rows (null: s = 1, a plain sum). */
-    private static void addScaled(float[] x, float[] a, float[] s, RowSet set) {
-        int width = x.length / set.size();
-        for (int i = 0; i < set.size(); i++) {
-            float scale = s == null ? 1 : s[set.rows()[i]];
+    /** The rows that run the layer: x' = x + W_o Attn(q); y = x' + w * MLP(RMSNorm_post(x')). */
+    private void run(float[] x, float[] h, float[] w, RowSet rows, DecodeStep step) {
+        float[] xr = rows.gather(x, step.rows);
+        add(xr, selfAttn.forward(rows.gather(h, step.rows), rows.rows(), step));
+        float[] scale = new float[rows.size()];
+        for (int i = 0; i < scale.length; i++) {
+            scale[i] = w[rows.rows()[i]];
+        }
+        addScaled(xr, mlp.apply(postAttentionLayernorm.apply(xr), rows.size()), scale);
+        rows.scatter(xr, x, step.rows);
+    }
+
+    /** The rows that skip it: y = x + (1 - w) * Adapter(RMSNorm_post(x)). */
+    private void skip(float[] x, float[] w, RowSet rows, int n) {
+        float[] xs = rows.gather(x, n);
+        float[] keep = new float[rows.size()];
+        for (int i = 0; i < keep.length; i++) {
+            keep[i] = -w[rows.rows()[i]] + 1;
+        }
+        addScaled(xs, adapter.apply(postAttentionLayernorm.apply(xs), rows.size()), keep);
+        rows.scatter(xs, x, n);
+    }
+
+    /** x += a, rows of the same width. */
+    private static void add(float[] x, float[] a) {
+        for (int c = 0; c < x.length; c++) {
+            x[c] += a[c];
+        }
+    }
+
+    /** x += a * s, row i of x and a scaled by s[i]. */
+    private static void addScaled(float[] x, float[] a, float[] s) {
+        int width = x.length / s.length;
+        for (int i = 0; i < s.length; i++) {
             for (int c = i * width; c < (i + 1) * width; c++) {
-                x[c] += a[c] * scale;
+                x[c] += a[c] * s[i];
             }
         }
     }
