@@ -17,7 +17,7 @@ import java.util.stream.IntStream;
 import java.util.stream.Stream;
 
 /**
- * The model served when none is configured (DESIGN.md section 7): a tiny random-weight FlexiDepth-Llama
+ * The model served when none is configured (README.md, "Two commands"): a tiny random-weight FlexiDepth-Llama
  * (8 layers, the last 4 routed, hidden 256) with a byte-level tokenizer carrying Llama 3's special tokens,
  * generated deterministically on first start under the data directory. Its text is gibberish by design;
  * routing, metrics and fine-tuning all work on it.

@@ -8,7 +8,7 @@ import java.util.Optional;
 
 /**
  * Every FlexiServe setting, under {@code flexiserve.*}; each key also works as an environment variable
- * ({@code FLEXISERVE_MODEL_PATH}, ...). DESIGN.md section 9 lists them.
+ * ({@code FLEXISERVE_MODEL_PATH}, ...). README.md, "Configuration" lists them.
  */
 @ConfigMapping(prefix = "flexiserve")
 public interface FlexiServeConfig {
@@ -96,7 +96,7 @@ public interface FlexiServeConfig {
         boolean exitOnLoadFailure();
     }
 
-    /** Fine-tuning jobs (DESIGN.md section 6). */
+    /** Fine-tuning jobs (docs/architecture.md section 6). */
     interface Finetune {
 
         /** {@code local} (a worker in this JVM) or {@code kubernetes} (a batch/v1 Job per job). */
@@ -159,7 +159,7 @@ public interface FlexiServeConfig {
         }
     }
 
-    /** Per-request limits (DESIGN.md section 4; issue 9). */
+    /** Per-request limits (README.md, "Security and limits"). */
     interface Limits {
 
         @WithDefault("16")

@@ -7,7 +7,7 @@ import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
 import org.junit.jupiter.api.Test;
 
-/** The package rules of DESIGN.md section 2. */
+/** The package rules: the core stays free of frameworks, and each layer knows nothing of the layers above it. */
 class ArchitectureTest {
 
     private static final JavaClasses CLASSES = new ClassFileImporter()

@@ -22,11 +22,9 @@ import java.util.logging.Logger;
  * batched forward, sample, and hand each sequence its token. Sequences join and leave between steps.
  *
  * <p>The engine thread exists only while there is work: it ends after {@link #IDLE_EXIT_MS} with nothing to do
- * and a new one starts with the next request. On CPU this matters for speed, not tidiness: libtorch's OpenMP
- * keeps a worker team for every thread that ever ran a parallel kernel, and once the process holds more such
- * threads than cores, every team stops spin-waiting between kernels (libgomp's throttling) and each kernel
- * pays a wake-up: a 16-row step of the ~1.5B model took 1.0-1.1 s instead of 0.7 s while an idle thread
- * (another engine's, the loader's) still held its team.
+ * and a new one starts with the next request. On CPU this matters for speed, not tidiness: an idle thread that
+ * ran libtorch kernels keeps an OpenMP team that slows every other thread's kernels ({@code ShortLivedThread} says
+ * how; BENCHMARKS.md, "What limits these figures", item "One OpenMP team per process", measures it).
  */
 public final class Engine implements AutoCloseable {
 

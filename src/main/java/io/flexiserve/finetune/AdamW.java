@@ -12,7 +12,7 @@ import java.util.Map;
 final class AdamW {
 
     static final float BETA1 = 0.9f;
-    static final float BETA2 = 0.95f; // FLEXIDEPTH.md section 7
+    static final float BETA2 = 0.95f; // docs/model.md section 6
     private static final float EPS = 1e-8f;
 
     private final Map<String, NDArray> params;

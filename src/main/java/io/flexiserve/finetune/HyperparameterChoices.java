@@ -7,7 +7,7 @@ import java.util.List;
 /**
  * The hyperparameters a client sent, every field optional: OpenAI's three ({@code n_epochs}, {@code batch_size},
  * {@code learning_rate_multiplier}, each a number or {@code "auto"}) and FlexiDepth's. {@link #resolve} fills the
- * recipe's defaults (FLEXIDEPTH.md section 7) and checks the result.
+ * recipe's defaults (docs/model.md section 6) and checks the result.
  */
 public record HyperparameterChoices(
         @JsonProperty("n_epochs") JsonNode nEpochs,

@@ -3,7 +3,7 @@ package io.flexiserve.finetune;
 import java.util.List;
 
 /**
- * Everything that decides a training run, resolved and checked (FLEXIDEPTH.md section 7 supplies the
+ * Everything that decides a training run, resolved and checked (docs/model.md section 6 supplies the
  * defaults). {@code batchSize} sequences make a micro-batch; {@code accumulation} micro-batches make one
  * optimizer step, so the global batch is their product (the recipe: 4 x 8 = 32).
  *

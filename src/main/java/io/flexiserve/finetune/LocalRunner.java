@@ -24,7 +24,7 @@ public final class LocalRunner implements JobRunner {
     private final Device device;
     /**
      * One job at a time, on a thread that ends a second after the queue empties: a thread that ran libtorch
-     * kernels keeps an OpenMP team that slows every engine's kernels while it lives (see {@code Engine}).
+     * kernels keeps an OpenMP team that slows every engine's kernels while it lives (see {@code ShortLivedThread}).
      */
     private final ExecutorService worker = idleEndingWorker();
     private final Map<String, AtomicBoolean> cancelled = new ConcurrentHashMap<>();

@@ -23,7 +23,7 @@ import java.util.Random;
 import java.util.function.BooleanSupplier;
 
 /**
- * Trains the routers and adapters of a FlexiDepth model with its base frozen (FLEXIDEPTH.md section 7): per
+ * Trains the routers and adapters of a FlexiDepth model with its base frozen (docs/model.md section 6): per
  * optimizer step, {@code accumulation} micro-batches of {@code batchSize} sequences, each backward on
  * {@code (CE + alpha * penalty) / micro-batches}; then global-norm clipping, the cosine learning rate and AdamW
  * (0.9, 0.95). Checkpoints every {@code checkpointInterval} steps; {@link #train} resumes from the newest one.

@@ -9,7 +9,7 @@ import java.util.List;
 /**
  * Tokenized training examples: each conversation rendered by the checkpoint's chat template without a
  * generation prompt and tokenized as is (the template supplies BOS). Examples longer than the maximum length
- * are dropped, not truncated (FLEXIDEPTH.md section 7), and counted.
+ * are dropped, not truncated (docs/model.md section 6), and counted.
  */
 public record TrainingSet(List<int[]> examples, int dropped, long tokens) {
 

@@ -17,7 +17,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The serving and depth meters of one model (DESIGN.md section 5), fed by its engine's step and finish
+ * The serving and depth meters of one model (docs/architecture.md section 7), fed by its engine's step and finish
  * records. Depth: {@code flexidepth_layers_used} gets one observation per forward row (phase decode for
  * rows that produced a generated token, prefill for the other prompt rows; a Prometheus histogram because
  * Micrometer refuses the bucket at 0), and

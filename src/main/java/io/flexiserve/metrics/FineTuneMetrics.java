@@ -16,7 +16,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.ToDoubleFunction;
 
 /**
- * The fine-tuning meters of DESIGN.md section 5: {@code flexiserve_finetune_jobs{status}}, and per job (labels
+ * The fine-tuning meters of docs/architecture.md section 7: {@code flexiserve_finetune_jobs{status}}, and per job (labels
  * {@code model} = its base, {@code job} = its id, a set only operators grow) its step, total steps, loss, lm
  * loss, skip loss and average layers used, read from the job's latest stored metrics at scrape time.
  */

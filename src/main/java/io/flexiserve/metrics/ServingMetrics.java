@@ -19,7 +19,7 @@ import java.util.List;
 import java.util.function.ToDoubleFunction;
 
 /**
- * The meters of DESIGN.md section 5: gauges read from each engine's stats snapshot at scrape time (running
+ * The meters of docs/architecture.md section 7: gauges read from each engine's stats snapshot at scrape time (running
  * and waiting requests, KV cache usage), the per-model {@link EngineMetrics} fed by the engine, and the
  * rejected-request counter fed by the HTTP layer's events. Every meter carries the {@code model} label.
  */

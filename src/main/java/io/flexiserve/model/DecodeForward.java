@@ -11,10 +11,10 @@ import java.util.List;
  * weights of {@code mixed}, {@code q8} or {@code q4}: no libtorch op per layer.
  *
  * <p>Why: a step of one row is bound by reading every weight once, and two things kept libtorch's path from that
- * bound on this CPU (BENCHMARKS.md, "Full depth vs roofline"): its f16 matvec streams at 14-24 GB/s by shape where
- * {@link RowKernel} streams at 29-32, and the ~70 tensor ops a layer takes (5-15 us each through DJL) left the memory
- * idle between products. Steps of several rows are compute-bound on the same Java kernels, and those ops were a
- * sixth of a 16-row step. Here a layer is the products of its weights plus loops over the rows; the embedding rows
+ * bound on this CPU: its f16 matvec streams slower than {@link RowKernel}, and the ~70 tensor ops a layer takes
+ * through DJL left the memory idle between products (BENCHMARKS.md, "What limits these figures", item "Batch-1
+ * decode"). Steps of several rows are compute-bound on the same Java kernels, where those ops were a sixth of a
+ * 16-row step. Here a layer is the products of its weights plus loops over the rows; the embedding rows
  * are the only tensors read and the logits come out as Java arrays.
  *
  * <p>The equations are {@link DecoderLayer}'s, row by row ({@link DecodeLayer}). A row's numbers do not depend on the

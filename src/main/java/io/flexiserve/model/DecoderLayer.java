@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDArray;
 
 /**
  * One decoder layer. A plain Llama layer is the pre-norm block {@code x' = x + Attn(RMSNorm_in(x))},
- * {@code y = x' + MLP(RMSNorm_post(x'))}. A routed FlexiDepth layer (FLEXIDEPTH.md section 5), for a row
+ * {@code y = x' + MLP(RMSNorm_post(x'))}. A routed FlexiDepth layer (docs/model.md section 3), for a row
  * with residual x and {@code h = RMSNorm_in(x)}:
  * <ol>
  *   <li>{@code w = Router(h)}; the row runs the layer when {@code w > threshold} (0.5 in the release);</li>
@@ -88,7 +88,7 @@ final class DecoderLayer {
     /**
      * The same equations over whole sequences for training, x: (B, T, D). Both paths are computed for every
      * row and the hard decision {@code w > 0.5} picks one; it passes no gradient, so the router learns
-     * through the {@code w} and {@code 1 - w} factors (FLEXIDEPTH.md section 7).
+     * through the {@code w} and {@code 1 - w} factors (docs/model.md section 6).
      */
     Gated forwardSequences(NDArray x, Sequences seq) {
         NDArray h = inputLayernorm.forward(x);

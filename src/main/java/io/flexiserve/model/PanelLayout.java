@@ -27,7 +27,7 @@ import jdk.incubator.vector.VectorSpecies;
  * exactly ({@link Packing#rowScale()}, applied to the input and to the sums). With IEEE f16's bias of 15, an f16 subnormal (a weight under
  * {@code 6.1e-5} in magnitude: about 0.25% of an N(0, 0.02) matrix, and so in one of every ten or so vectors)
  * widens to a subnormal float, and on Intel cores every multiply or FMA that reads a subnormal takes a microcode
- * assist: a single-row product ran at 1 GB/s instead of 28 (measured on this project's Sapphire Rapids VM; AMD's
+ * assist, some 25x slower (BENCHMARKS.md, "What limits these figures", item "Subnormal weights on Intel cores"; AMD's
  * cores have no such penalty). So a weight whose magnitudes all stay below 128 (every trained projection) is stored
  * with exponent bias 25 instead: the same 10-bit mantissa, every f16 subnormal becomes a normal code, and every
  * value widens exactly to a normal float or to zero. Any other weight keeps IEEE f16 bits (bias 15): exact, slower

@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Activation;
 
 /**
- * The FlexiDepth router of one routed layer (FLEXIDEPTH.md section 3):
+ * The FlexiDepth router of one routed layer (docs/model.md section 3):
  * {@code w = sigmoid(W_head W_dec tanh(RMSNorm_r(W_enc h)))}, no biases, norm before tanh. With
  * {@link #premultiplied()} the two linear maps {@code W_head W_dec} (no nonlinearity between them) are
  * replaced by their product, which costs one (1, R) matvec instead of (D, R) + (1, D).

@@ -19,8 +19,8 @@ import java.util.Map;
 import java.util.Random;
 
 /**
- * The router and adapter tensors of every routed layer (the 7 {@code router*} tensors of FLEXIDEPTH.md
- * sections 3 and 4), in f32 and writable: what fine-tuning trains and what a fine-tuned router set holds.
+ * The router and adapter tensors of every routed layer (the 7 {@code router*} tensors of docs/model.md
+ * section 2), in f32 and writable: what fine-tuning trains and what a fine-tuned router set holds.
  * Tensors keep their checkpoint names ({@code model.layers.{i}.router.router_enc.weight}, ...), so a
  * router set file is a safetensors file that overlays a base checkpoint.
  */
@@ -59,7 +59,7 @@ public final class RouterWeights implements AutoCloseable {
 
     /**
      * Fresh routers for {@code layers} of a plain Llama (or replacing a checkpoint's), initialised as
-     * FLEXIDEPTH.md section 7 says: linear weights N(0, 0.02^2), {@code router_norm.weight} = 1.
+     * docs/model.md section 6 says: linear weights N(0, 0.02^2), {@code router_norm.weight} = 1.
      */
     public static RouterWeights initialise(ModelConfig base, List<Integer> layers, NDManager manager, long seed) {
         ModelConfig config = base.withRoutingLayers(layers);

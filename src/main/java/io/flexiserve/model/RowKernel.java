@@ -15,9 +15,9 @@ import jdk.incubator.vector.IntVector;
  * {@code y = W x} for a single row {@code x} and a weight packed as {@link PanelLayout} says: a decode step of one
  * sequence, which is bound by reading the weight once.
  *
- * <p>Two panels are walked side by side, so that each core keeps two sequential streams in flight: one stream per
- * core read this VM's memory at 11 GB/s, two at 14-15 (8192x2048, both cores: 21.5 against 28 GB/s; libtorch's f16
- * matvec 24, its f32 sum 29-32). The packing's scale is split between the input (each {@code x[k]} times
+ * <p>Two panels are walked side by side, so that each core keeps two sequential streams in flight, which reads
+ * memory markedly faster than one (BENCHMARKS.md, "What limits these figures", item "Batch-1 decode"). The
+ * packing's scale is split between the input (each {@code x[k]} times
  * {@link PanelLayout.Packing#rowScale()} as it is broadcast: a scalar multiply, free in a loop bound by memory) and
  * the sums (multiplied by it once per panel), which saves the widened weights' multiply; both are powers of two, so
  * nothing is rounded, unless an input exceeds about {@code 2^76} in magnitude or a product falls below

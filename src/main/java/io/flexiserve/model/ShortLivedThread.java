@@ -9,8 +9,8 @@ import java.util.concurrent.ExecutionException;
  *
  * <p>On CPU, a thread that once ran a parallel libtorch kernel keeps an OpenMP worker team for as long as it
  * lives, and once the process holds more such threads than cores, libgomp stops spin-waiting between kernels
- * in every team: each kernel of the serving engine then pays a thread wake-up (a 16-row step of the ~1.5B
- * model: 1.0-1.1 s instead of 0.7 s). Loading a model, measuring bandwidth or building a router set's tensors
+ * in every team: each kernel of the serving engine then pays a thread wake-up (BENCHMARKS.md, "What limits these
+ * figures", item "One OpenMP team per process"). Loading a model, measuring bandwidth or building a router set's tensors
  * on a long-lived thread (main, an HTTP worker) would leave such a team behind; here it goes with its thread.
  */
 public final class ShortLivedThread {

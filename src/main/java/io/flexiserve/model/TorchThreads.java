@@ -7,8 +7,8 @@ import ai.djl.pytorch.jni.JniUtils;
  *
  * <p>A model whose batched steps run on {@link VectorGemm} calls its libtorch kernels with one thread during those
  * steps: libtorch's OpenMP worker spin-waits for a while after every parallel kernel, and did so on the core the
- * Java kernels' helper needed (a 16-row step of the ~1.5B model: 0.55-0.70 s with two libtorch threads, 0.36-0.38 s
- * with one). Single-row steps keep every core for libtorch's matvec.
+ * Java kernels' helper needed (BENCHMARKS.md, "What limits these figures", item "One OpenMP team per process").
+ * Single-row steps keep every core for libtorch's matvec.
  *
  * <p>A catch: libtorch also records the last count set as the default for threads that have not used it yet. So a
  * thread that starts libtorch work of its own (loading, training) calls {@link #useAll()} first.

@@ -6,7 +6,7 @@ import java.util.List;
 
 /**
  * The forward pass that fine-tuning differentiates: whole sequences through a frozen base model whose routed
- * layers use the trainable {@link RouterWeights}, and the FlexiDepth loss of FLEXIDEPTH.md section 7,
+ * layers use the trainable {@link RouterWeights}, and the FlexiDepth loss of docs/model.md section 6,
  * {@code L = CE + alpha * mean_t((sum over routed layers of w_t)^2)}, both over real (non-padding) tokens.
  * The layers before the first routed one see no trainable tensor, so autograd records nothing for them.
  */

@@ -19,10 +19,10 @@ import org.jboss.logging.Logger;
  * <p>Why: on CPU, libtorch has no f16 GEMM that batches (its f16 kernels cost the same per row at any row count)
  * and its f32 GEMM at 2-32 rows packs the whole weight on every call; at the 16 rows of a busy decode step it
  * reaches about a third of this machine's FMA peak. Packing the weight once, at load, into the panels of
- * {@link PanelLayout} and multiplying with register-blocked FMAs ({@link PanelKernels}) runs the projections of a
- * 16-row decode step of the ~1.5B model 2x faster than libtorch's f32 GEMM (0.29 s against 0.60 s; 1.1-2.2x by
- * shape) while reading half the bytes (BENCHMARKS.md, "Kernels by batch size"). A single row ({@link #multiplyRow},
- * {@link RowKernel}) streams the weight faster than libtorch's f16 matvec (28 against 24 GB/s for 8192x2048).
+ * {@link PanelLayout} and multiplying with register-blocked FMAs ({@link PanelKernels}) runs a 16-row decode step's
+ * projections about twice as fast as libtorch's f32 GEMM while reading half the bytes, and a single row
+ * ({@link #multiplyRow}, {@link RowKernel}) streams the weight faster than libtorch's f16 matvec (BENCHMARKS.md,
+ * "What limits these figures", items "Kernels by batch size" and "Batch-1 decode").
  *
  * <p>Needs {@code --add-modules jdk.incubator.vector} on the command line; without it {@link #AVAILABLE} is false
  * and {@link Linear} keeps libtorch's kernels. The JVM property {@code -Dio.flexiserve.vector-gemm=false} turns it

@@ -11,7 +11,7 @@ import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** The meters of DESIGN.md section 5 count exactly what a known request did. */
+/** The meters of docs/architecture.md section 7 count exactly what a known request did. */
 @QuarkusTest
 class MetricsExactnessTest {
 

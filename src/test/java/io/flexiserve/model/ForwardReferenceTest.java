@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The DJL forward against {@link NaiveModel}, the equations of FLEXIDEPTH.md written on float arrays.
+ * The DJL forward against {@link NaiveModel}, the equations of docs/model.md written on float arrays.
  * Tolerance: 1e-4 absolute on logits of magnitude ~0.5 (float32 kernels against double accumulation).
  */
 class ForwardReferenceTest {

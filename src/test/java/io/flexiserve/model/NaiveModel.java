@@ -13,7 +13,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * An independent float-array reference of FLEXIDEPTH.md, written straight from the equations: one
+ * An independent float-array reference of docs/model.md, written straight from the equations: one
  * sequence at a time, every position recomputed, double accumulators. It reads an F32 model.safetensors
  * with its own parser, so the loader under test is not involved.
  */

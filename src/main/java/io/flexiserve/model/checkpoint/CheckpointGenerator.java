@@ -18,7 +18,7 @@ import java.util.function.DoubleSupplier;
  * seed and the tensor's name, whose algorithm Java specifies, so a seed gives the same bytes on every JDK.
  *
  * <p>Linear weights are N(0, 0.02^2) as in Llama's initialisation; layer norms are 1 + N(0, 0.1^2) so that
- * tests see non-trivial norm weights; router norms are 1 as FLEXIDEPTH.md section 7 initialises them.
+ * tests see non-trivial norm weights; router norms are 1 as docs/model.md section 6 initialises them.
  * {@code gateSpread} sets the standard deviation of the router logits (through the scale of
  * {@code router_head}); 0 keeps the spec's initialisation, where every gate sits near 0.5.
  */
