@@ -125,10 +125,22 @@ public final class ModelLoader {
                 adapter, routedIndex);
     }
 
-    /** The LM head of tied embeddings: the embedding itself when the dtypes agree, else a copy in the weights' dtype. */
+    /**
+     * The LM head of tied embeddings: the embedding itself when the dtypes agree, else a copy in the weights' dtype
+     * (on the Java kernels packed, and cached as {@code lm_head.weight}).
+     */
     private Linear tiedHead(NDArray embed, ModelOptions options) {
-        return weightDtype == dtype ? new Linear(embed) : Linear.of(embed.toType(weightDtype, true), options);
+        if (weightDtype == dtype) {
+            return new Linear(embed);
+        }
+        VectorGemm cached = cache == null ? null : cache.find(TIED_HEAD, manager, config.vocabSize(), config.hiddenSize());
+        if (cached != null) {
+            return Linear.packed(cached);
+        }
+        return cached(TIED_HEAD, Linear.of(embed.toType(weightDtype, true), options));
     }
+
+    private static final String TIED_HEAD = "lm_head.weight";
 
     /** One of the base model's large projections, with an f32 copy for big steps when the options ask for one. */
     private Linear projection(String name, long out, long in) {

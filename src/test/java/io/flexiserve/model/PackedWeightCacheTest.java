@@ -99,6 +99,19 @@ class PackedWeightCacheTest {
         Files.walk(fresh).sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
     }
 
+    /** A tied LM head (a packed copy of the embedding) is cached too, under lm_head.weight. */
+    @Test
+    void aTiedHeadIsCachedLikeAnUntiedOne() throws Exception {
+        ModelConfig tied = ModelConfig.builder().hidden(64).intermediate(128).layers(4).heads(4, 2).headDim(16)
+                .vocab(TestCheckpoints.VOCAB).rope(10000.0, null).maxPositions(256).routed(List.of(2, 3))
+                .tiedEmbeddings(true).specialTokens(1, List.of(2)).build();
+        ckpt = TestCheckpoints.write(dir.resolve("tied"), tied);
+        float[] first = logits("q8", root);
+        String index = Files.readString(entries().get(0).resolve("index.json"));
+        assertTrue(index.contains("\"lm_head.weight\""), "the tied head is in the entry");
+        assertArrayEquals(first, logits("q8", root), "and mapped from it");
+    }
+
     private List<Path> entries() throws Exception {
         try (Stream<Path> list = Files.list(root)) {
             return list.sorted().toList();
