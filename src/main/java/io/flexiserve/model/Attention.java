@@ -130,4 +130,15 @@ final class Attention {
                 .reshape(kvHeads, g, n, headDim).transpose(2, 0, 1, 3)          // (n', Hkv, G, Dh)
                 .reshape(n, (long) heads * headDim);                            // (n', H*Dh)
     }
+
+    /** The Java form of this attention for decode steps (layer index {@code layer}), on the packed projections. */
+    DecodeAttention decodeForm(int layer, ModelConfig config) {
+        return new DecodeAttention(layer, config, qProj.packedWeight(), kProj.packedWeight(), vProj.packedWeight(),
+                oProj.packedWeight());
+    }
+
+    /** Whether every projection is stored for the Java kernels. */
+    boolean packed() {
+        return qProj.packed() && kProj.packed() && vProj.packed() && oProj.packed();
+    }
 }

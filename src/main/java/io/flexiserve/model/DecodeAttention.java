@@ -31,16 +31,18 @@ final class DecodeAttention {
     private final int headDim;
     private final float scale; // 1/sqrt(Dh), the value Attention multiplies by
 
-    DecodeAttention(int layer, ModelConfig config, Attention attention) {
+    /** Built by {@link Attention#decodeForm}. */
+    DecodeAttention(int layer, ModelConfig config, VectorGemm qProj, VectorGemm kProj, VectorGemm vProj,
+                    VectorGemm oProj) {
         this.layer = layer;
         this.heads = config.numHeads();
         this.kvHeads = config.numKvHeads();
         this.headDim = config.headDim();
         this.scale = (float) (1.0 / Math.sqrt(headDim));
-        this.qProj = attention.qProj.packedWeight();
-        this.kProj = attention.kProj.packedWeight();
-        this.vProj = attention.vProj.packedWeight();
-        this.oProj = attention.oProj.packedWeight();
+        this.qProj = qProj;
+        this.kProj = kProj;
+        this.vProj = vProj;
+        this.oProj = oProj;
     }
 
     /** k = RoPE(W_k h), v = W_v h for every row of the step, h: (N, D), written into the rows' cache rows. */

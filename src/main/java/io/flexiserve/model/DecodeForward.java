@@ -56,7 +56,7 @@ final class DecodeForward implements AutoCloseable {
                             RmsNorm norm, Linear lmHead) {
         boolean applies = ENABLED && dtype == DataType.FLOAT32 && !embedTokens.getDevice().isGpu() && lmHead.packed();
         for (int l = 0; l < layers.length && applies; l++) {
-            applies = DecodeLayer.supports(layers[l]);
+            applies = layers[l].hasDecodeForm();
         }
         if (!applies) {
             return null;
@@ -64,7 +64,7 @@ final class DecodeForward implements AutoCloseable {
         List<VectorGemm> packedHere = new ArrayList<>();
         DecodeLayer[] java = new DecodeLayer[layers.length];
         for (int l = 0; l < layers.length; l++) {
-            java[l] = DecodeLayer.of(l, config, layers[l], linear -> {
+            java[l] = layers[l].decodeForm(l, config, linear -> {
                 if (linear.packed()) { // loaded packed (ModelLoader): the one copy serves both paths
                     return linear.packedWeight();
                 }

@@ -1,7 +1,6 @@
 package io.flexiserve.model;
 
 import java.util.Arrays;
-import java.util.List;
 
 /**
  * {@link DecoderLayer} for the rows of a decode step, in Java on packed weights ({@link DecodeForward}): the same
@@ -20,8 +19,9 @@ final class DecodeLayer {
     private final SwiGluRows adapter; // null in a plain layer
     private final int routedIndex;
 
-    private DecodeLayer(RowNorm inputLayernorm, DecodeAttention selfAttn, RowNorm postAttentionLayernorm,
-                        SwiGluRows mlp, RouterRows router, SwiGluRows adapter, int routedIndex) {
+    /** Built by {@link DecoderLayer#decodeForm}. */
+    DecodeLayer(RowNorm inputLayernorm, DecodeAttention selfAttn, RowNorm postAttentionLayernorm,
+                SwiGluRows mlp, RouterRows router, SwiGluRows adapter, int routedIndex) {
         this.inputLayernorm = inputLayernorm;
         this.selfAttn = selfAttn;
         this.postAttentionLayernorm = postAttentionLayernorm;
@@ -29,48 +29,6 @@ final class DecodeLayer {
         this.router = router;
         this.adapter = adapter;
         this.routedIndex = routedIndex;
-    }
-
-    /**
-     * The Java form of {@code layer} (layer index {@code index}): its base projections' packed weights, and its
-     * router and adapter packed by {@code pack} (whose results the caller owns and closes).
-     */
-    static DecodeLayer of(int index, ModelConfig config, DecoderLayer layer, Packer pack) {
-        DecodeAttention attention = new DecodeAttention(index, config, layer.selfAttn);
-        SwiGluRows mlp = new SwiGluRows(layer.mlp.gate.packedWeight(), layer.mlp.value.packedWeight(),
-                layer.mlp.out.packedWeight());
-        RouterRows router = null;
-        SwiGluRows adapter = null;
-        if (layer.isRouted()) {
-            Router r = layer.router;
-            router = new RouterRows(pack.apply(r.routerEnc), RowNorm.of(r.routerNorm),
-                    r.routerDec == null ? null : pack.apply(r.routerDec), pack.apply(r.routerHead));
-            adapter = new SwiGluRows(pack.apply(layer.adapter.gate), pack.apply(layer.adapter.value),
-                    pack.apply(layer.adapter.out));
-        }
-        return new DecodeLayer(RowNorm.of(layer.inputLayernorm), attention, RowNorm.of(layer.postAttentionLayernorm),
-                mlp, router, adapter, layer.routedIndex());
-    }
-
-    /** Whether every weight {@code layer}'s Java form needs has a packed form, or can be packed. */
-    static boolean supports(DecoderLayer layer) {
-        Attention a = layer.selfAttn;
-        for (Linear base : List.of(a.qProj, a.kProj, a.vProj, a.oProj, layer.mlp.gate, layer.mlp.value, layer.mlp.out)) {
-            if (!base.packed()) {
-                return false;
-            }
-        }
-        if (!layer.isRouted()) {
-            return true;
-        }
-        Router r = layer.router;
-        SwiGlu m = layer.adapter;
-        return List.of(r.routerEnc, r.routerHead, m.gate, m.value, m.out).stream().allMatch(DecodeLayer::packable)
-                && (r.routerDec == null || packable(r.routerDec));
-    }
-
-    private static boolean packable(Linear linear) {
-        return linear.packed() || VectorGemm.accepts(linear.weight());
     }
 
     /** x: (N, D), the step's residual rows, through this layer in place. */
@@ -155,7 +113,7 @@ final class DecodeLayer {
     }
 
     /** {@link SwiGlu} for rows: {@code out(silu(gate u) * value u)}. */
-    private record SwiGluRows(VectorGemm gate, VectorGemm value, VectorGemm out) {
+    record SwiGluRows(VectorGemm gate, VectorGemm value, VectorGemm out) {
 
         float[] apply(float[] u, int rows) {
             float[] g = gate.multiplyRows(u, rows);
@@ -168,7 +126,7 @@ final class DecodeLayer {
     }
 
     /** {@link Router} for rows: {@code w = sigmoid(W_head W_dec tanh(RMSNorm_r(W_enc h)))}, one gate per row. */
-    private record RouterRows(VectorGemm enc, RowNorm norm, VectorGemm dec, VectorGemm head) {
+    record RouterRows(VectorGemm enc, RowNorm norm, VectorGemm dec, VectorGemm head) {
 
         float[] gates(float[] h, int rows) {
             float[] z = norm.apply(enc.multiplyRows(h, rows));

@@ -117,4 +117,20 @@ final class DecoderLayer {
     private NDArray skip(NDArray x, NDArray w) {
         return x.add(adapter.forward(postAttentionLayernorm.forward(x)).mul(w.neg().add(1f)));
     }
+
+    /**
+     * This layer's Java twin for decode steps ({@link DecodeForward}), layer index {@code index}: the packed weights of
+     * its base projections, and its router and adapter as {@code pack} gives them (the caller owns what it packs).
+     */
+    DecodeLayer decodeForm(int index, ModelConfig config, DecodeLayer.Packer pack) {
+        return new DecodeLayer(RowNorm.of(inputLayernorm), selfAttn.decodeForm(index, config),
+                RowNorm.of(postAttentionLayernorm), mlp.decodeForm(Linear::packedWeight),
+                router == null ? null : router.decodeForm(pack), adapter == null ? null : adapter.decodeForm(pack),
+                routedIndex);
+    }
+
+    /** Whether {@link #decodeForm} applies: every base projection packed, every router and adapter weight packable. */
+    boolean hasDecodeForm() {
+        return selfAttn.packed() && mlp.packed() && (router == null || router.packable() && adapter.packable());
+    }
 }

@@ -210,6 +210,11 @@ final class Linear {
         return packed != null;
     }
 
+    /** Whether the weight is stored for the Java kernels, or is a single tensor they can take. */
+    boolean packable() {
+        return packed() || blocks.length == 1 && VectorGemm.accepts(blocks[0]);
+    }
+
     /** The packed weight, or null when this layer has none. */
     VectorGemm packedWeight() {
         return packed;

@@ -46,4 +46,15 @@ final class Router {
     static boolean runs(float w, float threshold) {
         return w > threshold;
     }
+
+    /** The Java form for decode rows, each weight as {@code pack} gives it. */
+    DecodeLayer.RouterRows decodeForm(DecodeLayer.Packer pack) {
+        return new DecodeLayer.RouterRows(pack.apply(routerEnc), RowNorm.of(routerNorm),
+                routerDec == null ? null : pack.apply(routerDec), pack.apply(routerHead));
+    }
+
+    /** Whether every weight is stored for the Java kernels or can be packed for them. */
+    boolean packable() {
+        return routerEnc.packable() && routerHead.packable() && (routerDec == null || routerDec.packable());
+    }
 }

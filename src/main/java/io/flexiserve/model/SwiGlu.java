@@ -25,4 +25,19 @@ final class SwiGlu {
         NDArray g = gate.forward(x);
         return out.forward(g.mul(Activation.sigmoid(g)).mul(value.forward(x)));
     }
+
+    /** The Java form for decode rows, each weight as {@code pack} gives it. */
+    DecodeLayer.SwiGluRows decodeForm(DecodeLayer.Packer pack) {
+        return new DecodeLayer.SwiGluRows(pack.apply(gate), pack.apply(value), pack.apply(out));
+    }
+
+    /** Whether every weight is stored for the Java kernels. */
+    boolean packed() {
+        return gate.packed() && value.packed() && out.packed();
+    }
+
+    /** Whether every weight is stored for the Java kernels or can be packed for them. */
+    boolean packable() {
+        return gate.packable() && value.packable() && out.packable();
+    }
 }
