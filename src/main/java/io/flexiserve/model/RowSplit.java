@@ -18,22 +18,11 @@ final class RowSplit {
     static RowSplit decide(NDArray gate, StepContext step, int routedIndex) {
         float[] w = gate.toType(DataType.FLOAT32, false).toFloatArray();
         boolean[] run = new boolean[w.length];
-        int runCount = 0;
         for (int row = 0; row < w.length; row++) {
             run[row] = Router.runs(w[row], step.batch.threshold(row));
-            runCount += run[row] ? 1 : 0;
         }
         step.trace.record(routedIndex, w, run);
-        int[] runRows = new int[runCount];
-        int[] skipRows = new int[w.length - runCount];
-        for (int row = 0, r = 0, s = 0; row < w.length; row++) {
-            if (run[row]) {
-                runRows[r++] = row;
-            } else {
-                skipRows[s++] = row;
-            }
-        }
-        return new RowSplit(runRows, skipRows);
+        return new RowSplit(RowSet.where(run).rows(), RowSet.whereNot(run).rows()); // the Java path's partition
     }
 
     boolean allRun() {
