@@ -204,7 +204,7 @@ public final class FlexiDepthModel implements AutoCloseable {
             JniUtils.setGradMode(false); // grad mode is per thread and on by default (DJL-NOTES trap 4)
         }
         if (lmHead.packed()) { // the loader packs the head exactly when it packs the projections (Linear.of)
-            TorchThreads.use(batch.rows() >= Linear.PACKED_ROWS ? 1 : TorchThreads.ALL);
+            TorchThreads.use(batch.rows() >= 2 ? 1 : TorchThreads.ALL); // batched steps: see TorchThreads
         }
         RoutingTrace trace = new RoutingTrace(config, batch.rows());
         try (NDScope ignored = new NDScope()) {

@@ -37,10 +37,7 @@ final class Linear {
     private final NDIndex[] blockColumns; // the input columns each block multiplies, parsed once
     private final NDArray f32Copy;     // f32 copy of an f16 weight for steps of many rows, or null
     private final int f32CopyRows;
-    private final VectorGemm packed; // the packed weight: every step when it is the only copy, else PACKED_ROWS+ rows
-
-    /** Rows from which a packed weight is multiplied by {@link VectorGemm}. */
-    static final int PACKED_ROWS = 2;
+    private final VectorGemm packed; // the packed weight, its only copy (no blocks then), or null
 
     Linear(NDArray weight) {
         this(new NDArray[] {weight}, null, Integer.MAX_VALUE, null);
@@ -77,12 +74,10 @@ final class Linear {
         if (options.batchRows() == 0) {
             return new Linear(columnBlocks(weight), null, Integer.MAX_VALUE, null);
         }
-        if (vectorApi && (VectorGemm.accepts(weight, options.packing()) || VectorGemm.accepts(weight))) {
-            // a weight without whole quantization blocks along its input stays f16 (no base projection of a Llama)
-            WeightFormat format = VectorGemm.accepts(weight, options.packing()) ? options.packing() : WeightFormat.F16;
-            VectorGemm packed = VectorGemm.pack(weight, format);
-            weight.close(); // one copy of the weights: the packed form
-            return new Linear(new NDArray[0], null, Integer.MAX_VALUE, packed);
+        // a weight without whole quantization blocks along its input stays f16 (no base projection of a Llama)
+        WeightFormat format = VectorGemm.accepts(weight, options.packing()) ? options.packing() : WeightFormat.F16;
+        if (vectorApi && VectorGemm.accepts(weight, format)) {
+            return packedOnly(weight, format);
         }
         NDArray f32Copy = weight.toType(DataType.FLOAT32, false);
         return new Linear(columnBlocks(weight), f32Copy, options.batchRows(), null);
@@ -98,12 +93,14 @@ final class Linear {
      * paths multiply on it), or kept as it is where the Java kernels do not take it. Takes ownership of {@code weight}.
      */
     static Linear packedF16(NDArray weight) {
-        if (!VectorGemm.accepts(weight)) {
-            return new Linear(weight);
-        }
-        VectorGemm packed = VectorGemm.pack(weight);
+        return VectorGemm.accepts(weight) ? packedOnly(weight, WeightFormat.F16) : new Linear(weight);
+    }
+
+    /** {@code weight} packed as {@code format}, the packed form its only copy: the tensor is closed. */
+    private static Linear packedOnly(NDArray weight, WeightFormat format) {
+        VectorGemm packed = VectorGemm.pack(weight, format);
         weight.close();
-        return new Linear(new NDArray[0], null, Integer.MAX_VALUE, packed);
+        return packed(packed);
     }
 
     private static NDArray[] columnBlocks(NDArray weight) {
@@ -130,11 +127,8 @@ final class Linear {
     /** x: (N, in) or (B, T, in) -> (..., out), in x's dtype. */
     NDArray forward(NDArray x) {
         long rows = x.getShape().dimension() == 2 ? x.getShape().get(0) : 0;
-        if (blocks.length == 0) {
+        if (packed != null) {
             return multiplyPacked(x);
-        }
-        if (packed != null && rows >= PACKED_ROWS && !x.hasGradient()) {
-            return packed.multiply(x);
         }
         if (f32Copy != null && rows >= f32CopyRows) {
             return project(x, f32Copy, rows);
@@ -205,7 +199,7 @@ final class Linear {
         return blocks.length == 0 ? packed.storage().getManager() : blocks[0].getManager();
     }
 
-    /** Whether steps of {@link #PACKED_ROWS} or more rows (all steps, for a packed-only weight) run on {@link VectorGemm}. */
+    /** Whether the weight is stored for the Java kernels ({@link VectorGemm}), which then take every step. */
     boolean packed() {
         return packed != null;
     }

@@ -17,7 +17,7 @@ import jdk.incubator.vector.VectorOperators;
 
 /**
  * The Vector API kernels behind {@link VectorGemm} for weights stored as {@link QuantLayout} says: one row
- * ({@link #rowQ8}, {@link #rowQ4}) and blocks of four rows ({@link #rowsQ8}, {@link #rowsQ4}), for 8- and 4-bit codes.
+ * ({@link #rowQ8}, {@link #rowQ4}) and blocks of four rows ({@link #rows}), for 8- and 4-bit codes.
  *
  * <p>Arithmetic. Each weight is widened exactly, {@code w = q s} (a code times its block's scale, exact in f32), and
  * added as {@code sum = fma(w, x[k], sum)} over {@code k} in order from zero: the same floats in the same order in
@@ -63,33 +63,18 @@ final class QuantKernels {
     }
 
     /**
-     * Q8, rows: {@code y[r * stride + c] = sum_k xt[k * rows + r] W[c][k]} for every row (a multiple of 4) and the
+     * Rows: {@code y[r * stride + c] = sum_k xt[k * rows + r] W[c][k]} for every row (a multiple of 4) and the
      * columns of pairs {@code [pair0, pair1)}, {@code y} from float index {@code yOffset}.
      */
-    static void rowsQ8(ByteBuffer packed, int out, int in, float[] xt, int rows, float[] y, int yOffset, int pair0,
-                       int pair1) {
+    static void rows(WeightFormat format, ByteBuffer packed, int out, int in, float[] xt, int rows, float[] y,
+                     int yOffset, int pair0, int pair1) {
         int stride = checkedStride(out, rows);
-        long pairBytes = QuantLayout.pairBytes(WeightFormat.Q8, in);
+        long pairBytes = QuantLayout.pairBytes(format, in);
         for (int pair = pair0; pair < pair1; pair++) {
             for (int half = 0; half < 2; half++) { // vectors 0-1, then 2-3 of each load, the second from cache
                 int at = yOffset + pair * QuantLayout.PAIR + half * 2 * LANES;
                 for (int r = 0; r < rows; r += 4) {
-                    rows4q8(packed, (int) (pair * pairBytes), half, in, xt, rows, r, y, at + r * stride, stride);
-                }
-            }
-        }
-    }
-
-    /** Q4, rows: as {@link #rowsQ8}. */
-    static void rowsQ4(ByteBuffer packed, int out, int in, float[] xt, int rows, float[] y, int yOffset, int pair0,
-                       int pair1) {
-        int stride = checkedStride(out, rows);
-        long pairBytes = QuantLayout.pairBytes(WeightFormat.Q4, in);
-        for (int pair = pair0; pair < pair1; pair++) {
-            for (int half = 0; half < 2; half++) {
-                int at = yOffset + pair * QuantLayout.PAIR + half * 2 * LANES;
-                for (int r = 0; r < rows; r += 4) {
-                    rows4q4(packed, (int) (pair * pairBytes), half, in, xt, rows, r, y, at + r * stride, stride);
+                    rows4(format, packed, (int) (pair * pairBytes), half, in, xt, rows, r, y, at + r * stride, stride);
                 }
             }
         }
@@ -150,53 +135,23 @@ final class QuantKernels {
     }
 
     // Four rows of half a pair: vectors 2 half and 2 half + 1 of each load, from the pair's first or second panel.
-    private static void rows4q8(ByteBuffer packed, int base, int half, int in, float[] xt, int rows, int r0,
-                               float[] y, int at, int stride) {
+    // Q8 has one input index per load, its codes bytes 2 half and 2 half + 1; Q4 two, its codes nibbles 2 half and
+    // 2 half + 1 for k and the same 16 bits up for k + 1.
+    private static void rows4(WeightFormat format, ByteBuffer packed, int base, int half, int in, float[] xt, int rows,
+                              int r0, float[] y, int at, int stride) {
         FloatVector a0 = FloatVector.zero(FLOATS), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
-        int blockBytes = QuantLayout.blockBytes(WeightFormat.Q8);
-        int left = 24 - 16 * half; // byte 2 half of each word
+        int bits = format.bits();
+        int right = 32 - bits;
+        int left = right - 2 * bits * half; // the code of vector 2 half, shifted to the top of the word
+        int pairShift = format == WeightFormat.Q4 ? 1 : 0; // Q4: two input indices per load
+        int blockBytes = QuantLayout.blockBytes(format);
         for (int k = 0, x = r0; k < in; k++, x += rows) {
             int block = base + k / BLOCK * blockBytes;
             IntVector s = words(packed, block + half * LOAD_BYTES);
-            IntVector q = words(packed, block + SCALE_BYTES + k % BLOCK * LOAD_BYTES);
-            FloatVector wa = code(q, left, 24).mul(lowScales(s));
-            FloatVector wb = code(q, left - 8, 24).mul(highScales(s));
-            FloatVector v;
-            v = FloatVector.broadcast(FLOATS, xt[x]);
-            a0 = wa.fma(v, a0);
-            b0 = wb.fma(v, b0);
-            v = FloatVector.broadcast(FLOATS, xt[x + 1]);
-            a1 = wa.fma(v, a1);
-            b1 = wb.fma(v, b1);
-            v = FloatVector.broadcast(FLOATS, xt[x + 2]);
-            a2 = wa.fma(v, a2);
-            b2 = wb.fma(v, b2);
-            v = FloatVector.broadcast(FLOATS, xt[x + 3]);
-            a3 = wa.fma(v, a3);
-            b3 = wb.fma(v, b3);
-        }
-        a0.intoArray(y, at);
-        b0.intoArray(y, at + LANES);
-        a1.intoArray(y, at + stride);
-        b1.intoArray(y, at + stride + LANES);
-        a2.intoArray(y, at + 2 * stride);
-        b2.intoArray(y, at + 2 * stride + LANES);
-        a3.intoArray(y, at + 3 * stride);
-        b3.intoArray(y, at + 3 * stride + LANES);
-    }
-
-    private static void rows4q4(ByteBuffer packed, int base, int half, int in, float[] xt, int rows, int r0,
-                               float[] y, int at, int stride) {
-        FloatVector a0 = FloatVector.zero(FLOATS), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
-        int blockBytes = QuantLayout.blockBytes(WeightFormat.Q4);
-        int left = 28 - 8 * half; // nibble 2 half of each word
-        for (int k = 0, x = r0; k < in; k++, x += rows) {
-            int block = base + k / BLOCK * blockBytes;
-            IntVector s = words(packed, block + half * LOAD_BYTES);
-            IntVector q = words(packed, block + SCALE_BYTES + k % BLOCK / 2 * LOAD_BYTES);
-            int up = 16 * (k & 1); // k + 1's nibbles lie 16 bits above k's
-            FloatVector wa = code(q, left - up, 28).mul(lowScales(s));
-            FloatVector wb = code(q, left - up - 4, 28).mul(highScales(s));
+            IntVector q = words(packed, block + SCALE_BYTES + (k % BLOCK >> pairShift) * LOAD_BYTES);
+            int up = 16 * (k & pairShift); // Q4: k + 1's nibbles lie 16 bits above k's
+            FloatVector wa = code(q, left - up, right).mul(lowScales(s));
+            FloatVector wb = code(q, left - up - bits, right).mul(highScales(s));
             FloatVector v;
             v = FloatVector.broadcast(FLOATS, xt[x]);
             a0 = wa.fma(v, a0);

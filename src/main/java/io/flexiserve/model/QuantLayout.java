@@ -48,11 +48,6 @@ final class QuantLayout {
     private QuantLayout() {
     }
 
-    /** Whether an {@code (out, in)} weight can be stored so: whole blocks along its input, and a buffer that holds it. */
-    static boolean fits(WeightFormat format, int out, int in) {
-        return in % BLOCK == 0 && packedBytes(format, out, in) <= Integer.MAX_VALUE;
-    }
-
     /** Bytes of one block of one pair: its scales and its codes. */
     static int blockBytes(WeightFormat format) {
         return SCALE_BYTES + BLOCK * PAIR * format.bits() / 8;

@@ -77,10 +77,14 @@ final class VectorGemm {
                 || shape.dimension() != 2) {
             return false;
         }
-        int out = (int) shape.get(0);
         int in = (int) shape.get(1);
-        return format == WeightFormat.F16 ? PanelLayout.packedBytes(out, in) <= Integer.MAX_VALUE
-                : QuantLayout.fits(format, out, in);
+        return (format == WeightFormat.F16 || in % QuantLayout.BLOCK == 0)
+                && packedBytes(format, (int) shape.get(0), in) <= Integer.MAX_VALUE;
+    }
+
+    /** Bytes of an {@code (out, in)} weight stored as {@code format}. */
+    private static long packedBytes(WeightFormat format, int out, int in) {
+        return format == WeightFormat.F16 ? PanelLayout.packedBytes(out, in) : QuantLayout.packedBytes(format, out, in);
     }
 
     /** Packs an f16 {@code (out, in)} CPU weight as f16 panels; see {@link #pack(NDArray, WeightFormat)}. */
@@ -100,7 +104,7 @@ final class VectorGemm {
         }
         int out = (int) weight.getShape().get(0);
         int in = (int) weight.getShape().get(1);
-        long bytes = format == WeightFormat.F16 ? PanelLayout.packedBytes(out, in) : QuantLayout.packedBytes(format, out, in);
+        long bytes = packedBytes(format, out, in);
         // uninitialised: packing writes every byte, the last pair's padding columns included
         NDArray storage = weight.getManager().create(new Shape(bytes), DataType.INT8);
         KernelsCompiled.ensure();
@@ -120,8 +124,7 @@ final class VectorGemm {
      * for {@code format} and, for f16, exponent {@code bias}.
      */
     static VectorGemm packed(NDArray storage, WeightFormat format, int bias, int out, int in) {
-        long expected = format == WeightFormat.F16 ? PanelLayout.packedBytes(out, in) : QuantLayout.packedBytes(format, out, in);
-        if (!AVAILABLE || storage.getShape().size() * storage.getDataType().getNumOfBytes() != expected) {
+        if (!AVAILABLE || storage.getShape().size() * storage.getDataType().getNumOfBytes() != packedBytes(format, out, in)) {
             throw new IllegalArgumentException("packed " + format.label() + " bytes for " + out + "x" + in + ": "
                     + storage.getShape() + " " + storage.getDataType() + (AVAILABLE ? "" : " (no Vector API)"));
         }
@@ -208,14 +211,9 @@ final class VectorGemm {
     }
 
     private void run(float[] xt, int rows, float[] y, int yOffset) {
-        if (format == WeightFormat.Q8) {
-            inPanelChunks((long) rows * out * in, (p0, p1) -> QuantKernels.rowsQ8(packed, out, in, xt, rows, y, yOffset,
-                    p0 / 2, p1 / 2));
-            return;
-        }
-        if (format == WeightFormat.Q4) {
-            inPanelChunks((long) rows * out * in, (p0, p1) -> QuantKernels.rowsQ4(packed, out, in, xt, rows, y, yOffset,
-                    p0 / 2, p1 / 2));
+        if (format != WeightFormat.F16) {
+            inPanelChunks((long) rows * out * in, (p0, p1) -> QuantKernels.rows(format, packed, out, in, xt, rows, y,
+                    yOffset, p0 / 2, p1 / 2));
             return;
         }
         float rowScale = rowScale();
@@ -314,8 +312,7 @@ final class VectorGemm {
             for (int i = 0; i < 3000; i++) {
                 PanelKernels.multiply(weight, 1f, out, in, xt, i % 2 == 0 ? 12 : 4, y, 0, 0, 2); // every kernel
                 RowKernel.multiply(weight, 1f, in, xt, y, 0, 2);
-                QuantKernels.rowsQ8(weight, out, in, xt, i % 2 == 0 ? 12 : 4, y, 0, 0, 1);
-                QuantKernels.rowsQ4(weight, out, in, xt, i % 2 == 0 ? 12 : 4, y, 0, 0, 1);
+                QuantKernels.rows(i % 2 == 0 ? WeightFormat.Q8 : WeightFormat.Q4, weight, out, in, xt, 12, y, 0, 0, 1);
                 QuantKernels.rowQ8(weight, in, xt, y, 0, 1);
                 QuantKernels.rowQ4(weight, in, xt, y, 0, 1);
             }
