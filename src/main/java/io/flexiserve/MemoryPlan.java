@@ -72,11 +72,10 @@ final class MemoryPlan {
         for (String candidate : AUTO_JAVA) {
             ModelOptions options = ModelOptions.of(auto.device(), candidate, auto.maxPositions(), auto.premultiplyRouterHead());
             long need = need(config, options, maxBatchTokens, maxNumSeqs);
+            tried.add(candidate + " needs " + gb(need) + " GB");
             if (need <= free) {
-                tried.add(candidate + " needs " + gb(need) + " GB");
                 return new AutoChoice(candidate, String.join("; ", tried) + " of the " + gb(free) + " GB free");
             }
-            tried.add(candidate + " needs " + gb(need) + " GB");
         }
         return new AutoChoice(AUTO_JAVA.get(0), String.join("; ", tried) + ": none fits the " + gb(free) + " GB free");
     }

@@ -133,30 +133,13 @@ public final class ModelLoader {
         if (weightDtype == dtype) {
             return new Linear(embed);
         }
-        VectorGemm cached = cache == null ? null : cache.find(TIED_HEAD, manager, config.vocabSize(), config.hiddenSize());
-        if (cached != null) {
-            return Linear.packed(cached);
-        }
-        return cached(TIED_HEAD, Linear.of(embed.toType(weightDtype, true), options));
+        return cachedOr("lm_head.weight", config.vocabSize(), config.hiddenSize(),
+                () -> Linear.of(embed.toType(weightDtype, true), options));
     }
-
-    private static final String TIED_HEAD = "lm_head.weight";
 
     /** One of the base model's large projections, with an f32 copy for big steps when the options ask for one. */
     private Linear projection(String name, long out, long in) {
-        VectorGemm cached = cache == null ? null : cache.find(name, manager, out, in);
-        if (cached != null) {
-            return Linear.packed(cached);
-        }
-        return cached(name, Linear.of(tensors.load(manager, name, weightDtype, out, in), options));
-    }
-
-    /** Records a weight this load packed in the cache entry being written, if any. */
-    private Linear cached(String name, Linear linear) {
-        if (cache != null && linear.packed()) {
-            cache.record(name, linear.packedWeight());
-        }
-        return linear;
+        return cachedOr(name, out, in, () -> Linear.of(tensors.load(manager, name, weightDtype, out, in), options));
     }
 
     /**
@@ -164,13 +147,26 @@ public final class ModelLoader {
      * premultiplied, which needs the tensors); elsewhere a tensor in the weights' dtype.
      */
     private Linear linear(String name, long out, long in) {
-        boolean packed = options.javaKernels() && !options.premultiplyRouterHead();
-        VectorGemm cached = packed && cache != null ? cache.find(name, manager, out, in) : null;
-        if (cached != null) {
-            return Linear.packed(cached);
+        if (!options.javaKernels() || options.premultiplyRouterHead()) {
+            return new Linear(tensors.load(manager, name, weightDtype, out, in));
         }
-        NDArray weight = tensors.load(manager, name, weightDtype, out, in);
-        return packed ? cached(name, Linear.packedF16(weight)) : new Linear(weight);
+        return cachedOr(name, out, in, () -> Linear.packedF16(tensors.load(manager, name, weightDtype, out, in)));
+    }
+
+    /**
+     * The weight {@code name} mapped from the packed-weight cache when its entry holds it; else {@code build}'s, which,
+     * when packed, is recorded in the entry being written.
+     */
+    private Linear cachedOr(String name, long out, long in, java.util.function.Supplier<Linear> build) {
+        VectorGemm mapped = cache == null ? null : cache.find(name, manager, out, in);
+        if (mapped != null) {
+            return Linear.packed(mapped);
+        }
+        Linear linear = build.get();
+        if (cache != null && linear.packed()) {
+            cache.record(name, linear.packedWeight());
+        }
+        return linear;
     }
 
     private NDArray load(String name, long... shape) {
