@@ -51,7 +51,7 @@ final class PackedWeightCache implements AutoCloseable {
     private final Path entry;
     private final JsonNode index;      // reading: the entry's index; null when writing
     private final FileChannel reading; // reading: weights.bin
-    private final Path staging;        // writing: the temporary directory, or null once failed or committed
+    private final Path staging;        // writing: the temporary directory (renamed into place, or deleted); else null
     private FileChannel writing;
     private final ObjectNode written;
     private final List<ByteBuffer> mapped = new ArrayList<>();
@@ -258,7 +258,7 @@ final class PackedWeightCache implements AutoCloseable {
     }
 
     private static void delete(Path dir) {
-        if (dir == null) {
+        if (dir == null || !Files.exists(dir)) {
             return;
         }
         try (Stream<Path> files = Files.walk(dir)) {
