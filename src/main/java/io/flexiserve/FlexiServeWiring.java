@@ -276,18 +276,17 @@ public class FlexiServeWiring implements ModelRegistry, RouterSets, FineTuningSe
         metrics.registerLoadProgress(name, state);
         FlexiServeConfig.Engine e = config.engine();
         MemoryPlan memory = MemoryPlan.detect(config.memory());
-        if (!device.isGpu()) {
-            ModelConfig shape = ModelConfig.read(dir);
-            if (dtype.equals("auto")) {
-                MemoryPlan.AutoChoice choice = memory.resolveAuto(shape, ModelOptions.of(device, dtype, maxPositions,
-                        premultiply), e.maxBatchTokens(), e.maxNumSeqs());
-                LOG.infof("dtype auto is %s on this CPU: %s", choice.dtype(), choice.reason());
-                dtype = choice.dtype();
-            }
-            memory.checkFits(name, shape, ModelOptions.of(device, dtype, maxPositions, premultiply), dtype,
-                    e.maxBatchTokens(), e.maxNumSeqs());
+        ModelConfig shape = device.isGpu() ? null : ModelConfig.read(dir);
+        if (shape != null && dtype.equals("auto")) {
+            MemoryPlan.AutoChoice choice = memory.resolveAuto(shape, ModelOptions.of(device, dtype, maxPositions,
+                    premultiply), e.maxBatchTokens(), e.maxNumSeqs());
+            LOG.infof("dtype auto is %s on this CPU: %s", choice.dtype(), choice.reason());
+            dtype = choice.dtype();
         }
         ModelOptions options = ModelOptions.of(device, dtype, maxPositions, premultiply);
+        if (shape != null) {
+            memory.checkFits(name, shape, options, dtype, e.maxBatchTokens(), e.maxNumSeqs());
+        }
         LOG.infof("loading model %s from %s on %s (activations %s, weights %s; memory %s)", name, dir, device,
                 options.dtype(), options.weightDtype(), memory.describe());
         long start = System.nanoTime();
