@@ -20,7 +20,7 @@ import java.util.Optional;
  * what it needs and the dtypes that would fit; after loading, {@link #kvTokens} sizes the KV cache from what is
  * left, so that no request can take the process past its limit.
  */
-final class MemoryPlan {
+public final class MemoryPlan {
 
     private static final double GB = 1e9;
     private static final List<String> CPU_DTYPES = List.of("mixed", "q8", "q4", "f32", "f16-weights");
@@ -180,9 +180,14 @@ final class MemoryPlan {
         return Optional.empty();
     }
 
-    /** This process's resident memory. */
-    static long residentBytes() {
+    /** This process's resident memory; 0 where /proc does not say. */
+    public static long residentBytes() {
         return procField(Path.of("/proc/self/status"), "VmRSS:");
+    }
+
+    /** This process's peak resident memory so far; 0 where /proc does not say. */
+    public static long peakResidentBytes() {
+        return procField(Path.of("/proc/self/status"), "VmHWM:");
     }
 
     private static long meminfo(String field) {

@@ -4,6 +4,7 @@ import ai.djl.Device;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.flexiserve.DemoModel;
+import io.flexiserve.MemoryPlan;
 import io.flexiserve.model.DecodeBytes;
 import io.flexiserve.model.FlexiDepthModel;
 import io.flexiserve.model.ModelConfig;
@@ -120,9 +121,9 @@ public final class BenchCommand implements Callable<Integer> {
         long loadStart = System.nanoTime();
         try (FlexiDepthModel net = ShortLivedThread.call("loader", () -> ModelLoader.load(dir, options))) {
             report.put("load_seconds", round((System.nanoTime() - loadStart) / 1e9));
-            report.put("resident_after_load_gb", round(residentBytes() / 1e9));
+            report.put("resident_after_load_gb", round(MemoryPlan.residentBytes() / 1e9));
             System.err.printf("loaded as %s in %.1f s, resident %.2f GB%n", dtype, (System.nanoTime() - loadStart) / 1e9,
-                    residentBytes() / 1e9);
+                    MemoryPlan.residentBytes() / 1e9);
             DecodeBench bench = new DecodeBench(net, tokens);
             Map<Float, DecodeBench.Result> results = bench.batch1(new float[] {0f, 0.5f, 1f}, rounds, remeasure);
             for (Map.Entry<Float, DecodeBench.Result> e : results.entrySet()) {
@@ -153,7 +154,7 @@ public final class BenchCommand implements Callable<Integer> {
         report.put("bytes_per_token_all_skip_mb", round(bytes.perToken(0) / 1e6));
         report.put("byte_ratio_skip_all", round(bytes.skipAllRatio()));
         report.put("roofline_tokens_s", round(roofline));
-        report.put("resident_peak_gb", round(peakResidentBytes() / 1e9));
+        report.put("resident_peak_gb", round(MemoryPlan.peakResidentBytes() / 1e9));
         report.put("decode_batch1", decode);
         report.put("decode_batch1_rounds", rounds);
         if (!batched.isEmpty()) {
@@ -284,28 +285,6 @@ public final class BenchCommand implements Callable<Integer> {
             return packaged;
         }
         throw new IllegalStateException("cannot find quarkus-run.jar; run mvn package first");
-    }
-
-    /** This process's resident memory now ({@code VmRSS}) and at its peak ({@code VmHWM}), in bytes. */
-    private static long residentBytes() {
-        return procStatus("VmRSS:");
-    }
-
-    private static long peakResidentBytes() {
-        return procStatus("VmHWM:");
-    }
-
-    private static long procStatus(String field) {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith(field)) {
-                    return Long.parseLong(line.substring(field.length()).trim().split("\\s+")[0]) * 1024;
-                }
-            }
-        } catch (java.io.IOException | NumberFormatException e) {
-            // not Linux: reported as 0
-        }
-        return 0;
     }
 
     private static double round(double v) {
