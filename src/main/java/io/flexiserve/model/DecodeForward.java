@@ -89,10 +89,10 @@ final class DecodeForward implements AutoCloseable {
         DecodeStep step = new DecodeStep(cache, batch, rope, config.headDim(), trace);
         float[] x = new float[n * d]; // (N, D)
         for (int r = 0; r < n; r++) {
-            try (NDArray row = embedTokens.get(batch.chunks().get(r).tokens()[0])) {
-                float[] values = row.getDataType() == DataType.FLOAT32 ? row.toFloatArray()
-                        : row.toType(DataType.FLOAT32, false).toFloatArray(); // an f16 embedding; freed with the step
-                System.arraycopy(values, 0, x, r * d, d);
+            // the embedding is f16 on the Java kernels; the widened copy is closed here (no scope frees this path's arrays)
+            try (NDArray row = embedTokens.get(batch.chunks().get(r).tokens()[0]);
+                 NDArray wide = row.toType(DataType.FLOAT32, true)) {
+                System.arraycopy(wide.toFloatArray(), 0, x, r * d, d);
             }
         }
         for (DecodeLayer layer : layers) {
