@@ -37,7 +37,7 @@ final class QualityBench {
         this.threshold = threshold;
     }
 
-    /** The reference run: what every other dtype is compared with. */
+    /** One dtype's run: the logits before each decoded token, the tokens, the prompt's routing decisions. */
     private record Run(float[][] logits, int[] tokens, boolean[][] routing) {
     }
 
