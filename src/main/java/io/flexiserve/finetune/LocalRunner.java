@@ -1,7 +1,7 @@
 package io.flexiserve.finetune;
 
 import ai.djl.Device;
-import io.flexiserve.model.TorchThreads;
+import io.flexiserve.model.cpu.TorchThreads;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;

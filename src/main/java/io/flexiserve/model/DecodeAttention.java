@@ -1,12 +1,15 @@
 package io.flexiserve.model;
 
-import static io.flexiserve.model.PanelLayout.FLOATS;
-
+import io.flexiserve.model.cpu.GemmHelpers;
+import io.flexiserve.model.cpu.PanelLayout;
+import io.flexiserve.model.cpu.VectorGemm;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
+
+import static io.flexiserve.model.cpu.PanelLayout.FLOATS;
 
 /**
  * {@link Attention} for the rows of a decode step, in Java: keys and values written straight into the cache's

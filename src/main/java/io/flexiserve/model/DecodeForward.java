@@ -2,6 +2,8 @@ package io.flexiserve.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
+import io.flexiserve.model.cpu.RowKernel;
+import io.flexiserve.model.cpu.VectorGemm;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -33,11 +35,11 @@ final class DecodeForward implements AutoCloseable {
     private final Rope rope;
     private final NDArray embedTokens; // (V, D)
     private final DecodeLayer[] layers;
-    private final RowNorm norm;
+    private final DecodeNorm norm;
     private final VectorGemm lmHead;
     private final List<VectorGemm> packedHere; // the routers' and adapters' packed copies, closed with this
 
-    private DecodeForward(ModelConfig config, Rope rope, NDArray embedTokens, DecodeLayer[] layers, RowNorm norm,
+    private DecodeForward(ModelConfig config, Rope rope, NDArray embedTokens, DecodeLayer[] layers, DecodeNorm norm,
                           VectorGemm lmHead, List<VectorGemm> packedHere) {
         this.config = config;
         this.rope = rope;
@@ -73,7 +75,7 @@ final class DecodeForward implements AutoCloseable {
                 return packed;
             });
         }
-        return new DecodeForward(config, rope, embedTokens, java, RowNorm.of(norm), lmHead.packedWeight(), packedHere);
+        return new DecodeForward(config, rope, embedTokens, java, DecodeNorm.of(norm), lmHead.packedWeight(), packedHere);
     }
 
     /** Whether this path takes the step: every chunk a single row, and a cache Java can read and write in place. */

@@ -1,5 +1,6 @@
 package io.flexiserve.model;
 
+import io.flexiserve.model.cpu.VectorGemm;
 import java.util.Arrays;
 
 /**
@@ -11,16 +12,16 @@ import java.util.Arrays;
  */
 final class DecodeLayer {
 
-    private final RowNorm inputLayernorm;
+    private final DecodeNorm inputLayernorm;
     private final DecodeAttention selfAttn;
-    private final RowNorm postAttentionLayernorm;
+    private final DecodeNorm postAttentionLayernorm;
     private final SwiGluRows mlp;
     private final RouterRows router; // null in a plain layer
     private final SwiGluRows adapter; // null in a plain layer
     private final int routedIndex;
 
     /** Built by {@link DecoderLayer#decodeForm}. */
-    DecodeLayer(RowNorm inputLayernorm, DecodeAttention selfAttn, RowNorm postAttentionLayernorm,
+    DecodeLayer(DecodeNorm inputLayernorm, DecodeAttention selfAttn, DecodeNorm postAttentionLayernorm,
                 SwiGluRows mlp, RouterRows router, SwiGluRows adapter, int routedIndex) {
         this.inputLayernorm = inputLayernorm;
         this.selfAttn = selfAttn;
@@ -126,7 +127,7 @@ final class DecodeLayer {
     }
 
     /** {@link Router} for rows: {@code w = sigmoid(W_head W_dec tanh(RMSNorm_r(W_enc h)))}, one gate per row. */
-    record RouterRows(VectorGemm enc, RowNorm norm, VectorGemm dec, VectorGemm head) {
+    record RouterRows(VectorGemm enc, DecodeNorm norm, VectorGemm dec, VectorGemm head) {
 
         float[] gates(float[] h, int rows) {
             float[] z = norm.apply(enc.multiplyRows(h, rows));

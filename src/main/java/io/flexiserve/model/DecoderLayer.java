@@ -123,8 +123,8 @@ final class DecoderLayer {
      * its base projections, and its router and adapter as {@code pack} gives them (the caller owns what it packs).
      */
     DecodeLayer decodeForm(int index, ModelConfig config, DecodeLayer.Packer pack) {
-        return new DecodeLayer(RowNorm.of(inputLayernorm), selfAttn.decodeForm(index, config),
-                RowNorm.of(postAttentionLayernorm), mlp.decodeForm(Linear::packedWeight),
+        return new DecodeLayer(DecodeNorm.of(inputLayernorm), selfAttn.decodeForm(index, config),
+                DecodeNorm.of(postAttentionLayernorm), mlp.decodeForm(Linear::packedWeight),
                 router == null ? null : router.decodeForm(pack), adapter == null ? null : adapter.decodeForm(pack),
                 routedIndex);
     }

@@ -7,6 +7,8 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.pytorch.jni.JniUtils;
 import io.flexiserve.model.checkpoint.CheckpointTensors;
+import io.flexiserve.model.cpu.PackedWeightCache;
+import io.flexiserve.model.cpu.TorchThreads;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BiFunction;

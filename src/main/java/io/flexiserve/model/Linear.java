@@ -4,6 +4,10 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
+import io.flexiserve.model.cpu.PackedWeightCache;
+import io.flexiserve.model.cpu.RowKernel;
+import io.flexiserve.model.cpu.VectorGemm;
+import io.flexiserve.model.cpu.WeightFormat;
 import java.util.ArrayList;
 import java.util.List;
 

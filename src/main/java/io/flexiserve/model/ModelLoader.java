@@ -5,6 +5,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import io.flexiserve.model.checkpoint.CheckpointException;
 import io.flexiserve.model.checkpoint.CheckpointTensors;
+import io.flexiserve.model.cpu.PackedWeightCache;
+import io.flexiserve.model.cpu.VectorGemm;
 import java.nio.file.Path;
 import java.util.List;
 

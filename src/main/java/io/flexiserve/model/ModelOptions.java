@@ -2,6 +2,8 @@ package io.flexiserve.model;
 
 import ai.djl.Device;
 import ai.djl.ndarray.types.DataType;
+import io.flexiserve.model.cpu.VectorGemm;
+import io.flexiserve.model.cpu.WeightFormat;
 
 /**
  * How to load a checkpoint.

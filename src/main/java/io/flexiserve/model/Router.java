@@ -49,7 +49,7 @@ final class Router {
 
     /** The Java form for decode rows, each weight as {@code pack} gives it. */
     DecodeLayer.RouterRows decodeForm(DecodeLayer.Packer pack) {
-        return new DecodeLayer.RouterRows(pack.apply(routerEnc), RowNorm.of(routerNorm),
+        return new DecodeLayer.RouterRows(pack.apply(routerEnc), DecodeNorm.of(routerNorm),
                 routerDec == null ? null : pack.apply(routerDec), pack.apply(routerHead));
     }
 

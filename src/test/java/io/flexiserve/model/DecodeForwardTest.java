@@ -9,6 +9,7 @@ import io.flexiserve.model.checkpoint.SafetensorsFile;
 import io.flexiserve.model.checkpoint.SafetensorsWriter;
 import io.flexiserve.model.checkpoint.TensorDtype;
 import io.flexiserve.model.checkpoint.TensorInfo;
+import io.flexiserve.model.cpu.VectorGemm;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -19,6 +20,7 @@ import java.util.Map;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

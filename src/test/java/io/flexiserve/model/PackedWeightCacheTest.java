@@ -2,6 +2,9 @@ package io.flexiserve.model;
 
 import ai.djl.Device;
 import io.flexiserve.model.checkpoint.CheckpointTensors;
+import io.flexiserve.model.cpu.PackedWeightCache;
+import io.flexiserve.model.cpu.ShortLivedThread;
+import io.flexiserve.model.cpu.VectorGemm;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
@@ -10,6 +13,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -4,18 +4,18 @@ import ai.djl.ndarray.NDArray;
 import java.util.Random;
 
 /** Reference products for the kernel tests: {@code x W^T} in doubles, and seeded inputs. */
-final class Products {
+public final class Products {
 
     private Products() {
     }
 
     /** Largest |y - x W^T| over the (rows, out) result, the reference in doubles. */
-    static double maxError(NDArray y, float[] x, float[] w, int rows, int out, int in) {
+    public static double maxError(NDArray y, float[] x, float[] w, int rows, int out, int in) {
         return maxError(y.toFloatArray(), x, w, rows, out, in);
     }
 
     /** As {@link #maxError(NDArray, float[], float[], int, int, int)} for a result already read out. */
-    static double maxError(float[] got, float[] x, float[] w, int rows, int out, int in) {
+    public static double maxError(float[] got, float[] x, float[] w, int rows, int out, int in) {
         double worst = 0;
         for (int r = 0; r < rows; r++) {
             for (int o = 0; o < out; o++) {
@@ -30,7 +30,7 @@ final class Products {
     }
 
     /** n draws of N(0, std^2). */
-    static float[] gaussian(Random random, int n, double std) {
+    public static float[] gaussian(Random random, int n, double std) {
         float[] a = new float[n];
         for (int i = 0; i < n; i++) {
             a[i] = (float) (std * random.nextGaussian());

@@ -1,16 +1,19 @@
 package io.flexiserve.model;
 
+import ai.djl.Device;
+import io.flexiserve.model.cpu.ShortLivedThread;
+import io.flexiserve.model.cpu.VectorGemm;
+import io.flexiserve.model.cpu.WeightFormat;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
-
-import ai.djl.Device;
-import java.nio.file.Path;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** A whole model loaded as {@code q8} and {@code q4}: what is quantized, how far it moves the logits, batching. */
 class QuantizedModelTest {

@@ -1,4 +1,4 @@
-package io.flexiserve.model;
+package io.flexiserve.model.cpu;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -32,12 +32,12 @@ import org.jboss.logging.Logger;
  * <p>Work is split by panels over the calling thread and {@link GemmHelpers#shared()}; products too small to be
  * worth a hand-off run on the caller alone.
  */
-final class VectorGemm {
+public final class VectorGemm {
 
     private static final Logger LOG = Logger.getLogger(VectorGemm.class);
 
     /** Whether the Vector API is on the module path, wide enough (8+ float lanes), and not turned off. */
-    static final boolean AVAILABLE = available();
+    public static final boolean AVAILABLE = available();
 
     /** Rows multiplied per pass; a pass reads every panel once (from memory) and its rows from cache. */
     static final int ROW_CHUNK = 64;
@@ -66,12 +66,12 @@ final class VectorGemm {
      * Whether {@link #pack} takes this weight: the Vector API is available, and the weight is a (contiguous) f16 CPU
      * matrix whose packed form fits a Java buffer.
      */
-    static boolean accepts(NDArray weight) {
+    public static boolean accepts(NDArray weight) {
         return accepts(weight, WeightFormat.F16);
     }
 
     /** As {@link #accepts(NDArray)} for {@code format}; a quantized format also needs whole blocks along the input. */
-    static boolean accepts(NDArray weight, WeightFormat format) {
+    public static boolean accepts(NDArray weight, WeightFormat format) {
         Shape shape = weight.getShape();
         if (!AVAILABLE || weight.getDataType() != DataType.FLOAT16 || weight.getDevice().isGpu()
                 || shape.dimension() != 2) {
@@ -88,7 +88,7 @@ final class VectorGemm {
     }
 
     /** Packs an f16 {@code (out, in)} CPU weight as f16 panels; see {@link #pack(NDArray, WeightFormat)}. */
-    static VectorGemm pack(NDArray weight) {
+    public static VectorGemm pack(NDArray weight) {
         return pack(weight, WeightFormat.F16);
     }
 
@@ -96,7 +96,7 @@ final class VectorGemm {
      * Packs (or quantizes) an f16 {@code (out, in)} CPU weight into a tensor of the weight's manager; the weight is
      * left as it is.
      */
-    static VectorGemm pack(NDArray weight, WeightFormat format) {
+    public static VectorGemm pack(NDArray weight, WeightFormat format) {
         if (!accepts(weight, format)) {
             throw new IllegalArgumentException(AVAILABLE ? "not packable as " + format.label() + ": "
                     + weight.getDataType() + " " + weight.getShape() + " on " + weight.getDevice()
@@ -151,7 +151,7 @@ final class VectorGemm {
      * x: (N, in), any float dtype -> (N, out) in x's dtype and manager. The kernels write whole panels per row and
      * whole row blocks; the result is a view of the first N rows and {@code out} columns.
      */
-    NDArray multiply(NDArray x) {
+    public NDArray multiply(NDArray x) {
         int rows = (int) x.getShape().get(0);
         float[] xs = (x.getDataType() == DataType.FLOAT32 ? x : x.toType(DataType.FLOAT32, false)).toFloatArray();
         int stride = PanelLayout.stride(out);
@@ -171,7 +171,7 @@ final class VectorGemm {
      * kernels; both add each row's products in the same order, so a row's result does not depend on the rows
      * multiplied with it.
      */
-    float[] multiplyRows(float[] x, int rows) {
+    public float[] multiplyRows(float[] x, int rows) {
         if (x.length != rows * in) {
             throw new IllegalArgumentException(x.length + " inputs for " + rows + " rows of " + in);
         }
@@ -324,7 +324,7 @@ final class VectorGemm {
     }
 
     /** The tensor holding the packed weight. */
-    NDArray storage() {
+    public NDArray storage() {
         return storage;
     }
 
@@ -334,7 +334,7 @@ final class VectorGemm {
     }
 
     /** How the weight is stored. */
-    WeightFormat format() {
+    public WeightFormat format() {
         return format;
     }
 

@@ -1,4 +1,4 @@
-package io.flexiserve.model;
+package io.flexiserve.model.cpu;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -33,9 +33,9 @@ import jdk.incubator.vector.VectorSpecies;
  * value widens exactly to a normal float or to zero. Any other weight keeps IEEE f16 bits (bias 15): exact, slower
  * where it holds subnormals. f16 infinities and NaNs are not preserved (weights have none).
  */
-final class PanelLayout {
+public final class PanelLayout {
 
-    static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
+    public static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
     static final VectorSpecies<Integer> INTS = IntVector.SPECIES_PREFERRED;
     static final int LANES = FLOATS.length();
     static final int PANEL = 2 * LANES;

@@ -1,14 +1,14 @@
-package io.flexiserve.model;
+package io.flexiserve.model.cpu;
 
-import static io.flexiserve.model.PanelLayout.FLOATS;
-import static io.flexiserve.model.PanelLayout.LANES;
-import static io.flexiserve.model.QuantLayout.BLOCK;
-import static io.flexiserve.model.QuantLayout.LOAD_BYTES;
-import static io.flexiserve.model.QuantLayout.SCALE_BYTES;
-import static io.flexiserve.model.QuantLayout.code;
-import static io.flexiserve.model.QuantLayout.highScales;
-import static io.flexiserve.model.QuantLayout.lowScales;
-import static io.flexiserve.model.QuantLayout.words;
+import static io.flexiserve.model.cpu.PanelLayout.FLOATS;
+import static io.flexiserve.model.cpu.PanelLayout.LANES;
+import static io.flexiserve.model.cpu.QuantLayout.BLOCK;
+import static io.flexiserve.model.cpu.QuantLayout.LOAD_BYTES;
+import static io.flexiserve.model.cpu.QuantLayout.SCALE_BYTES;
+import static io.flexiserve.model.cpu.QuantLayout.code;
+import static io.flexiserve.model.cpu.QuantLayout.highScales;
+import static io.flexiserve.model.cpu.QuantLayout.lowScales;
+import static io.flexiserve.model.cpu.QuantLayout.words;
 
 import java.nio.ByteBuffer;
 import jdk.incubator.vector.FloatVector;

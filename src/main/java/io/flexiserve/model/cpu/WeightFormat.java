@@ -1,4 +1,4 @@
-package io.flexiserve.model;
+package io.flexiserve.model.cpu;
 
 /**
  * How a CPU projection's weight is stored for the Java kernels ({@link VectorGemm}): f16 packed into panels

@@ -1,11 +1,11 @@
-package io.flexiserve.model;
+package io.flexiserve.model.cpu;
 
-import static io.flexiserve.model.PanelLayout.FLOATS;
-import static io.flexiserve.model.PanelLayout.LANES;
-import static io.flexiserve.model.PanelLayout.PANEL;
-import static io.flexiserve.model.PanelLayout.high;
-import static io.flexiserve.model.PanelLayout.low;
-import static io.flexiserve.model.PanelLayout.words;
+import static io.flexiserve.model.cpu.PanelLayout.FLOATS;
+import static io.flexiserve.model.cpu.PanelLayout.LANES;
+import static io.flexiserve.model.cpu.PanelLayout.PANEL;
+import static io.flexiserve.model.cpu.PanelLayout.high;
+import static io.flexiserve.model.cpu.PanelLayout.low;
+import static io.flexiserve.model.cpu.PanelLayout.words;
 
 import java.nio.ByteBuffer;
 import jdk.incubator.vector.FloatVector;

@@ -1,4 +1,4 @@
-package io.flexiserve.model;
+package io.flexiserve.model.cpu;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -6,15 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.jni.JniUtils;
+import io.flexiserve.model.Products;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -23,16 +21,12 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** The Java (Vector API) kernels for f16 CPU weights, against products in doubles written here. */
 class VectorGemmTest {
 
     private final Random random = new Random(11);
     private NDManager manager;
-
-    @TempDir
-    Path dir;
 
     @BeforeEach
     void open() {
@@ -178,33 +172,6 @@ class VectorGemmTest {
         assertThrows(IllegalArgumentException.class, () -> gemm.multiplyRows(new float[in + 1], 1));
     }
 
-    /** {@code mixed}: the packed weight is the only copy, and every row count multiplies on it with f32 activations. */
-    @Test
-    void linearKeepsThePackedWeightAsItsOnlyCopyForEveryRowCount() {
-        int out = 40;
-        int in = 24;
-        float[] values = gaussian(out * in, 1);
-        NDArray half = manager.create(values, new Shape(out, in)).toType(DataType.FLOAT16, false);
-        float[] w = half.toType(DataType.FLOAT32, false).toFloatArray();
-        Linear linear = Linear.of(half, mixed(), true);
-        assertTrue(linear.packed());
-        assertEquals(1, linear.stored().size(), "one copy of the weight: the packed one");
-        assertThrows(IllegalStateException.class, linear::weight);
-        for (int rows : new int[] {1, 2, 3, 6}) {
-            float[] x = gaussian(rows * in, 1);
-            NDArray y = linear.forward(manager.create(x, new Shape(rows, in)));
-            double error = Products.maxError(y, x, w, rows, out, in);
-            assertTrue(error < 1e-4, rows + " rows on the packed weight, f32 activations: error " + error);
-        }
-        float[] x3 = gaussian(2 * 3 * in, 1); // (B, T, in) as the training pass shapes it
-        NDArray y3 = linear.forward(manager.create(x3, new Shape(2, 3, in)));
-        assertEquals(new Shape(2, 3, out), y3.getShape());
-        assertTrue(Products.maxError(y3.reshape(6, out), x3, w, 6, out, in) < 1e-4, "leading dimensions flattened");
-        NDArray again = manager.create(values, new Shape(out, in)).toType(DataType.FLOAT16, false);
-        assertTrue(!Linear.of(again, new ModelOptions(Device.cpu(), DataType.FLOAT32, DataType.FLOAT16, 0, false, 0),
-                true).packed(), "f16-weights keeps libtorch's f16 tensor");
-    }
-
     @Test
     void concurrentCallersEachGetTheirOwnProduct() throws Exception {
         int out = 2 * PanelLayout.PANEL;
@@ -248,31 +215,6 @@ class VectorGemmTest {
         helpers.run(3, part -> seen[part]++);
         assertEquals(List.of(1, 1, 1), List.of(seen[0], seen[1], seen[2]));
         assertThrows(IllegalArgumentException.class, () -> helpers.run(4, part -> { }));
-    }
-
-    @Test
-    void batchedStepsRunLibtorchOnOneThreadAndSingleRowStepsOnAll() throws Exception {
-        assumeTrue(TorchThreads.ALL > 1, "one core: nothing to narrow");
-        Path ckpt = TestCheckpoints.write(dir, TestCheckpoints.flexi());
-        FlexiDepthModel model = ShortLivedThread.call("load", () -> ModelLoader.load(ckpt,
-                ModelOptions.of(Device.cpu(), "mixed", 0, false)));
-        try (model; KvCache cache = model.newKvCache(32)) {
-            int[] threads = ShortLivedThread.call("step", () -> {
-                model.forward(StepBatch.of(new SequenceChunk(0, 0, new int[] {1, 2, 3}, 0.5f, true)), cache);
-                int batched = JniUtils.getNumThreads();
-                int fresh = ShortLivedThread.call("fresh", JniUtils::getNumThreads); // while libtorch's default is 1
-                // (a decode step normally runs in Java, with no libtorch kernel: DecodeForwardTest)
-                model.forwardOnTensors(StepBatch.of(new SequenceChunk(0, 3, new int[] {4}, 0.5f, true)), cache);
-                return new int[] {batched, fresh, JniUtils.getNumThreads()};
-            });
-            assertEquals(1, threads[0], "a 3-row step leaves the core to the Java kernels' helper");
-            assertEquals(TorchThreads.ALL, threads[1], "a thread starting libtorch work takes every core again");
-            assertEquals(TorchThreads.ALL, threads[2], "a 1-row step on tensors gives libtorch's matvec every core");
-        }
-    }
-
-    private static ModelOptions mixed() {
-        return ModelOptions.of(Device.cpu(), "mixed", 0, false);
     }
 
     private static void sleep(long ms) {

@@ -1,4 +1,4 @@
-package io.flexiserve.model;
+package io.flexiserve.model.cpu;
 
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -17,7 +17,7 @@ import java.util.function.IntConsumer;
  * <p>One caller at a time gets the helpers; a product that finds them busy (a second engine working at the same
  * moment) runs all its parts on its own thread instead of waiting.
  */
-final class GemmHelpers {
+public final class GemmHelpers {
 
     /** How long an idle helper spins for the next part before it parks. */
     static final long SPIN_NANOS = 1_000_000;
@@ -26,7 +26,7 @@ final class GemmHelpers {
     private final ReentrantLock inUse = new ReentrantLock();
 
     /** The process's helpers, one per core beyond the caller's, started with the first use. */
-    static GemmHelpers shared() {
+    public static GemmHelpers shared() {
         return Shared.INSTANCE;
     }
 
@@ -47,7 +47,7 @@ final class GemmHelpers {
     }
 
     /** Threads a product can be split over: the helpers and the caller. */
-    int threads() {
+    public int threads() {
         return workers.length + 1;
     }
 
@@ -56,7 +56,7 @@ final class GemmHelpers {
      * thread, the others on helpers, and returns once all have finished. A failure in any part is rethrown here,
      * after every part has ended.
      */
-    void run(int parts, IntConsumer part) {
+    public void run(int parts, IntConsumer part) {
         if (parts > threads()) {
             throw new IllegalArgumentException(parts + " parts for " + threads() + " threads");
         }

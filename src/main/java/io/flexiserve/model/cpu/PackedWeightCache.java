@@ -1,4 +1,4 @@
-package io.flexiserve.model;
+package io.flexiserve.model.cpu;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -38,7 +38,7 @@ import org.jboss.logging.Logger;
  * cannot be written or read is logged and passed by: the load goes on from the checkpoint, and a broken entry is
  * written again.
  */
-final class PackedWeightCache implements AutoCloseable {
+public final class PackedWeightCache implements AutoCloseable {
 
     private static final Logger LOG = Logger.getLogger(PackedWeightCache.class);
 
@@ -66,7 +66,7 @@ final class PackedWeightCache implements AutoCloseable {
     }
 
     /** The entry for this checkpoint and dtype under {@code root}: to read when it exists, else to write. */
-    static PackedWeightCache open(Path root, Path checkpoint, String dtype) {
+    public static PackedWeightCache open(Path root, Path checkpoint, String dtype) {
         Path entry;
         try {
             entry = root.resolve(key(checkpoint, dtype));
@@ -121,7 +121,7 @@ final class PackedWeightCache implements AutoCloseable {
      * The packed weight {@code name} from the entry, mapped, or null when this is not a readable entry or the entry
      * does not hold it in this shape.
      */
-    VectorGemm find(String name, NDManager manager, long out, long in) {
+    public VectorGemm find(String name, NDManager manager, long out, long in) {
         JsonNode e = index == null ? null : index.get(name);
         if (e == null) {
             return null;
@@ -142,12 +142,12 @@ final class PackedWeightCache implements AutoCloseable {
     }
 
     /** Whether this entry is being written (no entry existed). */
-    boolean writing() {
+    public boolean writing() {
         return writing != null;
     }
 
     /** Appends a weight packed by this load to the entry being written. */
-    void record(String name, VectorGemm packed) {
+    public void record(String name, VectorGemm packed) {
         if (writing == null) {
             return;
         }
@@ -167,7 +167,7 @@ final class PackedWeightCache implements AutoCloseable {
     }
 
     /** Makes the entry written by this load visible: its index last, then the directory renamed into place. */
-    void commit() {
+    public void commit() {
         if (writing == null) {
             return;
         }

@@ -1,11 +1,11 @@
-package io.flexiserve.model;
+package io.flexiserve.model.cpu;
 
-import static io.flexiserve.model.PanelLayout.FLOATS;
-import static io.flexiserve.model.PanelLayout.LANES;
-import static io.flexiserve.model.PanelLayout.PANEL;
-import static io.flexiserve.model.PanelLayout.high;
-import static io.flexiserve.model.PanelLayout.low;
-import static io.flexiserve.model.PanelLayout.words;
+import static io.flexiserve.model.cpu.PanelLayout.FLOATS;
+import static io.flexiserve.model.cpu.PanelLayout.LANES;
+import static io.flexiserve.model.cpu.PanelLayout.PANEL;
+import static io.flexiserve.model.cpu.PanelLayout.high;
+import static io.flexiserve.model.cpu.PanelLayout.low;
+import static io.flexiserve.model.cpu.PanelLayout.words;
 
 import java.nio.ByteBuffer;
 import jdk.incubator.vector.FloatVector;
@@ -24,7 +24,7 @@ import jdk.incubator.vector.IntVector;
  * {@code 2^-75} (where it would not move a sum it matters to). Scaling only the sums would not do: the widened
  * weights are tiny ({@code 2^-102} times the weight), and their products with small inputs would be subnormal.
  */
-final class RowKernel {
+public final class RowKernel {
 
     private RowKernel() {
     }

@@ -1,4 +1,4 @@
-package io.flexiserve.model;
+package io.flexiserve.model.cpu;
 
 import ai.djl.pytorch.jni.JniUtils;
 
@@ -16,7 +16,7 @@ import ai.djl.pytorch.jni.JniUtils;
 public final class TorchThreads {
 
     /** libtorch's own default: one thread per core. */
-    static final int ALL = Runtime.getRuntime().availableProcessors();
+    public static final int ALL = Runtime.getRuntime().availableProcessors();
 
     private static volatile boolean narrowed; // whether any thread ever asked for fewer than ALL
 
@@ -24,7 +24,7 @@ public final class TorchThreads {
     }
 
     /** Sets the calling thread's count, if it differs. */
-    static void use(int threads) {
+    public static void use(int threads) {
         if (threads < ALL) {
             narrowed = true;
         }

@@ -1,4 +1,4 @@
-package io.flexiserve.model;
+package io.flexiserve.model.cpu;
 
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;

@@ -1,7 +1,7 @@
-package io.flexiserve.model;
+package io.flexiserve.model.cpu;
 
-import static io.flexiserve.model.PanelLayout.INTS;
-import static io.flexiserve.model.PanelLayout.LANES;
+import static io.flexiserve.model.cpu.PanelLayout.INTS;
+import static io.flexiserve.model.cpu.PanelLayout.LANES;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
