@@ -106,8 +106,8 @@ public final class BenchCommand implements Callable<Integer> {
                 "intermediate", config.intermediateSize(), "vocab", config.vocabSize(), "routed_layers", config.routingLayers()));
 
         // Bandwidth is measured before and after each decode round and the roofline, an upper bound, takes the
-        // best reading of either reader. Some hosts' memory is bimodal (29-35 GB/s for some allocations, 55-60 for
-        // others: BENCHMARKS.md), so every measurement is reported. libtorch work runs on threads that end with it
+        // best reading of either reader. Some hosts' memory reads at two speeds by allocation (BENCHMARKS.md, "The
+        // harness"), so every measurement is reported. libtorch work runs on threads that end with it
         // (ShortLivedThread).
         List<Bandwidth.Measurement> bandwidths = new ArrayList<>(List.of(ShortLivedThread.call("bandwidth",
                 Bandwidth::measure)));
@@ -243,7 +243,7 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     /**
-     * The ~1.5B shape of issue 4 (16 layers, hidden 2048, MLP 8192, layers 8-15 routed, f32), the release's shape
+     * The ~1.5B shape (16 layers, hidden 2048, MLP 8192, layers 8-15 routed, f32), the release's shape
      * (FlexiDepth-Llama-3-8B: 32 layers, hidden 4096, MLP 14336, layers 16-31 routed, bf16 in four shards), or the
      * demo model.
      */

@@ -31,7 +31,7 @@ import java.util.function.BooleanSupplier;
  */
 public final class RouterTrainer implements AutoCloseable {
 
-    /** DJL allows one gradient collector per JVM (DJL-NOTES trap 5): training steps are serialised. */
+    /** DJL allows one gradient collector per JVM (docs/djl-traps.md, trap 5): training steps are serialised. */
     private static final Object COLLECTOR = new Object();
 
     private final FlexiDepthModel base;
@@ -122,7 +122,7 @@ public final class RouterTrainer implements AutoCloseable {
      */
     public Outcome train(TrainingSet data, Path workDir, TrainingListener listener, BooleanSupplier cancelled)
             throws IOException {
-        JniUtils.setGradMode(false); // on by default on new threads (DJL-NOTES trap 4)
+        JniUtils.setGradMode(false); // on by default on new threads (docs/djl-traps.md, trap 4)
         Batches batches = new Batches(data.examples(), hp.batchSize(), hp.epochs(), hp.seed());
         int totalSteps = (batches.total() + hp.accumulation() - 1) / hp.accumulation();
         CosineSchedule schedule = CosineSchedule.of(hp.learningRate(), hp.warmupRatio(), totalSteps);

@@ -203,7 +203,7 @@ public final class FlexiDepthModel implements AutoCloseable {
     ForwardResult forwardOnTensors(StepBatch batch, KvCache cache) {
         checkFits(batch, cache);
         if (JniUtils.isGradMode()) {
-            JniUtils.setGradMode(false); // grad mode is per thread and on by default (DJL-NOTES trap 4)
+            JniUtils.setGradMode(false); // grad mode is per thread and on by default (docs/djl-traps.md, trap 4)
         }
         if (lmHead.packed()) { // the loader packs the head exactly when it packs the projections (Linear.of)
             TorchThreads.use(batch.rows() >= 2 ? 1 : TorchThreads.ALL); // batched steps: see TorchThreads

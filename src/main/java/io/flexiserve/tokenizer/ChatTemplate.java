@@ -21,7 +21,7 @@ import java.util.Map;
  * transformers configures Jinja2 for chat templates: {@code trim_blocks} and {@code lstrip_blocks} on,
  * {@code bos_token}/{@code eos_token} and {@code add_generation_prompt} in scope, and the helper
  * functions {@code raise_exception} and {@code strftime_now}. The tokenizer_config.json is read with
- * Jackson because DJL's reader overflows on Llama 3's {@code model_max_length} (DJL-NOTES trap 9).
+ * Jackson because DJL's reader overflows on Llama 3's {@code model_max_length} (docs/djl-traps.md, trap 9).
  */
 public final class ChatTemplate {
 

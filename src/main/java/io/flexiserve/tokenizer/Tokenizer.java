@@ -13,8 +13,8 @@ import java.util.Map;
 /**
  * A checkpoint's {@code tokenizer.json} (byte-level BPE for Llama 3) through DJL's Rust HF tokenizers.
  * It is loaded from a stream with truncation, padding and special tokens off: DJL's defaults truncate to
- * 512 tokens and its directory loader chokes on Llama 3's tokenizer_config.json (DJL-NOTES trap 9). Special
- * tokens written in the text (as the chat template writes them) are recognised; BOS is never added here.
+ * 512 tokens and its directory loader chokes on Llama 3's tokenizer_config.json (docs/djl-traps.md, trap 9).
+ * Special tokens written in the text (as the chat template writes them) are recognised; BOS is never added here.
  */
 public final class Tokenizer implements AutoCloseable {
 

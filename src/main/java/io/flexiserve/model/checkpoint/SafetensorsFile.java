@@ -17,7 +17,7 @@ import java.util.Map;
  * A safetensors file: an 8-byte little-endian header length, a JSON header mapping names to
  * {@code {dtype, shape, data_offsets}}, then the raw data. Tensors are read through read-only memory
  * mappings, so nothing is copied onto the Java heap and the pages are shared with the OS file cache.
- * An NDArray that wraps such a mapping must never be written in place (it would crash the JVM, DJL-NOTES
+ * An NDArray that wraps such a mapping must never be written in place (it would crash the JVM, docs/djl-traps.md,
  * trap 2): weights are read-only during serving, and the trainer copies the tensors it updates.
  */
 public final class SafetensorsFile implements AutoCloseable {

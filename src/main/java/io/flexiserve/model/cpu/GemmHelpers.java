@@ -9,8 +9,8 @@ import java.util.function.IntConsumer;
  * attention) with the calling thread.
  *
  * <p>A decode step calls seven products per layer back to back, each a millisecond or less at one row; waking a
- * parked thread for each costs a noticeable share of that (measured: a 2048-wide, 8192-high product at one row took
- * a median 2.5 ms with an executor's parked worker against 1.3 ms for the kernel alone). So a helper spins for
+ * parked thread for each costs a noticeable share of that (BENCHMARKS.md, "What limits these figures", "Kernel
+ * choices"). So a helper spins for
  * {@link #SPIN_NANOS} after each part before it parks, as OpenMP's workers do. The helpers never run libtorch code,
  * so they own no OpenMP team (see {@link ShortLivedThread}).
  *

@@ -27,8 +27,7 @@ import jdk.incubator.vector.IntVector;
  * <p>The kernels are written out by hand, alike but for their size: C2 keeps vectors in registers only as separate
  * locals. The 4-row one halves the time of 2-4 row steps against padding them to 8; at 4 rows a product is still
  * bound by reading the weight, so that kernel walks both panels of a pair side by side as {@link RowKernel} does
- * (two memory streams per core: 1.5x faster than one panel at a time, 1.68 against 2.50 ms for 8192x2048 on this
- * project's VM).
+ * (two memory streams per core; BENCHMARKS.md, "What limits these figures", "Kernels by batch size").
  */
 final class PanelKernels {
 

@@ -88,8 +88,8 @@ final class QuantKernels {
     }
 
     // Q8, one row, half a pair (vectors 2 half and 2 half + 1), two input indices per iteration: four codes, as
-    // Q4's kernel; the second half reads the pair from cache. (Measured: 1.6x the one-pass kernel that widened all
-    // four vectors of one index per iteration.)
+    // Q4's kernel; the second half reads the pair from cache (faster than widening all four vectors of one index per
+    // iteration: BENCHMARKS.md, "What limits these figures", "Kernel choices").
     private static void row8(ByteBuffer packed, int base, int half, int in, float[] x, float[] y, int at) {
         FloatVector a = FloatVector.zero(FLOATS), b = a;
         int blockBytes = QuantLayout.blockBytes(WeightFormat.Q8);

@@ -298,9 +298,8 @@ public final class VectorGemm {
 
     /**
      * Runs the kernels on a small product until C2 has compiled them, once per JVM, with the first packed weight:
-     * the Vector API runs some 100x slower interpreted, and the first batched steps of a fresh service would
-     * otherwise pay for it (measured: a 24-token prefill of the demo model took 984 ms instead of 175 on the
-     * first request).
+     * the Vector API runs far slower interpreted, and the first batched steps of a fresh service would otherwise pay
+     * for it (BENCHMARKS.md, "What limits these figures", "Kernel choices").
      */
     private static final class KernelsCompiled {
         static {
