@@ -16,9 +16,20 @@ class ArchitectureTest {
 
     @Test
     void coreStaysFreeOfFrameworks() {
-        noClasses().that().resideInAnyPackage("..model..", "..tokenizer..", "..engine..", "..finetune..")
+        noClasses().that().resideInAnyPackage("..model..", "..tokenizer..", "..engine..", "..finetune..", "..structured..")
                 .should().dependOnClassesThat().resideInAnyPackage("io.quarkus..", "jakarta..", "io.micrometer..",
                         "io.smallrye..", "org.eclipse.microprofile..", "io.vertx..")
+                .check(CLASSES);
+    }
+
+    @Test
+    void structuredOutputsKnowOnlyJsonAndBytes() {
+        noClasses().that().resideInAPackage("io.flexiserve.structured..")
+                .should().dependOnClassesThat().resideInAnyPackage("ai.djl..", "io.flexiserve.model..",
+                        "io.flexiserve.engine..", "io.flexiserve.tokenizer..", "io.flexiserve.api..")
+                .check(CLASSES);
+        noClasses().that().resideInAPackage("io.flexiserve.engine..")
+                .should().dependOnClassesThat().resideInAPackage("io.flexiserve.structured..")
                 .check(CLASSES);
     }
 

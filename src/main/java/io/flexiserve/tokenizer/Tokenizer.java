@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A checkpoint's {@code tokenizer.json} (byte-level BPE for Llama 3) through DJL's Rust HF tokenizers.
@@ -21,11 +22,13 @@ public final class Tokenizer implements AutoCloseable {
     private final HuggingFaceTokenizer hf;
     private final Map<String, Integer> specialTokens;
     private final byte[][] tokenBytes; // by id; null where unknown
+    private final Set<Integer> specialIds;
 
     private Tokenizer(HuggingFaceTokenizer hf, Map<String, Integer> specialTokens, byte[][] tokenBytes) {
         this.hf = hf;
         this.specialTokens = specialTokens;
         this.tokenBytes = tokenBytes;
+        this.specialIds = Set.copyOf(specialTokens.values());
     }
 
     /** Loads {@code dir/tokenizer.json}. */
@@ -135,6 +138,11 @@ public final class Tokenizer implements AutoCloseable {
 
     public String decode(int[] ids) {
         return decode(ids, 0, ids.length);
+    }
+
+    /** Whether {@code id} is an added (special) token: it stands for no text of the output. */
+    public boolean special(int id) {
+        return specialIds.contains(id);
     }
 
     /** The id of an added (special) token such as {@code <|eot_id|>}, or -1. */

@@ -1,0 +1,87 @@
+package io.flexiserve.structured;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A compiled output format over one tokenizer's vocabulary: the grammar's root and the masks computed so far, by
+ * matcher state. Outputs revisit few states (a string's characters all leave the matcher where it was), so after
+ * the first steps most masks are found here instead of walked. Shared by every request with the same format.
+ */
+public final class Grammar {
+
+    private static final int CACHED_MASKS = 256;
+
+    private final Node root;
+    private final TokenVocabulary vocabulary;
+    private final Map<State, long[]> masks = new LinkedHashMap<>(64, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<State, long[]> eldest) {
+            return size() > CACHED_MASKS;
+        }
+    };
+
+    private Grammar(Node root, TokenVocabulary vocabulary) {
+        this.root = root;
+        this.vocabulary = vocabulary;
+    }
+
+    /** Values valid against {@code schema}; a {@link SchemaException} says what cannot be compiled. */
+    public static Grammar jsonSchema(JsonNode schema, TokenVocabulary vocabulary) {
+        return new Grammar(SchemaCompiler.compile(schema), vocabulary);
+    }
+
+    /** Any JSON object ({@code response_format: json_object}). */
+    public static Grammar jsonObject(TokenVocabulary vocabulary) {
+        Node any = Node.anyValue();
+        return new Grammar(((Node.AnyOf) any).options.get(0), vocabulary);
+    }
+
+    /**
+     * Tool calls in FlexiServe's format, a JSON array of {@code {"name": ..., "arguments": {...}}} whose arguments
+     * match the named function's parameters: at least one call, at most one unless {@code parallel}. With
+     * {@code answer} (tool choice {@code auto}) the output may instead be that answer: free text that does not
+     * open with {@code [} when {@code answerSchema} is null, else a value of that schema.
+     */
+    public static Grammar toolCalls(List<ToolFunction> functions, boolean parallel, boolean answer, JsonNode answerSchema,
+                                    TokenVocabulary vocabulary) {
+        List<Node> calls = new ArrayList<>();
+        for (ToolFunction f : functions) {
+            Node arguments = f.parameters() == null ? new Node.Obj(List.of(), null) : SchemaCompiler.compile(f.parameters());
+            calls.add(new Node.Obj(List.of(Node.Property.of("name", new Node.Literal(Node.Literal.json(f.name())), true),
+                    Node.Property.of("arguments", arguments, true)), null));
+        }
+        Node array = new Node.Arr(calls.size() == 1 ? calls.get(0) : new Node.AnyOf(calls), 1, parallel ? -1 : 1);
+        if (!answer) {
+            return new Grammar(array, vocabulary);
+        }
+        Node other = answerSchema == null ? Node.Text.ANSWER : SchemaCompiler.compile(answerSchema);
+        return new Grammar(new Node.AnyOf(List.of(array, other)), vocabulary);
+    }
+
+    /** A matcher at the start of an output; {@code endIds} are the tokens that end it (allowed once it is complete). */
+    public Matcher matcher(int[] endIds) {
+        return new Matcher(this, State.start(root), endIds);
+    }
+
+    TokenVocabulary vocabulary() {
+        return vocabulary;
+    }
+
+    long[] mask(State state) {
+        synchronized (masks) {
+            long[] mask = masks.get(state);
+            if (mask != null) {
+                return mask;
+            }
+        }
+        long[] mask = vocabulary.allowed(state);
+        synchronized (masks) {
+            masks.put(state, mask);
+        }
+        return mask;
+    }
+}

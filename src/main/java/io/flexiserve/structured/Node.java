@@ -1,0 +1,156 @@
+package io.flexiserve.structured;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What one JSON value may be, as {@link SchemaCompiler} compiles a schema: the grammar the {@link Matcher} walks.
+ * Nodes compare by identity (a recursive schema is a graph), and a compiled graph is never changed once built.
+ */
+abstract sealed class Node permits Node.AnyOf, Node.Obj, Node.Arr, Node.Str, Node.Num, Node.Literal, Node.Ref,
+        Node.Text {
+
+    /** Any one of the options. Its list is filled after construction when an option refers back to it. */
+    static final class AnyOf extends Node {
+        final List<Node> options = new ArrayList<>();
+
+        AnyOf(List<Node> options) {
+            this.options.addAll(options);
+        }
+    }
+
+    /**
+     * An object whose keys are {@code properties} in their declared order (each optional one may be left out, a
+     * required one may not), or, when there are none and {@code additional} is set, any keys with values of
+     * {@code additional} (a map). With neither, only {@code {}}.
+     */
+    static final class Obj extends Node {
+        final List<Property> properties;
+        final Node additional;
+
+        Obj(List<Property> properties, Node additional) {
+            this.properties = List.copyOf(properties);
+            this.additional = properties.isEmpty() ? additional : null;
+        }
+
+        boolean map() {
+            return additional != null;
+        }
+    }
+
+    /**
+     * One declared key: its name as the bytes that follow the opening quote in JSON (escaped, closing quote
+     * included), and its value.
+     */
+    record Property(String name, byte[] keyTail, Node value, boolean required) {
+
+        static Property of(String name, Node value, boolean required) {
+            String quoted = Literal.json(name);
+            return new Property(name, quoted.substring(1).getBytes(StandardCharsets.UTF_8), value, required);
+        }
+    }
+
+    /** An array of {@code items}, with at least {@code minItems} and at most {@code maxItems} (-1: no bound). */
+    static final class Arr extends Node {
+        final Node items;
+        final int minItems;
+        final int maxItems;
+
+        Arr(Node items, int minItems, int maxItems) {
+            this.items = items;
+            this.minItems = minItems;
+            this.maxItems = maxItems;
+        }
+    }
+
+    /** Any JSON string. */
+    static final class Str extends Node {
+        static final Str ANY = new Str();
+
+        private Str() {
+        }
+    }
+
+    /** A JSON number, or with {@code integer} one without fraction or exponent. */
+    static final class Num extends Node {
+        static final Num NUMBER = new Num(false);
+        static final Num INTEGER = new Num(true);
+        final boolean integer;
+
+        private Num(boolean integer) {
+            this.integer = integer;
+        }
+    }
+
+    /** Exactly these bytes: {@code true}, {@code false}, {@code null}, or a {@code const}/{@code enum} value. */
+    static final class Literal extends Node {
+        static final Literal TRUE = new Literal("true");
+        static final Literal FALSE = new Literal("false");
+        static final Literal NULL = new Literal("null");
+        final byte[] bytes;
+
+        Literal(String json) {
+            this.bytes = json.getBytes(StandardCharsets.UTF_8);
+        }
+
+        /** A string as compact JSON. */
+        static String json(String s) {
+            StringBuilder sb = new StringBuilder("\"");
+            for (int i = 0; i < s.length(); i++) {
+                char c = s.charAt(i);
+                switch (c) {
+                    case '"' -> sb.append("\\\"");
+                    case '\\' -> sb.append("\\\\");
+                    case '\n' -> sb.append("\\n");
+                    case '\r' -> sb.append("\\r");
+                    case '\t' -> sb.append("\\t");
+                    case '\b' -> sb.append("\\b");
+                    case '\f' -> sb.append("\\f");
+                    default -> {
+                        if (c < 0x20) {
+                            sb.append(String.format("\\u%04x", (int) c));
+                        } else {
+                            sb.append(c);
+                        }
+                    }
+                }
+            }
+            return sb.append('"').toString();
+        }
+    }
+
+    /** A {@code $ref}, resolved once the whole schema is compiled (it may point at a node that contains it). */
+    static final class Ref extends Node {
+        final String ref;
+        Node target;
+
+        Ref(String ref) {
+            this.ref = ref;
+        }
+
+        Node resolved() {
+            Node n = this;
+            while (n instanceof Ref r) {
+                n = r.target;
+            }
+            return n;
+        }
+    }
+
+    /** Free text that does not open with {@code [} (the answer side of {@code tool_choice: auto}). */
+    static final class Text extends Node {
+        static final Text ANSWER = new Text();
+
+        private Text() {
+        }
+    }
+
+    /** Any JSON value: objects of any keys and arrays of any items, recursively. */
+    static Node anyValue() {
+        AnyOf any = new AnyOf(List.of());
+        any.options.addAll(List.of(new Obj(List.of(), any), new Arr(any, 0, -1), Str.ANY, Num.NUMBER,
+                Literal.TRUE, Literal.FALSE, Literal.NULL));
+        return any;
+    }
+}

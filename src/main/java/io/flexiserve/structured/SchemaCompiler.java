@@ -1,0 +1,256 @@
+package io.flexiserve.structured;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Compiles a JSON Schema into the {@link Node} graph the matcher walks: what OpenAI's strict structured outputs
+ * accept ({@code type} and type arrays, objects with {@code properties}, {@code required} and
+ * {@code additionalProperties}, arrays with {@code items}, {@code minItems} and {@code maxItems}, {@code enum},
+ * {@code const}, {@code anyOf}, {@code $defs} and local {@code $ref}, recursion included). A keyword that would
+ * constrain the value in a way the grammar does not enforce is refused with its path, never ignored.
+ *
+ * <p>Objects are written with their declared properties in declared order (what a strict schema describes; keys
+ * that {@code additionalProperties} would allow beside declared ones are never generated, which always validates).
+ */
+final class SchemaCompiler {
+
+    /** Keywords that only annotate: they never make a value invalid. */
+    private static final Set<String> ANNOTATIONS = Set.of("title", "description", "default", "examples", "$comment",
+            "$schema", "$id", "deprecated", "readOnly", "writeOnly", "strict", "$anchor");
+    private static final Set<String> HANDLED = Set.of("type", "properties", "required", "additionalProperties", "items",
+            "minItems", "maxItems", "enum", "const", "anyOf", "$defs", "definitions", "$ref", "oneOf");
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final JsonNode root;
+    private final Map<String, Node> compiled = new HashMap<>();
+    private final List<Node.Ref> refs = new ArrayList<>();
+
+    private SchemaCompiler(JsonNode root) {
+        this.root = root;
+    }
+
+    /** The grammar of values valid against {@code schema}; a {@link SchemaException} names what cannot be compiled. */
+    static Node compile(JsonNode schema) {
+        SchemaCompiler compiler = new SchemaCompiler(schema);
+        Node node = compiler.node(schema, "#");
+        compiler.compiled.put("#", node);
+        for (int i = 0; i < compiler.refs.size(); i++) { // resolving compiles targets, which may hold more references
+            Node.Ref ref = compiler.refs.get(i);
+            ref.target = compiler.resolve(ref.ref);
+        }
+        for (Node.Ref ref : compiler.refs) {
+            compiler.checkProductive(ref);
+        }
+        return node;
+    }
+
+    private Node node(JsonNode s, String path) {
+        if (s.isBoolean()) {
+            if (!s.asBoolean()) {
+                throw new SchemaException(path, "false", "a schema of false allows no value");
+            }
+            return Node.anyValue();
+        }
+        if (!s.isObject()) {
+            throw new SchemaException(path, "", "a schema must be an object or a boolean");
+        }
+        for (Iterator<String> it = s.fieldNames(); it.hasNext(); ) {
+            String keyword = it.next();
+            if (!ANNOTATIONS.contains(keyword) && !HANDLED.contains(keyword)) {
+                throw new SchemaException(path, keyword, "'" + keyword + "' is not supported in structured outputs");
+            }
+        }
+        if (s.has("$ref")) {
+            if (s.size() > 1 && hasOtherConstraints(s)) {
+                throw new SchemaException(path, "$ref", "'$ref' beside other constraining keywords is not supported");
+            }
+            Node.Ref ref = new Node.Ref(s.get("$ref").asText());
+            refs.add(ref);
+            return ref;
+        }
+        if (s.has("const")) {
+            return new Node.Literal(json(s.get("const")));
+        }
+        if (s.has("enum")) {
+            return enumeration(s.get("enum"), path);
+        }
+        String union = s.has("anyOf") ? "anyOf" : s.has("oneOf") ? "oneOf" : null;
+        if (union != null) {
+            if (hasOtherConstraints(s) && s.size() > 1 && (s.has("type") || s.has("properties") || s.has("items"))) {
+                throw new SchemaException(path, union, "'" + union + "' beside 'type', 'properties' or 'items' is not"
+                        + " supported; put the shared constraints into each option");
+            }
+            return anyOf(s, union, path);
+        }
+        return typed(s, path);
+    }
+
+    private static boolean hasOtherConstraints(JsonNode s) {
+        for (Iterator<String> it = s.fieldNames(); it.hasNext(); ) {
+            String k = it.next();
+            if (!k.equals("$ref") && !ANNOTATIONS.contains(k) && !k.equals("$defs") && !k.equals("definitions")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private Node enumeration(JsonNode values, String path) {
+        if (!values.isArray() || values.isEmpty()) {
+            throw new SchemaException(path, "enum", "'enum' must be a non-empty array");
+        }
+        List<Node> options = new ArrayList<>();
+        for (JsonNode v : values) {
+            options.add(new Node.Literal(json(v)));
+        }
+        return options.size() == 1 ? options.get(0) : new Node.AnyOf(options);
+    }
+
+    private Node anyOf(JsonNode s, String keyword, String path) {
+        JsonNode options = s.get(keyword);
+        if (!options.isArray() || options.isEmpty()) {
+            throw new SchemaException(path, keyword, "'" + keyword + "' must be a non-empty array of schemas");
+        }
+        if (keyword.equals("oneOf")) {
+            // oneOf also needs the options to exclude each other, which the grammar cannot check
+            throw new SchemaException(path, "oneOf", "'oneOf' is not supported; use 'anyOf'");
+        }
+        List<Node> nodes = new ArrayList<>();
+        for (int i = 0; i < options.size(); i++) {
+            nodes.add(node(options.get(i), path + "/" + keyword + "/" + i));
+        }
+        return nodes.size() == 1 ? nodes.get(0) : new Node.AnyOf(nodes);
+    }
+
+    private Node typed(JsonNode s, String path) {
+        JsonNode type = s.get("type");
+        if (type == null) {
+            if (s.has("properties") || s.has("additionalProperties")) {
+                return object(s, path);
+            }
+            if (s.has("items")) {
+                return array(s, path);
+            }
+            return Node.anyValue();
+        }
+        if (type.isArray()) {
+            List<Node> options = new ArrayList<>();
+            for (JsonNode t : type) {
+                options.add(ofType(t.asText(), s, path));
+            }
+            if (options.isEmpty()) {
+                throw new SchemaException(path, "type", "'type' must name at least one type");
+            }
+            return options.size() == 1 ? options.get(0) : new Node.AnyOf(options);
+        }
+        return ofType(type.asText(), s, path);
+    }
+
+    private Node ofType(String type, JsonNode s, String path) {
+        return switch (type) {
+            case "object" -> object(s, path);
+            case "array" -> array(s, path);
+            case "string" -> Node.Str.ANY;
+            case "number" -> Node.Num.NUMBER;
+            case "integer" -> Node.Num.INTEGER;
+            case "boolean" -> new Node.AnyOf(List.of(Node.Literal.TRUE, Node.Literal.FALSE));
+            case "null" -> Node.Literal.NULL;
+            default -> throw new SchemaException(path, "type", "unknown type '" + type + "'");
+        };
+    }
+
+    private Node object(JsonNode s, String path) {
+        JsonNode properties = s.path("properties");
+        Set<String> required = new HashSet<>();
+        for (JsonNode r : s.path("required")) {
+            required.add(r.asText());
+        }
+        List<Node.Property> props = new ArrayList<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = properties.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            props.add(Node.Property.of(e.getKey(), node(e.getValue(), path + "/properties/" + e.getKey()),
+                    required.contains(e.getKey())));
+        }
+        for (String r : required) {
+            if (!properties.has(r)) {
+                throw new SchemaException(path, "required", "required property '" + r + "' is not in 'properties'");
+            }
+        }
+        JsonNode additional = s.get("additionalProperties");
+        Node extra = null;
+        if (props.isEmpty() && (additional == null || !additional.isBoolean() || additional.asBoolean())) {
+            extra = additional == null || additional.isBoolean() ? Node.anyValue()
+                    : node(additional, path + "/additionalProperties");
+        }
+        return new Node.Obj(props, extra);
+    }
+
+    private Node array(JsonNode s, String path) {
+        JsonNode items = s.get("items");
+        Node item = items == null ? Node.anyValue() : node(items, path + "/items");
+        int min = bound(s, "minItems", 0, path);
+        int max = bound(s, "maxItems", -1, path);
+        if (max >= 0 && max < min) {
+            throw new SchemaException(path, "maxItems", "'maxItems' " + max + " is below 'minItems' " + min);
+        }
+        return new Node.Arr(item, min, max);
+    }
+
+    private static int bound(JsonNode s, String keyword, int absent, String path) {
+        JsonNode v = s.get(keyword);
+        if (v == null) {
+            return absent;
+        }
+        if (!v.canConvertToInt() || !v.isIntegralNumber() || v.asInt() < 0) {
+            throw new SchemaException(path, keyword, "'" + keyword + "' must be a non-negative integer");
+        }
+        return v.asInt();
+    }
+
+    /** A local reference: {@code #}, {@code #/$defs/name}, {@code #/definitions/name} or any JSON pointer in the schema. */
+    private Node resolve(String ref) {
+        if (!ref.startsWith("#")) {
+            throw new SchemaException(ref, "$ref", "only local references ('#/$defs/...') are supported, got '" + ref + "'");
+        }
+        Node done = compiled.get(ref);
+        if (done != null) {
+            return done;
+        }
+        JsonNode target = ref.equals("#") ? root : root.at(ref.substring(1));
+        if (target.isMissingNode()) {
+            throw new SchemaException(ref, "$ref", "'" + ref + "' points at nothing in the schema");
+        }
+        Node node = node(target, ref);
+        compiled.put(ref, node);
+        return node;
+    }
+
+    /** A reference that only leads to itself ({@code {"$ref": "#"}} at the root) describes no finite value. */
+    private void checkProductive(Node.Ref ref) {
+        Set<Node> seen = new HashSet<>();
+        Node n = ref;
+        while (n instanceof Node.Ref r) {
+            if (!seen.add(r)) {
+                throw new SchemaException(ref.ref, "$ref", "'" + ref.ref + "' refers only to itself");
+            }
+            n = r.target;
+        }
+    }
+
+    private static String json(JsonNode value) {
+        try {
+            return JSON.writeValueAsString(value);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

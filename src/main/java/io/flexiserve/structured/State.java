@@ -1,0 +1,72 @@
+package io.flexiserve.structured;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.List;
+
+/**
+ * Where a structured output stands after some bytes: the set of stacks (one per way of reading the bytes so far,
+ * usually one) that are still alive. Immutable and compared by value, so it keys the grammar's mask cache.
+ */
+final class State {
+
+    private final Stack[] stacks;
+    private final int hash;
+
+    private State(Stack[] stacks) {
+        this.stacks = stacks;
+        this.hash = Arrays.hashCode(stacks);
+    }
+
+    static State start(Node root) {
+        return new State(new Stack[] {new Stack(new Frame.Root(root, false, 0), null)});
+    }
+
+    /** The state after one more byte, or null when no stack accepts it. */
+    State advance(int b) {
+        if (stacks.length == 1) {
+            Stack s = stacks[0];
+            if (s.top instanceof Frame.Str str && str == Frame.Str.PLAIN && b >= 0x20 && b < 0x80 && b != '"'
+                    && b != '\\' || s.top instanceof Frame.Text) {
+                return this; // the hot path: a plain character inside a string, or free text
+            }
+        }
+        List<Stack> out = new ArrayList<>(2);
+        for (Stack s : stacks) {
+            Transitions.step(s, b, out);
+        }
+        if (out.isEmpty()) {
+            return null;
+        }
+        if (out.size() == 1) {
+            return out.get(0).equals(stacks.length == 1 ? stacks[0] : null) ? this : new State(new Stack[] {out.get(0)});
+        }
+        return new State(new LinkedHashSet<>(out).toArray(Stack[]::new));
+    }
+
+    /** Whether the output may end here: some stack holds a complete value. */
+    boolean accepting() {
+        for (Stack s : stacks) {
+            if (Transitions.accepting(s)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether every byte and the end are allowed from here on (free text): no mask is needed. */
+    boolean unconstrained() {
+        return stacks.length == 1 && stacks[0].top instanceof Frame.Text;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return this == o || o instanceof State s && s.hash == hash && Arrays.equals(s.stacks, stacks);
+    }
+
+    @Override
+    public int hashCode() {
+        return hash;
+    }
+}

@@ -1,0 +1,327 @@
+package io.flexiserve.structured;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.networknt.schema.Error;
+import com.networknt.schema.SchemaRegistry;
+import com.networknt.schema.SpecificationVersion;
+import io.flexiserve.tokenizer.Fixtures;
+import io.flexiserve.tokenizer.Tokenizer;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The constraint core on the real Llama 3 vocabulary: whatever a model's logits, the text a matcher lets through
+ * parses and validates against its schema (checked by networknt's validator), the mask equals a token-by-token
+ * check, the end is allowed exactly when the value is complete, and bad schemas are refused by keyword and path.
+ */
+class StructuredOutputTest {
+
+    static final ObjectMapper JSON = new ObjectMapper();
+    private static final SchemaRegistry SCHEMAS = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12);
+    private static final int END = 128009; // <|eot_id|>
+
+    static final String PERSON = """
+            {"type": "object", "properties": {
+              "name": {"type": "string"},
+              "age": {"type": "integer"},
+              "height": {"type": ["number", "null"]},
+              "role": {"enum": ["admin", "user", 3, null]},
+              "kind": {"const": {"a": [1, "x"]}},
+              "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 2},
+              "address": {"type": "object", "properties": {"city": {"type": "string"}, "zip": {"type": "boolean"}},
+                          "required": ["city", "zip"], "additionalProperties": false}},
+             "required": ["name", "age", "height", "role", "kind", "tags", "address"], "additionalProperties": false}
+            """;
+    static final String TREE = """
+            {"$defs": {"node": {"type": "object", "properties": {
+                "value": {"type": "integer"},
+                "children": {"type": "array", "items": {"$ref": "#/$defs/node"}, "maxItems": 2}},
+              "required": ["value", "children"], "additionalProperties": false}},
+             "$ref": "#/$defs/node"}
+            """;
+    static final String OPTIONAL = """
+            {"type": "object", "properties": {"a": {"type": "boolean"}, "b": {"type": "null"}, "c": {"type": "number"}},
+             "required": ["c"]}
+            """;
+    static final String ANY_OF = """
+            {"anyOf": [{"type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"],
+                        "additionalProperties": false},
+                       {"type": "object", "properties": {"y": {"type": "string"}}, "required": ["y"],
+                        "additionalProperties": false},
+                       {"type": "array", "items": {"type": "boolean"}, "minItems": 1, "maxItems": 3}]}
+            """;
+    static final String MAP = """
+            {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "integer"}}}
+            """;
+
+    static Tokenizer tokenizer;
+    static TokenVocabulary vocabulary;
+
+    @BeforeAll
+    static void load() {
+        tokenizer = Tokenizer.load(Fixtures.llama3Tokenizer());
+        vocabulary = TokenVocabulary.of(128256, tokenizer::tokenBytes, tokenizer::special);
+    }
+
+    @AfterAll
+    static void close() {
+        tokenizer.close();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {PERSON, TREE, OPTIONAL, ANY_OF, MAP, "{\"type\": \"object\"}", "true"})
+    void whateverTheLogitsTheOutputParsesAndValidates(String schemaText) throws Exception {
+        JsonNode schema = JSON.readTree(schemaText);
+        Grammar grammar = Grammar.jsonSchema(schema, vocabulary);
+        int complete = 0;
+        for (int seed = 0; seed < 12; seed++) {
+            String out = generate(grammar, new Random(seed), 600);
+            if (out == null) {
+                continue; // ran out of tokens ("length"): nothing to check
+            }
+            complete++;
+            JsonNode value = JSON.readTree(out);
+            List<Error> errors = SCHEMAS.getSchema(schema).validate(value);
+            assertTrue(errors.isEmpty(), "seed " + seed + ": " + out + " -> " + errors);
+        }
+        assertTrue(complete >= 6, "most random walks end within 600 tokens: " + complete + " of 12");
+    }
+
+    @Test
+    void jsonObjectModeWritesAnObject() throws Exception {
+        Grammar grammar = Grammar.jsonObject(vocabulary);
+        for (int seed = 0; seed < 8; seed++) {
+            String out = generate(grammar, new Random(seed), 600);
+            if (out != null) {
+                assertTrue(JSON.readTree(out).isObject(), out);
+            }
+        }
+    }
+
+    /**
+     * Samples from random logits, masked, until an end token; null when {@code limit} tokens did not finish. The
+     * "model" favours tokens that close strings and containers, so that random walks end in a few hundred tokens.
+     */
+    static String generate(Grammar grammar, Random random, int limit) {
+        Matcher matcher = grammar.matcher(new int[] {END});
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (int step = 0; step < limit; step++) {
+            float[] logits = new float[128256];
+            for (int id = 0; id < logits.length; id++) {
+                byte[] b = vocabulary.bytesOf(id);
+                boolean closing = b != null && b.length <= 3 && new String(b, StandardCharsets.ISO_8859_1).matches(".*[\"\\]}].*");
+                logits[id] = (float) random.nextGaussian() * 2 + (closing ? 9 : 0);
+            }
+            assertTrue(matcher.mask(logits), "a token may always follow until the end");
+            int token = sample(logits, random);
+            matcher.accept(token);
+            if (token == END) {
+                assertTrue(matcher.complete());
+                return out.toString(StandardCharsets.UTF_8);
+            }
+            out.writeBytes(vocabulary.bytesOf(token));
+        }
+        return null;
+    }
+
+    static int sample(float[] logits, Random random) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (float l : logits) {
+            max = Math.max(max, l);
+        }
+        double total = 0;
+        double[] p = new double[logits.length];
+        for (int i = 0; i < logits.length; i++) {
+            p[i] = Math.exp(logits[i] - max);
+            total += p[i];
+        }
+        double r = random.nextDouble() * total;
+        for (int i = 0; i < p.length; i++) {
+            r -= p[i];
+            if (r <= 0 && p[i] > 0) {
+                return i;
+            }
+        }
+        throw new AssertionError("nothing to sample");
+    }
+
+    @Test
+    void theMaskIsExactlyTheTokensThatContinueTheOutput() throws Exception {
+        Node root = SchemaCompiler.compile(JSON.readTree(PERSON));
+        for (String prefix : new String[] {"", "{\"na", "{\"name\": \"Ann\\", "{\"name\":\"\",\"age\":-1",
+            "{\"name\":\"\",\"age\":12,\"height\":null,\"role\":", "{\"name\":\"\",\"age\":1,\"height\":2.5e",
+            "{\"name\":\"\\u00", "{\"name\":\"\u00e9"}) {
+            State state = feed(State.start(root), prefix);
+            assertNotNull(state, prefix);
+            long[] mask = vocabulary.allowed(state);
+            for (int id = 0; id < 128256; id++) {
+                byte[] b = vocabulary.bytesOf(id);
+                boolean expected = b != null && feed(state, b) != null;
+                assertEquals(expected, (mask[id >>> 6] >>> id & 1) == 1, prefix + " then token " + id + " "
+                        + (b == null ? "(special)" : new String(b, StandardCharsets.UTF_8)));
+            }
+        }
+    }
+
+    @Test
+    void acceptsValidAndRefusesInvalidText() throws Exception {
+        Node person = SchemaCompiler.compile(JSON.readTree(PERSON));
+        String valid = "{\"name\": \"A\\\"b\\u00e9\u00e9\", \"age\": -0, \"height\": 1.5E+3, \"role\": 3, \"kind\": {\"a\":[1,\"x\"]},"
+                + " \"tags\": [\"x\"], \"address\": {\"city\": \"\", \"zip\": false}}";
+        assertTrue(feed(State.start(person), valid).accepting());
+        for (String invalid : new String[] {"{\"age\": 1", "{\"name\": \"x\", \"age\": 01", "{\"name\": \"x\", \"age\": 1.5",
+            "{\"name\": \"\\x\"", "{\"name\": \"a\nb\"", "{\"name\": \"\u00e9\", \"age\": 1,}",
+            "{\"name\":\"\",\"age\":1,\"height\":null,\"role\":\"root\"", "{\"name\":\"\",\"age\":1,\"height\":true",
+            valid.replace("[\"x\"]", "[\"x\",\"y\",\"z\"]"), valid + " ", valid + "{}", "[]"}) {
+            assertNull(feed(State.start(person), invalid), invalid);
+        }
+        byte[] brokenUtf8 = {'"', (byte) 0xC3, 'a'};
+        assertNull(feed(State.start(SchemaCompiler.compile(JSON.readTree("{\"type\": \"string\"}"))), brokenUtf8));
+    }
+
+    @Test
+    void theEndIsAllowedOnlyWhenTheValueIsCompleteAndThenForced() throws Exception {
+        Grammar grammar = Grammar.jsonSchema(JSON.readTree(OPTIONAL), vocabulary);
+        Matcher matcher = grammar.matcher(new int[] {END});
+        for (int token : tokenizer.encode("{\"c\": 1")) {
+            matcher.accept(token);
+        }
+        float[] logits = new float[128256];
+        assertTrue(matcher.mask(logits));
+        assertEquals(Float.NEGATIVE_INFINITY, logits[END], "an object not yet closed cannot end");
+        for (int token : tokenizer.encode("}")) {
+            matcher.accept(token);
+        }
+        logits = new float[128256];
+        assertTrue(matcher.mask(logits));
+        for (int id = 0; id < logits.length; id++) {
+            assertEquals(id == END ? 0f : Float.NEGATIVE_INFINITY, logits[id], "after the value only the end: " + id);
+        }
+        assertThrows(IllegalStateException.class, () -> grammar.matcher(new int[] {END}).accept(END),
+                "ending an empty output is refused");
+        Matcher noEnd = grammar.matcher(new int[0]);
+        for (int token : tokenizer.encode("{\"c\":2}")) {
+            noEnd.accept(token);
+        }
+        assertFalse(noEnd.mask(new float[128256]), "complete and no end token: nothing may follow");
+    }
+
+    @Test
+    void whitespaceBetweenTokensIsBounded() throws Exception {
+        Node node = SchemaCompiler.compile(JSON.readTree(OPTIONAL));
+        String spaces = " ".repeat(Frame.MAX_WHITESPACE);
+        assertNotNull(feed(State.start(node), spaces + "{" + spaces + "\"c\"" + spaces + ":" + spaces + "1" + spaces + "}"));
+        assertNull(feed(State.start(node), "{" + spaces + " \"c\": 1}"));
+        assertNull(feed(State.start(node), "{\"c\": 1" + spaces + "\n}"));
+    }
+
+    @Test
+    void toolCallsAreArraysOfNamedCallsWithValidArguments() throws Exception {
+        ToolFunction weather = new ToolFunction("get_weather", JSON.readTree(
+                "{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"},\"unit\":{\"enum\":[\"c\",\"f\"]}},"
+                        + "\"required\":[\"city\",\"unit\"],\"additionalProperties\":false}"));
+        ToolFunction time = new ToolFunction("get_time", null);
+        Grammar single = Grammar.toolCalls(List.of(weather, time), false, false, null, vocabulary);
+        int complete = 0;
+        for (int seed = 0; seed < 10; seed++) {
+            String out = generate(single, new Random(seed), 400);
+            if (out == null) {
+                continue;
+            }
+            complete++;
+            JsonNode calls = JSON.readTree(out);
+            assertEquals(1, calls.size(), "one call without parallel_tool_calls: " + out);
+            JsonNode call = calls.get(0);
+            if (call.get("name").asText().equals("get_weather")) {
+                assertTrue(SCHEMAS.getSchema(weather.parameters()).validate(call.get("arguments")).isEmpty(), out);
+            } else {
+                assertEquals("get_time", call.get("name").asText());
+                assertEquals(JSON.readTree("{}"), call.get("arguments"));
+            }
+        }
+        assertTrue(complete >= 5, complete + " of 10");
+        Grammar auto = Grammar.toolCalls(List.of(weather), true, true, null, vocabulary);
+        Matcher answer = auto.matcher(new int[] {END});
+        for (int token : tokenizer.encode(" Hello [there]")) {
+            answer.accept(token);
+        }
+        float[] logits = new float[128256];
+        assertTrue(answer.mask(logits) && answer.complete(), "auto: text that does not open with [ is an answer");
+        for (float l : logits) {
+            assertEquals(0f, l, "and free from there on");
+        }
+        Matcher call = auto.matcher(new int[] {END});
+        for (int token : tokenizer.encode("[{\"name\": \"get_weather\", \"arguments\": {\"city\": \"")) {
+            call.accept(token);
+        }
+        assertThrows(IllegalStateException.class, () -> {
+            for (int token : tokenizer.encode("x\", \"unit\": \"k\"")) {
+                call.accept(token);
+            }
+        }, "auto: a call, once begun, is constrained");
+    }
+
+    @Test
+    void schemasTheGrammarCannotEnforceAreRefusedByKeywordAndPath() {
+        record Bad(String schema, String keyword, String path) {
+        }
+        for (Bad bad : List.of(
+                new Bad("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\",\"pattern\":\"^a\"}}}", "pattern",
+                        "#/properties/a"),
+                new Bad("{\"type\":\"array\",\"items\":{\"type\":\"integer\",\"minimum\":3}}", "minimum", "#/items"),
+                new Bad("{\"type\":\"strange\"}", "type", "#"),
+                new Bad("{\"$ref\":\"#/$defs/missing\"}", "$ref", "#/$defs/missing"),
+                new Bad("{\"$ref\":\"http://example.com/s.json\"}", "$ref", "http://example.com/s.json"),
+                new Bad("{\"type\":\"object\",\"properties\":{},\"required\":[\"x\"]}", "required", "#"),
+                new Bad("{\"type\":\"array\",\"minItems\":3,\"maxItems\":2}", "maxItems", "#"),
+                new Bad("{\"oneOf\":[{\"type\":\"string\"}]}", "oneOf", "#"),
+                new Bad("{\"enum\":[]}", "enum", "#"),
+                new Bad("false", "false", "#"))) {
+            SchemaException e = assertThrows(SchemaException.class, () -> SchemaCompiler.compile(JSON.readTree(bad.schema)),
+                    bad.schema);
+            assertEquals(bad.keyword, e.keyword(), bad.schema);
+            assertEquals(bad.path, e.path(), bad.schema);
+        }
+    }
+
+    @Test
+    void revisitedStatesReuseTheirMask() throws Exception {
+        Grammar grammar = Grammar.jsonSchema(JSON.readTree(PERSON), vocabulary);
+        State inString = feed(State.start(SchemaCompiler.compile(JSON.readTree(PERSON))), "{\"name\": \"ab");
+        State later = feed(inString, "cdefgh ij");
+        assertEquals(inString, later, "characters inside a string leave the state as it was");
+        assertArrayEquals(grammar.mask(inString), grammar.mask(later));
+    }
+
+    static State feed(State state, String text) {
+        return feed(state, text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    static State feed(State state, byte[] bytes) {
+        State s = state;
+        for (byte b : bytes) {
+            s = s.advance(b & 0xff);
+            if (s == null) {
+                return null;
+            }
+        }
+        return s;
+    }
+}
