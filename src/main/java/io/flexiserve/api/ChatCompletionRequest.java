@@ -7,8 +7,8 @@ import java.util.Map;
 
 /**
  * The body of {@code POST /v1/chat/completions}. Fields that would change the meaning of the request and
- * that FlexiServe does not implement (tools, structured output, audio, ...) are declared so that they can
- * be refused by name; unknown fields are refused too.
+ * that FlexiServe does not implement (functions, audio, ...) are declared so that they can be refused by name;
+ * unknown fields are refused too.
  */
 public record ChatCompletionRequest(
         String model,
@@ -48,7 +48,12 @@ public record ChatCompletionRequest(
         JsonNode metadata,
         @JsonProperty("service_tier") String serviceTier) implements SamplingFields {
 
-    /** One message; {@code content} is a string or a list of {@code {"type": "text", "text": ...}} parts. */
-    public record Message(String role, JsonNode content, String name) {
+    /**
+     * One message; {@code content} is a string or a list of {@code {"type": "text", "text": ...}} parts (null for
+     * an assistant message that only calls tools); {@code tool_calls} an assistant's calls; {@code tool_call_id}
+     * the call a {@code tool} message answers.
+     */
+    public record Message(String role, JsonNode content, String name, @JsonProperty("tool_calls") JsonNode toolCalls,
+                          @JsonProperty("tool_call_id") String toolCallId) {
     }
 }

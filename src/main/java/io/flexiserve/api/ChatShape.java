@@ -8,12 +8,18 @@ import io.flexiserve.api.ResponseBodies.ChatMessageOut;
 import io.flexiserve.api.ResponseBodies.ChoiceLayers;
 import io.flexiserve.api.ResponseBodies.ChunkChoice;
 import io.flexiserve.api.ResponseBodies.Delta;
+import io.flexiserve.api.ResponseBodies.FunctionCallOut;
+import io.flexiserve.api.ResponseBodies.FunctionDelta;
+import io.flexiserve.api.ResponseBodies.ToolCallDelta;
+import io.flexiserve.api.ResponseBodies.ToolCallOut;
 import io.flexiserve.api.ResponseBodies.TokenLogprobOut;
 import io.flexiserve.api.ResponseBodies.TopLogprobOut;
 import io.flexiserve.engine.GeneratedToken;
 import io.flexiserve.engine.TokenLogprob;
 import io.flexiserve.tokenizer.Tokenizer;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /** {@code chat.completion} and {@code chat.completion.chunk} bodies. */
 final class ChatShape implements ResponseShape {
@@ -21,11 +27,15 @@ final class ChatShape implements ResponseShape {
     private final TokenStrings strings;
     private final boolean logprobs;
     private final boolean returnLayers;
+    private final ToolSpec tools;
+    private final Map<Integer, ToolCallScanner> scanners = new HashMap<>();
 
-    ChatShape(Tokenizer tokenizer, boolean logprobs, boolean returnLayers) {
+    /** @param tools the request's tools when its replies may be calls (tool choice not {@code none}), else null */
+    ChatShape(Tokenizer tokenizer, boolean logprobs, boolean returnLayers, ToolSpec tools) {
         this.strings = new TokenStrings(tokenizer);
         this.logprobs = logprobs;
         this.returnLayers = returnLayers;
+        this.tools = tools;
     }
 
     @Override
@@ -36,8 +46,49 @@ final class ChatShape implements ResponseShape {
     @Override
     public Object chunk(ResponseMeta meta, int index, String text, List<TokenDepth> depths, List<GeneratedToken> tokens,
                         String finishReason) {
-        Delta delta = text.isEmpty() && finishReason != null ? new Delta(null, null) : new Delta(null, text);
+        Delta delta;
+        if (tools == null) {
+            delta = text.isEmpty() && finishReason != null ? new Delta(null, null) : new Delta(null, text);
+        } else {
+            ToolCallScanner scanner = scanners.computeIfAbsent(index, i -> scanner());
+            ToolCallScanner.Piece piece = scanner.feed(text);
+            List<ToolCallDelta> calls = piece.fragments().stream().map(ChatShape::delta).toList();
+            delta = new Delta(null, piece.content().isEmpty() ? null : piece.content(), calls.isEmpty() ? null : calls);
+            finishReason = finish(finishReason, scanner);
+            if (delta.content() == null && calls.isEmpty() && finishReason == null && (!logprobs || tokens.isEmpty())
+                    && (!returnLayers || depths.isEmpty())) {
+                return null;
+            }
+        }
         return chunk(meta, new ChunkChoice(index, delta, logprobs(tokens), finishReason, layers(depths)));
+    }
+
+    private ToolCallScanner scanner() {
+        return new ToolCallScanner(!tools.forced());
+    }
+
+    private static ToolCallDelta delta(ToolCallScanner.Fragment f) {
+        return f.id() != null ? new ToolCallDelta(f.index(), f.id(), "function", new FunctionDelta(f.name(), f.arguments()))
+                : new ToolCallDelta(f.index(), null, null, new FunctionDelta(null, f.arguments()));
+    }
+
+    /** A reply of calls that ended by itself ends as {@code tool_calls}. */
+    private static String finish(String reason, ToolCallScanner scanner) {
+        return "stop".equals(reason) && scanner.isCalls() ? "tool_calls" : reason;
+    }
+
+    private ChatChoice choice(ChoiceResult c) {
+        if (tools == null) {
+            return new ChatChoice(c.index(), new ChatMessageOut("assistant", c.text(), null), logprobs(c.tokens()),
+                    c.finishReason(), layers(c.depths()));
+        }
+        ToolCallScanner scanner = scanner();
+        ToolCallScanner.Piece piece = scanner.feed(c.text());
+        ChatMessageOut message = scanner.isCalls()
+                ? new ChatMessageOut("assistant", null, scanner.calls().stream().map(call -> new ToolCallOut(call.id,
+                        "function", new FunctionCallOut(call.name, call.arguments.toString()))).toList())
+                : new ChatMessageOut("assistant", piece.content(), null);
+        return new ChatChoice(c.index(), message, logprobs(c.tokens()), finish(c.finishReason(), scanner), layers(c.depths()));
     }
 
     @Override
@@ -47,8 +98,7 @@ final class ChatShape implements ResponseShape {
 
     @Override
     public Object complete(ResponseMeta meta, List<ChoiceResult> choices, ResponseBodies.Usage usage) {
-        List<ChatChoice> out = choices.stream().map(c -> new ChatChoice(c.index(), new ChatMessageOut("assistant", c.text()),
-                logprobs(c.tokens()), c.finishReason(), layers(c.depths()))).toList();
+        List<ChatChoice> out = choices.stream().map(this::choice).toList();
         return new ChatCompletion(meta.id(), "chat.completion", meta.created(), meta.model(), out, usage);
     }
 

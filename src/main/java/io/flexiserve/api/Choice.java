@@ -19,6 +19,7 @@ final class Choice implements TokenSink {
     final int index;
     private final IncrementalDetokenizer detokenizer;
     private final StopStrings stops;
+    private StopScope scope;
     private final ResponseWriter writer;
     private final boolean keepTokens;
     private final boolean everyToken;
@@ -33,11 +34,12 @@ final class Choice implements TokenSink {
      * @param everyToken send a piece for every token even when it adds no text (a streamed response with
      *                   {@code return_layers}: clients see each token's layers as it is generated)
      */
-    Choice(int index, Tokenizer tokenizer, List<String> stop, ResponseWriter writer, boolean keepTokens, boolean everyToken,
-           String echo) {
+    Choice(int index, Tokenizer tokenizer, List<String> stop, StopScope scope, ResponseWriter writer, boolean keepTokens,
+           boolean everyToken, String echo) {
         this.index = index;
         this.detokenizer = new IncrementalDetokenizer(tokenizer);
-        this.stops = new StopStrings(stop);
+        this.stops = new StopStrings(scope == StopScope.NOWHERE ? List.of() : stop);
+        this.scope = scope;
         this.writer = writer;
         this.keepTokens = keepTokens;
         this.everyToken = everyToken;
@@ -51,11 +53,26 @@ final class Choice implements TokenSink {
         if (keepTokens) {
             tokens.add(token);
         }
-        String out = stops.append(detokenizer.add(token.id()));
+        String out = stopsApply(detokenizer.add(token.id()));
         if (!out.isEmpty() || stops.matched() || everyToken) {
             send(out);
         }
         return !stops.matched();
+    }
+
+    /** The text to send for a new piece: through the stop strings while they apply. */
+    private String stopsApply(String piece) {
+        if (scope == StopScope.ANSWERS) {
+            String begun = (text.length() > textOffset ? text.substring(textOffset) : "") + piece;
+            String start = begun.stripLeading();
+            if (!start.isEmpty()) { // decided: an answer keeps its stop strings, tool calls have none
+                scope = start.charAt(0) == '[' ? StopScope.NOWHERE : StopScope.EVERYWHERE;
+                if (scope == StopScope.NOWHERE) {
+                    return stops.flush() + piece;
+                }
+            }
+        }
+        return scope == StopScope.NOWHERE ? piece : stops.append(piece);
     }
 
     @Override
@@ -65,7 +82,7 @@ final class Choice implements TokenSink {
             return;
         }
         if (!stops.matched()) {
-            String tail = stops.append(detokenizer.flush());
+            String tail = stopsApply(detokenizer.flush());
             send(tail + stops.flush());
         }
         writer.finished(this, reason.openAiName(), stats);

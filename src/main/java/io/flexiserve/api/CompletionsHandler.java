@@ -5,13 +5,18 @@ import io.flexiserve.api.ChatCompletionRequest.Message;
 import io.flexiserve.engine.EngineFailedException;
 import io.flexiserve.engine.EngineOverloadedException;
 import io.flexiserve.engine.GenerationRequest;
+import io.flexiserve.engine.TokenConstraint;
+import io.flexiserve.structured.Grammar;
 import io.flexiserve.tokenizer.ChatMessage;
+import io.flexiserve.tokenizer.ChatTemplate;
 import io.flexiserve.tokenizer.TokenizerException;
 import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Event;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 
@@ -24,18 +29,21 @@ public class CompletionsHandler {
 
     /** Routing-context key of the served model id a request resolved to, for the rejection metrics. */
     static final String MODEL_KEY = "flexiserve.model";
-    private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant");
+    private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool");
 
     private final ModelRegistry models;
     private final ApiJson json;
     private final RequestLimits limits;
     private final Event<StreamDropped> drops;
+    private final StructuredOutputs structured;
 
-    public CompletionsHandler(ModelRegistry models, ApiJson json, RequestLimits limits, Event<StreamDropped> drops) {
+    public CompletionsHandler(ModelRegistry models, ApiJson json, RequestLimits limits, Event<StreamDropped> drops,
+                              StructuredOutputs structured) {
         this.models = models;
         this.json = json;
         this.limits = limits;
         this.drops = drops;
+        this.structured = structured;
     }
 
     void chat(RoutingContext ctx) {
@@ -43,13 +51,16 @@ public class CompletionsHandler {
         ModelEndpoint model = resolve(r.model());
         ctx.put(MODEL_KEY, model.name());
         refuseUnsupported(r);
+        ResponseFormat format = ResponseFormat.parse(r.responseFormat());
+        ToolSpec tools = ToolSpec.parse(r.tools(), r.toolChoice(), r.parallelToolCalls());
         String text;
         try {
-            text = model.chatTemplate().render(messages(r.messages(), limits.maxMessages()), true);
+            text = render(model.chatTemplate(), messages(r.messages(), limits.maxMessages()), tools);
         } catch (TokenizerException e) {
             throw OpenAiException.invalid("messages", e.getMessage());
         }
         int[] ids = model.tokenizer().encode(text);
+        Grammar grammar = structured.grammar(model, format, tools);
         if (r.maxTokens() != null && r.maxCompletionTokens() != null && !r.maxTokens().equals(r.maxCompletionTokens())) {
             throw OpenAiException.invalid("max_completion_tokens", "max_tokens and max_completion_tokens disagree; send one");
         }
@@ -60,8 +71,23 @@ public class CompletionsHandler {
         }
         int topLogprobs = logprobs ? (r.topLogprobs() == null ? 0 : r.topLogprobs()) : -1;
         RequestSettings settings = validate(r, maxTokens, topLogprobs, model);
-        ResponseShape shape = new ChatShape(model.tokenizer(), logprobs, settings.returnLayers());
-        start(ctx, model, shape, "chatcmpl-", List.of(new Prompt(ids, "")), settings);
+        boolean calls = tools != null && !tools.choice().equals("none");
+        ResponseShape shape = new ChatShape(model.tokenizer(), logprobs, settings.returnLayers(), calls ? tools : null);
+        StopScope stops = grammar == null ? StopScope.EVERYWHERE : calls && !tools.forced() && format == null
+                ? StopScope.ANSWERS : StopScope.NOWHERE;
+        start(ctx, model, shape, "chatcmpl-", List.of(new Prompt(ids, "")), settings, grammar, stops);
+    }
+
+    /**
+     * The prompt: the template's own tool format when it has one, else the tools described in a system message;
+     * earlier calls are written so that the template can show them.
+     */
+    private static String render(ChatTemplate template, List<ChatMessage> messages, ToolSpec tools) {
+        if (template.rendersTools()) {
+            return template.render(ToolPrompt.forTemplate(messages), true, tools == null ? null : tools.listed());
+        }
+        boolean describe = tools != null && !tools.choice().equals("none");
+        return template.render(describe ? ToolPrompt.withTools(messages, tools) : ToolPrompt.plain(messages), true);
     }
 
     void completion(RoutingContext ctx) {
@@ -85,7 +111,7 @@ public class CompletionsHandler {
         RequestSettings settings = validate(r, r.maxTokens(), r.logprobs() == null ? -1 : r.logprobs(), model);
         List<Prompt> prompts = PromptParser.parse(r.prompt(), model.tokenizer(), model.vocabSize(), echo, limits.maxPrompts());
         ResponseShape shape = new TextShape(model.tokenizer(), r.logprobs() != null, settings.returnLayers());
-        start(ctx, model, shape, "cmpl-", prompts, settings);
+        start(ctx, model, shape, "cmpl-", prompts, settings, null, StopScope.EVERYWHERE);
     }
 
     /** A prompt's ids, and the text to echo before its completion. */
@@ -111,8 +137,12 @@ public class CompletionsHandler {
         return models.find(name).orElseThrow(() -> OpenAiException.modelNotFound(name));
     }
 
+    /**
+     * Submits every choice. With a grammar each choice gets its own matcher; stop strings then apply only where the
+     * output is free text ({@code stops}), so that a structured value is never cut short.
+     */
     private void start(RoutingContext ctx, ModelEndpoint model, ResponseShape shape, String idPrefix, List<Prompt> prompts,
-                       RequestSettings s) {
+                       RequestSettings s, Grammar grammar, StopScope stops) {
         int choices = prompts.size() * s.n();
         if (choices > limits.maxChoices()) {
             throw OpenAiException.invalid("n", "prompts times n must be at most " + limits.maxChoices() + ", got " + choices);
@@ -139,10 +169,13 @@ public class CompletionsHandler {
             for (int p = 0; p < prompts.size(); p++) {
                 Prompt prompt = prompts.get(p);
                 for (int i = 0; i < s.n(); i++) {
-                    Choice choice = new Choice(p * s.n() + i, model.tokenizer(), s.stop(), writer, s.topLogprobs() >= 0,
-                            s.stream() && s.returnLayers(), prompt.echo());
-                    GenerationRequest request = new GenerationRequest(prompt.ids(), s.seedFor(i), maxTokens[p],
-                            s.ignoreEos() ? Set.of() : model.generationConfig().eosTokenIds(), s.threshold(), s.topLogprobs());
+                    Choice choice = new Choice(p * s.n() + i, model.tokenizer(), s.stop(), stops, writer,
+                            s.topLogprobs() >= 0, s.stream() && s.returnLayers(), prompt.echo());
+                    Set<Integer> ends = s.ignoreEos() ? Set.of() : model.generationConfig().eosTokenIds();
+                    TokenConstraint constraint = grammar == null ? null
+                            : StructuredOutputs.constraint(grammar, ends.stream().mapToInt(Integer::intValue).toArray());
+                    GenerationRequest request = new GenerationRequest(prompt.ids(), s.seedFor(i), maxTokens[p], ends,
+                            s.threshold(), s.topLogprobs(), constraint);
                     writer.track(model.engine().submit(request, choice), i == 0 ? prompt.ids().length : 0);
                     all.add(choice);
                 }
@@ -163,12 +196,8 @@ public class CompletionsHandler {
     }
 
     private static void refuseUnsupported(ChatCompletionRequest r) {
-        refuse("tools", r.tools() != null && !(r.tools().isArray() && r.tools().isEmpty()));
-        refuse("tool_choice", r.toolChoice() != null && !"none".equals(r.toolChoice().asText()));
-        refuse("functions", r.functions() != null);
+        refuse("functions", r.functions() != null); // deprecated for tools, which are supported
         refuse("function_call", r.functionCall() != null && !"none".equals(r.functionCall().asText()));
-        refuse("parallel_tool_calls", r.parallelToolCalls() != null && r.parallelToolCalls().asBoolean());
-        refuse("response_format", r.responseFormat() != null && !"text".equals(r.responseFormat().path("type").asText()));
         refuse("audio", r.audio() != null);
         refuse("modalities", r.modalities() != null && !(r.modalities().size() == 1 && "text".equals(r.modalities().get(0).asText())));
         refuse("prediction", r.prediction() != null);
@@ -201,9 +230,55 @@ public class CompletionsHandler {
             }
             if (!ROLES.contains(m.role())) {
                 throw OpenAiException.invalid(param + ".role", "Invalid role '" + m.role()
-                        + "'; supported roles are system, developer, user and assistant (tools are not supported)");
+                        + "'; supported roles are system, developer, user, assistant and tool");
             }
-            out.add(new ChatMessage(m.role().equals("developer") ? "system" : m.role(), content(m.content(), param)));
+            out.add(message(m, param));
+        }
+        return out;
+    }
+
+    /** One message: an assistant's may hold tool calls instead of content; a tool's answers one call. */
+    private static ChatMessage message(Message m, String param) {
+        String role = m.role().equals("developer") ? "system" : m.role();
+        if (m.toolCalls() != null && !m.toolCalls().isNull()) {
+            if (!role.equals("assistant")) {
+                throw OpenAiException.invalid(param + ".tool_calls", "only assistant messages carry tool_calls");
+            }
+            List<Map<String, Object>> calls = toolCalls(m.toolCalls(), param + ".tool_calls");
+            boolean noContent = m.content() == null || m.content().isNull();
+            return new ChatMessage(role, noContent ? null : content(m.content(), param), calls, null);
+        }
+        if (role.equals("tool")) {
+            if (m.toolCallId() == null || m.toolCallId().isEmpty()) {
+                throw OpenAiException.invalid(param + ".tool_call_id", "a tool message needs the tool_call_id it answers");
+            }
+            return new ChatMessage(role, content(m.content(), param), null, m.toolCallId());
+        }
+        return new ChatMessage(role, content(m.content(), param));
+    }
+
+    /** {@code [{"id", "type": "function", "function": {"name", "arguments": "<JSON text>"}}, ...]}. */
+    private static List<Map<String, Object>> toolCalls(JsonNode calls, String param) {
+        if (!calls.isArray() || calls.isEmpty()) {
+            throw OpenAiException.invalid(param, "tool_calls must be a non-empty list");
+        }
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (int i = 0; i < calls.size(); i++) {
+            JsonNode call = calls.get(i);
+            JsonNode function = call.path("function");
+            if (!call.path("id").isTextual() || !"function".equals(call.path("type").asText())
+                    || !function.path("name").isTextual() || !function.path("arguments").isTextual()) {
+                throw OpenAiException.invalid(param + "[" + i + "]", "a tool call needs an id, type 'function' and a "
+                        + "function with a name and arguments (a JSON string)");
+            }
+            Map<String, Object> fn = new LinkedHashMap<>();
+            fn.put("name", function.get("name").asText());
+            fn.put("arguments", function.get("arguments").asText());
+            Map<String, Object> c = new LinkedHashMap<>();
+            c.put("id", call.get("id").asText());
+            c.put("type", "function");
+            c.put("function", fn);
+            out.add(c);
         }
         return out;
     }

@@ -21,7 +21,24 @@ final class ResponseBodies {
                       @JsonProperty("finish_reason") String finishReason, ChoiceLayers flexidepth) {
     }
 
-    record ChatMessageOut(String role, String content) {
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record ChatMessageOut(String role, @JsonInclude(JsonInclude.Include.ALWAYS) String content,
+                          @JsonProperty("tool_calls") List<ToolCallOut> toolCalls) {
+    }
+
+    record ToolCallOut(String id, String type, FunctionCallOut function) {
+    }
+
+    record FunctionCallOut(String name, String arguments) {
+    }
+
+    /** A streamed piece of a tool call: index always; id, type and name on its first piece; then arguments text. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record ToolCallDelta(int index, String id, String type, FunctionDelta function) {
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record FunctionDelta(String name, String arguments) {
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -36,7 +53,11 @@ final class ResponseBodies {
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    record Delta(String role, String content) {
+    record Delta(String role, String content, @JsonProperty("tool_calls") List<ToolCallDelta> toolCalls) {
+
+        Delta(String role, String content) {
+            this(role, content, null);
+        }
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)

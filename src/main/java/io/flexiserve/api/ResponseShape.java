@@ -9,7 +9,10 @@ interface ResponseShape {
     /** The chunk opening a choice's stream, or null when the shape has none (chat sends the assistant role). */
     Object opening(ResponseMeta meta, int index);
 
-    /** A streamed piece of a choice: text, the layers and logprobs of its tokens, and a finish reason at the end. */
+    /**
+     * A streamed piece of a choice: text, the layers and logprobs of its tokens, and a finish reason at the end; null
+     * when the piece adds nothing a client would see (the whitespace and brackets around tool calls).
+     */
     Object chunk(ResponseMeta meta, int index, String text, List<TokenDepth> depths, List<GeneratedToken> tokens,
                  String finishReason);
 

@@ -142,7 +142,10 @@ abstract class ResponseWriter {
 
         @Override
         synchronized void delta(Choice choice, String text, List<TokenDepth> depths, List<GeneratedToken> tokens, String finish) {
-            event(json.write(shape.chunk(meta, choice.index, text, depths, tokens, finish)));
+            Object chunk = shape.chunk(meta, choice.index, text, depths, tokens, finish);
+            if (chunk != null) {
+                event(json.write(chunk));
+            }
         }
 
         @Override

@@ -307,17 +307,25 @@ public final class Engine implements AutoCloseable {
     }
 
     /**
-     * The sequence's next token, or -1 when it generates none: cancelled (it ends as aborted) or a stop token (it
-     * ends as stopped; the stop token is not part of the output).
+     * The sequence's next token, or -1 when it generates none: cancelled (it ends as aborted), a stop token, or a
+     * constraint that allows nothing more (it ends as stopped; the stop token is not part of the output).
      */
     private int sample(Sequence s, float[] logits) {
         if (s.cancelled) {
             finish(s, FinishReason.ABORT);
             return -1;
         }
+        TokenConstraint constraint = s.request.constraint();
+        if (constraint != null && !constraint.mask(logits)) { // masked in place: the logprobs see it too
+            finish(s, FinishReason.STOP);
+            return -1;
+        }
         SamplingParams params = s.request.sampling();
         float[] adjusted = params.adjustsLogits() ? LogitAdjustments.apply(logits, params, s) : logits;
         int token = Sampler.sample(adjusted, params, s.random);
+        if (constraint != null) {
+            constraint.accept(token);
+        }
         if (s.firstTokenNanos == 0) {
             s.firstTokenNanos = System.nanoTime();
         }

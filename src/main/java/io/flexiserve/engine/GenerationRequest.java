@@ -11,9 +11,16 @@ import java.util.Set;
  * @param stopTokenIds ids that end the generation (not emitted); usually the checkpoint's eos ids
  * @param threshold    FlexiDepth routing cut for this sequence (0.5 in the release)
  * @param topLogprobs  -1 for no logprobs; otherwise the chosen token's logprob plus this many alternatives
+ * @param constraint   the tokens allowed at each step (a structured output), or null for any
  */
 public record GenerationRequest(int[] promptIds, SamplingParams sampling, int maxTokens, Set<Integer> stopTokenIds,
-                                float threshold, int topLogprobs) {
+                                float threshold, int topLogprobs, TokenConstraint constraint) {
+
+    /** A request whose tokens are not constrained. */
+    public GenerationRequest(int[] promptIds, SamplingParams sampling, int maxTokens, Set<Integer> stopTokenIds,
+                             float threshold, int topLogprobs) {
+        this(promptIds, sampling, maxTokens, stopTokenIds, threshold, topLogprobs, null);
+    }
 
     public GenerationRequest {
         if (promptIds.length == 0) {

@@ -27,7 +27,7 @@ final class Logprobs {
         return (float) (logits[id] - logNormalizer);
     }
 
-    /** The k most likely tokens, most likely first (ties by lower id). */
+    /** The k most likely tokens, most likely first (ties by lower id); tokens a constraint refused are never among them. */
     List<TokenLogprob> top(int k) {
         if (k <= 0) {
             return List.of();
@@ -35,6 +35,9 @@ final class Logprobs {
         PriorityQueue<Integer> heap = new PriorityQueue<>(k + 1,
                 (a, b) -> logits[a] != logits[b] ? Float.compare(logits[a], logits[b]) : Integer.compare(b, a));
         for (int id = 0; id < logits.length; id++) {
+            if (logits[id] == Float.NEGATIVE_INFINITY) {
+                continue;
+            }
             heap.add(id);
             if (heap.size() > k) {
                 heap.poll();

@@ -50,7 +50,12 @@ public final class Grammar {
                                     TokenVocabulary vocabulary) {
         List<Node> calls = new ArrayList<>();
         for (ToolFunction f : functions) {
-            Node arguments = f.parameters() == null ? new Node.Obj(List.of(), null) : SchemaCompiler.compile(f.parameters());
+            Node arguments;
+            try {
+                arguments = f.parameters() == null ? new Node.Obj(List.of(), null) : SchemaCompiler.compile(f.parameters());
+            } catch (SchemaException e) {
+                throw e.in("the parameters of function '" + f.name() + "'");
+            }
             calls.add(new Node.Obj(List.of(Node.Property.of("name", new Node.Literal(Node.Literal.json(f.name())), true),
                     Node.Property.of("arguments", arguments, true)), null));
         }

@@ -31,6 +31,7 @@ public final class ChatTemplate {
     private final String bosToken;
     private final String eosToken;
     private final Jinjava jinjava;
+    private volatile Boolean rendersTools;
 
     public ChatTemplate(String template, String bosToken, String eosToken) {
         this.template = template;
@@ -61,14 +62,23 @@ public final class ChatTemplate {
 
     /** The prompt text for the conversation; with {@code addGenerationPrompt} it ends where the assistant's reply starts. */
     public String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
-        List<Map<String, Object>> msgs = messages.stream()
-                .map(m -> Map.<String, Object>of("role", m.role(), "content", m.content()))
-                .toList();
+        return render(messages, addGenerationPrompt, null);
+    }
+
+    /**
+     * As {@link #render(List, boolean)}, with {@code tools} (OpenAI's {@code tools} list) given to the template as
+     * transformers gives it: templates with a tool format (Llama 3.1's) render them, others ignore them.
+     */
+    public String render(List<ChatMessage> messages, boolean addGenerationPrompt, List<Map<String, Object>> tools) {
+        List<Map<String, Object>> msgs = messages.stream().map(ChatTemplate::message).toList();
         Map<String, Object> context = new HashMap<>();
         context.put("messages", msgs);
         context.put("bos_token", bosToken);
         context.put("eos_token", eosToken);
         context.put("add_generation_prompt", addGenerationPrompt);
+        if (tools != null) {
+            context.put("tools", tools);
+        }
         RenderResult result = jinjava.renderForResult(template, context);
         for (TemplateError error : result.getErrors()) {
             if (error.getSeverity() == TemplateError.ErrorType.FATAL) {
@@ -76,6 +86,32 @@ public final class ChatTemplate {
             }
         }
         return result.getOutput();
+    }
+
+    /** Whether the template writes a {@code tools} list into the prompt (else the caller must describe the tools). */
+    public boolean rendersTools() {
+        Boolean known = rendersTools;
+        if (known == null) {
+            List<ChatMessage> probe = List.of(new ChatMessage("user", "Hi"));
+            Map<String, Object> tool = Map.of("type", "function", "function",
+                    Map.of("name", "flexiserve_probe", "description", "probe", "parameters", Map.of("type", "object")));
+            known = render(probe, true, List.of(tool)).contains("flexiserve_probe");
+            rendersTools = known;
+        }
+        return known;
+    }
+
+    private static Map<String, Object> message(ChatMessage m) {
+        Map<String, Object> out = new HashMap<>();
+        out.put("role", m.role());
+        out.put("content", m.content());
+        if (m.toolCalls() != null) {
+            out.put("tool_calls", m.toolCalls());
+        }
+        if (m.toolCallId() != null) {
+            out.put("tool_call_id", m.toolCallId());
+        }
+        return out;
     }
 
     public String bosToken() {

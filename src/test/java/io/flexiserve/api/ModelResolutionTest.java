@@ -43,7 +43,7 @@ class ModelResolutionTest {
     @Test
     void loadingIs503OnCompletionsAndModels() {
         OpenAiException e = assertThrows(OpenAiException.class,
-                () -> new CompletionsHandler(registry(false), new ApiJson(), RequestLimits.DEFAULTS, null).resolve("flexidepth-demo"));
+                () -> new CompletionsHandler(registry(false), new ApiJson(), RequestLimits.DEFAULTS, null, new StructuredOutputs()).resolve("flexidepth-demo"));
         assertEquals(503, e.status());
         assertEquals("model_loading", e.body().error().code());
         OpenAiException models = assertThrows(OpenAiException.class, () -> new ModelsResource(registry(false), new ApiJson()).list());
@@ -53,14 +53,14 @@ class ModelResolutionTest {
     @Test
     void shuttingDownIs503WithItsOwnCode() {
         OpenAiException e = assertThrows(OpenAiException.class,
-                () -> new CompletionsHandler(registry(true, true), new ApiJson(), RequestLimits.DEFAULTS, null).resolve("flexidepth-demo"));
+                () -> new CompletionsHandler(registry(true, true), new ApiJson(), RequestLimits.DEFAULTS, null, new StructuredOutputs()).resolve("flexidepth-demo"));
         assertEquals(503, e.status());
         assertEquals("shutting_down", e.body().error().code());
     }
 
     @Test
     void missingModelIs400AndUnknownIs404() {
-        CompletionsHandler handler = new CompletionsHandler(registry(true), new ApiJson(), RequestLimits.DEFAULTS, null);
+        CompletionsHandler handler = new CompletionsHandler(registry(true), new ApiJson(), RequestLimits.DEFAULTS, null, new StructuredOutputs());
         assertEquals(400, assertThrows(OpenAiException.class, () -> handler.resolve(null)).status());
         OpenAiException unknown = assertThrows(OpenAiException.class, () -> handler.resolve("gpt-4"));
         assertEquals(404, unknown.status());

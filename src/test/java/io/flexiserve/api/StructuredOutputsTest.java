@@ -1,0 +1,273 @@
+package io.flexiserve.api;
+
+import static io.restassured.RestAssured.given;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.annotation.JsonClassDescription;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.networknt.schema.SchemaRegistry;
+import com.networknt.schema.SpecificationVersion;
+import com.openai.client.OpenAIClient;
+import com.openai.client.okhttp.OpenAIOkHttpClient;
+import com.openai.errors.BadRequestException;
+import com.openai.models.chat.completions.ChatCompletion;
+import com.openai.models.chat.completions.ChatCompletionCreateParams;
+import com.openai.models.chat.completions.ChatCompletionMessageFunctionToolCall;
+import com.openai.models.chat.completions.ChatCompletionToolChoiceOption;
+import com.openai.models.chat.completions.ChatCompletionToolMessageParam;
+import com.openai.models.chat.completions.StructuredChatCompletion;
+import com.openai.models.chat.completions.StructuredChatCompletionCreateParams;
+import io.quarkus.test.common.http.TestHTTPResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.http.ContentType;
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Structured outputs and tool calls through the OpenAI Java SDK against the random-weight demo model: its text is
+ * noise, so an output that parses and validates (networknt's validator) shows the constraint at work.
+ */
+@QuarkusTest
+class StructuredOutputsTest {
+
+    static final String MODEL = "flexidepth-demo";
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final SchemaRegistry SCHEMAS = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12);
+    static final String TREE = "{\"$defs\":{\"node\":{\"type\":\"object\",\"properties\":{\"v\":{\"type\":\"integer\"},"
+            + "\"kids\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/node\"},\"maxItems\":2}},"
+            + "\"required\":[\"v\",\"kids\"],\"additionalProperties\":false}},\"$ref\":\"#/$defs/node\"}";
+    static final String WEATHER = "{\"type\":\"object\",\"properties\":{\"city\":{\"enum\":[\"Paris\",\"Oslo\"]},"
+            + "\"days\":{\"type\":\"integer\"}},\"required\":[\"city\",\"days\"],\"additionalProperties\":false}";
+
+    @TestHTTPResource("/v1")
+    URI base;
+
+    private OpenAIClient client;
+
+    @BeforeEach
+    void connect() {
+        TestSupport.awaitReady();
+        client = OpenAIOkHttpClient.builder().baseUrl(base.toString()).apiKey("not-needed").maxRetries(0).build();
+    }
+
+    public enum Role { ADMIN, USER }
+
+    /** The SDK turns this class into a strict JSON Schema and the reply back into an instance. */
+    public static class Person {
+        @JsonPropertyDescription("the person's age in years")
+        public long age;
+        public boolean member;
+        public Role role;
+        public List<Long> scores;
+    }
+
+    @JsonClassDescription("Looks up the weather forecast")
+    public static class GetForecast {
+        public Role audience;
+        public long days;
+    }
+
+    @Test
+    void openAiJavaStructuredOutputsParseIntoTheClass() {
+        StructuredChatCompletionCreateParams<Person> params = ChatCompletionCreateParams.builder().model(MODEL)
+                .addUserMessage("Describe a person.").maxCompletionTokens(3000).temperature(1.0).seed(7)
+                .responseFormat(Person.class).build();
+        StructuredChatCompletion<Person> completion = client.chat().completions().create(params);
+        StructuredChatCompletion.Choice<Person> choice = completion.choices().get(0);
+        assertEquals(ChatCompletion.Choice.FinishReason.STOP, choice.finishReason());
+        Person person = choice.message().content().orElseThrow();
+        assertTrue(person.role == Role.ADMIN || person.role == Role.USER);
+        assertTrue(person.scores != null);
+    }
+
+    @Test
+    void nestedRecursiveSchemasWithSeveralChoicesAllValidate() throws Exception {
+        JsonNode body = chat(Map.of("n", 3, "temperature", 1.0, "seed", 3, "max_tokens", 3000,
+                "response_format", jsonSchema("tree", TREE)));
+        int valid = 0;
+        for (JsonNode choice : body.get("choices")) {
+            if (choice.get("finish_reason").asText().equals("length")) {
+                continue;
+            }
+            assertEquals("stop", choice.get("finish_reason").asText());
+            validate(TREE, choice.at("/message/content").asText());
+            valid++;
+        }
+        assertTrue(valid >= 2, "most trees end within 3000 tokens: " + body);
+    }
+
+    @Test
+    void stopStringsNeverCutAStructuredValue() throws Exception {
+        String schema = "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"array\",\"items\":{\"enum\":[\"x,y\",1]},"
+                + "\"minItems\":2,\"maxItems\":4}},\"required\":[\"a\"],\"additionalProperties\":false}";
+        JsonNode body = chat(Map.of("temperature", 1.0, "seed", 1, "max_tokens", 1000, "stop", List.of(",", "\""),
+                "response_format", jsonSchema("s", schema)));
+        String content = body.at("/choices/0/message/content").asText();
+        assertEquals("stop", body.at("/choices/0/finish_reason").asText());
+        assertTrue(content.contains(","), "the stop string occurs inside the value: " + content);
+        validate(schema, content);
+    }
+
+    @Test
+    void jsonObjectModeAndItsLogprobsSeeOnlyAllowedTokens() throws Exception {
+        JsonNode body = chat(Map.of("temperature", 1.0, "seed", 5, "max_tokens", 3000, "logprobs", true,
+                "top_logprobs", 5, "response_format", Map.of("type", "json_object")));
+        JsonNode choice = body.at("/choices/0");
+        if (choice.get("finish_reason").asText().equals("stop")) {
+            assertTrue(JSON.readTree(choice.at("/message/content").asText()).isObject());
+        }
+        for (JsonNode top : choice.at("/logprobs/content/0/top_logprobs")) {
+            String token = top.get("token").asText();
+            assertTrue(token.equals("{") || token.isBlank(), "the first token opens an object: '" + token + "'");
+        }
+    }
+
+    @Test
+    void aSchemaTheGrammarCannotEnforceIsA400NamingKeywordAndPath() {
+        BadRequestException e = assertThrows(BadRequestException.class, () -> client.chat().completions().create(
+                ChatCompletionCreateParams.builder().model(MODEL).addUserMessage("x").responseFormat(
+                        com.openai.models.ResponseFormatJsonSchema.builder().jsonSchema(
+                                com.openai.models.ResponseFormatJsonSchema.JsonSchema.builder().name("s").schema(
+                                        com.openai.models.ResponseFormatJsonSchema.JsonSchema.Schema.builder()
+                                                .putAdditionalProperty("type", com.openai.core.JsonValue.from("object"))
+                                                .putAdditionalProperty("properties", com.openai.core.JsonValue.from(
+                                                        Map.of("n", Map.of("type", "string", "format", "email"))))
+                                                .build()).build()).build()).build()));
+        assertTrue(e.getMessage().contains("'format'") && e.getMessage().contains("#/properties/n"), e.getMessage());
+        assertEquals("response_format.json_schema.schema", e.param().orElseThrow());
+    }
+
+    @Test
+    void aFullToolLoopWithTheSdk() {
+        ChatCompletionCreateParams.Builder params = ChatCompletionCreateParams.builder().model(MODEL)
+                .addUserMessage("What is the forecast?").addTool(GetForecast.class).maxCompletionTokens(1000)
+                .temperature(1.0).seed(11).toolChoice(ChatCompletionToolChoiceOption.Auto.REQUIRED);
+        ChatCompletion first = client.chat().completions().create(params.build());
+        ChatCompletion.Choice choice = first.choices().get(0);
+        assertEquals(ChatCompletion.Choice.FinishReason.TOOL_CALLS, choice.finishReason());
+        assertTrue(choice.message().content().isEmpty(), "a reply of calls has no content");
+        List<ChatCompletionMessageFunctionToolCall> calls = choice.message().toolCalls().orElseThrow().stream()
+                .map(c -> c.asFunction()).toList();
+        assertFalse(calls.isEmpty());
+        params.addMessage(choice.message());
+        for (ChatCompletionMessageFunctionToolCall call : calls) {
+            assertEquals("GetForecast", call.function().name());
+            assertTrue(call.id().startsWith("call_"));
+            GetForecast args = call.function().arguments(GetForecast.class); // the SDK parses them
+            assertTrue(args.audience != null);
+            params.addMessage(ChatCompletionToolMessageParam.builder().toolCallId(call.id())
+                    .content("{\"forecast\": \"sunny\"}").build());
+        }
+        ChatCompletion answer = client.chat().completions().create(params.toolChoice(ChatCompletionToolChoiceOption.Auto.NONE)
+                .maxCompletionTokens(8).build());
+        assertTrue(answer.choices().get(0).message().toolCalls().map(List::isEmpty).orElse(true), "none: an answer");
+        assertTrue(answer.choices().get(0).message().content().isPresent());
+        ChatCompletion bare = client.chat().completions().create(ChatCompletionCreateParams.builder().model(MODEL)
+                .addUserMessage("What is the forecast?").addTool(GetForecast.class).maxCompletionTokens(1)
+                .toolChoice(ChatCompletionToolChoiceOption.Auto.NONE).build());
+        assertTrue(answer.usage().orElseThrow().promptTokens() > bare.usage().orElseThrow().promptTokens() + 20,
+                "the calls and their results are part of the follow-up prompt");
+    }
+
+    @Test
+    void aStreamedToolCallReassembledEqualsTheNonStreamedOne() throws Exception {
+        Map<String, Object> request = new LinkedHashMap<>(Map.of("temperature", 1.0, "seed", 21, "max_tokens", 1000,
+                "tool_choice", "required", "tools", List.of(tool("get_weather", WEATHER), tool("get_time", null))));
+        JsonNode whole = chat(request);
+        assertEquals("tool_calls", whole.at("/choices/0/finish_reason").asText());
+        List<String[]> expected = new ArrayList<>();
+        for (JsonNode call : whole.at("/choices/0/message/tool_calls")) {
+            expected.add(new String[] {call.at("/function/name").asText(), call.at("/function/arguments").asText()});
+            if (call.at("/function/name").asText().equals("get_weather")) {
+                validate(WEATHER, call.at("/function/arguments").asText());
+            } else {
+                assertEquals(JSON.readTree("{}"), JSON.readTree(call.at("/function/arguments").asText()));
+            }
+        }
+        request.put("stream", true);
+        List<JsonNode> events = Sse.events(base, "/v1/chat/completions", JSON.writeValueAsString(withModel(request)));
+        Map<Integer, String[]> streamed = new LinkedHashMap<>();
+        Map<Integer, String> ids = new LinkedHashMap<>();
+        String finish = null;
+        for (JsonNode event : events) {
+            JsonNode c = event.at("/choices/0");
+            if (c.isMissingNode()) {
+                continue;
+            }
+            if (!c.get("finish_reason").isNull()) {
+                finish = c.get("finish_reason").asText();
+            }
+            for (JsonNode d : c.at("/delta/tool_calls")) {
+                int index = d.get("index").asInt();
+                if (d.has("id")) {
+                    assertFalse(streamed.containsKey(index), "id and name come once, first");
+                    ids.put(index, d.get("id").asText());
+                    streamed.put(index, new String[] {d.at("/function/name").asText(), ""});
+                }
+                streamed.get(index)[1] += d.at("/function/arguments").asText("");
+            }
+        }
+        assertEquals("tool_calls", finish);
+        assertEquals(expected.size(), streamed.size());
+        for (int i = 0; i < expected.size(); i++) {
+            assertEquals(expected.get(i)[0], streamed.get(i)[0]);
+            assertEquals(expected.get(i)[1], streamed.get(i)[1], "call " + i + "'s arguments, fragment by fragment");
+            assertTrue(ids.get(i).startsWith("call_"));
+        }
+    }
+
+    @Test
+    void aNamedToolWithoutParallelCallsIsCalledOnce() throws Exception {
+        JsonNode body = chat(Map.of("temperature", 1.0, "seed", 2, "max_tokens", 1000, "parallel_tool_calls", false,
+                "tools", List.of(tool("get_weather", WEATHER), tool("get_time", null)),
+                "tool_choice", Map.of("type", "function", "function", Map.of("name", "get_weather"))));
+        JsonNode calls = body.at("/choices/0/message/tool_calls");
+        assertEquals(1, calls.size(), body.toString());
+        assertEquals("get_weather", calls.at("/0/function/name").asText());
+        validate(WEATHER, calls.at("/0/function/arguments").asText());
+        assertTrue(body.at("/choices/0/message/content").isNull());
+        assertNotEquals("", calls.at("/0/id").asText());
+    }
+
+    private JsonNode chat(Map<String, Object> fields) throws Exception {
+        String body = given().contentType(ContentType.JSON).body(JSON.writeValueAsString(withModel(fields)))
+                .post("/v1/chat/completions").then().statusCode(200).extract().asString();
+        return JSON.readTree(body);
+    }
+
+    private static Map<String, Object> withModel(Map<String, Object> fields) {
+        Map<String, Object> body = new LinkedHashMap<>(fields);
+        body.put("model", MODEL);
+        body.put("messages", List.of(Map.of("role", "user", "content", "Answer in JSON.")));
+        return body;
+    }
+
+    private static Map<String, Object> jsonSchema(String name, String schema) throws Exception {
+        return Map.of("type", "json_schema", "json_schema", Map.of("name", name, "strict", true,
+                "schema", JSON.readValue(schema, Map.class)));
+    }
+
+    private static Map<String, Object> tool(String name, String parameters) throws Exception {
+        Map<String, Object> function = new LinkedHashMap<>(Map.of("name", name));
+        if (parameters != null) {
+            function.put("parameters", JSON.readValue(parameters, Map.class));
+        }
+        return Map.of("type", "function", "function", function);
+    }
+
+    private static void validate(String schema, String output) throws Exception {
+        var errors = SCHEMAS.getSchema(JSON.readTree(schema)).validate(JSON.readTree(output));
+        assertTrue(errors.isEmpty(), output + " -> " + errors);
+    }
+}
