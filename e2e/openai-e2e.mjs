@@ -2,6 +2,8 @@
 // http://localhost:8080). Prints one line per check and a closing "N passed, N failed" line.
 import assert from "node:assert/strict";
 import OpenAI from "openai";
+import { zodFunction, zodResponseFormat } from "openai/helpers/zod";
+import { z } from "zod";
 
 const base = (process.env.FLEXISERVE_URL ?? "http://localhost:8080") + "/v1";
 const client = new OpenAI({ baseURL: base, apiKey: process.env.FLEXISERVE_API_KEY ?? "not-needed", maxRetries: 0 });
@@ -57,6 +59,39 @@ check("context overflow is a 400 naming the limit", async () => {
   await assert.rejects(
     client.chat.completions.create({ model, messages: [{ role: "user", content: "x".repeat(6000) }], max_tokens: 4 }),
     (e) => e instanceof OpenAI.BadRequestError && /maximum context length is \d+ tokens/.test(e.message));
+});
+
+// The demo model's weights are random: a reply that zod accepts is the grammar's doing, not the model's.
+const Person = z.object({ age: z.number().int(), member: z.boolean(), role: z.enum(["admin", "user"]),
+  scores: z.array(z.number()) });
+
+check("zodResponseFormat: the parsed reply is a valid Person", async () => {
+  const r = await client.chat.completions.parse({
+    model, messages: [{ role: "user", content: "Describe a person" }], max_tokens: 3000, temperature: 1, seed: 4,
+    response_format: zodResponseFormat(Person, "person"),
+  });
+  assert.equal(r.choices[0].finish_reason, "stop");
+  const person = r.choices[0].message.parsed;
+  assert.ok(Person.safeParse(person).success, JSON.stringify(person));
+});
+
+check("zodFunction tool call: arguments parsed, then an answer to the tool's result", async () => {
+  const forecast = zodFunction({ name: "get_forecast", parameters: z.object({ city: z.enum(["Paris", "Oslo"]), days: z.number().int() }) });
+  const messages = [{ role: "user", content: "Forecast?" }];
+  const r = await client.chat.completions.parse({
+    model, messages, tools: [forecast], tool_choice: "required", max_tokens: 1000, temperature: 1, seed: 9,
+  });
+  const message = r.choices[0].message;
+  assert.equal(r.choices[0].finish_reason, "tool_calls");
+  assert.ok(message.tool_calls.length >= 1);
+  for (const call of message.tool_calls) {
+    assert.equal(call.function.name, "get_forecast");
+    assert.ok(["Paris", "Oslo"].includes(call.function.parsed_arguments.city), call.function.arguments);
+  }
+  messages.push(message, ...message.tool_calls.map((c) => ({ role: "tool", tool_call_id: c.id, content: "sunny" })));
+  const answer = await client.chat.completions.create({ model, messages, tools: [forecast], tool_choice: "none", max_tokens: 6 });
+  assert.equal(answer.choices[0].message.tool_calls ?? undefined, undefined);
+  assert.equal(typeof answer.choices[0].message.content, "string");
 });
 
 let passed = 0;

@@ -27,5 +27,5 @@ start_service() {
 
 # e2e/node_modules, installed once from the lock file.
 npm_deps() {
-  (cd e2e && { [ -d node_modules/openai ] && [ -d node_modules/playwright-core ]; } || npm ci --silent --no-audit --no-fund)
+  (cd e2e && { [ -d node_modules/openai ] && [ -d node_modules/playwright-core ] && [ -d node_modules/zod ]; } || npm ci --silent --no-audit --no-fund)
 }

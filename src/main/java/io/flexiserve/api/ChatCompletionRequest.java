@@ -51,9 +51,12 @@ public record ChatCompletionRequest(
     /**
      * One message; {@code content} is a string or a list of {@code {"type": "text", "text": ...}} parts (null for
      * an assistant message that only calls tools); {@code tool_calls} an assistant's calls; {@code tool_call_id}
-     * the call a {@code tool} message answers.
+     * the call a {@code tool} message answers. An assistant message sent back as a client received it may carry
+     * the reply's {@code refusal}, {@code annotations} and an SDK's {@code parsed} copy of its content: copies of
+     * what the conversation already holds, accepted and not used.
      */
     public record Message(String role, JsonNode content, String name, @JsonProperty("tool_calls") JsonNode toolCalls,
-                          @JsonProperty("tool_call_id") String toolCallId) {
+                          @JsonProperty("tool_call_id") String toolCallId, JsonNode refusal, JsonNode annotations,
+                          JsonNode parsed) {
     }
 }
