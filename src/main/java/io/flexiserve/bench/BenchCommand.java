@@ -14,6 +14,7 @@ import io.flexiserve.model.checkpoint.CheckpointGenerator;
 import io.flexiserve.model.checkpoint.CheckpointTensors;
 import io.flexiserve.model.checkpoint.TensorDtype;
 import io.flexiserve.model.cpu.ShortLivedThread;
+import io.flexiserve.tokenizer.Tokenizer;
 import io.flexiserve.tokenizer.ByteLevelTokenizerFiles;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -76,6 +77,10 @@ public final class BenchCommand implements Callable<Integer> {
             description = "Instead of the speed runs: compare these dtypes (e.g. q8,q4) with --dtype on one prompt"
                     + " (logit error, greedy agreement, routing agreement) and print that report.")
     List<String> quality;
+    @Option(names = "--structured", split = ",",
+            description = "Instead of the speed runs: decode through the engine with and without a JSON Schema at these"
+                    + " numbers of sequences (e.g. 1,16): tokens/s and the constraint's time per token.")
+    List<Integer> structured;
     @Option(names = "--quality-prompt", defaultValue = "512")
     int qualityPrompt;
     @Option(names = "--quality-steps", defaultValue = "64")
@@ -98,6 +103,9 @@ public final class BenchCommand implements Callable<Integer> {
             return 0;
         }
         ModelOptions options = ModelOptions.of(Device.cpu(), dtype, 0, false);
+        if (structured != null && !structured.isEmpty()) {
+            return structured(dir, options);
+        }
         Map<String, Object> report = new LinkedHashMap<>();
         ModelConfig config = ModelConfig.read(dir);
         report.put("checkpoint", dir.toString());
@@ -179,6 +187,20 @@ public final class BenchCommand implements Callable<Integer> {
             }
         }
         report.put("ratios", ratios);
+        System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(report));
+        return 0;
+    }
+
+    private int structured(Path dir, ModelOptions options) throws Exception {
+        Map<String, Object> report;
+        try (FlexiDepthModel net = ShortLivedThread.call("loader", () -> ModelLoader.load(dir, options));
+             Tokenizer tokenizer = Tokenizer.load(dir)) {
+            report = new StructuredBench(net, tokenizer, tokens, rounds)
+                    .run(structured.stream().mapToInt(Integer::intValue).toArray());
+        }
+        report.put("checkpoint", dir.toString());
+        report.put("dtype", dtype);
+        report.put("tokens_per_sequence_limit", tokens);
         System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(report));
         return 0;
     }

@@ -7,6 +7,7 @@ import io.flexiserve.engine.GeneratedToken;
 import io.flexiserve.engine.GenerationRequest;
 import io.flexiserve.engine.SamplingParams;
 import io.flexiserve.engine.SequenceStats;
+import io.flexiserve.engine.TokenConstraint;
 import io.flexiserve.engine.TokenSink;
 import io.flexiserve.model.FlexiDepthModel;
 import java.util.ArrayList;
@@ -16,6 +17,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntFunction;
+import java.util.function.Supplier;
 
 /** Decode speed through the engine itself (no HTTP): one or more greedy sequences that never stop early. */
 final class DecodeBench {
@@ -52,10 +55,8 @@ final class DecodeBench {
 
     private Map<Float, Result> interleaved(int sequences, float[] thresholds, int rounds, Runnable afterRound)
             throws Exception {
-        int maxLen = Math.min(model.maxPositions(), 16 + tokens + 1);
         Map<Float, Result> best = new LinkedHashMap<>();
-        EngineConfig config = new EngineConfig(sequences, Math.max(512, 16 * sequences), sequences, sequences * maxLen, maxLen);
-        try (Engine engine = new Engine(model, config, "bench")) {
+        try (Engine engine = engine(sequences)) {
             run(engine, 1, thresholds[0]); // warm-up: kernels, page faults
             for (int round = 0; round < rounds; round++) {
                 for (float t : thresholds) {
@@ -67,7 +68,28 @@ final class DecodeBench {
         return best;
     }
 
+    /**
+     * {@code sequences} sequences together at full depth, sampled at temperature 1 (sequence s seeded with s, so
+     * that runs with and without a constraint draw alike), each with its own constraint from {@code constraint}
+     * (none when it gives null); the engine is the caller's.
+     */
+    Result constrained(Engine engine, int sequences, Supplier<TokenConstraint> constraint) throws Exception {
+        return run(engine, sequences, 0f, constraint, s -> new SamplingParams(1, 1, 0, 0, 0, 0, 1, Map.of(), (long) s));
+    }
+
+    /** An engine sized for {@code sequences} sequences of this bench's length. */
+    Engine engine(int sequences) {
+        int maxLen = Math.min(model.maxPositions(), 16 + tokens + 1);
+        return new Engine(model, new EngineConfig(sequences, Math.max(512, 16 * sequences), sequences, sequences * maxLen,
+                maxLen), "bench");
+    }
+
     private Result run(Engine engine, int sequences, float threshold) throws Exception {
+        return run(engine, sequences, threshold, () -> null, s -> SamplingParams.GREEDY);
+    }
+
+    private Result run(Engine engine, int sequences, float threshold, Supplier<TokenConstraint> constraint,
+                       IntFunction<SamplingParams> sampling) throws Exception {
         List<Timed> sinks = new ArrayList<>();
         for (int s = 0; s < sequences; s++) {
             int[] prompt = new int[16];
@@ -75,7 +97,8 @@ final class DecodeBench {
                 prompt[i] = (s * 31 + i * 7 + 1) % model.config().vocabSize();
             }
             Timed sink = new Timed();
-            engine.submit(new GenerationRequest(prompt, SamplingParams.GREEDY, tokens, Set.of(), threshold, -1), sink);
+            engine.submit(new GenerationRequest(prompt, sampling.apply(s), tokens, Set.of(), threshold, -1,
+                    constraint.get()), sink);
             sinks.add(sink);
         }
         long first = Long.MAX_VALUE;

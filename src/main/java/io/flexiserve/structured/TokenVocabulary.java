@@ -65,6 +65,11 @@ public final class TokenVocabulary {
         return new TokenVocabulary(size, ids, bytes, byId);
     }
 
+    /** The ids covered: the logits' length. */
+    public int size() {
+        return size;
+    }
+
     /** The bytes of token {@code id}, or null for a special token. */
     byte[] bytesOf(int id) {
         return id >= 0 && id < size ? byId[id] : null;
