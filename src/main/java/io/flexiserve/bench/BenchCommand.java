@@ -81,6 +81,10 @@ public final class BenchCommand implements Callable<Integer> {
             description = "Instead of the speed runs: decode through the engine with and without a JSON Schema at these"
                     + " numbers of sequences (e.g. 1,16): tokens/s and the constraint's time per token.")
     List<Integer> structured;
+    @Option(names = "--tokenizer",
+            description = "With --structured: the directory of the tokenizer.json whose vocabulary is masked (default: the"
+                    + " checkpoint's; generated checkpoints carry a 512-token byte-level one, the Llama 3 one has 128k).")
+    Path tokenizerDir;
     @Option(names = "--quality-prompt", defaultValue = "512")
     int qualityPrompt;
     @Option(names = "--quality-steps", defaultValue = "64")
@@ -194,12 +198,13 @@ public final class BenchCommand implements Callable<Integer> {
     private int structured(Path dir, ModelOptions options) throws Exception {
         Map<String, Object> report;
         try (FlexiDepthModel net = ShortLivedThread.call("loader", () -> ModelLoader.load(dir, options));
-             Tokenizer tokenizer = Tokenizer.load(dir)) {
+             Tokenizer tokenizer = Tokenizer.load(tokenizerDir != null ? tokenizerDir : dir)) {
             report = new StructuredBench(net, tokenizer, tokens, rounds)
                     .run(structured.stream().mapToInt(Integer::intValue).toArray());
         }
         report.put("checkpoint", dir.toString());
         report.put("dtype", dtype);
+        report.put("tokenizer", (tokenizerDir != null ? tokenizerDir : dir).toString());
         report.put("tokens_per_sequence_limit", tokens);
         System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(report));
         return 0;

@@ -55,6 +55,11 @@ final class State {
         return false;
     }
 
+    /** Whether the output is inside a string, with no escape or character under way (one reading only). */
+    boolean inPlainString() {
+        return stacks.length == 1 && stacks[0].top == Frame.Str.PLAIN;
+    }
+
     /** Whether every byte and the end are allowed from here on (free text): no mask is needed. */
     boolean unconstrained() {
         return stacks.length == 1 && stacks[0].top instanceof Frame.Text;

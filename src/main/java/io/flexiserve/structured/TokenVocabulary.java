@@ -1,41 +1,58 @@
 package io.flexiserve.structured;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.List;
 import java.util.function.IntFunction;
 import java.util.function.IntPredicate;
 
 /**
  * A tokenizer's tokens as the bytes each one writes, sorted, so that a mask is one walk over them in which tokens
  * that share a prefix share the matcher states of that prefix, and a prefix the grammar refuses skips every token
- * under it. Built once per tokenizer; special tokens (and ids without bytes) are never part of a structured output.
+ * under it. Inside a string (where outputs spend most of their tokens and nearly every token is allowed) only the
+ * tokens with a quote depend on what surrounds the string; the rest are decided once per vocabulary. Built once per
+ * tokenizer; special tokens (and ids without bytes) are never part of a structured output.
  */
 public final class TokenVocabulary {
 
-    final int size;
-    final int[] ids;        // by sorted position
-    final byte[][] bytes;   // by sorted position
-    final int[] shared;     // bytes shared with the previous position's token
-    final int longest;
-    private final byte[][] byId;
+    /** Tokens in byte order with what each shares with the one before it. */
+    private record Sorted(int[] ids, byte[][] bytes, int[] shared, int longest) {
 
-    private TokenVocabulary(int size, int[] ids, byte[][] bytes, byte[][] byId) {
-        this.size = size;
-        this.byId = byId;
-        this.ids = ids;
-        this.bytes = bytes;
-        this.shared = new int[ids.length];
-        int longest = 0;
-        for (int i = 0; i < ids.length; i++) {
-            longest = Math.max(longest, bytes[i].length);
-            if (i > 0) {
-                shared[i] = Arrays.mismatch(bytes[i - 1], bytes[i]);
-                if (shared[i] < 0) {
-                    shared[i] = bytes[i].length; // two ids with the same bytes
+        static Sorted of(int[] ids, byte[][] byId) {
+            byte[][] bytes = new byte[ids.length][];
+            int[] shared = new int[ids.length];
+            int longest = 0;
+            for (int i = 0; i < ids.length; i++) {
+                bytes[i] = byId[ids[i]];
+                longest = Math.max(longest, bytes[i].length);
+                if (i > 0) {
+                    int m = Arrays.mismatch(bytes[i - 1], bytes[i]);
+                    shared[i] = m < 0 ? bytes[i].length : m; // m < 0: two ids with the same bytes
                 }
             }
+            return new Sorted(ids, bytes, shared, longest);
         }
-        this.longest = longest;
+    }
+
+    private final int size;
+    private final byte[][] byId;
+    private final Sorted all;
+    private final Sorted quoted;        // the tokens with a '"' in them
+    private final long[] stringContent; // the tokens that, from inside a string, stay inside it
+
+    private TokenVocabulary(int size, byte[][] byId, int[] sortedIds) {
+        this.size = size;
+        this.byId = byId;
+        this.all = Sorted.of(sortedIds, byId);
+        this.quoted = Sorted.of(Arrays.stream(sortedIds).filter(id -> contains(byId[id], '"')).toArray(), byId);
+        this.stringContent = new long[words()];
+        Stack inString = new Stack(Frame.Str.PLAIN, new Stack(new Frame.Root(null, true, 0), null));
+        for (int id : sortedIds) {
+            if (staysIn(inString, byId[id])) {
+                stringContent[id >>> 6] |= 1L << id;
+            }
+        }
     }
 
     /**
@@ -44,9 +61,9 @@ public final class TokenVocabulary {
      * @param special ids that are never part of an output (the end of text is added by the matcher)
      */
     public static TokenVocabulary of(int size, IntFunction<byte[]> bytesOf, IntPredicate special) {
-        Integer[] order = new Integer[size];
         byte[][] byId = new byte[size][];
         int n = 0;
+        Integer[] order = new Integer[size];
         for (int id = 0; id < size; id++) {
             byte[] b = special.test(id) ? null : bytesOf.apply(id);
             if (b != null && b.length > 0) {
@@ -56,13 +73,7 @@ public final class TokenVocabulary {
         }
         Integer[] sorted = Arrays.copyOf(order, n);
         Arrays.sort(sorted, Comparator.comparing((Integer id) -> byId[id], Arrays::compareUnsigned));
-        int[] ids = new int[n];
-        byte[][] bytes = new byte[n][];
-        for (int i = 0; i < n; i++) {
-            ids[i] = sorted[i];
-            bytes[i] = byId[sorted[i]];
-        }
-        return new TokenVocabulary(size, ids, bytes, byId);
+        return new TokenVocabulary(size, byId, Arrays.stream(sorted).mapToInt(Integer::intValue).toArray());
     }
 
     /** The ids covered: the logits' length. */
@@ -77,18 +88,29 @@ public final class TokenVocabulary {
 
     /** The tokens allowed after {@code state}, one bit per id (end tokens not included). */
     long[] allowed(State state) {
-        long[] mask = new long[(size + 63) >>> 6];
-        State[] at = new State[longest + 1];
+        if (state.inPlainString()) {
+            long[] mask = stringContent.clone();
+            walk(quoted, state, mask);
+            return mask;
+        }
+        long[] mask = new long[words()];
+        walk(all, state, mask);
+        return mask;
+    }
+
+    /** Sets the bit of every token of {@code tokens} that {@code state} accepts whole. */
+    private static void walk(Sorted tokens, State state, long[] mask) {
+        State[] at = new State[tokens.longest + 1];
         at[0] = state;
         int valid = 0;                 // at[0..valid] are the states along the last token walked
         int dead = Integer.MAX_VALUE;  // that token's first refused prefix length
-        for (int i = 0; i < ids.length; i++) {
-            if (shared[i] >= dead) {
+        for (int i = 0; i < tokens.ids.length; i++) {
+            if (tokens.shared[i] >= dead) {
                 continue; // begins with a refused prefix
             }
-            byte[] b = bytes[i];
+            byte[] b = tokens.bytes[i];
             dead = Integer.MAX_VALUE;
-            for (int d = Math.min(shared[i], valid); d < b.length; d++) {
+            for (int d = Math.min(tokens.shared[i], valid); d < b.length; d++) {
                 State next = at[d].advance(b[d] & 0xff);
                 if (next == null) {
                     dead = d + 1;
@@ -98,9 +120,35 @@ public final class TokenVocabulary {
             }
             valid = dead == Integer.MAX_VALUE ? b.length : dead - 1;
             if (dead == Integer.MAX_VALUE) {
-                mask[ids[i] >>> 6] |= 1L << ids[i];
+                mask[tokens.ids[i] >>> 6] |= 1L << tokens.ids[i];
             }
         }
-        return mask;
+    }
+
+    private int words() {
+        return (size + 63) >>> 6;
+    }
+
+    private static boolean staysIn(Stack inString, byte[] bytes) {
+        List<Stack> out = new ArrayList<>(1);
+        Stack s = inString;
+        for (byte b : bytes) {
+            out.clear();
+            Transitions.step(s, b & 0xff, out);
+            if (out.isEmpty() || !(out.get(0).top instanceof Frame.Str)) {
+                return false;
+            }
+            s = out.get(0);
+        }
+        return true;
+    }
+
+    private static boolean contains(byte[] bytes, char c) {
+        for (byte b : bytes) {
+            if (b == c) {
+                return true;
+            }
+        }
+        return false;
     }
 }

@@ -167,7 +167,7 @@ class StructuredOutputTest {
         Node root = SchemaCompiler.compile(JSON.readTree(PERSON));
         for (String prefix : new String[] {"", "{\"na", "{\"name\": \"Ann\\", "{\"name\":\"\",\"age\":-1",
             "{\"name\":\"\",\"age\":12,\"height\":null,\"role\":", "{\"name\":\"\",\"age\":1,\"height\":2.5e",
-            "{\"name\":\"\\u00", "{\"name\":\"\u00e9"}) {
+            "{\"name\":\"\\u00", "{\"name\":\"\u00e9", "{\"name\": \"Ann"}) {
             State state = feed(State.start(root), prefix);
             assertNotNull(state, prefix);
             long[] mask = vocabulary.allowed(state);
