@@ -83,6 +83,9 @@ public final class Matcher {
                 return;
             }
         }
+        if (state.unconstrained()) {
+            return; // free text: any token, as without a grammar
+        }
         byte[] bytes = grammar.vocabulary().bytesOf(token);
         if (bytes == null) {
             throw new IllegalStateException("token " + token + " is not part of a structured output");

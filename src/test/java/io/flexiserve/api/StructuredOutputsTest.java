@@ -120,6 +120,40 @@ class StructuredOutputsTest {
     }
 
     @Test
+    void aStreamedStructuredOutputIsTheNonStreamedOne() throws Exception {
+        Map<String, Object> request = new LinkedHashMap<>(Map.of("temperature", 1.0, "seed", 8, "max_tokens", 3000,
+                "response_format", jsonSchema("weather", WEATHER)));
+        String whole = chat(request).at("/choices/0/message/content").asText();
+        validate(WEATHER, whole);
+        request.put("stream", true);
+        List<JsonNode> events = Sse.events(base, "/v1/chat/completions", JSON.writeValueAsString(withModel(request)));
+        assertEquals(whole, Sse.content(events));
+    }
+
+    @Test
+    void toolChoiceAutoIsEitherAValidCallOrAnAnswer() throws Exception {
+        int calls = 0;
+        int answers = 0;
+        for (int seed = 0; seed < 6; seed++) {
+            JsonNode body = chat(Map.of("temperature", 1.0, "seed", seed, "max_tokens", 400,
+                    "tools", List.of(tool("get_weather", WEATHER))));
+            JsonNode choice = body.at("/choices/0");
+            if (choice.get("finish_reason").asText().equals("tool_calls")) {
+                calls++;
+                assertTrue(choice.at("/message/content").isNull());
+                for (JsonNode call : choice.at("/message/tool_calls")) {
+                    validate(WEATHER, call.at("/function/arguments").asText());
+                }
+            } else {
+                answers++;
+                assertFalse(choice.at("/message/content").asText().isBlank() && choice.at("/message/tool_calls").size() > 0);
+                assertFalse(choice.at("/message/content").asText().strip().startsWith("["), body.toString());
+            }
+        }
+        assertEquals(6, calls + answers);
+    }
+
+    @Test
     void jsonObjectModeAndItsLogprobsSeeOnlyAllowedTokens() throws Exception {
         JsonNode body = chat(Map.of("temperature", 1.0, "seed", 5, "max_tokens", 3000, "logprobs", true,
                 "top_logprobs", 5, "response_format", Map.of("type", "json_object")));

@@ -1,0 +1,39 @@
+package io.flexiserve.tokenizer;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** Templates with a tool format get the tools and earlier calls; Llama 3 Instruct's has none. */
+class ChatTemplateToolsTest {
+
+    /** The tool parts of Llama 3.1's template, reduced: the tools as JSON, a call's name and arguments. */
+    static final String WITH_TOOLS = "{% if tools is defined %}Tools:{% for t in tools %} {{ t.function.name }}{% endfor %}\n"
+            + "{% endif %}{% for m in messages %}<{{ m.role }}>{% if m.tool_calls %}{% for c in m.tool_calls %}"
+            + "{\"name\": \"{{ c.function.name }}\", \"parameters\": {{ c.function.arguments.city }}}{% endfor %}"
+            + "{% else %}{{ m.content }}{% endif %}{% if m.tool_call_id %}({{ m.tool_call_id }}){% endif %}\n{% endfor %}";
+
+    @Test
+    void aTemplateWithAToolFormatRendersToolsCallsAndResults() {
+        ChatTemplate template = new ChatTemplate(WITH_TOOLS, "", "");
+        assertTrue(template.rendersTools());
+        Map<String, Object> call = Map.of("id", "call_1", "type", "function",
+                "function", Map.of("name", "get_weather", "arguments", Map.of("city", "Oslo")));
+        String text = template.render(List.of(new ChatMessage("user", "Weather?"),
+                        new ChatMessage("assistant", null, List.of(call), null),
+                        new ChatMessage("tool", "sunny", null, "call_1")), true,
+                List.of(Map.of("type", "function", "function", Map.of("name", "get_weather"))));
+        assertTrue(text.startsWith("Tools: get_weather<user>Weather?"), text);
+        assertTrue(text.contains("<assistant>{\"name\": \"get_weather\", \"parameters\": Oslo}"), text);
+        assertTrue(text.contains("<tool>sunny(call_1)"), text);
+    }
+
+    @Test
+    void llama3InstructsTemplateHasNoToolFormat() {
+        assertFalse(ChatTemplate.load(Fixtures.llama3Tokenizer()).rendersTools());
+        assertFalse(new ChatTemplate(ByteLevelTokenizerFiles.LLAMA3_CHAT_TEMPLATE, "", "").rendersTools());
+    }
+}
