@@ -58,8 +58,10 @@ public final class Engine implements AutoCloseable {
         this.config = config;
         this.listener = listener;
         // allocated (zeroed by parallel kernels) on a thread that ends, not on the caller's long-lived one
-        this.cache = ShortLivedThread.call("flexiserve-kv-" + name, () -> model.newKvCache(config.kvCacheTokens()));
-        this.scheduler = new Scheduler(config.maxNumSeqs(), config.maxBatchTokens(), new KvAllocator(config.kvCacheTokens()));
+        this.cache = ShortLivedThread.call("flexiserve-kv-" + name,
+                () -> model.newKvCache(config.kvBlocks() * config.kvBlockSize()));
+        this.scheduler = new Scheduler(config.maxNumSeqs(), config.maxBatchTokens(),
+                new KvBlocks(config.kvBlocks(), config.kvBlockSize()), config.prefixCaching());
         this.threadName = "flexiserve-engine-" + name;
     }
 
@@ -105,9 +107,10 @@ public final class Engine implements AutoCloseable {
             throw new IllegalArgumentException("prompt (" + request.promptIds().length + ") plus max tokens ("
                     + request.maxTokens() + ") exceeds the maximum context length of " + config.maxModelLen() + " tokens");
         }
-        if (request.kvTokens() > config.kvCacheTokens()) {
+        int blocks = (request.kvTokens() + config.kvBlockSize() - 1) / config.kvBlockSize();
+        if (blocks > config.kvBlocks()) {
             throw new IllegalArgumentException("the request needs " + request.kvTokens()
-                    + " KV cache tokens but the cache holds " + config.kvCacheTokens());
+                    + " KV cache tokens but the cache holds " + config.kvBlocks() * config.kvBlockSize());
         }
         if (queued.incrementAndGet() > config.maxQueuedRequests()) {
             queued.decrementAndGet();
@@ -166,7 +169,8 @@ public final class Engine implements AutoCloseable {
                     return;
                 }
                 for (ScheduledChunk c : plan) {
-                    if (c.from() == 0) { // admitted in this schedule: no longer queued
+                    if (!c.sequence().counted) { // admitted in this schedule: no longer queued
+                        c.sequence().counted = true;
                         queued.decrementAndGet();
                     }
                 }
@@ -278,11 +282,12 @@ public final class Engine implements AutoCloseable {
     }
 
     /** The model's input for a plan: each chunk's tokens at its sequence's KV range, with its threshold. */
-    private static StepBatch batch(List<ScheduledChunk> plan) {
+    private StepBatch batch(List<ScheduledChunk> plan) {
         List<SequenceChunk> chunks = new ArrayList<>(plan.size());
         for (ScheduledChunk c : plan) {
             Sequence s = c.sequence();
-            chunks.add(new SequenceChunk(s.kvOffset, c.from(), s.tokens(c.from(), c.count()), s.request.threshold(), c.wantLogits()));
+            chunks.add(new SequenceChunk(s.kvRows(config.kvBlockSize()), c.from(), s.tokens(c.from(), c.count()), s.request.threshold(),
+                    c.wantLogits()));
         }
         return new StepBatch(chunks);
     }
@@ -407,14 +412,18 @@ public final class Engine implements AutoCloseable {
     }
 
     private void release(Sequence s) {
-        if (s.kvOffset < 0) {
+        if (!s.counted) {
+            s.counted = true;
             queued.decrementAndGet(); // left while still waiting
         }
         scheduler.remove(s);
     }
 
     private void publishStats() {
-        stats = new EngineStats(scheduler.runningCount(), queued.get(), scheduler.kvUsage());
+        KvBlocks blocks = scheduler.blocks();
+        stats = new EngineStats(scheduler.runningCount(), queued.get(), scheduler.kvUsage(), blocks.inUse(),
+                blocks.cachedUnused(), blocks.free(), scheduler.prefixQueryTokens(), scheduler.prefixHitTokens(),
+                scheduler.preemptions());
     }
 
     /**

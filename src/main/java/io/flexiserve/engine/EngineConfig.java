@@ -6,14 +6,30 @@ package io.flexiserve.engine;
  * @param maxNumSeqs        sequences decoded together
  * @param maxBatchTokens    token rows per step
  * @param maxQueuedRequests sequences waiting for admission before new ones are refused
- * @param kvCacheTokens     KV cache capacity in tokens
+ * @param kvCacheTokens     KV cache capacity in tokens (whole blocks of it are used)
  * @param maxModelLen       longest sequence, prompt plus output
+ * @param kvBlockSize       tokens per KV block (a power of two)
+ * @param prefixCaching     whether full prompt blocks are kept and shared by later prompts that start alike
  */
-public record EngineConfig(int maxNumSeqs, int maxBatchTokens, int maxQueuedRequests, int kvCacheTokens, int maxModelLen) {
+public record EngineConfig(int maxNumSeqs, int maxBatchTokens, int maxQueuedRequests, int kvCacheTokens, int maxModelLen,
+                           int kvBlockSize, boolean prefixCaching) {
+
+    public static final int DEFAULT_BLOCK_SIZE = 16;
 
     public EngineConfig {
-        if (maxNumSeqs < 1 || maxBatchTokens < 1 || maxQueuedRequests < 0 || kvCacheTokens < 1 || maxModelLen < 2) {
+        if (maxNumSeqs < 1 || maxBatchTokens < 1 || maxQueuedRequests < 0 || kvCacheTokens < kvBlockSize
+                || maxModelLen < 2 || kvBlockSize < 1 || Integer.bitCount(kvBlockSize) != 1) {
             throw new IllegalArgumentException("invalid engine limits: " + this);
         }
+    }
+
+    /** 16-token blocks, prefix caching on. */
+    public EngineConfig(int maxNumSeqs, int maxBatchTokens, int maxQueuedRequests, int kvCacheTokens, int maxModelLen) {
+        this(maxNumSeqs, maxBatchTokens, maxQueuedRequests, kvCacheTokens, maxModelLen, DEFAULT_BLOCK_SIZE, true);
+    }
+
+    /** KV blocks: the capacity in whole blocks. */
+    public int kvBlocks() {
+        return kvCacheTokens / kvBlockSize;
     }
 }

@@ -5,20 +5,29 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Decides each step's rows under a token budget, and nothing else (no tensors): every running sequence
- * that is decoding gets one row, sequences still reading their prompt get the next chunk, and waiting
- * sequences are admitted first-come first-served while a KV range, a sequence slot and budget remain.
- * A head-of-line sequence that does not fit blocks later ones, so large requests are not starved.
+ * Decides each step's rows under a token budget, and nothing else (no tensors): every running sequence that is
+ * decoding gets one row, sequences still reading their prompt get the next chunk, and waiting sequences are
+ * admitted first-come first-served while KV blocks for their prompt, a sequence slot and budget remain. A
+ * head-of-line sequence that does not fit blocks later ones, so large requests are not starved.
+ *
+ * <p>KV blocks are paged ({@link KvBlocks}): a sequence gets the blocks of its prompt at admission (the full ones
+ * found in the prefix cache are shared, not recomputed) and one more block whenever its output fills the last.
+ * When a decoding sequence needs a block and none is left, the newest running sequence is preempted: its blocks are
+ * released and it waits at the head of the queue to recompute its prompt and output (vLLM's policy); nothing fails.
  */
 final class Scheduler {
 
     private final int maxNumSeqs;
     private final int maxBatchTokens;
-    private final KvAllocator kv;
+    private final KvBlocks kv;
+    private final boolean prefixCaching;
     private final ArrayDeque<Sequence> waiting = new ArrayDeque<>();
     private final List<Sequence> running = new ArrayList<>();
+    private long prefixQueryTokens;
+    private long prefixHitTokens;
+    private long preemptions;
 
-    Scheduler(int maxNumSeqs, int maxBatchTokens, KvAllocator kv) {
+    Scheduler(int maxNumSeqs, int maxBatchTokens, KvBlocks kv, boolean prefixCaching) {
         if (maxBatchTokens < maxNumSeqs) {
             throw new IllegalArgumentException("max-batch-tokens " + maxBatchTokens
                     + " must be at least max-num-seqs " + maxNumSeqs + " so that every running sequence can decode");
@@ -26,6 +35,7 @@ final class Scheduler {
         this.maxNumSeqs = maxNumSeqs;
         this.maxBatchTokens = maxBatchTokens;
         this.kv = kv;
+        this.prefixCaching = prefixCaching;
     }
 
     void add(Sequence sequence) {
@@ -36,8 +46,8 @@ final class Scheduler {
     List<ScheduledChunk> schedule() {
         List<ScheduledChunk> plan = new ArrayList<>();
         int budget = maxBatchTokens;
-        for (Sequence s : running) {
-            if (!s.prefilling()) {
+        for (Sequence s : List.copyOf(running)) {
+            if (running.contains(s) && !s.prefilling() && roomFor(s)) {
                 plan.add(new ScheduledChunk(s, s.cached, 1, true));
                 budget--;
             }
@@ -47,19 +57,82 @@ final class Scheduler {
                 budget -= prefill(s, budget, plan);
             }
         }
-        while (budget > 0 && running.size() < maxNumSeqs && !waiting.isEmpty()) {
-            Sequence next = waiting.peek();
-            int offset = kv.allocate(next.request.kvTokens());
-            if (offset < 0) {
-                break;
+        while (budget > 0 && running.size() < maxNumSeqs && !waiting.isEmpty() && admit(waiting.peek())) {
+            Sequence next = waiting.poll();
+            if (!next.admitted) {
+                next.admitted = true;
+                next.scheduledNanos = System.nanoTime();
             }
-            waiting.poll();
-            next.kvOffset = offset;
-            next.scheduledNanos = System.nanoTime();
             running.add(next);
             budget -= prefill(next, budget, plan);
         }
         return plan;
+    }
+
+    /** A slot for a decoding sequence's next token: a new block when its last is full, preempting for it if need be. */
+    private boolean roomFor(Sequence s) {
+        while (s.cached >= s.blockCount() * kv.blockSize) {
+            int block = kv.allocate();
+            if (block >= 0) {
+                s.addBlock(block);
+                continue;
+            }
+            Sequence newest = running.get(running.size() - 1);
+            preempt(newest);
+            if (newest == s) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Gives a waiting sequence the blocks of the tokens it must compute: the prompt's full blocks found in the prefix
+     * cache are shared (but never the last token, whose logits it needs), the rest are new. False, holding nothing,
+     * when the blocks are not there (one spare is kept, so that admission does not preempt at once).
+     */
+    private boolean admit(Sequence s) {
+        int length = s.length();
+        int matched = 0;
+        int prompt = s.promptLength();
+        if (prefixCaching) {
+            int full = (prompt - 1) / kv.blockSize;
+            prefixQueryTokens += prompt;
+            for (int k = 0; k < full; k++) {
+                int block = kv.lookup(s.promptBlockKey(k, kv.blockSize));
+                if (block < 0) {
+                    break;
+                }
+                s.addBlock(block);
+                matched++;
+            }
+        }
+        int needed = (length + kv.blockSize - 1) / kv.blockSize - matched;
+        if (needed + 1 > kv.available() && !(running.isEmpty() && needed <= kv.available())) {
+            for (int block : s.takeBlocks()) {
+                kv.release(block);
+            }
+            return false;
+        }
+        for (int i = 0; i < needed; i++) {
+            s.addBlock(kv.allocate());
+        }
+        s.cached = matched * kv.blockSize;
+        s.cachedPromptTokens = Math.min(s.cached, prompt);
+        prefixHitTokens += s.cachedPromptTokens;
+        return true;
+    }
+
+    /** Releases a running sequence's blocks and puts it first in line, to recompute what it had. */
+    private void preempt(Sequence s) {
+        running.remove(s);
+        for (int block : s.takeBlocks()) {
+            kv.release(block);
+        }
+        s.cached = 0;
+        s.preemptions++;
+        preemptions++;
+        waiting.addFirst(s);
     }
 
     private static int prefill(Sequence s, int budget, List<ScheduledChunk> plan) {
@@ -70,22 +143,41 @@ final class Scheduler {
 
     /**
      * After a step ran {@code plan}: each chunk's rows are now in the KV cache, and {@code sampled[i]} (or nothing,
-     * where it is negative) is the token chunk {@code i}'s sequence generated.
+     * where it is negative) is the token chunk {@code i}'s sequence generated. Prompt blocks a chunk filled join the
+     * prefix cache.
      */
     void update(List<ScheduledChunk> plan, int[] sampled) {
         for (int i = 0; i < plan.size(); i++) {
             Sequence s = plan.get(i).sequence();
+            int before = s.cached;
             s.cached += plan.get(i).count();
+            if (prefixCaching && plan.get(i).count() > 1) {
+                register(s, before);
+            }
             if (sampled[i] >= 0) {
                 s.append(sampled[i]);
             }
         }
     }
 
-    /** Removes a finished or aborted sequence, freeing its KV rows. */
+    /**
+     * The prompt blocks a prefill chunk completed, as cached blocks. Only prompt blocks, only from prefill: a decode
+     * step computes the same values by another path, rounded differently, and a cached block must give exactly what
+     * recomputing it would.
+     */
+    private void register(Sequence s, int before) {
+        int fullNow = Math.min(s.cached, s.promptLength()) / kv.blockSize;
+        for (int k = before / kv.blockSize; k < fullNow; k++) {
+            kv.register(s.block(k), s.promptBlockKey(k, kv.blockSize));
+        }
+    }
+
+    /** Removes a finished or aborted sequence, releasing its KV blocks. */
     void remove(Sequence sequence) {
         if (running.remove(sequence)) {
-            kv.release(sequence.kvOffset, sequence.request.kvTokens());
+            for (int block : sequence.takeBlocks()) {
+                kv.release(block);
+            }
         } else {
             waiting.remove(sequence);
         }
@@ -106,6 +198,22 @@ final class Scheduler {
     }
 
     double kvUsage() {
-        return (double) kv.used() / kv.capacity();
+        return (double) kv.inUse() / kv.count();
+    }
+
+    KvBlocks blocks() {
+        return kv;
+    }
+
+    long prefixQueryTokens() {
+        return prefixQueryTokens;
+    }
+
+    long prefixHitTokens() {
+        return prefixHitTokens;
+    }
+
+    long preemptions() {
+        return preemptions;
     }
 }

@@ -1,5 +1,6 @@
 package io.flexiserve.engine;
 
+import io.flexiserve.model.KvRows;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
@@ -18,7 +19,13 @@ final class Sequence implements SequenceHandle {
     private int[] tokens;
     private int length;
     int cached;           // tokens whose K/V are in the cache
-    int kvOffset = -1;    // first cache row, once admitted
+    boolean admitted;     // admitted at least once (a preempted sequence waits again, but is no longer queued)
+    boolean counted;      // no longer counted as queued (admitted, or gone before it was)
+    int cachedPromptTokens; // prompt tokens whose K/V a cached prefix gave at the last admission
+    int preemptions;
+    private int[] blocks = new int[8]; // the block table: the KV blocks of positions 0, B, 2B, ...
+    private int blockCount;
+    private BlockKey[] keys = new BlockKey[0]; // identities of the full prompt blocks, computed as needed
     long scheduledNanos;
     long firstTokenNanos;
     long lastTokenNanos;
@@ -53,8 +60,49 @@ final class Sequence implements SequenceHandle {
         return length - cached;
     }
 
+    /** Reading its prompt, or its prompt and output again after a preemption. */
     boolean prefilling() {
-        return cached < promptLength();
+        return cached < promptLength() || pending() > 1;
+    }
+
+    int blockCount() {
+        return blockCount;
+    }
+
+    /** The KV block of positions [k B, (k + 1) B). */
+    int block(int k) {
+        return blocks[k];
+    }
+
+    void addBlock(int block) {
+        if (blockCount == blocks.length) {
+            blocks = Arrays.copyOf(blocks, blockCount * 2);
+        }
+        blocks[blockCount++] = block;
+    }
+
+    /** Hands back the block table (the caller releases the blocks) and forgets it. */
+    int[] takeBlocks() {
+        int[] taken = Arrays.copyOf(blocks, blockCount);
+        blockCount = 0;
+        return taken;
+    }
+
+    /** Where its tokens sit in the cache: its block table. */
+    KvRows kvRows(int blockSize) {
+        return new KvRows.Paged(Arrays.copyOf(blocks, blockCount), blockSize);
+    }
+
+    /** The identity of full prompt block {@code k} of {@code blockSize} tokens (chained over the ones before it). */
+    BlockKey promptBlockKey(int k, int blockSize) {
+        if (keys.length <= k) {
+            keys = Arrays.copyOf(keys, Math.max(k + 1, keys.length * 2));
+        }
+        if (keys[k] == null) {
+            BlockKey parent = k == 0 ? null : promptBlockKey(k - 1, blockSize);
+            keys[k] = BlockKey.of(parent, request.promptIds(), k * blockSize, blockSize, request.threshold());
+        }
+        return keys[k];
     }
 
     int[] tokens(int from, int count) {

@@ -117,8 +117,8 @@ final class Attention {
         int n = to - from;
         int g = heads / kvHeads;
         int keys = group.keysUpTo(to);                                          // T' = last position + 1
-        NDArray k = step.cache.keys(layer, group.kvOffset, group.kvOffset + keys).transpose(1, 2, 0); // (Hkv, Dh, T')
-        NDArray v = step.cache.values(layer, group.kvOffset, group.kvOffset + keys).transpose(1, 0, 2); // (Hkv, T', Dh)
+        NDArray k = group.keys(step.cache, layer, keys).transpose(1, 2, 0);     // (Hkv, Dh, T')
+        NDArray v = group.values(step.cache, layer, keys).transpose(1, 0, 2);   // (Hkv, T', Dh)
         NDArray grouped = q.reshape(n, kvHeads, g, headDim).transpose(1, 2, 0, 3)
                 .reshape(kvHeads, (long) g * n, headDim);                      // (Hkv, G*n', Dh)
         NDArray scores = grouped.matMul(k).toType(DataType.FLOAT32, false);     // (Hkv, G*n', T'), softmax in fp32 as HF

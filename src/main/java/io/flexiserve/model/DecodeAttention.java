@@ -85,24 +85,24 @@ final class DecodeAttention {
             for (int u = units * part / parts; u < units * (part + 1) / parts; u++) {
                 int i = u / kvHeads;
                 int row = rows[i];
-                attendKvHead(u % kvHeads, q, i * width, k, v, step.kvOffset[row], step.position[row] + 1, context);
+                attendKvHead(u % kvHeads, q, i * width, k, v, step.kv[row], step.position[row] + 1, context);
             }
         });
         return oProj.multiplyRows(context, n);
     }
 
     /**
-     * The G query heads of KV head j of one row, whose query (and context) starts at {@code from}, over cache rows
-     * [kvOffset, kvOffset + keys).
+     * The G query heads of KV head j of one row, whose query (and context) starts at {@code from}, over the cache
+     * rows of its positions [0, keys).
      */
-    private void attendKvHead(int j, float[] q, int from, ByteBuffer k, ByteBuffer v, int kvOffset, int keys,
+    private void attendKvHead(int j, float[] q, int from, ByteBuffer k, ByteBuffer v, KvRows kv, int keys,
                               float[] context) {
         int g = heads / kvHeads;
         int rowBytes = kvHeads * headDim * Float.BYTES;
         int head0 = from + j * g * headDim;
         float[] scores = new float[g * keys];
         for (int t = 0; t < keys; t++) {
-            int at = (kvOffset + t) * rowBytes + j * headDim * Float.BYTES;
+            int at = kv.row(t) * rowBytes + j * headDim * Float.BYTES;
             for (int i = 0; i < g; i++) {
                 scores[i * keys + t] = dot(q, head0 + i * headDim, k, at);
             }
@@ -111,7 +111,7 @@ final class DecodeAttention {
             softmax(scores, i * keys, keys);
         }
         for (int t = 0; t < keys; t++) {
-            int at = (kvOffset + t) * rowBytes + j * headDim * Float.BYTES;
+            int at = kv.row(t) * rowBytes + j * headDim * Float.BYTES;
             for (int i = 0; i < g; i++) {
                 addScaled(context, head0 + i * headDim, scores[i * keys + t], v, at);
             }

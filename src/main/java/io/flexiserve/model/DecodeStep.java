@@ -10,8 +10,8 @@ final class DecodeStep {
     final KvCache cache;
     final int rows;           // N
     final int[] position;     // (N) each row's position in its sequence: it attends to positions 0..position
-    final int[] kvOffset;     // (N) its sequence's first cache row
-    final int[] cacheRow;     // (N) the cache row it writes: kvOffset + position
+    final KvRows[] kv;        // (N) where its sequence's tokens sit in the cache
+    final int[] cacheRow;     // (N) the cache row it writes: its position's
     final float[] threshold;  // (N) a routed layer runs for the row when its gate exceeds this
     final float[] cos;        // (N, Dh) RoPE angles of each row's position, as Rope.angles computes them
     final float[] sin;        // (N, Dh)
@@ -21,7 +21,7 @@ final class DecodeStep {
         this.cache = cache;
         this.rows = batch.rows();
         this.position = new int[rows];
-        this.kvOffset = new int[rows];
+        this.kv = new KvRows[rows];
         this.cacheRow = new int[rows];
         this.threshold = new float[rows];
         this.cos = new float[rows * headDim];
@@ -30,8 +30,8 @@ final class DecodeStep {
         for (int r = 0; r < rows; r++) {
             SequenceChunk chunk = batch.chunks().get(r);
             position[r] = chunk.pastLength();
-            kvOffset[r] = chunk.kvOffset();
-            cacheRow[r] = chunk.kvOffset() + chunk.pastLength();
+            kv[r] = chunk.kv();
+            cacheRow[r] = chunk.kv().row(chunk.pastLength());
             threshold[r] = chunk.threshold();
             rope.angles(position[r], cos, sin, r * headDim);
         }

@@ -277,9 +277,9 @@ public final class FlexiDepthModel implements AutoCloseable {
                 throw new IllegalArgumentException("sequence of " + chunk.endPosition()
                         + " tokens exceeds the model's " + maxPositions() + " positions");
             }
-            if (chunk.kvOffset() + chunk.endPosition() > cache.capacity()) {
-                throw new IllegalArgumentException("KV rows up to " + (chunk.kvOffset() + chunk.endPosition())
-                        + " exceed the cache capacity " + cache.capacity());
+            int last = chunk.kv().row(chunk.endPosition() - 1);
+            if (last >= cache.capacity()) {
+                throw new IllegalArgumentException("KV row " + last + " exceeds the cache capacity " + cache.capacity());
             }
             for (int token : chunk.tokens()) {
                 if (token < 0 || token >= config.vocabSize()) {

@@ -9,9 +9,9 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
 /**
- * The attention keys and values of every layer, preallocated for C token rows. A sequence owns a
- * contiguous range of rows starting at its {@code kvOffset} (handed out by the engine's allocator): the
- * token at position p lives in row {@code kvOffset + p}, so a sequence's keys are a view, never a copy.
+ * The attention keys and values of every layer, preallocated for C token rows. Where a sequence's tokens sit is
+ * its {@link KvRows}: a contiguous range (its keys are then a view) or blocks of rows from the engine's paged
+ * allocator (gathered into a copy when they are not consecutive).
  */
 public final class KvCache implements AutoCloseable {
 
@@ -59,6 +59,16 @@ public final class KvCache implements AutoCloseable {
     /** A view of rows [from, to) of a layer's values: (T, Hkv, Dh). */
     NDArray values(int layer, int from, int to) {
         return values[layer].get(new NDIndex("{}:{}", from, to));
+    }
+
+    /** A layer's keys at the given rows (T), in that order: (T, Hkv, Dh), a copy. */
+    NDArray keysAt(int layer, NDArray rows) {
+        return keys[layer].get(new NDIndex("{}", rows));
+    }
+
+    /** A layer's values at the given rows, as {@link #keysAt}. */
+    NDArray valuesAt(int layer, NDArray rows) {
+        return values[layer].get(new NDIndex("{}", rows));
     }
 
     /**

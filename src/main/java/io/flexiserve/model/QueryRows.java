@@ -56,7 +56,7 @@ final class QueryRows {
                 for (int k = start; k < i; k++) {
                     positions[k - start] = chunk.pastLength() + rows[k] - batch.firstRow(c);
                 }
-                groups.add(new Group(start, i - start, chunk.kvOffset(), positions, manager));
+                groups.add(new Group(start, i - start, chunk.kv(), positions, manager));
             }
         }
         return groups;
@@ -64,25 +64,45 @@ final class QueryRows {
 
     /**
      * The selected rows of one sequence: queries [start, start + count) of the selection, at the given
-     * positions, attending to cache rows [kvOffset, kvOffset + keys).
+     * positions, attending to the cache rows of positions [0, keys).
      */
     static final class Group {
         private static final float MASKED = -1e30f;
 
         final int start;
         final int count;
-        final int kvOffset;
+        final KvRows kv;
         final int keys;           // T = last position + 1
         private final long[] positions;
         private final NDManager manager;
 
-        Group(int start, int count, int kvOffset, long[] positions, NDManager manager) {
+        Group(int start, int count, KvRows kv, long[] positions, NDManager manager) {
             this.start = start;
             this.count = count;
-            this.kvOffset = kvOffset;
+            this.kv = kv;
             this.positions = positions;
             this.keys = (int) positions[positions.length - 1] + 1;
             this.manager = manager;
+        }
+
+        /** The keys of positions [0, keys) of a layer, (T, Hkv, Dh): a view when their rows are consecutive. */
+        NDArray keys(KvCache cache, int layer, int keys) {
+            int from = kv.consecutiveFrom(keys);
+            return from >= 0 ? cache.keys(layer, from, from + keys) : cache.keysAt(layer, rows(keys));
+        }
+
+        /** The values of positions [0, keys), as {@link #keys}. */
+        NDArray values(KvCache cache, int layer, int keys) {
+            int from = kv.consecutiveFrom(keys);
+            return from >= 0 ? cache.values(layer, from, from + keys) : cache.valuesAt(layer, rows(keys));
+        }
+
+        private NDArray rows(int keys) {
+            long[] rows = new long[keys];
+            for (int p = 0; p < keys; p++) {
+                rows[p] = kv.row(p);
+            }
+            return manager.create(rows);
         }
 
         /** Keys that queries [from, to) can see: up to the position of query {@code to - 1}. */

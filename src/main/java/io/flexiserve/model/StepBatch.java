@@ -33,7 +33,7 @@ public final class StepBatch {
             for (int i = 0; i < chunk.tokens().length; i++, row++) {
                 tokens[row] = chunk.tokens()[i];
                 positions[row] = chunk.pastLength() + i;
-                cacheRows[row] = chunk.kvOffset() + positions[row];
+                cacheRows[row] = chunk.kv().row((int) positions[row]);
                 thresholds[row] = chunk.threshold();
             }
         }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -27,8 +28,20 @@ class SchedulerTest {
     };
 
     private static Sequence sequence(int promptLength, int maxTokens) {
-        return new Sequence(new GenerationRequest(new int[promptLength], SamplingParams.GREEDY, maxTokens, Set.of(), 0.5f, -1),
+        return sequence(new int[promptLength], maxTokens, 0.5f);
+    }
+
+    private static Sequence sequence(int[] prompt, int maxTokens, float threshold) {
+        return new Sequence(new GenerationRequest(prompt, SamplingParams.GREEDY, maxTokens, Set.of(), threshold, -1),
                 NO_SINK, null);
+    }
+
+    private static int[] prompt(int length, int seed) {
+        int[] ids = new int[length];
+        for (int i = 0; i < length; i++) {
+            ids[i] = (i * 31 + seed) % 100;
+        }
+        return ids;
     }
 
     /** The engine's update after a step: a token (7) sampled for every chunk that took logits. */
@@ -38,7 +51,7 @@ class SchedulerTest {
 
     @Test
     void longPromptIsChunkedUnderTheTokenBudgetWhileOthersDecode() {
-        Scheduler scheduler = new Scheduler(4, 8, new KvAllocator(1000));
+        Scheduler scheduler = new Scheduler(4, 8, new KvBlocks(64, 4), false);
         Sequence shortOne = sequence(3, 10);
         Sequence longOne = sequence(20, 10);
         scheduler.add(shortOne);
@@ -58,25 +71,136 @@ class SchedulerTest {
     }
 
     @Test
-    void admissionStopsAtKvCapacityAndSequenceLimitInArrivalOrder() {
-        Scheduler scheduler = new Scheduler(2, 64, new KvAllocator(30));
-        Sequence a = sequence(5, 10);   // needs 14 rows
-        Sequence b = sequence(5, 20);   // needs 24 rows: does not fit beside a
-        Sequence c = sequence(5, 5);    // needs 9: fits now beside a, but must not overtake b
+    void admissionTakesThePromptsBlocksInArrivalOrder() {
+        KvBlocks blocks = new KvBlocks(6, 4);
+        Scheduler scheduler = new Scheduler(4, 64, blocks, false);
+        Sequence a = sequence(5, 100);  // 2 blocks now, however long its output may grow
+        Sequence b = sequence(20, 10);  // 5 blocks: not beside a (one block stays spare)
+        Sequence c = sequence(5, 5);    // 2 blocks would fit beside a, but c must not overtake b
         scheduler.add(a);
         scheduler.add(b);
         scheduler.add(c);
         List<ScheduledChunk> plan = scheduler.schedule();
         assertEquals(List.of(a), plan.stream().map(ScheduledChunk::sequence).toList());
+        assertEquals(2, blocks.inUse());
         assertEquals(2, scheduler.waitingCount());
         scheduler.remove(a);
-        assertEquals(0.0, scheduler.kvUsage(), "a's rows are free again");
-        List<ScheduledChunk> next = scheduler.schedule();
-        assertEquals(List.of(b), next.stream().map(ScheduledChunk::sequence).toList(), "b first, and c does not fit beside it");
+        assertEquals(0, blocks.inUse(), "a's blocks are free again");
+        assertEquals(List.of(b), scheduler.schedule().stream().map(ScheduledChunk::sequence).toList(),
+                "b first, and c does not fit beside it");
+    }
+
+    @Test
+    void aDecodingSequenceGetsABlockWhenItsLastIsFull() {
+        KvBlocks blocks = new KvBlocks(8, 4);
+        Scheduler scheduler = new Scheduler(2, 64, blocks, false);
+        Sequence a = sequence(4, 20);
+        scheduler.add(a);
+        ran(scheduler, scheduler.schedule()); // prompt: positions 0-3, one block; the sampled token waits at 4
+        assertEquals(1, a.blockCount());
+        ran(scheduler, scheduler.schedule());
+        assertEquals(2, a.blockCount(), "position 4 opened a second block");
+        for (int i = 0; i < 3; i++) {
+            ran(scheduler, scheduler.schedule());
+        }
+        assertEquals(2, a.blockCount(), "positions 5-7 fit in it");
+        ran(scheduler, scheduler.schedule());
+        assertEquals(3, a.blockCount());
+    }
+
+    @Test
+    void withoutABlockTheNewestSequenceIsPreemptedAndLaterRecomputesWhatItHad() {
+        KvBlocks blocks = new KvBlocks(4, 4);
+        Scheduler scheduler = new Scheduler(2, 64, blocks, false);
+        Sequence old = sequence(4, 40);
+        Sequence young = sequence(3, 40);
+        scheduler.add(old);
+        scheduler.add(young);
+        ran(scheduler, scheduler.schedule()); // both prefilled: a block each; two left
+        for (int step = 0; step < 8 && young.preemptions == 0; step++) {
+            ran(scheduler, scheduler.schedule());
+        }
+        assertEquals(1, young.preemptions, "the newest gave its blocks up");
+        assertEquals(0, old.preemptions);
+        assertEquals(0, young.cached);
+        assertEquals(1, scheduler.waitingCount());
+        int generated = young.generated();
+        assertTrue(generated > 0);
+        scheduler.remove(old); // blocks come back: the preempted one is first in line
+        List<ScheduledChunk> plan = scheduler.schedule();
+        assertEquals(young, plan.get(0).sequence());
+        assertEquals(young.length(), plan.get(0).count(), "its prompt and output, computed again in one chunk");
+        assertTrue(plan.get(0).wantLogits(), "then it goes on where it stopped");
+        ran(scheduler, plan);
+        assertEquals(generated + 1, young.generated());
+        scheduler.remove(young);
+        assertEquals(0, blocks.inUse());
+        assertEquals(4, blocks.free());
+    }
+
+    @Test
+    void aPromptStartingLikeAnEarlierOneSharesItsFullBlocksButNotAcrossThresholds() {
+        KvBlocks blocks = new KvBlocks(32, 4);
+        Scheduler scheduler = new Scheduler(4, 64, blocks, true);
+        int[] shared = prompt(10, 1);
+        Sequence first = sequence(shared, 5, 0.5f);
+        scheduler.add(first);
+        ran(scheduler, scheduler.schedule());
+        assertEquals(0, first.cachedPromptTokens);
+        int[] longer = Arrays.copyOf(shared, 14);
+        longer[12] = 99;
+        Sequence second = sequence(longer, 5, 0.5f);
+        Sequence otherThreshold = sequence(shared, 5, 0.7f);
+        scheduler.add(second);
+        scheduler.add(otherThreshold);
+        List<ScheduledChunk> plan = scheduler.schedule();
+        assertEquals(8, second.cachedPromptTokens, "two full blocks of the 10 shared tokens");
+        assertEquals(first.block(0), second.block(0), "shared, not copied");
+        assertEquals(first.block(1), second.block(1));
+        assertEquals(0, otherThreshold.cachedPromptTokens, "another threshold routes otherwise: nothing shared");
+        ScheduledChunk secondChunk = plan.stream().filter(c -> c.sequence() == second).findFirst().orElseThrow();
+        assertEquals(8, secondChunk.from(), "only the rest is computed");
+        ran(scheduler, plan);
+        Sequence again = sequence(shared, 5, 0.5f);
+        scheduler.remove(first);
+        scheduler.remove(second);
+        scheduler.remove(otherThreshold);
+        assertEquals(0, blocks.inUse());
+        assertTrue(blocks.cachedUnused() >= 2, "their full prompt blocks stay cached");
+        scheduler.add(again);
+        scheduler.schedule();
+        assertEquals(8, again.cachedPromptTokens, "found after its users finished");
+        assertEquals(16, scheduler.prefixHitTokens(), "8 and 8 tokens found");
+        assertEquals(10 + 14 + 10 + 10, scheduler.prefixQueryTokens(), "of every prompt looked up");
+    }
+
+    @Test
+    void cachedBlocksNobodyUsesAreEvictedLeastRecentlyUsedFirst() {
+        KvBlocks blocks = new KvBlocks(3, 4);
+        BlockKey a = BlockKey.of(null, new int[] {1, 2, 3, 4}, 0, 4, 0.5f);
+        BlockKey b = BlockKey.of(null, new int[] {5, 6, 7, 8}, 0, 4, 0.5f);
+        int blockA = blocks.allocate();
+        int blockB = blocks.allocate();
+        blocks.register(blockA, a);
+        blocks.register(blockB, b);
+        blocks.release(blockA);
+        blocks.release(blockB);
+        assertEquals(2, blocks.cachedUnused());
+        assertEquals(blockA, blocks.lookup(a), "a is used again: b is now the least recently used");
+        blocks.release(blockA);
+        blocks.allocate(); // the free one
+        int evicted = blocks.allocate();
+        assertEquals(blockB, evicted);
+        assertEquals(-1, blocks.lookup(b), "an evicted block is no longer found");
+        assertEquals(blockA, blocks.lookup(a));
+        assertThrows(IllegalStateException.class, () -> {
+            blocks.release(evicted);
+            blocks.release(evicted);
+        }, "a block released more often than used");
     }
 
     @Test
     void batchBudgetMustCoverEveryRunningSequence() {
-        assertThrows(IllegalArgumentException.class, () -> new Scheduler(8, 4, new KvAllocator(100)));
+        assertThrows(IllegalArgumentException.class, () -> new Scheduler(8, 4, new KvBlocks(100, 16), true));
     }
 }
