@@ -108,7 +108,7 @@ async function client(deadline) {
 /** Sum of the samples whose series starts with `prefix` (a name, or a name and its first labels). */
 async function metric(prefix) {
   const text = await (await fetch(url + "/q/metrics")).text();
-  const lines = text.split("\n").filter((l) => l.startsWith(prefix) && /[ {,]/.test(l.charAt(prefix.length)));
+  const lines = text.split("\n").filter((l) => l.startsWith(prefix) && /[ {,}]/.test(l.charAt(prefix.length)));
   return lines.length ? lines.reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(" ") + 1)), 0) : NaN;
 }
 
@@ -132,19 +132,27 @@ clearInterval(sampler);
 await sample(t0);
 
 let idle = false;
+let blocks = {};
 for (let i = 0; i < 300 && !idle; i++) {
-  const [running, waiting, kv] = await Promise.all(["flexiserve_requests_running", "flexiserve_requests_waiting", "flexiserve_kv_cache_usage_ratio"].map(metric));
-  idle = running === 0 && waiting === 0 && kv === 0;
+  const [running, waiting, kv, used] = await Promise.all(["flexiserve_requests_running", "flexiserve_requests_waiting",
+    "flexiserve_kv_cache_usage_ratio", 'flexiserve_kv_cache_blocks{model="' + model + '",state="used"'].map(metric));
+  idle = running === 0 && waiting === 0 && kv === 0 && used === 0;
   if (!idle) await new Promise((r) => setTimeout(r, 100));
 }
+for (const state of ["used", "cached", "free"]) {
+  blocks[state] = await metric('flexiserve_kv_cache_blocks{model="' + model + '",state="' + state + '"');
+}
+const prefix = { queried: await metric("flexiserve_prefix_cache_query_tokens_total"), hit: await metric("flexiserve_prefix_cache_hit_tokens_total") };
 
 console.log(JSON.stringify({ seconds: Math.round((Date.now() - t0) / 1000), clients, ...stats }));
 console.log("memory samples:", JSON.stringify(samples));
+console.log("KV blocks at the end:", JSON.stringify(blocks), "prefix cache tokens:", JSON.stringify(prefix));
 const checks = [
   ["no 5xx", stats.server5xx === 0],
   ["every well-formed request got a well-formed answer", stats.bad === 0],
   ["work was done", stats.ok > clients],
-  ["running, waiting and KV usage back to zero", idle],
+  ["running, waiting and KV usage back to zero, every block free or cached", idle],
+  ["the prefix cache was on and found prompts", prefix.queried > 0 && prefix.hit > 0],
 ];
 const warm = samples.filter((s) => s.t >= duration / 3000);
 if (pid && warm.length >= 2) {

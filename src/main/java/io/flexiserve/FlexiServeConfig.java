@@ -238,6 +238,14 @@ public interface FlexiServeConfig {
         /** KV cache capacity in tokens; unset sizes it from free memory. */
         Optional<Integer> kvCacheTokens();
 
+        /** Tokens per KV cache block (a power of two): the unit of allocation and of prefix sharing. */
+        @WithDefault("16")
+        int kvBlockSize();
+
+        /** Whether full prompt blocks are kept and shared by later prompts that start alike (automatic prefix caching). */
+        @WithDefault("true")
+        boolean prefixCaching();
+
         /** At shutdown, how long running requests may take to finish while new ones get 503. */
         @WithDefault("30")
         int shutdownGraceSeconds();

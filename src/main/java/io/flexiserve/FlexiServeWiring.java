@@ -337,7 +337,8 @@ public class FlexiServeWiring implements ModelRegistry, RouterSets, FineTuningSe
     /** The configured batching limits with a context limit and a KV budget. */
     private EngineConfig engineConfig(int maxModelLen, int kvTokens) {
         FlexiServeConfig.Engine e = config.engine();
-        return new EngineConfig(e.maxNumSeqs(), e.maxBatchTokens(), e.maxQueuedRequests(), kvTokens, maxModelLen);
+        return new EngineConfig(e.maxNumSeqs(), e.maxBatchTokens(), e.maxQueuedRequests(), kvTokens, maxModelLen,
+                e.kvBlockSize(), e.prefixCaching());
     }
 
     private static long freeGpuBytes(Device device) {

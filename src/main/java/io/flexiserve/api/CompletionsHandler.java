@@ -176,7 +176,7 @@ public class CompletionsHandler {
                             : StructuredOutputs.constraint(grammar, ends.stream().mapToInt(Integer::intValue).toArray());
                     GenerationRequest request = new GenerationRequest(prompt.ids(), s.seedFor(i), maxTokens[p], ends,
                             s.threshold(), s.topLogprobs(), constraint);
-                    writer.track(model.engine().submit(request, choice), i == 0 ? prompt.ids().length : 0);
+                    writer.track(model.engine().submit(request, choice), choice.index, i == 0 ? prompt.ids().length : 0);
                     all.add(choice);
                 }
             }

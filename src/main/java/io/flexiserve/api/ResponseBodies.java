@@ -84,7 +84,13 @@ final class ResponseBodies {
 
     record Usage(@JsonProperty("prompt_tokens") int promptTokens,
                  @JsonProperty("completion_tokens") int completionTokens,
-                 @JsonProperty("total_tokens") int totalTokens, FlexiDepthUsage flexidepth) {
+                 @JsonProperty("total_tokens") int totalTokens,
+                 @JsonProperty("prompt_tokens_details") PromptTokensDetails promptTokensDetails,
+                 FlexiDepthUsage flexidepth) {
+    }
+
+    /** {@code cached_tokens}: prompt tokens whose keys and values came from the prefix cache, not computed again. */
+    record PromptTokensDetails(@JsonProperty("cached_tokens") int cachedTokens) {
     }
 
     record FlexiDepthUsage(@JsonProperty("avg_layers_per_token") double avgLayersPerToken,

@@ -1,6 +1,7 @@
 package io.flexiserve.api;
 
 import io.flexiserve.api.ResponseBodies.FlexiDepthUsage;
+import io.flexiserve.api.ResponseBodies.PromptTokensDetails;
 import io.flexiserve.api.ResponseBodies.Usage;
 import io.flexiserve.engine.GeneratedToken;
 import io.flexiserve.engine.SequenceHandle;
@@ -28,6 +29,8 @@ abstract class ResponseWriter {
     private final ChoiceResult[] results;
     private final List<SequenceHandle> handles = new ArrayList<>();
     private int promptTokens;
+    private int cachedTokens;
+    private final boolean[] countsPrompt; // by choice: the one choice of each prompt whose prompt counts in usage
     private int finished;
     private long completionTokens;
     private long decodeLayers;
@@ -41,12 +44,15 @@ abstract class ResponseWriter {
         this.json = json;
         this.model = model;
         this.results = new ChoiceResult[choices];
+        this.countsPrompt = new boolean[choices];
         response.closeHandler(v -> clientGone());
     }
 
-    synchronized void track(SequenceHandle handle, int prompt) {
+    /** A submitted choice's sequence; {@code prompt} is its prompt's length for the one choice that counts it, else 0. */
+    synchronized void track(SequenceHandle handle, int choice, int prompt) {
         handles.add(handle);
         promptTokens += prompt;
+        countsPrompt[choice] = prompt > 0;
     }
 
     abstract void delta(Choice choice, String text, List<TokenDepth> depths, List<GeneratedToken> tokens, String finish);
@@ -61,6 +67,9 @@ abstract class ResponseWriter {
     synchronized void finished(Choice choice, String finishReason, SequenceStats stats) {
         results[choice.index] = choice.result(finishReason);
         completionTokens += stats.generatedTokens();
+        if (countsPrompt[choice.index]) {
+            cachedTokens += stats.cachedPromptTokens();
+        }
         decodeLayers += stats.decodeLayers();
         if (++finished == results.length) {
             complete(Arrays.asList(results), usage());
@@ -75,7 +84,7 @@ abstract class ResponseWriter {
     private Usage usage() {
         int completion = (int) completionTokens;
         double avg = completion == 0 ? 0 : (double) decodeLayers / completion;
-        return new Usage(promptTokens, completion, promptTokens + completion,
+        return new Usage(promptTokens, completion, promptTokens + completion, new PromptTokensDetails(cachedTokens),
                 new FlexiDepthUsage(Math.round(avg * 1000) / 1000.0, model.numLayers(), model.routedLayers()));
     }
 

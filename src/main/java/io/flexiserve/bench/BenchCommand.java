@@ -81,6 +81,13 @@ public final class BenchCommand implements Callable<Integer> {
             description = "Instead of the speed runs: decode through the engine with and without a JSON Schema at these"
                     + " numbers of sequences (e.g. 1,16): tokens/s and the constraint's time per token.")
     List<Integer> structured;
+    @Option(names = "--prefix",
+            description = "Instead of the speed runs: the prefix cache through the API: time to first token of a follow-up"
+                    + " sharing a --prefix-tokens system prompt (cold and warm), an 8-turn chat's computed prompt tokens,"
+                    + " and 16 streams sharing a prefix against 16 that do not.")
+    boolean prefix;
+    @Option(names = "--prefix-tokens", defaultValue = "1500")
+    int prefixTokens;
     @Option(names = "--tokenizer",
             description = "With --structured: the directory of the tokenizer.json whose vocabulary is masked (default: the"
                     + " checkpoint's; generated checkpoints carry a 512-token byte-level one, the Llama 3 one has 128k).")
@@ -109,6 +116,9 @@ public final class BenchCommand implements Callable<Integer> {
         ModelOptions options = ModelOptions.of(Device.cpu(), dtype, 0, false);
         if (structured != null && !structured.isEmpty()) {
             return structured(dir, options);
+        }
+        if (prefix) {
+            return prefix(dir);
         }
         Map<String, Object> report = new LinkedHashMap<>();
         ModelConfig config = ModelConfig.read(dir);
@@ -191,6 +201,23 @@ public final class BenchCommand implements Callable<Integer> {
             }
         }
         report.put("ratios", ratios);
+        System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(report));
+        return 0;
+    }
+
+    private int prefix(Path dir) throws Exception {
+        Map<String, Object> report = new LinkedHashMap<>();
+        report.put("checkpoint", dir.toString());
+        report.put("dtype", dtype);
+        try (HttpBench service = new HttpBench(runnerJar(), dir, dtype, port)) {
+            PrefixBench bench = new PrefixBench(service);
+            report.put("follow_up", bench.followUp(prefixTokens, 3));
+            System.err.println("follow-up: " + report.get("follow_up"));
+            report.put("chat", bench.chat(8, 200, 40, 40));
+            System.err.println("chat: " + report.get("chat"));
+            report.put("shared_prefix", bench.sharedPrefix(widestConcurrency(), 1000, tokens));
+            System.err.println("shared prefix: " + report.get("shared_prefix"));
+        }
         System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(report));
         return 0;
     }

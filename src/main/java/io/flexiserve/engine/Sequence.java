@@ -124,7 +124,7 @@ final class Sequence implements SequenceHandle {
 
     SequenceStats stats(long now) {
         return new SequenceStats(promptLength(), generated(), decodeLayers,
-                seconds(scheduledNanos), seconds(firstTokenNanos), (now - submittedNanos) / 1e9);
+                seconds(scheduledNanos), seconds(firstTokenNanos), (now - submittedNanos) / 1e9, cachedPromptTokens);
     }
 
     private double seconds(long at) {

@@ -9,7 +9,13 @@ package io.flexiserve.engine;
  * @param queueSeconds     from submission to first scheduled
  * @param firstTokenSeconds from submission to the first token
  * @param totalSeconds     from submission to the end
+ * @param cachedPromptTokens prompt tokens whose keys and values came from the prefix cache (at the last admission)
  */
 public record SequenceStats(int promptTokens, int generatedTokens, long decodeLayers, double queueSeconds,
-                            double firstTokenSeconds, double totalSeconds) {
+                            double firstTokenSeconds, double totalSeconds, int cachedPromptTokens) {
+
+    public SequenceStats(int promptTokens, int generatedTokens, long decodeLayers, double queueSeconds,
+                         double firstTokenSeconds, double totalSeconds) {
+        this(promptTokens, generatedTokens, decodeLayers, queueSeconds, firstTokenSeconds, totalSeconds, 0);
+    }
 }

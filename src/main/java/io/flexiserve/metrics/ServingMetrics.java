@@ -6,6 +6,7 @@ import io.flexiserve.api.RequestRejected;
 import io.flexiserve.engine.EngineListener;
 import io.flexiserve.engine.EngineStats;
 import io.flexiserve.engine.ServingState;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
@@ -95,8 +96,26 @@ public class ServingMetrics {
         gauge("flexiserve_requests_running", "Sequences admitted to the engine (holding KV cache rows).", tags, model,
                 s -> s.running());
         gauge("flexiserve_requests_waiting", "Sequences submitted and waiting for admission.", tags, model, s -> s.waiting());
-        gauge("flexiserve_kv_cache_usage_ratio", "Fraction of KV cache rows reserved by admitted sequences.", tags, model,
+        gauge("flexiserve_kv_cache_usage_ratio", "Fraction of KV cache blocks held by admitted sequences.", tags, model,
                 EngineStats::kvUsage);
+        gauge("flexiserve_kv_cache_blocks", "KV cache blocks by state: used by sequences, cached for their prefix, free.",
+                tags.and("state", "used"), model, EngineStats::blocksInUse);
+        gauge("flexiserve_kv_cache_blocks", "KV cache blocks by state: used by sequences, cached for their prefix, free.",
+                tags.and("state", "cached"), model, EngineStats::blocksCached);
+        gauge("flexiserve_kv_cache_blocks", "KV cache blocks by state: used by sequences, cached for their prefix, free.",
+                tags.and("state", "free"), model, EngineStats::blocksFree);
+        counter("flexiserve_prefix_cache_query_tokens", "Prompt tokens looked up in the prefix cache.", tags, model,
+                EngineStats::prefixQueryTokens);
+        counter("flexiserve_prefix_cache_hit_tokens", "Prompt tokens found in the prefix cache (not computed again).", tags,
+                model, EngineStats::prefixHitTokens);
+        counter("flexiserve_preemptions", "Sequences preempted for KV blocks, to be recomputed.", tags, model,
+                EngineStats::preemptions);
+    }
+
+    private void counter(String name, String description, Tags tags, ModelEndpoint model,
+                         ToDoubleFunction<EngineStats> value) {
+        FunctionCounter.builder(name, model, m -> value.applyAsDouble(m.engine().stats())).description(description)
+                .tags(tags).register(registry);
     }
 
     /** Removes every meter of a model that stopped being served (a router set taken down). */
