@@ -64,9 +64,12 @@ final class Choice implements TokenSink {
     private String stopsApply(String piece) {
         if (scope == StopScope.ANSWERS) {
             String begun = (text.length() > textOffset ? text.substring(textOffset) : "") + piece;
-            String start = begun.stripLeading();
-            if (!start.isEmpty()) { // decided: an answer keeps its stop strings, tool calls have none
-                scope = start.charAt(0) == '[' ? StopScope.NOWHERE : StopScope.EVERYWHERE;
+            int first = 0;
+            while (first < begun.length() && ToolCallScanner.blank(begun.charAt(first))) {
+                first++;
+            }
+            if (first < begun.length()) { // decided: an answer keeps its stop strings, tool calls have none
+                scope = begun.charAt(first) == '[' ? StopScope.NOWHERE : StopScope.EVERYWHERE;
                 if (scope == StopScope.NOWHERE) {
                     return stops.flush() + piece;
                 }

@@ -82,12 +82,20 @@ public class StructuredOutputs {
         return new TokenConstraint() {
             @Override
             public boolean mask(float[] logits) {
-                return matcher.mask(logits);
+                try {
+                    return matcher.mask(logits);
+                } catch (StackOverflowError e) { // this output's alone: the engine and the other sequences go on
+                    throw new IllegalStateException("the structured output nests too deeply to follow", e);
+                }
             }
 
             @Override
             public void accept(int token) {
-                matcher.accept(token);
+                try {
+                    matcher.accept(token);
+                } catch (StackOverflowError e) {
+                    throw new IllegalStateException("the structured output nests too deeply to follow", e);
+                }
             }
         };
     }

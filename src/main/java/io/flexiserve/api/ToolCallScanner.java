@@ -59,7 +59,7 @@ final class ToolCallScanner {
                 break;
             }
             if (mode == Mode.UNDECIDED) {
-                if (Character.isWhitespace(c)) {
+                if (blank(c)) {
                     blank.append(c);
                     continue;
                 }
@@ -129,7 +129,7 @@ final class ToolCallScanner {
             }
             return;
         }
-        if (valuePending && !Character.isWhitespace(c)) {
+        if (valuePending && !blank(c)) {
             valuePending = false;
             inArguments = true;
             calls.get(calls.size() - 1).arguments.append(c);
@@ -155,6 +155,11 @@ final class ToolCallScanner {
             case ':' -> valuePending = "arguments".equals(key);
             default -> { } // whitespace and commas
         }
+    }
+
+    /** JSON's whitespace as the grammar allows it between tokens (not every Unicode space). */
+    static boolean blank(char c) {
+        return c == ' ' || c == '\n' || c == '\t';
     }
 
     private void endString(List<Fragment> fragments) {

@@ -2,6 +2,7 @@ package io.flexiserve.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.flexiserve.structured.ToolFunction;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -74,6 +75,9 @@ record ToolSpec(List<ToolFunction> functions, String choice, boolean parallel, L
             if (!object) {
                 throw OpenAiException.invalid(param + ".function.parameters",
                         "function parameters must be a JSON Schema of type 'object'");
+            }
+            if (!parameters.has("type") && !parameters.has("anyOf") && !parameters.has("$ref")) {
+                parameters = ((ObjectNode) parameters.deepCopy()).put("type", "object"); // {} takes an object
             }
             return new ToolFunction(name, parameters);
         }

@@ -458,7 +458,9 @@ public final class Engine implements AutoCloseable {
         }
         if (running == null || !running.isAlive()) {
             abortLeftovers(); // what arrived while no loop ran (a loop still in a long step does it itself)
+            cache.close();
+        } else { // a step outlived the wait: its forward still reads the cache, which must outlive it
+            LOG.warning("engine " + threadName + " still in a step after 10 s: its KV cache is left to the process");
         }
-        cache.close();
     }
 }

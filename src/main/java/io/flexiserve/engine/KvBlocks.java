@@ -39,6 +39,9 @@ final class KvBlocks {
     /** A block for new rows, now used once; a cached unused block is evicted when none is free. -1 when none is left. */
     int allocate() {
         Integer block = free.poll();
+        if (block != null && keys[block] != null) {
+            throw new IllegalStateException("free block " + block + " still has a prefix identity");
+        }
         if (block == null) {
             Iterator<Integer> oldest = idle.iterator();
             if (!oldest.hasNext()) {
@@ -67,6 +70,9 @@ final class KvBlocks {
 
     /** Records a block that has just been filled as the block with this identity (unless one is cached already). */
     void register(int block, BlockKey key) {
+        if (refs[block] <= 0) {
+            throw new IllegalStateException("block " + block + " is registered while nobody uses it");
+        }
         if (keys[block] == null && !cached.containsKey(key)) {
             keys[block] = key;
             cached.put(key, block);

@@ -97,7 +97,6 @@ final class Scheduler {
         int prompt = s.promptLength();
         if (prefixCaching) {
             int full = (prompt - 1) / kv.blockSize;
-            prefixQueryTokens += prompt;
             for (int k = 0; k < full; k++) {
                 int block = kv.lookup(s.promptBlockKey(k, kv.blockSize));
                 if (block < 0) {
@@ -119,7 +118,10 @@ final class Scheduler {
         }
         s.cached = matched * kv.blockSize;
         s.cachedPromptTokens = Math.min(s.cached, prompt);
-        prefixHitTokens += s.cachedPromptTokens;
+        if (prefixCaching) {
+            prefixQueryTokens += prompt;
+            prefixHitTokens += s.cachedPromptTokens;
+        }
         return true;
     }
 
@@ -135,8 +137,15 @@ final class Scheduler {
         waiting.addFirst(s);
     }
 
+    /**
+     * The next chunk of a sequence's prompt. A single row that is not its last waits for more budget: a step of
+     * single rows runs on the Java decode path, whose values must not enter a block the prefix cache keeps.
+     */
     private static int prefill(Sequence s, int budget, List<ScheduledChunk> plan) {
         int count = Math.min(s.pending(), budget);
+        if (count == 1 && s.pending() > 1) {
+            return 0;
+        }
         plan.add(new ScheduledChunk(s, s.cached, count, s.cached + count == s.length()));
         return count;
     }
@@ -151,7 +160,7 @@ final class Scheduler {
             Sequence s = plan.get(i).sequence();
             int before = s.cached;
             s.cached += plan.get(i).count();
-            if (prefixCaching && plan.get(i).count() > 1) {
+            if (prefixCaching && plan.get(i).count() > 1 && !s.finished) { // a finished one's blocks are gone
                 register(s, before);
             }
             if (sampled[i] >= 0) {

@@ -31,16 +31,22 @@ sealed interface Frame {
     }
 
     /**
-     * Inside a string: {@code cont} UTF-8 continuation bytes still due, {@code hex} digits of a {@code \}{@code u}
+     * Inside a string: {@code cont} UTF-8 continuation bytes still due (the next one in {@code [lo, hi]}, which
+     * excludes overlong forms, surrogates and code points past U+10FFFF), {@code hex} digits of a {@code \}{@code u}
      * escape still due, or just after a backslash. The frames are interned: a plain character leaves the stack as
      * it is.
      */
-    record Str(int cont, int hex, boolean escape) implements Frame {
-        static final Str PLAIN = new Str(0, 0, false);
-        static final Str ESCAPE = new Str(0, 0, true);
-        private static final Str[] CONT = {PLAIN, new Str(1, 0, false), new Str(2, 0, false), new Str(3, 0, false)};
-        private static final Str[] HEX = {PLAIN, new Str(0, 1, false), new Str(0, 2, false), new Str(0, 3, false),
-            new Str(0, 4, false)};
+    record Str(int cont, int hex, boolean escape, int lo, int hi) implements Frame {
+        static final Str PLAIN = new Str(0, 0, false, 0x80, 0xBF);
+        static final Str ESCAPE = new Str(0, 0, true, 0x80, 0xBF);
+        static final Str AFTER_E0 = new Str(2, 0, false, 0xA0, 0xBF);
+        static final Str AFTER_ED = new Str(2, 0, false, 0x80, 0x9F);
+        static final Str AFTER_F0 = new Str(3, 0, false, 0x90, 0xBF);
+        static final Str AFTER_F4 = new Str(3, 0, false, 0x80, 0x8F);
+        private static final Str[] CONT = {PLAIN, new Str(1, 0, false, 0x80, 0xBF), new Str(2, 0, false, 0x80, 0xBF),
+            new Str(3, 0, false, 0x80, 0xBF)};
+        private static final Str[] HEX = {PLAIN, new Str(0, 1, false, 0x80, 0xBF), new Str(0, 2, false, 0x80, 0xBF),
+            new Str(0, 3, false, 0x80, 0xBF), new Str(0, 4, false, 0x80, 0xBF)};
 
         static Str cont(int n) {
             return CONT[n];

@@ -2,9 +2,11 @@ package io.flexiserve.structured;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A compiled output format over one tokenizer's vocabulary: the grammar's root and the masks computed so far, by
@@ -53,6 +55,9 @@ public final class Grammar {
             Node arguments;
             try {
                 arguments = f.parameters() == null ? new Node.Obj(List.of(), null) : SchemaCompiler.compile(f.parameters());
+                if (!opensWith(arguments, '{', new HashSet<>(), true)) {
+                    throw new SchemaException("#", "type", "the arguments must be an object");
+                }
             } catch (SchemaException e) {
                 throw e.in("the parameters of function '" + f.name() + "'");
             }
@@ -64,7 +69,33 @@ public final class Grammar {
             return new Grammar(array, vocabulary);
         }
         Node other = answerSchema == null ? Node.Text.ANSWER : SchemaCompiler.compile(answerSchema);
+        if (answerSchema != null && opensWith(other, '[', new HashSet<>(), false)) {
+            throw new SchemaException("#", "type", "with tool_choice auto a reply opening with '[' is a tool call, so the"
+                    + " response format cannot be an array");
+        }
         return new Grammar(new Node.AnyOf(List.of(array, other)), vocabulary);
+    }
+
+    /**
+     * With {@code all}, whether every value of {@code node} opens with {@code c}; without, whether some value may.
+     * References are followed once ({@code seen}).
+     */
+    private static boolean opensWith(Node node, char c, Set<Node> seen, boolean all) {
+        if (!seen.add(node)) {
+            return all;
+        }
+        if (node instanceof Node.Ref ref) {
+            return opensWith(ref.resolved(), c, seen, all);
+        }
+        if (node instanceof Node.AnyOf any) {
+            for (Node option : any.options) {
+                if (opensWith(option, c, seen, all) != all) {
+                    return !all;
+                }
+            }
+            return all;
+        }
+        return c == '{' ? node instanceof Node.Obj : c == '[' && node instanceof Node.Arr;
     }
 
     /** A matcher at the start of an output; {@code endIds} are the tokens that end it (allowed once it is complete). */

@@ -47,8 +47,9 @@ final class SchemaCompiler {
             Node.Ref ref = compiler.refs.get(i);
             ref.target = compiler.resolve(ref.ref);
         }
+        Set<Node> done = new HashSet<>();
         for (Node.Ref ref : compiler.refs) {
-            compiler.checkProductive(ref);
+            checkNoEmptyCycle(ref, new HashSet<>(), done, ref.ref);
         }
         return node;
     }
@@ -78,16 +79,19 @@ final class SchemaCompiler {
             return ref;
         }
         if (s.has("const")) {
-            return new Node.Literal(json(s.get("const")));
+            return enumeration(JSON.createArrayNode().add(s.get("const")), s.get("type"), path, "const");
         }
         if (s.has("enum")) {
-            return enumeration(s.get("enum"), path);
+            return enumeration(s.get("enum"), s.get("type"), path, "enum");
         }
         String union = s.has("anyOf") ? "anyOf" : s.has("oneOf") ? "oneOf" : null;
         if (union != null) {
-            if (hasOtherConstraints(s) && s.size() > 1 && (s.has("type") || s.has("properties") || s.has("items"))) {
-                throw new SchemaException(path, union, "'" + union + "' beside 'type', 'properties' or 'items' is not"
-                        + " supported; put the shared constraints into each option");
+            for (String sibling : List.of("type", "properties", "required", "additionalProperties", "items", "minItems",
+                    "maxItems")) {
+                if (s.has(sibling)) {
+                    throw new SchemaException(path, union, "'" + union + "' beside '" + sibling + "' is not supported;"
+                            + " put the shared constraints into each option");
+                }
             }
             return anyOf(s, union, path);
         }
@@ -104,15 +108,42 @@ final class SchemaCompiler {
         return false;
     }
 
-    private Node enumeration(JsonNode values, String path) {
+    /** The listed values as literals, those of a {@code type} beside them only. */
+    private Node enumeration(JsonNode values, JsonNode type, String path, String keyword) {
         if (!values.isArray() || values.isEmpty()) {
-            throw new SchemaException(path, "enum", "'enum' must be a non-empty array");
+            throw new SchemaException(path, keyword, "'enum' must be a non-empty array");
         }
         List<Node> options = new ArrayList<>();
         for (JsonNode v : values) {
-            options.add(new Node.Literal(json(v)));
+            if (type == null || ofTypes(v, type)) {
+                options.add(new Node.Literal(json(v)));
+            }
+        }
+        if (options.isEmpty()) {
+            throw new SchemaException(path, keyword, "no value of '" + keyword + "' has the 'type' beside it");
         }
         return options.size() == 1 ? options.get(0) : new Node.AnyOf(options);
+    }
+
+    private static boolean ofTypes(JsonNode value, JsonNode type) {
+        if (type.isArray()) {
+            for (JsonNode t : type) {
+                if (ofTypes(value, t)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+        return switch (type.asText()) {
+            case "object" -> value.isObject();
+            case "array" -> value.isArray();
+            case "string" -> value.isTextual();
+            case "number" -> value.isNumber();
+            case "integer" -> value.isIntegralNumber() || value.isNumber() && value.asDouble() == Math.rint(value.asDouble());
+            case "boolean" -> value.isBoolean();
+            case "null" -> value.isNull();
+            default -> false;
+        };
     }
 
     private Node anyOf(JsonNode s, String keyword, String path) {
@@ -133,11 +164,11 @@ final class SchemaCompiler {
 
     private Node typed(JsonNode s, String path) {
         JsonNode type = s.get("type");
-        if (type == null) {
-            if (s.has("properties") || s.has("additionalProperties")) {
+        if (type == null) { // a value its keywords constrain is written as the kind they constrain
+            if (s.has("properties") || s.has("additionalProperties") || s.has("required")) {
                 return object(s, path);
             }
-            if (s.has("items")) {
+            if (s.has("items") || s.has("minItems") || s.has("maxItems")) {
                 return array(s, path);
             }
             return Node.anyValue();
@@ -218,7 +249,7 @@ final class SchemaCompiler {
 
     /** A local reference: {@code #}, {@code #/$defs/name}, {@code #/definitions/name} or any JSON pointer in the schema. */
     private Node resolve(String ref) {
-        if (!ref.startsWith("#")) {
+        if (!ref.equals("#") && !ref.startsWith("#/")) {
             throw new SchemaException(ref, "$ref", "only local references ('#/$defs/...') are supported, got '" + ref + "'");
         }
         Node done = compiled.get(ref);
@@ -234,16 +265,26 @@ final class SchemaCompiler {
         return node;
     }
 
-    /** A reference that only leads to itself ({@code {"$ref": "#"}} at the root) describes no finite value. */
-    private void checkProductive(Node.Ref ref) {
-        Set<Node> seen = new HashSet<>();
-        Node n = ref;
-        while (n instanceof Node.Ref r) {
-            if (!seen.add(r)) {
-                throw new SchemaException(ref.ref, "$ref", "'" + ref.ref + "' refers only to itself");
-            }
-            n = r.target;
+    /**
+     * Refuses a cycle of references and alternatives that reaches itself before any character is written (such as
+     * {@code {"anyOf": [{"$ref": "#"}, ...]}}): matching it would recurse without end.
+     */
+    private static void checkNoEmptyCycle(Node node, Set<Node> path, Set<Node> done, String where) {
+        if (done.contains(node)) {
+            return;
         }
+        if (!path.add(node)) {
+            throw new SchemaException(where, "$ref", "a reference leads back to itself before any character is written");
+        }
+        if (node instanceof Node.Ref ref) {
+            checkNoEmptyCycle(ref.target, path, done, ref.ref);
+        } else if (node instanceof Node.AnyOf any) {
+            for (Node option : any.options) {
+                checkNoEmptyCycle(option, path, done, where);
+            }
+        }
+        path.remove(node);
+        done.add(node);
     }
 
     private static String json(JsonNode value) {

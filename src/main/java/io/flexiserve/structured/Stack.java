@@ -1,7 +1,5 @@
 package io.flexiserve.structured;
 
-import java.util.Objects;
-
 /** A persistent stack of {@link Frame}s (the innermost value on top), compared by value. */
 final class Stack {
 
@@ -20,12 +18,22 @@ final class Stack {
         return new Stack(frame, below);
     }
 
+    /** Frame by frame, iteratively: a deeply nested output must not overflow the thread's stack. */
     @Override
     public boolean equals(Object o) {
-        if (this == o) {
-            return true;
+        if (!(o instanceof Stack other)) {
+            return false;
         }
-        return o instanceof Stack s && s.hash == hash && s.top.equals(top) && Objects.equals(s.below, below);
+        Stack a = this;
+        Stack b = other;
+        while (a != b) {
+            if (a == null || b == null || a.hash != b.hash || !a.top.equals(b.top)) {
+                return false;
+            }
+            a = a.below;
+            b = b.below;
+        }
+        return true;
     }
 
     @Override

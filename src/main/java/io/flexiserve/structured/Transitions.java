@@ -189,7 +189,7 @@ final class Transitions {
                 out.add(s.with(Frame.Str.hex(str.hex() - 1)));
             }
         } else if (str.cont() > 0) {
-            if (b >= 0x80 && b <= 0xBF) {
+            if (b >= str.lo() && b <= str.hi()) {
                 out.add(s.with(Frame.Str.cont(str.cont() - 1)));
             }
         } else if (b == '"') {
@@ -201,9 +201,9 @@ final class Transitions {
         } else if (b >= 0xC2 && b <= 0xDF) {
             out.add(s.with(Frame.Str.cont(1)));
         } else if (b >= 0xE0 && b <= 0xEF) {
-            out.add(s.with(Frame.Str.cont(2)));
+            out.add(s.with(b == 0xE0 ? Frame.Str.AFTER_E0 : b == 0xED ? Frame.Str.AFTER_ED : Frame.Str.cont(2)));
         } else if (b >= 0xF0 && b <= 0xF4) {
-            out.add(s.with(Frame.Str.cont(3)));
+            out.add(s.with(b == 0xF0 ? Frame.Str.AFTER_F0 : b == 0xF4 ? Frame.Str.AFTER_F4 : Frame.Str.cont(3)));
         }
     }
 

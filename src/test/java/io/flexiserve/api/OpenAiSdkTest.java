@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.openai.client.OpenAIClient;
-import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.JsonValue;
 import com.openai.core.http.StreamResponse;
 import com.openai.errors.BadRequestException;
@@ -40,8 +39,7 @@ class OpenAiSdkTest {
 
     @BeforeEach
     void connect() {
-        TestSupport.awaitReady();
-        client = OpenAIOkHttpClient.builder().baseUrl(base.toString()).apiKey("not-needed").maxRetries(0).build();
+        client = TestSupport.openAi(base);
     }
 
     private ChatCompletionCreateParams.Builder chat(String prompt, long maxTokens) {

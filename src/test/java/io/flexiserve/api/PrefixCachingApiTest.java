@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.openai.client.OpenAIClient;
-import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.JsonValue;
 import com.openai.core.http.StreamResponse;
 import com.openai.models.chat.completions.ChatCompletion;
@@ -29,8 +28,7 @@ class PrefixCachingApiTest {
 
     @BeforeEach
     void connect() {
-        TestSupport.awaitReady();
-        client = OpenAIOkHttpClient.builder().baseUrl(base.toString()).apiKey("not-needed").maxRetries(0).build();
+        client = TestSupport.openAi(base);
     }
 
     private static ChatCompletionCreateParams.Builder chat(String system, String user) {

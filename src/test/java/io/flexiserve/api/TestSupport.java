@@ -3,6 +3,9 @@ package io.flexiserve.api;
 import static io.restassured.RestAssured.given;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.openai.client.OpenAIClient;
+import com.openai.client.okhttp.OpenAIOkHttpClient;
+import java.net.URI;
 import java.util.function.BooleanSupplier;
 
 /** Shared waits for Quarkus tests: each waits on the event itself, bounded generously, never on a fixed time. */
@@ -14,6 +17,12 @@ public final class TestSupport {
     /** Blocks until /q/health/ready says the model is loaded and warmed up (at most 120 s). */
     public static void awaitReady() {
         await("the model is ready", 120, () -> given().get("/q/health/ready").statusCode() == 200);
+    }
+
+    /** The official OpenAI Java SDK on the test service's {@code /v1} base, once the model is ready; no retries. */
+    public static OpenAIClient openAi(URI base) {
+        awaitReady();
+        return OpenAIOkHttpClient.builder().baseUrl(base.toString()).apiKey("not-needed").maxRetries(0).build();
     }
 
     /** Blocks until {@code condition} holds, polling every 50 ms; fails naming {@code what} after {@code seconds}. */

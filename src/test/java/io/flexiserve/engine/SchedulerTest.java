@@ -200,6 +200,38 @@ class SchedulerTest {
     }
 
     @Test
+    void aSequenceThatEndsInTheStepOfItsPromptLeavesNothingCached() {
+        KvBlocks blocks = new KvBlocks(8, 4);
+        Scheduler scheduler = new Scheduler(2, 64, blocks, true);
+        Sequence s = sequence(prompt(12, 7), 5, 0.5f);
+        scheduler.add(s);
+        List<ScheduledChunk> plan = scheduler.schedule();
+        s.finished = true; // as the engine does when the first token is a stop id: it finishes, releasing its blocks
+        scheduler.remove(s);
+        scheduler.update(plan, new int[] {-1});
+        assertEquals(0, blocks.inUse());
+        assertEquals(0, blocks.cachedUnused(), "freed blocks are not registered as a prefix");
+        assertEquals(8, blocks.free());
+    }
+
+    @Test
+    void aSingleRowThatIsNotThePromptsLastWaitsForBudget() {
+        Scheduler scheduler = new Scheduler(4, 5, new KvBlocks(16, 4), true);
+        Sequence decoding = sequence(3, 10);
+        scheduler.add(decoding);
+        ran(scheduler, scheduler.schedule());
+        Sequence a = sequence(3, 10);
+        Sequence b = sequence(9, 10);
+        scheduler.add(a);
+        scheduler.add(b);
+        List<ScheduledChunk> plan = scheduler.schedule(); // 1 decode row + a's 3: one row of budget is left for b
+        assertEquals(List.of(decoding, a), plan.stream().map(ScheduledChunk::sequence).toList(),
+                "b's first chunk would be one row of nine: on the decode path, so it waits");
+        ran(scheduler, plan);
+        assertEquals(List.of(1, 1, 3), scheduler.schedule().stream().map(ScheduledChunk::count).toList());
+    }
+
+    @Test
     void batchBudgetMustCoverEveryRunningSequence() {
         assertThrows(IllegalArgumentException.class, () -> new Scheduler(8, 4, new KvBlocks(100, 16), true));
     }

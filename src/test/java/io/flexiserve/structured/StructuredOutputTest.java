@@ -294,12 +294,70 @@ class StructuredOutputTest {
                 new Bad("{\"type\":\"array\",\"minItems\":3,\"maxItems\":2}", "maxItems", "#"),
                 new Bad("{\"oneOf\":[{\"type\":\"string\"}]}", "oneOf", "#"),
                 new Bad("{\"enum\":[]}", "enum", "#"),
-                new Bad("false", "false", "#"))) {
+                new Bad("false", "false", "#"),
+                new Bad("{\"anyOf\":[{\"$ref\":\"#\"},{\"type\":\"null\"}]}", "$ref", "#"),
+                new Bad("{\"$defs\":{\"a\":{\"anyOf\":[{\"$ref\":\"#/$defs/b\"}]},\"b\":{\"$ref\":\"#/$defs/a\"}},"
+                        + "\"$ref\":\"#/$defs/a\"}", "$ref", "#/$defs/a"),
+                new Bad("{\"$ref\":\"#foo\"}", "$ref", "#foo"),
+                new Bad("{\"anyOf\":[{\"type\":\"object\"}],\"required\":[\"a\"]}", "anyOf", "#"),
+                new Bad("{\"type\":\"string\",\"enum\":[1,2]}", "enum", "#"))) {
             SchemaException e = assertThrows(SchemaException.class, () -> SchemaCompiler.compile(JSON.readTree(bad.schema)),
                     bad.schema);
             assertEquals(bad.keyword, e.keyword(), bad.schema);
             assertEquals(bad.path, e.path(), bad.schema);
         }
+    }
+
+    @Test
+    void keywordsBesideOthersKeepTheirMeaning() throws Exception {
+        Node typedEnum = SchemaCompiler.compile(JSON.readTree("{\"type\":\"string\",\"enum\":[\"a\",1,null]}"));
+        assertNotNull(feed(State.start(typedEnum), "\"a\""));
+        assertNull(feed(State.start(typedEnum), "1"), "an enum value the type beside it excludes is never written");
+        Node required = SchemaCompiler.compile(JSON.readTree("{\"properties\":{\"a\":{\"type\":\"null\"}},\"required\":[\"a\"]}"));
+        assertNull(feed(State.start(required), "5"), "object keywords without a type: an object");
+        assertNull(feed(State.start(required), "{}"), "with its required key");
+        Node items = SchemaCompiler.compile(JSON.readTree("{\"minItems\":1}"));
+        assertNull(feed(State.start(items), "[]"));
+        assertTrue(feed(State.start(items), "[1]").accepting());
+    }
+
+    @Test
+    void stringsAreValidUtf8() throws Exception {
+        State string = State.start(SchemaCompiler.compile(JSON.readTree("{\"type\":\"string\"}")));
+        assertTrue(feed(string, new byte[] {'"', (byte) 0xE2, (byte) 0x82, (byte) 0xAC, (byte) 0xF0, (byte) 0x9F, (byte) 0x98,
+            (byte) 0x80, '"'}).accepting(), "a euro sign and an emoji");
+        for (byte[] bad : new byte[][] {{(byte) 0xC0, (byte) 0x80}, {(byte) 0xE0, (byte) 0x80, (byte) 0x80},
+            {(byte) 0xED, (byte) 0xA0, (byte) 0x80}, {(byte) 0xF4, (byte) 0x90, (byte) 0x80, (byte) 0x80},
+            {(byte) 0xF5, (byte) 0x80, (byte) 0x80, (byte) 0x80}, {(byte) 0x80}}) {
+            byte[] text = new byte[bad.length + 1];
+            text[0] = '"';
+            System.arraycopy(bad, 0, text, 1, bad.length);
+            assertNull(feed(string, text), "overlong, surrogate, past U+10FFFF or a stray continuation: "
+                    + java.util.Arrays.toString(bad));
+        }
+    }
+
+    @Test
+    void deeplyNestedOutputsNeitherOverflowNorLoseTheirMasks() {
+        Node object = ((Node.AnyOf) Node.anyValue()).options.get(0);
+        String deep = "{\"a\":" + "[".repeat(20_000);
+        State s = feed(State.start(object), deep);
+        State t = feed(State.start(object), deep);
+        assertEquals(s, t, "compared frame by frame, 20000 deep");
+        assertEquals(s.hashCode(), t.hashCode());
+        Matcher matcher = Grammar.jsonObject(vocabulary).matcher(new int[] {END});
+        for (int token : tokenizer.encode("{\"a\":")) {
+            matcher.accept(token);
+        }
+        int bracket = tokenizer.encode("[")[0];
+        float[] logits = new float[128256];
+        for (int i = 0; i < 3000; i++) {
+            matcher.accept(bracket);
+            if (i % 1000 == 999) {
+                assertTrue(matcher.mask(logits), "a mask 3000 arrays deep");
+            }
+        }
+        assertEquals(0f, logits[bracket], "and one more array may open");
     }
 
     @Test
