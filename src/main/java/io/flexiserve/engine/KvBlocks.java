@@ -11,6 +11,11 @@ import java.util.Map;
  * prefix's blocks are shared read-only by every sequence that starts with it), or cached and unused, kept for a
  * later prompt with the same prefix until a block is needed and the least recently used one is evicted.
  * Engine thread only.
+ *
+ * <p>On the CPU the cache's pages become resident only when first written. A block is taken from the free ones
+ * written before (the most recently freed first), then from the never-written ones, and only then by evicting a
+ * cached one: the prefix cache keeps as much as the capacity allows, so under traffic the whole cache, which the
+ * memory plan budgeted, becomes resident.
  */
 final class KvBlocks {
 
@@ -18,7 +23,8 @@ final class KvBlocks {
     private final int count;
     private final int[] refs;
     private final BlockKey[] keys;                        // a full block's identity once cached, else null
-    private final ArrayDeque<Integer> free = new ArrayDeque<>();
+    private final ArrayDeque<Integer> free = new ArrayDeque<>();     // written before: most recently freed first
+    private final ArrayDeque<Integer> untouched = new ArrayDeque<>(); // never written, in order
     private final LinkedHashSet<Integer> idle = new LinkedHashSet<>(); // cached, unused; least recently used first
     private final Map<BlockKey, Integer> cached = new HashMap<>();
 
@@ -32,25 +38,31 @@ final class KvBlocks {
         this.refs = new int[count];
         this.keys = new BlockKey[count];
         for (int b = 0; b < count; b++) {
-            free.add(b);
+            untouched.add(b);
         }
     }
 
-    /** A block for new rows, now used once; a cached unused block is evicted when none is free. -1 when none is left. */
+    /**
+     * A block for new rows, now used once: a free one written before, else a never-written one, else the least
+     * recently used cached one (evicted); -1 when none is left.
+     */
     int allocate() {
         Integer block = free.poll();
         if (block != null && keys[block] != null) {
             throw new IllegalStateException("free block " + block + " still has a prefix identity");
         }
         if (block == null) {
-            Iterator<Integer> oldest = idle.iterator();
-            if (!oldest.hasNext()) {
-                return -1;
-            }
+            block = untouched.poll();
+        }
+        Iterator<Integer> oldest = idle.iterator();
+        if (block == null && oldest.hasNext()) {
             block = oldest.next();
             oldest.remove();
             cached.remove(keys[block]);
             keys[block] = null;
+        }
+        if (block == null) {
+            return -1;
         }
         refs[block] = 1;
         return block;
@@ -88,14 +100,14 @@ final class KvBlocks {
             if (keys[block] != null) {
                 idle.add(block);
             } else {
-                free.add(block);
+                free.push(block);
             }
         }
     }
 
     /** Blocks a sequence could get now: free, or cached and unused. */
     int available() {
-        return free.size() + idle.size();
+        return free.size() + untouched.size() + idle.size();
     }
 
     int count() {
@@ -103,7 +115,7 @@ final class KvBlocks {
     }
 
     int inUse() {
-        return count - free.size() - idle.size();
+        return count - free.size() - untouched.size() - idle.size();
     }
 
     int cachedUnused() {
@@ -111,6 +123,6 @@ final class KvBlocks {
     }
 
     int free() {
-        return free.size();
+        return free.size() + untouched.size();
     }
 }

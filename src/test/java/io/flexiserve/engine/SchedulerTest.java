@@ -188,7 +188,7 @@ class SchedulerTest {
         assertEquals(2, blocks.cachedUnused());
         assertEquals(blockA, blocks.lookup(a), "a is used again: b is now the least recently used");
         blocks.release(blockA);
-        blocks.allocate(); // the free one
+        blocks.allocate(); // the never-written third block goes before any cached one
         int evicted = blocks.allocate();
         assertEquals(blockB, evicted);
         assertEquals(-1, blocks.lookup(b), "an evicted block is no longer found");
@@ -229,6 +229,20 @@ class SchedulerTest {
                 "b's first chunk would be one row of nine: on the decode path, so it waits");
         ran(scheduler, plan);
         assertEquals(List.of(1, 1, 3), scheduler.schedule().stream().map(ScheduledChunk::count).toList());
+    }
+
+    @Test
+    void blocksWrittenBeforeAreReusedBeforeNeverWrittenOnes() {
+        KvBlocks blocks = new KvBlocks(8, 4);
+        int a = blocks.allocate();
+        int b = blocks.allocate();
+        assertEquals(List.of(0, 1), List.of(a, b), "in order at first");
+        blocks.release(a);
+        blocks.release(b);
+        assertEquals(b, blocks.allocate(), "the most recently freed first");
+        assertEquals(a, blocks.allocate());
+        assertEquals(2, blocks.allocate(), "then a never-written one");
+        assertEquals(5, blocks.free());
     }
 
     @Test
