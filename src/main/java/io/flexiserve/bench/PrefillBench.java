@@ -11,6 +11,7 @@ import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -21,6 +22,8 @@ import java.util.concurrent.atomic.AtomicLong;
 final class PrefillBench {
 
     private final HttpBench service;
+
+    private final AtomicInteger calls = new AtomicInteger();
 
     PrefillBench(HttpBench service) {
         this.service = service;
@@ -80,9 +83,12 @@ final class PrefillBench {
         }
     }
 
-    /** Seconds for one completion of a {@code tokens}-id prompt (distinct per client) with one generated token. */
+    /**
+     * Seconds for one completion of a {@code tokens}-id prompt with one generated token. Every prompt is new (the
+     * call counts into its seed), so the prefix cache never serves one: this measures computing them.
+     */
     private double complete(int tokens, int client, float threshold) throws IOException, InterruptedException {
-        Random random = new Random(tokens * 31L + client);
+        Random random = new Random(tokens * 31L + client + 1_000_003L * calls.incrementAndGet());
         StringBuilder ids = new StringBuilder();
         for (int i = 0; i < tokens; i++) {
             ids.append(i == 0 ? "" : ",").append(1000 + random.nextInt(29000));
