@@ -40,11 +40,13 @@ class EngineTest {
         model.close();
     }
 
-    /** A sink that records tokens and completes with the finish reason. */
+    /** A sink that records tokens, the layers each used and the stats, and completes with the finish reason. */
     static final class Recorder implements TokenSink {
         final List<Integer> tokens = new ArrayList<>();
+        final List<Integer> layers = new ArrayList<>();
         final CompletableFuture<FinishReason> done = new CompletableFuture<>();
         final int stopAfter;
+        volatile SequenceStats stats;
 
         Recorder(int stopAfter) {
             this.stopAfter = stopAfter;
@@ -53,11 +55,13 @@ class EngineTest {
         @Override
         public boolean onToken(GeneratedToken token) {
             tokens.add(token.id());
+            layers.add(token.layersUsed());
             return tokens.size() != stopAfter;
         }
 
         @Override
         public void onFinish(FinishReason reason, SequenceStats stats) {
+            this.stats = stats;
             done.complete(reason);
         }
 

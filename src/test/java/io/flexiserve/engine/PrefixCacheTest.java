@@ -15,8 +15,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -50,42 +48,19 @@ class PrefixCacheTest {
     record Run(List<Integer> tokens, List<Integer> layers, SequenceStats stats) {
     }
 
-    private static final class Collect implements TokenSink {
-        final List<Integer> tokens = new ArrayList<>();
-        final List<Integer> layers = new ArrayList<>();
-        final CompletableFuture<SequenceStats> done = new CompletableFuture<>();
-
-        @Override
-        public boolean onToken(GeneratedToken token) {
-            tokens.add(token.id());
-            layers.add(token.layersUsed());
-            return true;
-        }
-
-        @Override
-        public void onFinish(FinishReason reason, SequenceStats stats) {
-            done.complete(stats);
-        }
-
-        @Override
-        public void onError(String message) {
-            done.completeExceptionally(new IllegalStateException(message));
-        }
-
-        Run await() throws Exception {
-            SequenceStats stats = done.get(60, TimeUnit.SECONDS);
-            return new Run(tokens, layers, stats);
-        }
-    }
-
-    private static Collect submit(Engine engine, int[] prompt, float threshold, int maxTokens) {
-        Collect sink = new Collect();
+    private static EngineTest.Recorder submit(Engine engine, int[] prompt, float threshold, int maxTokens) {
+        EngineTest.Recorder sink = new EngineTest.Recorder(-1); // never stops early
         engine.submit(new GenerationRequest(prompt, SamplingParams.GREEDY, maxTokens, Set.of(), threshold, -1), sink);
         return sink;
     }
 
+    private static Run finished(EngineTest.Recorder sink) throws Exception {
+        sink.await();
+        return new Run(sink.tokens, sink.layers, sink.stats);
+    }
+
     private static Run generate(Engine engine, int[] prompt, float threshold, int maxTokens) throws Exception {
-        return submit(engine, prompt, threshold, maxTokens).await();
+        return finished(submit(engine, prompt, threshold, maxTokens));
     }
 
     private static int[] prompt(int length, int seed) {
@@ -141,12 +116,12 @@ class PrefixCacheTest {
             }
         }
         try (Engine small = engine("tight", 96, true)) { // six blocks: not enough for four sequences of 60 tokens
-            List<Collect> sinks = new ArrayList<>();
+            List<EngineTest.Recorder> sinks = new ArrayList<>();
             for (int[] p : prompts) {
                 sinks.add(submit(small, p, 0.5f, 40));
             }
             for (int i = 0; i < prompts.size(); i++) {
-                Run run = sinks.get(i).await();
+                Run run = finished(sinks.get(i));
                 assertEquals(alone.get(i).tokens(), run.tokens(), "sequence " + i);
                 assertEquals(alone.get(i).layers(), run.layers(), "sequence " + i);
             }
