@@ -71,7 +71,7 @@ public class CompletionsHandler {
         }
         int topLogprobs = logprobs ? (r.topLogprobs() == null ? 0 : r.topLogprobs()) : -1;
         RequestSettings settings = validate(r, maxTokens, topLogprobs, model);
-        boolean calls = tools != null && !tools.choice().equals("none");
+        boolean calls = ToolSpec.mayCall(tools);
         ResponseShape shape = new ChatShape(model.tokenizer(), logprobs, settings.returnLayers(), calls ? tools : null);
         StopScope stops = grammar == null ? StopScope.EVERYWHERE : calls && !tools.forced() && format == null
                 ? StopScope.ANSWERS : StopScope.NOWHERE;
@@ -86,8 +86,8 @@ public class CompletionsHandler {
         if (template.rendersTools()) {
             return template.render(ToolPrompt.forTemplate(messages), true, tools == null ? null : tools.listed());
         }
-        boolean describe = tools != null && !tools.choice().equals("none");
-        return template.render(describe ? ToolPrompt.withTools(messages, tools) : ToolPrompt.plain(messages), true);
+        return template.render(ToolSpec.mayCall(tools) ? ToolPrompt.withTools(messages, tools) : ToolPrompt.plain(messages),
+                true);
     }
 
     void completion(RoutingContext ctx) {

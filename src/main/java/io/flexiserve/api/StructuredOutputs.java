@@ -39,7 +39,7 @@ public class StructuredOutputs {
      * {@code auto} (calls, or an answer in the response format), or the response format alone.
      */
     Grammar grammar(ModelEndpoint model, ResponseFormat format, ToolSpec tools) {
-        if (tools != null && !tools.choice().equals("none")) {
+        if (ToolSpec.mayCall(tools)) {
             JsonNode answer = format == null ? null : format.schema() != null ? format.schema() : ANY_OBJECT;
             String key = "tools\n" + tools.choice() + "\n" + tools.parallel() + "\n" + tools.functions() + "\n" + answer;
             return cached(model, key, v -> Grammar.toolCalls(tools.callable(), tools.parallel(), !tools.forced(),

@@ -103,6 +103,11 @@ record ToolSpec(List<ToolFunction> functions, String choice, boolean parallel, L
         return "function:" + name;
     }
 
+    /** Whether {@code tools} (maybe null) lets the reply call a function: it is there and its choice is not none. */
+    static boolean mayCall(ToolSpec tools) {
+        return tools != null && !tools.choice.equals("none");
+    }
+
     /** Whether the output is constrained to calls (required, or a named function). */
     boolean forced() {
         return !choice.equals("auto") && !choice.equals("none");

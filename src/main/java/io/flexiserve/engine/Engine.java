@@ -281,13 +281,13 @@ public final class Engine implements AutoCloseable {
         listener.onStep(recorder.build(plan.size()));
     }
 
-    /** The model's input for a plan: each chunk's tokens at its sequence's KV range, with its threshold. */
+    /** The model's input for a plan: each chunk's tokens at its sequence's KV blocks, with its threshold. */
     private StepBatch batch(List<ScheduledChunk> plan) {
         List<SequenceChunk> chunks = new ArrayList<>(plan.size());
         for (ScheduledChunk c : plan) {
             Sequence s = c.sequence();
-            chunks.add(new SequenceChunk(s.kvRows(config.kvBlockSize()), c.from(), s.tokens(c.from(), c.count()), s.request.threshold(),
-                    c.wantLogits()));
+            chunks.add(new SequenceChunk(s.kvRows(config.kvBlockSize()), c.from(), s.tokens(c.from(), c.count()),
+                    s.request.threshold(), c.wantLogits()));
         }
         return new StepBatch(chunks);
     }

@@ -59,8 +59,7 @@ final class Scheduler {
         }
         while (budget > 0 && running.size() < maxNumSeqs && !waiting.isEmpty() && admit(waiting.peek())) {
             Sequence next = waiting.poll();
-            if (!next.admitted) {
-                next.admitted = true;
+            if (next.scheduledNanos == 0) { // first admission (a preempted sequence comes back)
                 next.scheduledNanos = System.nanoTime();
             }
             running.add(next);

@@ -19,7 +19,6 @@ final class Sequence implements SequenceHandle {
     private int[] tokens;
     private int length;
     int cached;           // tokens whose K/V are in the cache
-    boolean admitted;     // admitted at least once (a preempted sequence waits again, but is no longer queued)
     boolean counted;      // no longer counted as queued (admitted, or gone before it was)
     int cachedPromptTokens; // prompt tokens whose K/V a cached prefix gave at the last admission
     int preemptions;
