@@ -3,79 +3,94 @@ package io.flexiserve.model.cpu;
 import static io.flexiserve.model.cpu.PanelLayout.FLOATS;
 import static io.flexiserve.model.cpu.PanelLayout.LANES;
 import static io.flexiserve.model.cpu.QuantLayout.BLOCK;
-import static io.flexiserve.model.cpu.QuantLayout.LOAD_BYTES;
+import static io.flexiserve.model.cpu.QuantLayout.CODE_BYTES;
 import static io.flexiserve.model.cpu.QuantLayout.SCALE_BYTES;
-import static io.flexiserve.model.cpu.QuantLayout.code;
+import static io.flexiserve.model.cpu.QuantLayout.bytes;
+import static io.flexiserve.model.cpu.QuantLayout.highNibbles;
 import static io.flexiserve.model.cpu.QuantLayout.highScales;
+import static io.flexiserve.model.cpu.QuantLayout.lowNibbles;
 import static io.flexiserve.model.cpu.QuantLayout.lowScales;
+import static io.flexiserve.model.cpu.QuantLayout.nibblePairs;
 import static io.flexiserve.model.cpu.QuantLayout.words;
 
 import java.nio.ByteBuffer;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * The Vector API kernels behind {@link VectorGemm} for weights stored as {@link QuantLayout} says: one row
- * ({@link #rowQ8}, {@link #rowQ4}) and blocks of four rows ({@link #rows}), for 8- and 4-bit codes.
+ * ({@link #rowQ8}, {@link #rowQ4}) and many rows, two at a time ({@link #rowsQ8}, {@link #rowsQ4}).
  *
- * <p>Arithmetic. Each weight is widened exactly, {@code w = q s} (a code times its block's scale, exact in f32), and
- * added as {@code sum = fma(w, x[k], sum)} over {@code k} in order from zero: the same floats in the same order in
- * every kernel, so a row's result does not depend on the rows multiplied with it, and it is an f32 product of the
- * dequantized weights.
+ * <p>Arithmetic. A kernel takes the input in groups of {@link #GROUP} indices (all in one block) and, for each
+ * column, sums the group's products of codes and inputs, {@code t = q[k] x[k]}, then {@code t = fma(q[k+i], x[k+i],
+ * t)}, and adds the group to the column's sum scaled by its block's scale, {@code sum = fma(t, s, sum)}, groups in
+ * order from {@code k = 0}. Every kernel adds the same floats in the same order, so a row's result does not depend on
+ * the rows multiplied with it. Scaling a group rather than each weight leaves a weight two vector operations, its
+ * widening and an FMA: the one-row Q8 kernel reads 1.7x as many bytes a second as when each weight was scaled
+ * (BENCHMARKS.md, "Weight formats").
  *
- * <p>Shape. Each kernel takes half a pair of panels at a time (vectors {@code 2 half} and {@code 2 half + 1} of each
- * load) and reads the pair's other half again from cache: one row widens four codes per iteration (two vectors of two
- * input indices), four rows two codes per index, each reused for four rows. Each kernel is one flat loop over the
- * input that reloads its block's scales (from L1) as it goes, written out as {@link PanelKernels} explains. Three
- * limits of C2 in JDK 17 shaped them, each measured as a 5-10x slower kernel: a vector carried across a nested loop
- * (scales held over a block's inner loop) is boxed; so is every vector of a compiled method whose inlined Vector API
- * calls pass C2's node budget for inlining (about eight code conversions: unrolling a block to sum its products
- * before scaling them did that, and so did one dispatcher inlining both formats' kernels, hence an entry point per
- * format and shape); and {@code convert} rather than {@code convertShape} loses the vector's static type.
+ * <p>Shape. A kernel walks one panel from {@code k = 0}, its two vectors side by side, as one flat loop of one group
+ * per iteration that reloads the block's scales (from L1) as it goes. Three limits of C2 in JDK 17 shaped it
+ * (docs/djl-traps.md, trap 16): a vector carried across a nested loop (scales held over a block's inner loop) is
+ * boxed; so is every vector of a compiled method whose inlined Vector API calls pass C2's node budget for inlining,
+ * hence an entry point per format and shape, groups of four rather than whole blocks, and two rows per pass of the
+ * batched kernels rather than four; and {@code convert} rather than {@code convertShape} loses the vector's static
+ * type.
  */
 final class QuantKernels {
+
+    /** Input indices summed before their block's scale is applied. */
+    static final int GROUP = 4;
+    /** Rows one pass of a batched kernel multiplies. */
+    private static final int ROWS = 2;
 
     private QuantKernels() {
     }
 
     /**
      * Q8, one row: {@code y[c] = sum_k x[k] W[c][k]} for the columns of pairs {@code [pair0, pair1)}; padding
-     * columns get zeros. (One entry point per format and shape: C2 inlines each kernel into its own caller only.)
+     * columns get zeros.
      */
     static void rowQ8(ByteBuffer packed, int in, float[] x, float[] y, int pair0, int pair1) {
-        long pairBytes = QuantLayout.pairBytes(WeightFormat.Q8, in);
-        for (int pair = pair0; pair < pair1; pair++) {
-            for (int half = 0; half < 2; half++) {
-                row8(packed, (int) (pair * pairBytes), half, in, x, y, pair * QuantLayout.PAIR + half * 2 * LANES);
-            }
+        long panelBytes = QuantLayout.panelBytes(WeightFormat.Q8, in);
+        for (int panel = 2 * pair0; panel < 2 * pair1; panel++) {
+            panelQ8(packed, (int) (panel * panelBytes), in, x, y, panel * QuantLayout.PANEL_COLUMNS);
         }
     }
 
     /** Q4, one row: as {@link #rowQ8}. */
     static void rowQ4(ByteBuffer packed, int in, float[] x, float[] y, int pair0, int pair1) {
-        long pairBytes = QuantLayout.pairBytes(WeightFormat.Q4, in);
-        for (int pair = pair0; pair < pair1; pair++) {
-            for (int half = 0; half < 2; half++) {
-                row4(packed, (int) (pair * pairBytes), half, in, x, y, pair * QuantLayout.PAIR + half * 2 * LANES);
-            }
+        long panelBytes = QuantLayout.panelBytes(WeightFormat.Q4, in);
+        for (int panel = 2 * pair0; panel < 2 * pair1; panel++) {
+            panelQ4(packed, (int) (panel * panelBytes), in, x, y, panel * QuantLayout.PANEL_COLUMNS);
         }
     }
 
     /**
-     * Rows: {@code y[r * stride + c] = sum_k xt[k * rows + r] W[c][k]} for every row (a multiple of 4) and the
+     * Q8, rows: {@code y[r * stride + c] = sum_k xt[k * rows + r] W[c][k]} for every row (a multiple of 4) and the
      * columns of pairs {@code [pair0, pair1)}, {@code y} from float index {@code yOffset}.
      */
-    static void rows(WeightFormat format, ByteBuffer packed, int out, int in, float[] xt, int rows, float[] y,
-                     int yOffset, int pair0, int pair1) {
+    static void rowsQ8(ByteBuffer packed, int out, int in, float[] xt, int rows, float[] y, int yOffset, int pair0,
+                       int pair1) {
         int stride = checkedStride(out, rows);
-        long pairBytes = QuantLayout.pairBytes(format, in);
-        for (int pair = pair0; pair < pair1; pair++) {
-            for (int half = 0; half < 2; half++) { // vectors 0-1, then 2-3 of each load, the second from cache
-                int at = yOffset + pair * QuantLayout.PAIR + half * 2 * LANES;
-                for (int r = 0; r < rows; r += 4) {
-                    rows4(format, packed, (int) (pair * pairBytes), half, in, xt, rows, r, y, at + r * stride, stride);
-                }
+        long panelBytes = QuantLayout.panelBytes(WeightFormat.Q8, in);
+        for (int panel = 2 * pair0; panel < 2 * pair1; panel++) {
+            int at = yOffset + panel * QuantLayout.PANEL_COLUMNS;
+            for (int r = 0; r < rows; r += ROWS) { // the panel's later row blocks read it from cache
+                panelRowsQ8(packed, (int) (panel * panelBytes), in, xt, rows, r, y, at + r * stride, stride);
+            }
+        }
+    }
+
+    /** Q4, rows: as {@link #rowsQ8}. */
+    static void rowsQ4(ByteBuffer packed, int out, int in, float[] xt, int rows, float[] y, int yOffset, int pair0,
+                       int pair1) {
+        int stride = checkedStride(out, rows);
+        long panelBytes = QuantLayout.panelBytes(WeightFormat.Q4, in);
+        for (int panel = 2 * pair0; panel < 2 * pair1; panel++) {
+            int at = yOffset + panel * QuantLayout.PANEL_COLUMNS;
+            for (int r = 0; r < rows; r += ROWS) {
+                panelRowsQ4(packed, (int) (panel * panelBytes), in, xt, rows, r, y, at + r * stride, stride);
             }
         }
     }
@@ -87,92 +102,160 @@ final class QuantKernels {
         return PanelLayout.stride(out);
     }
 
-    // Q8, one row, half a pair (vectors 2 half and 2 half + 1), two input indices per iteration: four codes, as
-    // Q4's kernel; the second half reads the pair from cache (faster than widening all four vectors of one index per
-    // iteration: BENCHMARKS.md, "What limits these figures", "Kernel choices").
-    private static void row8(ByteBuffer packed, int base, int half, int in, float[] x, float[] y, int at) {
+    // Q8, one row of one panel: vectors a (columns 0..LANES-1) and b, one group of four inputs per iteration.
+    private static void panelQ8(ByteBuffer packed, int base, int in, float[] x, float[] y, int at) {
         FloatVector a = FloatVector.zero(FLOATS), b = a;
         int blockBytes = QuantLayout.blockBytes(WeightFormat.Q8);
-        int left = 24 - 16 * half; // byte 2 half of each word
-        for (int k = 0; k < in; k += 2) {
+        for (int k = 0; k < in; k += GROUP) {
             int block = base + k / BLOCK * blockBytes;
-            IntVector s = words(packed, block + half * LOAD_BYTES);
-            FloatVector sa = lowScales(s), sb = highScales(s);
-            int w = block + SCALE_BYTES + k % BLOCK * LOAD_BYTES;
-            IntVector q = words(packed, w);
+            IntVector s = words(packed, block);
+            int c = block + SCALE_BYTES + k % BLOCK * CODE_BYTES;
             FloatVector v = FloatVector.broadcast(FLOATS, x[k]);
-            a = code(q, left, 24).mul(sa).fma(v, a);
-            b = code(q, left - 8, 24).mul(sb).fma(v, b);
-            q = words(packed, w + LOAD_BYTES);
+            FloatVector ta = bytes(packed, c).mul(v), tb = bytes(packed, c + LANES).mul(v);
             v = FloatVector.broadcast(FLOATS, x[k + 1]);
-            a = code(q, left, 24).mul(sa).fma(v, a);
-            b = code(q, left - 8, 24).mul(sb).fma(v, b);
+            ta = bytes(packed, c + CODE_BYTES).fma(v, ta);
+            tb = bytes(packed, c + CODE_BYTES + LANES).fma(v, tb);
+            v = FloatVector.broadcast(FLOATS, x[k + 2]);
+            ta = bytes(packed, c + 2 * CODE_BYTES).fma(v, ta);
+            tb = bytes(packed, c + 2 * CODE_BYTES + LANES).fma(v, tb);
+            v = FloatVector.broadcast(FLOATS, x[k + 3]);
+            ta = bytes(packed, c + 3 * CODE_BYTES).fma(v, ta);
+            tb = bytes(packed, c + 3 * CODE_BYTES + LANES).fma(v, tb);
+            a = ta.fma(lowScales(s), a);
+            b = tb.fma(highScales(s), b);
         }
         a.intoArray(y, at);
         b.intoArray(y, at + LANES);
     }
 
-    // Q4, one row, half a pair (vectors 2 half and 2 half + 1): two input indices per load give four codes per
-    // vector pair, as many as Q8's one-row kernel widens per iteration; the second half reads the pair from cache.
-    private static void row4(ByteBuffer packed, int base, int half, int in, float[] x, float[] y, int at) {
+    // Q4, one row of one panel: two loads per vector and group, each two inputs' codes.
+    private static void panelQ4(ByteBuffer packed, int base, int in, float[] x, float[] y, int at) {
         FloatVector a = FloatVector.zero(FLOATS), b = a;
         int blockBytes = QuantLayout.blockBytes(WeightFormat.Q4);
-        for (int k = 0; k < in; k += 2) {
+        for (int k = 0; k < in; k += GROUP) {
             int block = base + k / BLOCK * blockBytes;
-            IntVector s = words(packed, block + half * LOAD_BYTES);
-            FloatVector sa = lowScales(s), sb = highScales(s);
-            IntVector q = words(packed, block + SCALE_BYTES + k % BLOCK / 2 * LOAD_BYTES);
-            q = q.lanewise(VectorOperators.LSHR, 8 * half); // this half's nibbles to the bottom of each byte pair
+            IntVector s = words(packed, block);
+            int c = block + SCALE_BYTES + k % BLOCK / 2 * CODE_BYTES;
+            IntVector qa = nibblePairs(packed, c), qb = nibblePairs(packed, c + LANES);
             FloatVector v = FloatVector.broadcast(FLOATS, x[k]);
-            a = code(q, 28, 28).mul(sa).fma(v, a);
-            b = code(q, 24, 28).mul(sb).fma(v, b);
+            FloatVector ta = lowNibbles(qa).mul(v), tb = lowNibbles(qb).mul(v);
             v = FloatVector.broadcast(FLOATS, x[k + 1]);
-            a = code(q, 12, 28).mul(sa).fma(v, a); // k + 1: the nibbles 16 bits up
-            b = code(q, 8, 28).mul(sb).fma(v, b);
+            ta = highNibbles(qa).fma(v, ta);
+            tb = highNibbles(qb).fma(v, tb);
+            qa = nibblePairs(packed, c + CODE_BYTES);
+            qb = nibblePairs(packed, c + CODE_BYTES + LANES);
+            v = FloatVector.broadcast(FLOATS, x[k + 2]);
+            ta = lowNibbles(qa).fma(v, ta);
+            tb = lowNibbles(qb).fma(v, tb);
+            v = FloatVector.broadcast(FLOATS, x[k + 3]);
+            ta = highNibbles(qa).fma(v, ta);
+            tb = highNibbles(qb).fma(v, tb);
+            a = ta.fma(lowScales(s), a);
+            b = tb.fma(highScales(s), b);
         }
         a.intoArray(y, at);
         b.intoArray(y, at + LANES);
     }
 
-    // Four rows of half a pair: vectors 2 half and 2 half + 1 of each load, from the pair's first or second panel.
-    // Q8 has one input index per load, its codes bytes 2 half and 2 half + 1; Q4 two, its codes nibbles 2 half and
-    // 2 half + 1 for k and the same 16 bits up for k + 1.
-    private static void rows4(WeightFormat format, ByteBuffer packed, int base, int half, int in, float[] xt, int rows,
-                              int r0, float[] y, int at, int stride) {
-        FloatVector a0 = FloatVector.zero(FLOATS), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
-        int bits = format.bits();
-        int right = 32 - bits;
-        int left = right - 2 * bits * half; // the code of vector 2 half, shifted to the top of the word
-        int pairShift = format == WeightFormat.Q4 ? 1 : 0; // Q4: two input indices per load
-        int blockBytes = QuantLayout.blockBytes(format);
-        for (int k = 0, x = r0; k < in; k++, x += rows) {
+    // Q8, two rows of one panel: a group's eight code vectors widened once, then each row's group sums as panelQ8 adds
+    // them; row r's input k lies at xt[k * rows + r0 + r]. Written out flat: a loop over the group or the rows would
+    // carry vectors across a nested loop.
+    private static void panelRowsQ8(ByteBuffer packed, int base, int in, float[] xt, int rows, int r0, float[] y, int at,
+                              int stride) {
+        FloatVector a0 = FloatVector.zero(FLOATS), b0 = a0, a1 = a0, b1 = a0;
+        int blockBytes = QuantLayout.blockBytes(WeightFormat.Q8);
+        for (int k = 0; k < in; k += GROUP) {
             int block = base + k / BLOCK * blockBytes;
-            IntVector s = words(packed, block + half * LOAD_BYTES);
-            IntVector q = words(packed, block + SCALE_BYTES + (k % BLOCK >> pairShift) * LOAD_BYTES);
-            int up = 16 * (k & pairShift); // Q4: k + 1's nibbles lie 16 bits above k's
-            FloatVector wa = code(q, left - up, right).mul(lowScales(s));
-            FloatVector wb = code(q, left - up - bits, right).mul(highScales(s));
-            FloatVector v;
+            int c = block + SCALE_BYTES + k % BLOCK * CODE_BYTES;
+            FloatVector qa0 = bytes(packed, c), qb0 = bytes(packed, c + LANES);
+            FloatVector qa1 = bytes(packed, c + CODE_BYTES), qb1 = bytes(packed, c + CODE_BYTES + LANES);
+            FloatVector qa2 = bytes(packed, c + 2 * CODE_BYTES), qb2 = bytes(packed, c + 2 * CODE_BYTES + LANES);
+            FloatVector qa3 = bytes(packed, c + 3 * CODE_BYTES), qb3 = bytes(packed, c + 3 * CODE_BYTES + LANES);
+            IntVector s = words(packed, block);
+            FloatVector sa = lowScales(s), sb = highScales(s);
+            int x = k * rows + r0;
+            FloatVector v = FloatVector.broadcast(FLOATS, xt[x]);
+            FloatVector ta = qa0.mul(v), tb = qb0.mul(v);
+            v = FloatVector.broadcast(FLOATS, xt[x + rows]);
+            ta = qa1.fma(v, ta);
+            tb = qb1.fma(v, tb);
+            v = FloatVector.broadcast(FLOATS, xt[x + 2 * rows]);
+            ta = qa2.fma(v, ta);
+            tb = qb2.fma(v, tb);
+            v = FloatVector.broadcast(FLOATS, xt[x + 3 * rows]);
+            ta = qa3.fma(v, ta);
+            tb = qb3.fma(v, tb);
+            a0 = ta.fma(sa, a0);
+            b0 = tb.fma(sb, b0);
+            x++;
             v = FloatVector.broadcast(FLOATS, xt[x]);
-            a0 = wa.fma(v, a0);
-            b0 = wb.fma(v, b0);
-            v = FloatVector.broadcast(FLOATS, xt[x + 1]);
-            a1 = wa.fma(v, a1);
-            b1 = wb.fma(v, b1);
-            v = FloatVector.broadcast(FLOATS, xt[x + 2]);
-            a2 = wa.fma(v, a2);
-            b2 = wb.fma(v, b2);
-            v = FloatVector.broadcast(FLOATS, xt[x + 3]);
-            a3 = wa.fma(v, a3);
-            b3 = wb.fma(v, b3);
+            ta = qa0.mul(v);
+            tb = qb0.mul(v);
+            v = FloatVector.broadcast(FLOATS, xt[x + rows]);
+            ta = qa1.fma(v, ta);
+            tb = qb1.fma(v, tb);
+            v = FloatVector.broadcast(FLOATS, xt[x + 2 * rows]);
+            ta = qa2.fma(v, ta);
+            tb = qb2.fma(v, tb);
+            v = FloatVector.broadcast(FLOATS, xt[x + 3 * rows]);
+            ta = qa3.fma(v, ta);
+            tb = qb3.fma(v, tb);
+            a1 = ta.fma(sa, a1);
+            b1 = tb.fma(sb, b1);
         }
         a0.intoArray(y, at);
         b0.intoArray(y, at + LANES);
         a1.intoArray(y, at + stride);
         b1.intoArray(y, at + stride + LANES);
-        a2.intoArray(y, at + 2 * stride);
-        b2.intoArray(y, at + 2 * stride + LANES);
-        a3.intoArray(y, at + 3 * stride);
-        b3.intoArray(y, at + 3 * stride + LANES);
+    }
+
+    // Q4, two rows of one panel: as panelRowsQ8, each of a group's four loads widened into two inputs' codes.
+    private static void panelRowsQ4(ByteBuffer packed, int base, int in, float[] xt, int rows, int r0, float[] y, int at,
+                              int stride) {
+        FloatVector a0 = FloatVector.zero(FLOATS), b0 = a0, a1 = a0, b1 = a0;
+        int blockBytes = QuantLayout.blockBytes(WeightFormat.Q4);
+        for (int k = 0; k < in; k += GROUP) {
+            int block = base + k / BLOCK * blockBytes;
+            int c = block + SCALE_BYTES + k % BLOCK / 2 * CODE_BYTES;
+            IntVector na = nibblePairs(packed, c), nb = nibblePairs(packed, c + LANES);
+            IntVector nc = nibblePairs(packed, c + CODE_BYTES), nd = nibblePairs(packed, c + CODE_BYTES + LANES);
+            FloatVector qa0 = lowNibbles(na), qb0 = lowNibbles(nb), qa1 = highNibbles(na), qb1 = highNibbles(nb);
+            FloatVector qa2 = lowNibbles(nc), qb2 = lowNibbles(nd), qa3 = highNibbles(nc), qb3 = highNibbles(nd);
+            IntVector s = words(packed, block);
+            FloatVector sa = lowScales(s), sb = highScales(s);
+            int x = k * rows + r0;
+            FloatVector v = FloatVector.broadcast(FLOATS, xt[x]);
+            FloatVector ta = qa0.mul(v), tb = qb0.mul(v);
+            v = FloatVector.broadcast(FLOATS, xt[x + rows]);
+            ta = qa1.fma(v, ta);
+            tb = qb1.fma(v, tb);
+            v = FloatVector.broadcast(FLOATS, xt[x + 2 * rows]);
+            ta = qa2.fma(v, ta);
+            tb = qb2.fma(v, tb);
+            v = FloatVector.broadcast(FLOATS, xt[x + 3 * rows]);
+            ta = qa3.fma(v, ta);
+            tb = qb3.fma(v, tb);
+            a0 = ta.fma(sa, a0);
+            b0 = tb.fma(sb, b0);
+            x++;
+            v = FloatVector.broadcast(FLOATS, xt[x]);
+            ta = qa0.mul(v);
+            tb = qb0.mul(v);
+            v = FloatVector.broadcast(FLOATS, xt[x + rows]);
+            ta = qa1.fma(v, ta);
+            tb = qb1.fma(v, tb);
+            v = FloatVector.broadcast(FLOATS, xt[x + 2 * rows]);
+            ta = qa2.fma(v, ta);
+            tb = qb2.fma(v, tb);
+            v = FloatVector.broadcast(FLOATS, xt[x + 3 * rows]);
+            ta = qa3.fma(v, ta);
+            tb = qb3.fma(v, tb);
+            a1 = ta.fma(sa, a1);
+            b1 = tb.fma(sb, b1);
+        }
+        a0.intoArray(y, at);
+        b0.intoArray(y, at + LANES);
+        a1.intoArray(y, at + stride);
+        b1.intoArray(y, at + stride + LANES);
     }
 }

@@ -6,9 +6,12 @@ import static io.flexiserve.model.cpu.PanelLayout.LANES;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.ShortBuffer;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * How {@link VectorGemm} stores a weight quantized to 8 or 4 bits ({@link WeightFormat#Q8}, {@link WeightFormat#Q4})
@@ -21,41 +24,52 @@ import jdk.incubator.vector.VectorOperators;
  * and {@code q} in [-8, 7]: llama.cpp's Q8_0 and Q4_0 rules, though not their bytes (a bf16 scale rounded away
  * from zero, and the panel layout below). Bytes per weight: 1 + 2/32 and 0.5 + 2/32.
  *
- * <p>Layout. Columns come in pairs of {@link PanelLayout} panels: {@link #PAIR} ({@code 4 LANES}) columns, which a
- * kernel reads as four vectors {@code v = 0..3} of {@code LANES} columns ({@code v LANES + j}). A pair is stored block
- * after block, and a block as its scales ({@code 2 LANES} 32-bit words: word {@code j} of the first {@code LANES}
- * holds the bf16 scales of columns {@code j} and {@code LANES + j} in its low and high halves, the next {@code LANES}
- * those of {@code 2 LANES + j} and {@code 3 LANES + j}), then its codes, {@code LANES} words per load: for Q8 one
- * input per load, byte {@code v} of word {@code j} holding column {@code v LANES + j}; for Q4 two inputs per load,
- * nibble {@code 4 (k mod 2) + v}.
+ * <p>Layout. Columns come in pairs of {@link PanelLayout} panels ({@link #PAIR}, {@code 4 LANES} columns: the unit
+ * {@link VectorGemm} hands out), stored one panel after the other; a panel ({@code 2 LANES} columns, which a kernel
+ * reads as two vectors) block after block; a block as its scales ({@code LANES} 32-bit words, word {@code j} holding
+ * the bf16 scales of columns {@code j} and {@code LANES + j} in its low and high halves), then its codes,
+ * {@link #CODE_BYTES} bytes per load, byte {@code c} for column {@code c}: for Q8 one input per load, the code a
+ * signed byte; for Q4 two inputs per load, input {@code k} (even) in the low nibble and {@code k + 1} in the high,
+ * each a signed nibble.
  *
- * <p>Widening: a code is shifted to the top of its word and back (arithmetic, so the sign comes with it) and
- * converted to float, then multiplied by its scale.
+ * <p>Widening: a kernel loads a vector's {@code LANES} bytes and sign-extends them to 32-bit lanes in one
+ * conversion (a Q4 byte's low nibble is then shifted to the top of its lane and back, its high nibble shifted down:
+ * arithmetic shifts, so the sign comes with them), then converts them to float. The scale is not applied per
+ * weight: {@link QuantKernels} sums a few inputs' products of codes first.
  */
 final class QuantLayout {
 
     /** Input indices per scale. */
     static final int BLOCK = 32;
-    /** Columns per pair of panels, read as four vectors. */
+    /** Columns per pair of panels. */
     static final int PAIR = 4 * LANES;
-    /** Bytes of one block's scales in a pair: a bf16 per column. */
-    static final int SCALE_BYTES = PAIR * Short.BYTES;
-    /** Bytes of one vector load of words. */
-    static final int LOAD_BYTES = LANES * Integer.BYTES;
+    /** Columns per panel, read as two vectors. */
+    static final int PANEL_COLUMNS = 2 * LANES;
+    /** Bytes of one block's scales in a panel: a bf16 per column. */
+    static final int SCALE_BYTES = PANEL_COLUMNS * Short.BYTES;
+    /** Bytes of one load of codes: a byte per column of a panel. */
+    static final int CODE_BYTES = PANEL_COLUMNS;
+    /** The bytes a kernel widens into one vector. */
+    static final VectorSpecies<Byte> CODES = VectorSpecies.of(byte.class, VectorShape.forBitSize(LANES * Byte.SIZE));
 
     static final ByteOrder ORDER = PanelLayout.ORDER;
 
     private QuantLayout() {
     }
 
-    /** Bytes of one block of one pair: its scales and its codes. */
+    /** Bytes of one block of one panel: its scales and its codes. */
     static int blockBytes(WeightFormat format) {
-        return SCALE_BYTES + BLOCK * PAIR * format.bits() / 8;
+        return SCALE_BYTES + BLOCK * PANEL_COLUMNS * format.bits() / 8;
+    }
+
+    /** Bytes of one panel over the whole input. */
+    static long panelBytes(WeightFormat format, int in) {
+        return (long) (in / BLOCK) * blockBytes(format);
     }
 
     /** Bytes of one pair of panels ({@link #PAIR} columns) over the whole input. */
     static long pairBytes(WeightFormat format, int in) {
-        return (long) (in / BLOCK) * blockBytes(format);
+        return 2 * panelBytes(format, in);
     }
 
     static long packedBytes(WeightFormat format, int out, int in) {
@@ -79,8 +93,8 @@ final class QuantLayout {
         int blocks = in / BLOCK;
         float[][] columns = new float[PAIR][in];
         short[] row = new short[in];
-        float[] scales = new float[PAIR];
-        int[][] codes = new int[PAIR][BLOCK];
+        float[] scales = new float[PANEL_COLUMNS];
+        int[][] codes = new int[PANEL_COLUMNS][BLOCK];
         for (int p = pair0; p < pair1; p++) {
             for (int c = 0; c < PAIR; c++) {
                 int col = p * PAIR + c;
@@ -93,12 +107,14 @@ final class QuantLayout {
                     java.util.Arrays.fill(columns[c], 0f);
                 }
             }
-            long pairAt = p * pairBytes(format, in);
-            for (int b = 0; b < blocks; b++) {
-                for (int c = 0; c < PAIR; c++) {
-                    scales[c] = quantize(format, columns[c], b * BLOCK, codes[c]);
+            for (int panel = 0; panel < 2; panel++) {
+                long panelAt = p * pairBytes(format, in) + panel * panelBytes(format, in);
+                for (int b = 0; b < blocks; b++) {
+                    for (int c = 0; c < PANEL_COLUMNS; c++) {
+                        scales[c] = quantize(format, columns[panel * PANEL_COLUMNS + c], b * BLOCK, codes[c]);
+                    }
+                    writeBlock(format, scales, codes, d, (int) (panelAt + (long) b * blockBytes(format)));
                 }
-                writeBlock(format, scales, codes, d, (int) (pairAt + (long) b * blockBytes(format)));
             }
         }
     }
@@ -125,26 +141,16 @@ final class QuantLayout {
     }
 
     private static void writeBlock(WeightFormat format, float[] scales, int[][] codes, ByteBuffer d, int at) {
-        int bits = format.bits();
         for (int j = 0; j < LANES; j++) {
-            for (int half = 0; half < 2; half++) { // words j (vectors 0, 1) and LANES + j (vectors 2, 3)
-                int v = 2 * half;
-                int word = bf16(scales[v * LANES + j]) | bf16(scales[(v + 1) * LANES + j]) << 16;
-                d.putInt(at + (half * LANES + j) * Integer.BYTES, word);
-            }
+            d.putInt(at + j * Integer.BYTES, bf16(scales[j]) | bf16(scales[LANES + j]) << 16);
         }
         int codesAt = at + SCALE_BYTES;
-        int perLoad = 32 / (4 * bits); // input indices per word: 1 (Q8) or 2 (Q4)
-        int mask = (1 << bits) - 1;
-        for (int load = 0; load < BLOCK / perLoad; load++) {
-            for (int j = 0; j < LANES; j++) {
-                int word = 0;
-                for (int s = 0; s < perLoad; s++) {
-                    for (int v = 0; v < 4; v++) {
-                        word |= (codes[v * LANES + j][load * perLoad + s] & mask) << (bits * (4 * s + v));
-                    }
-                }
-                d.putInt(codesAt + (load * LANES + j) * Integer.BYTES, word);
+        for (int load = 0; load < BLOCK * format.bits() / 8; load++) {
+            for (int c = 0; c < PANEL_COLUMNS; c++) {
+                int code = format == WeightFormat.Q8
+                        ? codes[c][load]
+                        : codes[c][2 * load] & 0xF | codes[c][2 * load + 1] << 4; // k low, k + 1 high
+                d.put(codesAt + load * CODE_BYTES + c, (byte) code);
             }
         }
     }
@@ -191,12 +197,27 @@ final class QuantLayout {
         return words.and(0xFFFF0000).reinterpretAsFloats();
     }
 
-    /**
-     * The signed codes of {@code 32 - right} bits whose top bit is bit {@code 31 - left} of each word, as floats.
-     * (Small enough for C2 to inline where it is not yet hot: called out of line, a kernel boxes its vectors.)
-     */
-    static FloatVector code(IntVector words, int left, int right) {
-        return (FloatVector) words.lanewise(VectorOperators.LSHL, left).lanewise(VectorOperators.ASHR, right)
+    /** The {@code LANES} signed bytes at {@code offset}, as floats. */
+    static FloatVector bytes(ByteBuffer packed, int offset) {
+        return (FloatVector) ByteVector.fromByteBuffer(CODES, packed, offset, ORDER)
+                .convertShape(VectorOperators.B2F, PanelLayout.FLOATS, 0);
+    }
+
+    /** The {@code LANES} signed bytes at {@code offset}, as ints (each a Q4 load's two codes, see below). */
+    static IntVector nibblePairs(ByteBuffer packed, int offset) {
+        return (IntVector) ByteVector.fromByteBuffer(CODES, packed, offset, ORDER)
+                .convertShape(VectorOperators.B2I, INTS, 0);
+    }
+
+    /** The codes in the low nibbles of sign-extended bytes, as floats. */
+    static FloatVector lowNibbles(IntVector bytes) {
+        return (FloatVector) bytes.lanewise(VectorOperators.LSHL, 28).lanewise(VectorOperators.ASHR, 28)
+                .convertShape(VectorOperators.I2F, PanelLayout.FLOATS, 0);
+    }
+
+    /** The codes in the high nibbles of sign-extended bytes, as floats. */
+    static FloatVector highNibbles(IntVector bytes) {
+        return (FloatVector) bytes.lanewise(VectorOperators.ASHR, 4)
                 .convertShape(VectorOperators.I2F, PanelLayout.FLOATS, 0);
     }
 }

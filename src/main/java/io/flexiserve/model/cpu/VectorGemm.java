@@ -212,8 +212,9 @@ public final class VectorGemm {
 
     private void run(float[] xt, int rows, float[] y, int yOffset) {
         if (format != WeightFormat.F16) {
-            inPanelChunks((long) rows * out * in, (p0, p1) -> QuantKernels.rows(format, packed, out, in, xt, rows, y,
-                    yOffset, p0 / 2, p1 / 2));
+            inPanelChunks((long) rows * out * in, format == WeightFormat.Q8
+                    ? (p0, p1) -> QuantKernels.rowsQ8(packed, out, in, xt, rows, y, yOffset, p0 / 2, p1 / 2)
+                    : (p0, p1) -> QuantKernels.rowsQ4(packed, out, in, xt, rows, y, yOffset, p0 / 2, p1 / 2));
             return;
         }
         float rowScale = rowScale();
@@ -311,7 +312,8 @@ public final class VectorGemm {
             for (int i = 0; i < 3000; i++) {
                 PanelKernels.multiply(weight, 1f, out, in, xt, i % 2 == 0 ? 12 : 4, y, 0, 0, 2); // every kernel
                 RowKernel.multiply(weight, 1f, in, xt, y, 0, 2);
-                QuantKernels.rows(i % 2 == 0 ? WeightFormat.Q8 : WeightFormat.Q4, weight, out, in, xt, 12, y, 0, 0, 1);
+                QuantKernels.rowsQ8(weight, out, in, xt, 12, y, 0, 0, 1);
+                QuantKernels.rowsQ4(weight, out, in, xt, 12, y, 0, 0, 1);
                 QuantKernels.rowQ8(weight, in, xt, y, 0, 1);
                 QuantKernels.rowQ4(weight, in, xt, y, 0, 1);
             }
