@@ -1,5 +1,6 @@
 package io.flexiserve;
 
+import io.flexiserve.model.FileTrees;
 import io.flexiserve.model.ModelConfig;
 import io.flexiserve.model.checkpoint.CheckpointGenerator;
 import io.flexiserve.model.checkpoint.TensorDtype;
@@ -9,12 +10,10 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
-import java.util.stream.Stream;
 
 /**
  * The model served when none is configured (README.md, "Two commands"): a tiny random-weight FlexiDepth-Llama
@@ -55,7 +54,7 @@ public final class DemoModel {
                 write(tmp);
                 Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
             } catch (IOException e) {
-                deleteTree(tmp);
+                FileTrees.delete(tmp);
                 if (!Files.isRegularFile(target.resolve("model.safetensors"))) { // not a lost race with another start
                     throw e;
                 }
@@ -80,16 +79,5 @@ public final class DemoModel {
                 readable). Shape: 8 layers (4-7 routed), hidden 256, MLP 768,
                 8 query heads, 4 KV heads, byte-level tokenizer with Llama 3's special tokens (ids 256-511).
                 """.formatted(SEED));
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> paths = Files.walk(dir)) {
-            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
     }
 }

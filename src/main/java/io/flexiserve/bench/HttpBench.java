@@ -1,5 +1,6 @@
 package io.flexiserve.bench;
 
+import io.flexiserve.model.FileTrees;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -28,12 +29,13 @@ final class HttpBench implements AutoCloseable {
     private final Process service;
     private final URI base;
     private final String model;
+    private final Path data;
 
     /** The JVM properties that turn FlexiServe's Java kernels or its Java decode steps off, passed on to the service. */
     private static final List<String> KERNEL_SWITCHES = List.of("io.flexiserve.vector-gemm", "io.flexiserve.java-decode");
 
     HttpBench(Path runnerJar, Path checkpoint, String dtype, int port) throws IOException, InterruptedException {
-        Path data = Files.createTempDirectory("flexiserve-bench");
+        this.data = Files.createTempDirectory("flexiserve-bench");
         List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElse("java")); // this JVM's java
         if (ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()) { // as this JVM: the Java kernels
@@ -55,6 +57,8 @@ final class HttpBench implements AutoCloseable {
         while (!service.isAlive() || !ready()) { // alive first: another process may answer on a port this one failed to take
             if (!service.isAlive() || System.nanoTime() > deadline || failed()) {
                 service.destroy();
+                service.waitFor();
+                removeAllBut(data.resolve("service.log")); // the log stays, to be read; a packed-weight cache goes
                 throw new IllegalStateException("the service did not become ready; see " + data.resolve("service.log"));
             }
             Thread.sleep(500);
@@ -198,9 +202,18 @@ final class HttpBench implements AutoCloseable {
         return sorted[Math.min(sorted.length - 1, (int) Math.floor(p * sorted.length))];
     }
 
+    private void removeAllBut(Path log) throws IOException {
+        try (var children = Files.list(data)) {
+            for (Path child : children.filter(c -> !c.equals(log)).toList()) {
+                FileTrees.delete(child);
+            }
+        }
+    }
+
     @Override
-    public void close() throws InterruptedException {
+    public void close() throws InterruptedException, IOException {
         service.destroy();
         service.waitFor();
+        FileTrees.delete(data); // its packed-weight cache is as large as the model
     }
 }

@@ -2,12 +2,12 @@ package io.flexiserve.finetune;
 
 import ai.djl.ndarray.NDArray;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.flexiserve.model.FileTrees;
 import io.flexiserve.model.RouterWeights;
 import io.flexiserve.model.checkpoint.CheckpointTensors;
 import io.flexiserve.model.checkpoint.SafetensorsWriter;
 import io.flexiserve.model.checkpoint.TensorDtype;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -45,7 +45,7 @@ final class TrainingCheckpoint {
     /** Writes the router set (and, for a checkpoint, the optimizer state) to {@code target} atomically. */
     static void write(Path target, RouterWeights routers, AdamW optimizer, State state) throws IOException {
         Path tmp = target.resolveSibling("." + target.getFileName() + ".tmp");
-        deleteTree(tmp);
+        FileTrees.delete(tmp);
         Files.createDirectories(tmp);
         routers.write(tmp.resolve(RouterWeights.FILE));
         routers.config().write(tmp);
@@ -56,7 +56,7 @@ final class TrainingCheckpoint {
             SafetensorsWriter.write(tmp.resolve(OPTIMIZER), TensorDtype.F32, entries);
         }
         JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.resolve(STATE).toFile(), state);
-        deleteTree(target);
+        FileTrees.delete(target);
         Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
     }
 
@@ -86,20 +86,5 @@ final class TrainingCheckpoint {
             });
         }
         return state;
-    }
-
-    static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.delete(p);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            });
-        }
     }
 }
