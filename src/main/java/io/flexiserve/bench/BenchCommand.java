@@ -134,8 +134,9 @@ public final class BenchCommand implements Callable<Integer> {
         List<Bandwidth.Measurement> bandwidths = new ArrayList<>(List.of(ShortLivedThread.call("bandwidth",
                 Bandwidth::measure)));
         Runnable remeasure = () -> bandwidths.add(ShortLivedThread.call("bandwidth", Bandwidth::measure));
-        DecodeBytes bytes = new DecodeBytes(config, options.javaKernels() ? options.packing().bytesPerWeight()
-                : options.weightDtype().getNumOfBytes());
+        DecodeBytes bytes = options.javaKernels()
+                ? new DecodeBytes(config, options.packing().bytesPerWeight(), Float.BYTES) // routers f32 (ModelLoader)
+                : new DecodeBytes(config, options.weightDtype().getNumOfBytes());
 
         Map<String, Object> decode = new LinkedHashMap<>();
         Map<String, Object> batched = new LinkedHashMap<>();

@@ -70,9 +70,10 @@ public final class FlexiDepthModel implements AutoCloseable {
             throw new IllegalArgumentException("the router set is for another model shape");
         }
         List<NDArray> copies = new ArrayList<>();
-        DataType weightDtype = weightDtype();
+        // router projections in the dtype this model's own have: f32 on the Java kernels, else the weights'
+        DataType routerDtype = lmHead.packed() ? DataType.FLOAT32 : weightDtype();
         DecoderLayer[] viewLayers = layersWith(routers, (array, projection) -> {
-            NDArray copy = array.toType(projection ? weightDtype : dtype, true);
+            NDArray copy = array.toType(projection ? routerDtype : dtype, true);
             copy.attach(manager); // op results belong to the source's manager, which the caller may close
             copies.add(copy);
             return copy;

@@ -21,8 +21,9 @@ import java.util.List;
  *       quantized as {@link WeightFormat} says) is packed for {@link VectorGemm}
  *       and the packed form is its only copy: every step multiplies on the Java kernels (its single row on
  *       {@code RowKernel}, which streams the weight faster than libtorch's f16 matvec; its many rows 1.1-3x faster
- *       than any libtorch kernel here). Routers and adapters are packed as f16 the same way ({@link #packedF16}),
- *       unless the router head is premultiplied, which needs their tensors.</li>
+ *       than any libtorch kernel here). Routers and adapters are packed the same way in f32 ({@link #packedExact}:
+ *       they are small and decide the routing), unless the router head is premultiplied, which needs their
+ *       tensors.</li>
  *   <li>f16 weights stream fastest at a few rows (a memory-bound matvec, about 3x f32's) but do not batch: their
  *       cost grows linearly with the rows. With {@code f32Copy}, an f32 copy of the same (f16-rounded) values, steps
  *       of at least {@code f32CopyRows} rows use f32 instead, whose GEMM is compute-bound and batches.</li>
@@ -93,11 +94,17 @@ final class Linear {
     }
 
     /**
-     * A router or adapter weight of a model on the Java kernels: packed as f16 panels as its only copy (both forward
-     * paths multiply on it), or kept as it is where the Java kernels do not take it. Takes ownership of {@code weight}.
+     * A router or adapter weight of a model on the Java kernels: packed in its own precision (f32 panels for an f32
+     * weight) as its only copy (both forward paths multiply on it), or kept as it is where the Java kernels do not
+     * take it. Takes ownership of {@code weight}.
      */
-    static Linear packedF16(NDArray weight) {
-        return VectorGemm.accepts(weight) ? packedOnly(weight, WeightFormat.F16) : new Linear(weight);
+    static Linear packedExact(NDArray weight) {
+        if (!VectorGemm.accepts(weight)) {
+            return new Linear(weight);
+        }
+        VectorGemm packed = VectorGemm.pack(weight);
+        weight.close();
+        return packed(packed);
     }
 
     /** {@code weight} packed as {@code format}, the packed form its only copy: the tensor is closed. */

@@ -145,14 +145,18 @@ public final class ModelLoader {
     }
 
     /**
-     * A router or adapter weight: on the Java kernels packed as f16, its only copy (unless the router head is to be
-     * premultiplied, which needs the tensors); elsewhere a tensor in the weights' dtype.
+     * A router or adapter weight: on the Java kernels f32 (they are small, and decide the routing), packed as its only
+     * copy unless the router head is to be premultiplied, which needs the tensors; elsewhere a tensor in the weights'
+     * dtype.
      */
     private Linear linear(String name, long out, long in) {
-        if (!options.javaKernels() || options.premultiplyRouterHead()) {
+        if (!options.javaKernels()) {
             return new Linear(tensors.load(manager, name, weightDtype, out, in));
         }
-        return cachedOr(name, out, in, () -> Linear.packedF16(tensors.load(manager, name, weightDtype, out, in)));
+        if (options.premultiplyRouterHead()) {
+            return new Linear(tensors.load(manager, name, DataType.FLOAT32, out, in));
+        }
+        return cachedOr(name, out, in, () -> Linear.packedExact(tensors.load(manager, name, DataType.FLOAT32, out, in)));
     }
 
     /**

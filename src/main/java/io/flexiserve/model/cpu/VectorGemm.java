@@ -7,7 +7,6 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.ShortBuffer;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.jboss.logging.Logger;
@@ -63,38 +62,49 @@ public final class VectorGemm {
     }
 
     /**
-     * Whether {@link #pack} takes this weight: the Vector API is available, and the weight is a (contiguous) f16 CPU
-     * matrix whose packed form fits a Java buffer.
+     * Whether {@link #pack} takes this weight: the Vector API is available, and the weight is a (contiguous) f16 or f32
+     * CPU matrix whose packed form fits a Java buffer.
      */
     public static boolean accepts(NDArray weight) {
-        return accepts(weight, WeightFormat.F16);
+        return accepts(weight, exactFormat(weight));
     }
 
-    /** As {@link #accepts(NDArray)} for {@code format}; a quantized format also needs whole blocks along the input. */
+    /**
+     * As {@link #accepts(NDArray)} for {@code format}: f32 takes an f32 weight, the others an f16 one; a quantized
+     * format also needs whole blocks along the input.
+     */
     public static boolean accepts(NDArray weight, WeightFormat format) {
         Shape shape = weight.getShape();
-        if (!AVAILABLE || weight.getDataType() != DataType.FLOAT16 || weight.getDevice().isGpu()
-                || shape.dimension() != 2) {
+        DataType source = format == WeightFormat.F32 ? DataType.FLOAT32 : DataType.FLOAT16;
+        if (!AVAILABLE || weight.getDataType() != source || weight.getDevice().isGpu() || shape.dimension() != 2) {
             return false;
         }
         int in = (int) shape.get(1);
-        return (format == WeightFormat.F16 || in % QuantLayout.BLOCK == 0)
+        return (!format.quantized() || in % QuantLayout.BLOCK == 0)
                 && packedBytes(format, (int) shape.get(0), in) <= Integer.MAX_VALUE;
+    }
+
+    /** The format that holds a weight's values exactly: f32 for an f32 weight, else f16. */
+    private static WeightFormat exactFormat(NDArray weight) {
+        return weight.getDataType() == DataType.FLOAT32 ? WeightFormat.F32 : WeightFormat.F16;
     }
 
     /** Bytes of an {@code (out, in)} weight stored as {@code format}. */
     private static long packedBytes(WeightFormat format, int out, int in) {
+        if (format == WeightFormat.F32) {
+            return FloatPanels.packedBytes(out, in);
+        }
         return format == WeightFormat.F16 ? PanelLayout.packedBytes(out, in) : QuantLayout.packedBytes(format, out, in);
     }
 
-    /** Packs an f16 {@code (out, in)} CPU weight as f16 panels; see {@link #pack(NDArray, WeightFormat)}. */
+    /** Packs an f16 or f32 {@code (out, in)} CPU weight in its own precision; see {@link #pack(NDArray, WeightFormat)}. */
     public static VectorGemm pack(NDArray weight) {
-        return pack(weight, WeightFormat.F16);
+        return pack(weight, exactFormat(weight));
     }
 
     /**
-     * Packs (or quantizes) an f16 {@code (out, in)} CPU weight into a tensor of the weight's manager; the weight is
-     * left as it is.
+     * Packs (or quantizes) an f16 {@code (out, in)} CPU weight, or an f32 one as {@link WeightFormat#F32}, into a tensor of
+     * the weight's manager; the weight is left as it is.
      */
     public static VectorGemm pack(NDArray weight, WeightFormat format) {
         if (!accepts(weight, format)) {
@@ -109,12 +119,14 @@ public final class VectorGemm {
         NDArray storage = weight.getManager().create(new Shape(bytes), DataType.INT8);
         KernelsCompiled.ensure();
         ByteBuffer packed = storage.toByteBuffer(true).order(PanelLayout.ORDER); // a view of its memory
-        ShortBuffer source = weight.toByteBuffer(true).order(ByteOrder.nativeOrder()).asShortBuffer(); // a view
+        ByteBuffer source = weight.toByteBuffer(true).order(ByteOrder.nativeOrder()); // a view
         PanelLayout.Packing packing = null;
-        if (format == WeightFormat.F16) {
-            packing = PanelLayout.pack(source, out, in, packed);
+        if (format == WeightFormat.F32) {
+            FloatPanels.pack(source.asFloatBuffer(), out, in, packed);
+        } else if (format == WeightFormat.F16) {
+            packing = PanelLayout.pack(source.asShortBuffer(), out, in, packed);
         } else {
-            QuantLayout.pack(format, source, out, in, packed);
+            QuantLayout.pack(format, source.asShortBuffer(), out, in, packed);
         }
         return new VectorGemm(format, storage, packed, packing, out, in);
     }
@@ -211,6 +223,11 @@ public final class VectorGemm {
     }
 
     private void run(float[] xt, int rows, float[] y, int yOffset) {
+        if (format == WeightFormat.F32) {
+            inPanelChunks((long) rows * out * in, (p0, p1) -> FloatPanels.rows(packed, out, in, xt, rows, y, yOffset,
+                    p0, p1));
+            return;
+        }
         if (format != WeightFormat.F16) {
             inPanelChunks((long) rows * out * in, format == WeightFormat.Q8
                     ? (p0, p1) -> QuantKernels.rowsQ8(packed, out, in, xt, rows, y, yOffset, p0 / 2, p1 / 2)
@@ -268,6 +285,10 @@ public final class VectorGemm {
             throw new IllegalArgumentException(x.length + " inputs and " + y.length + " outputs for a " + out + "x"
                     + in + " weight");
         }
+        if (format == WeightFormat.F32) {
+            inPanelChunks((long) out * in, (p0, p1) -> FloatPanels.row(packed, in, x, y, p0, p1));
+            return;
+        }
         if (format == WeightFormat.Q8) {
             inPanelChunks((long) out * in, (p0, p1) -> QuantKernels.rowQ8(packed, in, x, y, p0 / 2, p1 / 2));
             return;
@@ -306,7 +327,7 @@ public final class VectorGemm {
         static {
             int out = 2 * PanelLayout.PANEL;
             int in = 256;
-            ByteBuffer weight = ByteBuffer.allocateDirect((int) PanelLayout.packedBytes(out, in));
+            ByteBuffer weight = ByteBuffer.allocateDirect((int) FloatPanels.packedBytes(out, in)); // the largest form
             float[] xt = new float[in * 12];
             float[] y = new float[12 * out];
             for (int i = 0; i < 3000; i++) {
@@ -316,6 +337,8 @@ public final class VectorGemm {
                 QuantKernels.rowsQ4(weight, out, in, xt, 12, y, 0, 0, 1);
                 QuantKernels.rowQ8(weight, in, xt, y, 0, 1);
                 QuantKernels.rowQ4(weight, in, xt, y, 0, 1);
+                FloatPanels.rows(weight, out, in, xt, 12, y, 0, 0, 2);
+                FloatPanels.row(weight, in, xt, y, 0, 2);
             }
         }
 

@@ -21,6 +21,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** The Java (Vector API) kernels for f16 CPU weights, against products in doubles written here. */
 class VectorGemmTest {
@@ -43,16 +45,17 @@ class VectorGemmTest {
         }
     }
 
-    @Test
-    void productMatchesDoublesAtEveryRowBlockAndRaggedShapes() {
+    @ParameterizedTest
+    @EnumSource(value = WeightFormat.class, names = {"F16", "F32"})
+    void productMatchesDoublesAtEveryRowBlockAndRaggedShapes(WeightFormat format) {
         // {out, in}: one column; a panel and a bit; several panels with an odd input width
         for (int[] shape : new int[][] {{1, 1}, {PanelLayout.PANEL + 3, 7}, {3 * PanelLayout.PANEL, 130}}) {
             int out = shape[0];
             int in = shape[1];
-            NDArray half = manager.create(gaussian(out * in, 1 / Math.sqrt(in)), new Shape(out, in))
-                    .toType(DataType.FLOAT16, false);
-            float[] w = half.toType(DataType.FLOAT32, false).toFloatArray();
-            VectorGemm gemm = VectorGemm.pack(half);
+            NDArray weight = stored(gaussian(out * in, 1 / Math.sqrt(in)), new Shape(out, in), format);
+            float[] w = weight.toType(DataType.FLOAT32, false).toFloatArray();
+            VectorGemm gemm = VectorGemm.pack(weight);
+            assertEquals(format, gemm.format(), "packed in the weight's own precision");
             // both kernels (4 and 8 rows), padded row counts, and the 64-row chunks with a ragged last one
             for (int rows : new int[] {1, 2, 3, 4, 5, 7, 8, 9, 12, 16, 17, 64, 65, 70}) {
                 float[] x = gaussian(rows * in, 1);
@@ -127,17 +130,18 @@ class VectorGemmTest {
         }
     }
 
-    @Test
-    void rowProductMatchesDoublesForRaggedPanelCountsAndSplitsOverTheHelpers() {
+    @ParameterizedTest
+    @EnumSource(value = WeightFormat.class, names = {"F16", "F32"})
+    void rowProductMatchesDoublesForRaggedPanelCountsAndSplitsOverTheHelpers(WeightFormat format) {
         // {out, in}: one column; a panel and a bit; an odd panel count; big enough to be split, odd and even
         int panel = PanelLayout.PANEL;
         for (int[] shape : new int[][] {{1, 1}, {panel + 3, 7}, {3 * panel, 130}, {37 * panel + 5, 1024},
             {40 * panel, 1024}}) {
             int out = shape[0];
             int in = shape[1];
-            NDArray half = manager.create(gaussian(out * in, 0.02), new Shape(out, in)).toType(DataType.FLOAT16, false);
-            float[] w = half.toType(DataType.FLOAT32, false).toFloatArray();
-            VectorGemm gemm = VectorGemm.pack(half);
+            NDArray weight = stored(gaussian(out * in, 0.02), new Shape(out, in), format);
+            float[] w = weight.toType(DataType.FLOAT32, false).toFloatArray();
+            VectorGemm gemm = VectorGemm.pack(weight);
             float[] x = gaussian(in, 1);
             float[] y = new float[gemm.paddedOut() + 3];
             java.util.Arrays.fill(y, Float.NaN); // every column the kernel owns is written, padding as zeros
@@ -148,17 +152,17 @@ class VectorGemmTest {
                 assertEquals(0f, y[c], "padding column " + c);
             }
         }
-        VectorGemm gemm = VectorGemm.pack(manager.zeros(new Shape(4, 8), DataType.FLOAT16));
+        VectorGemm gemm = VectorGemm.pack(stored(new float[32], new Shape(4, 8), format));
         assertThrows(IllegalArgumentException.class, () -> gemm.multiplyRow(new float[7], new float[gemm.paddedOut()]));
         assertThrows(IllegalArgumentException.class, () -> gemm.multiplyRow(new float[8], new float[4]));
     }
 
-    @Test
-    void aRowsProductHasTheSameBitsAloneAndAmongOtherRows() {
+    @ParameterizedTest
+    @EnumSource(value = WeightFormat.class, names = {"F16", "F32"})
+    void aRowsProductHasTheSameBitsAloneAndAmongOtherRows(WeightFormat format) {
         int out = 3 * PanelLayout.PANEL + 5;
         int in = 300;
-        VectorGemm gemm = VectorGemm.pack(manager.create(gaussian(out * in, 0.02), new Shape(out, in))
-                .toType(DataType.FLOAT16, false));
+        VectorGemm gemm = VectorGemm.pack(stored(gaussian(out * in, 0.02), new Shape(out, in), format));
         for (int rows : new int[] {2, 5, 8, 13, 70}) {
             float[] x = gaussian(rows * in, 1);
             float[] together = gemm.multiplyRows(x, rows);
@@ -215,6 +219,12 @@ class VectorGemmTest {
         helpers.run(3, part -> seen[part]++);
         assertEquals(List.of(1, 1, 1), List.of(seen[0], seen[1], seen[2]));
         assertThrows(IllegalArgumentException.class, () -> helpers.run(4, part -> { }));
+    }
+
+    /** The values as a weight stored in {@code format}'s precision: f32 as they are, f16 rounded. */
+    private NDArray stored(float[] values, Shape shape, WeightFormat format) {
+        NDArray weight = manager.create(values, shape);
+        return format == WeightFormat.F32 ? weight : weight.toType(DataType.FLOAT16, false);
     }
 
     private static void sleep(long ms) {
