@@ -42,8 +42,11 @@ public final class PackedWeightCache implements AutoCloseable {
 
     private static final Logger LOG = Logger.getLogger(PackedWeightCache.class);
 
-    /** Bump when {@link PanelLayout} or {@link QuantLayout} change what the bytes mean. */
-    static final int LAYOUT_VERSION = 2;
+    /**
+     * Bump when {@link PanelLayout}, {@link QuantLayout} or {@link FloatPanels} change what the bytes mean, or a weight
+     * changes format.
+     */
+    static final int LAYOUT_VERSION = 3;
     private static final int ALIGN = 64;
     private static final String WEIGHTS = "weights.bin";
     private static final String INDEX = "index.json";
