@@ -46,6 +46,11 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--cache-dir", defaultValue = "${sys:java.io.tmpdir}/flexiserve-bench",
             description = "Where generated preset checkpoints are kept between runs.")
     Path cacheDir;
+    @Option(names = "--packed-cache",
+            description = "For the engine-only part: load through a packed-weight cache here, as the service does"
+                    + " (the first run writes its entry, later runs map it: their weights are file pages, as a"
+                    + " restarted service's are). Default: pack in memory.")
+    Path packedCache;
     @Option(names = "--dtype", defaultValue = "f32",
             description = "f32, f16, f16-weights, mixed (f16 packed for the Java kernels), q8, q4 or auto (as ModelOptions).")
     String dtype;
@@ -142,8 +147,13 @@ public final class BenchCommand implements Callable<Integer> {
         Map<String, Object> batched = new LinkedHashMap<>();
         int widest = widestConcurrency();
         long loadStart = System.nanoTime();
-        try (FlexiDepthModel net = ShortLivedThread.call("loader", () -> ModelLoader.load(dir, options))) {
+        try (FlexiDepthModel net = ShortLivedThread.call("loader", () -> packedCache == null
+                ? ModelLoader.load(dir, options)
+                : ModelLoader.load(dir, options, progress -> { }, packedCache, dtype))) {
             report.put("load_seconds", round((System.nanoTime() - loadStart) / 1e9));
+            if (packedCache != null) {
+                report.put("packed_cache", packedCache.toString());
+            }
             report.put("resident_after_load_gb", round(MemoryPlan.residentBytes() / 1e9));
             System.err.printf("loaded as %s in %.1f s, resident %.2f GB%n", dtype, (System.nanoTime() - loadStart) / 1e9,
                     MemoryPlan.residentBytes() / 1e9);
