@@ -161,7 +161,8 @@ public final class ModelLoader {
 
     /**
      * The weight {@code name} mapped from the packed-weight cache when its entry holds it; else {@code build}'s, which,
-     * when packed, is recorded in the entry being written.
+     * when packed, is recorded in the entry being written and served from there (mapped back: file pages, as a
+     * restart's), its packed copy in memory freed.
      */
     private Linear cachedOr(String name, long out, long in, java.util.function.Supplier<Linear> build) {
         VectorGemm mapped = cache == null ? null : cache.find(name, manager, out, in);
@@ -169,10 +170,12 @@ public final class ModelLoader {
             return Linear.packed(mapped);
         }
         Linear linear = build.get();
-        if (cache != null && linear.packed()) {
-            cache.record(name, linear.packedWeight());
+        VectorGemm written = cache != null && linear.packed() ? cache.record(name, linear.packedWeight(), manager) : null;
+        if (written == null) {
+            return linear;
         }
-        return linear;
+        linear.packedWeight().storage().close();
+        return Linear.packed(written);
     }
 
     private NDArray load(String name, long... shape) {

@@ -54,6 +54,28 @@ class PackedWeightCacheTest {
         assertEquals(2, entries().size(), "each dtype has its own entry");
     }
 
+    /**
+     * The first load serves the weights it packs from the entry it writes (mapped back: file pages, as a restart's),
+     * with the bits of a load without the cache; closing the model unmaps them.
+     */
+    @Test
+    void aFirstLoadServesFromTheEntryItWrites() throws Exception {
+        assumeTrue(Files.isReadable(Path.of("/proc/self/maps")), "reads this process's mappings (Linux)");
+        float[] reference = logits("q8", null);
+        try (FlexiDepthModel model = load("q8", root)) {
+            long mappings = Files.readAllLines(Path.of("/proc/self/maps")).stream()
+                    .filter(line -> line.contains(dir.toString()) && line.endsWith("weights.bin")).count();
+            // q/k/v/o, gate/up/down per layer, the routers' three and the adapters' three per routed layer, the head
+            int layers = model.config().numLayers();
+            int routed = model.config().routingLayers().size();
+            assertTrue(mappings >= 7L * layers + 6L * routed + 1, mappings + " mappings of the entry's weights");
+            assertArrayEquals(reference, logits(model), "the bits of a load without the cache");
+        }
+        assertEquals(0, Files.readAllLines(Path.of("/proc/self/maps")).stream()
+                .filter(line -> line.contains(dir.toString()) && line.endsWith("weights.bin")).count(),
+                "closing the model unmaps its weights");
+    }
+
     @Test
     void aChangedCheckpointGetsANewEntry() throws Exception {
         float[] before = logits("q4", root);
@@ -124,10 +146,20 @@ class PackedWeightCacheTest {
 
     /** The prompt's next-token logits from a fresh load of {@code dtype}, through the cache under {@code cacheRoot}. */
     private float[] logits(String dtype, Path cacheRoot) throws Exception {
+        try (FlexiDepthModel model = load(dtype, cacheRoot)) {
+            return logits(model);
+        }
+    }
+
+    private FlexiDepthModel load(String dtype, Path cacheRoot) throws Exception {
         ModelOptions options = ModelOptions.of(Device.cpu(), dtype, 0, false);
-        return ShortLivedThread.call("load", () -> {
-            try (FlexiDepthModel model = ModelLoader.load(ckpt, options, p -> { }, cacheRoot, dtype);
-                 KvCache cache = model.newKvCache(32)) {
+        return ShortLivedThread.call("load", () -> ModelLoader.load(ckpt, options, p -> { }, cacheRoot, dtype));
+    }
+
+    /** The prompt's last logits; on a short-lived thread, as every kernel call (ShortLivedThread). */
+    private static float[] logits(FlexiDepthModel model) throws Exception {
+        return ShortLivedThread.call("forward", () -> {
+            try (KvCache cache = model.newKvCache(32)) {
                 return model.forward(StepBatch.of(new SequenceChunk(0, 0, PROMPT, 0.5f, true)), cache).logits()[0];
             }
         });

@@ -11,6 +11,7 @@ import io.flexiserve.model.checkpoint.SafetensorsFile;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -84,7 +85,7 @@ public final class PackedWeightCache implements AutoCloseable {
             deleteAbandonedStaging(root);
             Path staging = Files.createTempDirectory(root, entry.getFileName() + ".writing-");
             FileChannel weights = FileChannel.open(staging.resolve(WEIGHTS), StandardOpenOption.CREATE_NEW,
-                    StandardOpenOption.WRITE);
+                    StandardOpenOption.READ, StandardOpenOption.WRITE); // read too: record maps back what it wrote
             return new PackedWeightCache(entry, null, null, staging, weights);
         } catch (IOException | RuntimeException e) {
             LOG.warnf("packed-weight cache under %s not used (%s); loading from the checkpoint", root, e.toString());
@@ -133,11 +134,7 @@ public final class PackedWeightCache implements AutoCloseable {
             if (e.path("out").asLong(-1) != out || e.path("in").asLong(-1) != in) {
                 return null;
             }
-            ByteBuffer bytes = reading.map(FileChannel.MapMode.READ_ONLY, e.get("offset").asLong(), e.get("bytes").asLong());
-            mapped.add(bytes);
-            NDArray storage = manager.create(bytes, new Shape(e.get("bytes").asLong()), DataType.INT8); // a view of the mapping
-            return VectorGemm.packed(storage, WeightFormat.valueOf(e.get("format").asText()), e.get("bias").asInt(),
-                    (int) out, (int) in);
+            return view(reading, e, manager, (int) out, (int) in);
         } catch (IOException | RuntimeException x) {
             LOG.warnf("packed weight %s not mapped from %s (%s); loading it from the checkpoint", name, entry, x.toString());
             return null;
@@ -149,10 +146,17 @@ public final class PackedWeightCache implements AutoCloseable {
         return writing != null;
     }
 
-    /** Appends a weight packed by this load to the entry being written. */
-    public void record(String name, VectorGemm packed) {
+    /**
+     * Appends a weight packed by this load to the entry being written, and returns it mapped back from there (a view
+     * of the file's pages, in {@code manager}; the caller then closes the packed copy in memory), or null when no entry
+     * is being written or writing failed. Weights in file pages decode faster than the same bytes in anonymous memory
+     * on this project's machine (BENCHMARKS.md, "Weight formats"), so a first start serves from them as a restart does.
+     * A mapping stays valid whatever then happens to the file: renamed into place, or deleted when the entry is
+     * abandoned.
+     */
+    public VectorGemm record(String name, VectorGemm packed, NDManager manager) {
         if (writing == null) {
-            return;
+            return null;
         }
         try {
             long offset = (writing.size() + ALIGN - 1) / ALIGN * ALIGN;
@@ -164,9 +168,26 @@ public final class PackedWeightCache implements AutoCloseable {
             ObjectNode e = written.putObject(name);
             e.put("offset", offset).put("bytes", length).put("format", packed.format().name())
                     .put("bias", packed.bias()).put("out", packed.out()).put("in", packed.in());
+            return view(writing, e, manager, packed.out(), packed.in());
         } catch (IOException | RuntimeException e) {
             abandon(e);
+            return null;
         }
+    }
+
+    /**
+     * The weight an index entry describes, mapped read-only from {@code weights} and read in: a page first touched by a
+     * decode step would be a disk read inside it (and a page the kernel dropped since the entry was written is read
+     * back now, while loading, not under the first requests).
+     */
+    private VectorGemm view(FileChannel weights, JsonNode e, NDManager manager, int out, int in) throws IOException {
+        long length = e.get("bytes").asLong();
+        MappedByteBuffer bytes = weights.map(FileChannel.MapMode.READ_ONLY, e.get("offset").asLong(), length);
+        bytes.load();
+        mapped.add(bytes);
+        NDArray storage = manager.create(bytes, new Shape(length), DataType.INT8); // a view of the mapping
+        return VectorGemm.packed(storage, WeightFormat.valueOf(e.get("format").asText()), e.get("bias").asInt(), out,
+                in);
     }
 
     /** Makes the entry written by this load visible: its index last, then the directory renamed into place. */
