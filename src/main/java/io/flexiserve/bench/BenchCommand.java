@@ -14,6 +14,7 @@ import io.flexiserve.model.checkpoint.CheckpointGenerator;
 import io.flexiserve.model.checkpoint.CheckpointTensors;
 import io.flexiserve.model.checkpoint.TensorDtype;
 import io.flexiserve.model.cpu.ShortLivedThread;
+import io.flexiserve.model.cpu.WeightFormat;
 import io.flexiserve.tokenizer.Tokenizer;
 import io.flexiserve.tokenizer.ByteLevelTokenizerFiles;
 import java.nio.file.Files;
@@ -97,6 +98,15 @@ public final class BenchCommand implements Callable<Integer> {
             description = "With --structured: the directory of the tokenizer.json whose vocabulary is masked (default: the"
                     + " checkpoint's; generated checkpoints carry a 512-token byte-level one, the Llama 3 one has 128k).")
     Path tokenizerDir;
+    @Option(names = "--kernels", split = ",",
+            description = "Time the Java kernels alone on a cold weight in these formats (f16, q8, q4, f32): one row's"
+                    + " bytes a second, 4 and 16 rows' GFLOP/s. No checkpoint is loaded.")
+    List<String> kernels;
+    @Option(names = "--kernel-shape", defaultValue = "4096x14336",
+            description = "The weight --kernels multiplies, out x in (default: the release's MLP down projection).")
+    String kernelShape;
+    @Option(names = "--kernel-passes", defaultValue = "5")
+    int kernelPasses;
     @Option(names = "--quality-prompt", defaultValue = "512")
     int qualityPrompt;
     @Option(names = "--quality-steps", defaultValue = "64")
@@ -109,6 +119,14 @@ public final class BenchCommand implements Callable<Integer> {
         if (rounds < 1 || tokens < 2) {
             System.err.println("--rounds must be at least 1 and --tokens at least 2");
             return 2;
+        }
+        if (kernels != null && !kernels.isEmpty()) {
+            String[] shape = kernelShape.split("x");
+            Map<String, Object> report = ShortLivedThread.call("kernels", () -> new KernelBench(
+                    Integer.parseInt(shape[0]), Integer.parseInt(shape[1]), kernelPasses)
+                    .run(kernels.stream().map(k -> WeightFormat.valueOf(k.toUpperCase(java.util.Locale.ROOT))).toList()));
+            System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(report));
+            return 0;
         }
         Path dir = model != null ? model : preset();
         if (quality != null && !quality.isEmpty()) {
@@ -352,7 +370,7 @@ public final class BenchCommand implements Callable<Integer> {
         throw new IllegalStateException("cannot find quarkus-run.jar; run mvn package first");
     }
 
-    private static double round(double v) {
+    static double round(double v) {
         return Math.round(v * 1000) / 1000.0;
     }
 }

@@ -58,7 +58,7 @@ public final class PackedWeightCache implements AutoCloseable {
     private final Path staging;        // writing: the temporary directory (renamed into place, or deleted); else null
     private FileChannel writing;
     private final ObjectNode written;
-    private final List<ByteBuffer> mapped = new ArrayList<>();
+    private final List<MappedByteBuffer> mapped = new ArrayList<>();
 
     private PackedWeightCache(Path entry, JsonNode index, FileChannel reading, Path staging, FileChannel writing) {
         this.entry = entry;
@@ -190,11 +190,17 @@ public final class PackedWeightCache implements AutoCloseable {
                 in);
     }
 
-    /** Makes the entry written by this load visible: its index last, then the directory renamed into place. */
+    /**
+     * Makes the entry written by this load visible: its index last, then the directory renamed into place. Called
+     * once the model has loaded.
+     */
     public void commit() {
         if (writing == null) {
             return;
         }
+        // the weights this load mapped back are read in again: the checkpoint read after them may have pushed some
+        // out of the page cache, and they would come back one page fault at a time under the first requests
+        mapped.forEach(MappedByteBuffer::load);
         try {
             writing.force(true);
             writing.close();

@@ -19,7 +19,8 @@ import jdk.incubator.vector.IntVector;
 
 /**
  * The Vector API kernels behind {@link VectorGemm} for weights stored as {@link QuantLayout} says: one row
- * ({@link #rowQ8}, {@link #rowQ4}) and many rows, two at a time ({@link #rowsQ8}, {@link #rowsQ4}).
+ * ({@link #rowQ8}, {@link #rowQ4}) and many rows ({@link #rowsQ8}: four rows of one vector per pass; {@link #rowsQ4}:
+ * two rows of both vectors).
  *
  * <p>Arithmetic. A kernel takes the input in groups of {@link #GROUP} indices (all in one block) and, for each
  * column, sums the group's products of codes and inputs, {@code t = q[k] x[k]}, then {@code t = fma(q[k+i], x[k+i],
@@ -33,16 +34,16 @@ import jdk.incubator.vector.IntVector;
  * per iteration that reloads the block's scales (from L1) as it goes. Three limits of C2 in JDK 17 shaped it
  * (docs/djl-traps.md, trap 16): a vector carried across a nested loop (scales held over a block's inner loop) is
  * boxed; so is every vector of a compiled method whose inlined Vector API calls pass C2's node budget for inlining,
- * hence an entry point per format and shape, groups of four rather than whole blocks, and two rows per pass of the
- * batched kernels rather than four; and {@code convert} rather than {@code convertShape} loses the vector's static
+ * hence an entry point per format and shape, groups of four rather than whole blocks, and batched passes of four rows of
+ * one vector (Q8) or two rows of two (Q4) rather than four rows of two; and {@code convert} rather than {@code convertShape} loses the vector's static
  * type.
  */
 final class QuantKernels {
 
     /** Input indices summed before their block's scale is applied. */
     static final int GROUP = 4;
-    /** Rows one pass of a batched kernel multiplies. */
-    private static final int ROWS = 2;
+    /** Rows one pass of the Q4 batched kernel multiplies. */
+    private static final int Q4_ROWS = 2;
 
     private QuantKernels() {
     }
@@ -76,8 +77,11 @@ final class QuantKernels {
         long panelBytes = QuantLayout.panelBytes(WeightFormat.Q8, in);
         for (int panel = 2 * pair0; panel < 2 * pair1; panel++) {
             int at = yOffset + panel * QuantLayout.PANEL_COLUMNS;
-            for (int r = 0; r < rows; r += ROWS) { // the panel's later row blocks read it from cache
-                panelRowsQ8(packed, (int) (panel * panelBytes), in, xt, rows, r, y, at + r * stride, stride);
+            for (int half = 0; half < 2; half++) { // the panel's later passes read it from cache
+                for (int r = 0; r < rows; r += 4) {
+                    panelRowsQ8(packed, (int) (panel * panelBytes), half, in, xt, rows, r, y,
+                            at + half * LANES + r * stride, stride);
+                }
             }
         }
     }
@@ -89,7 +93,7 @@ final class QuantKernels {
         long panelBytes = QuantLayout.panelBytes(WeightFormat.Q4, in);
         for (int panel = 2 * pair0; panel < 2 * pair1; panel++) {
             int at = yOffset + panel * QuantLayout.PANEL_COLUMNS;
-            for (int r = 0; r < rows; r += ROWS) {
+            for (int r = 0; r < rows; r += Q4_ROWS) {
                 panelRowsQ4(packed, (int) (panel * panelBytes), in, xt, rows, r, y, at + r * stride, stride);
             }
         }
@@ -157,59 +161,44 @@ final class QuantKernels {
         b.intoArray(y, at + LANES);
     }
 
-    // Q8, two rows of one panel: a group's eight code vectors widened once, then each row's group sums as panelQ8 adds
-    // them; row r's input k lies at xt[k * rows + r0 + r]. Written out flat: a loop over the group or the rows would
-    // carry vectors across a nested loop.
-    private static void panelRowsQ8(ByteBuffer packed, int base, int in, float[] xt, int rows, int r0, float[] y, int at,
-                              int stride) {
-        FloatVector a0 = FloatVector.zero(FLOATS), b0 = a0, a1 = a0, b1 = a0;
+    // Q8, four rows of one vector of one panel (half 0: columns 0..LANES-1, half 1: the rest): a group's four code
+    // vectors widened once for the four rows, each row's group summed as panelQ8 sums it; row r's input k lies at
+    // xt[k * rows + r0 + r]. Written out flat: a loop over the group or the rows would carry vectors across a nested
+    // loop, and both vectors of four rows (as panelQ8 takes two) pass C2's inlining budget.
+    private static void panelRowsQ8(ByteBuffer packed, int base, int half, int in, float[] xt, int rows, int r0,
+                                    float[] y, int at, int stride) {
+        FloatVector a0 = FloatVector.zero(FLOATS), a1 = a0, a2 = a0, a3 = a0;
         int blockBytes = QuantLayout.blockBytes(WeightFormat.Q8);
         for (int k = 0; k < in; k += GROUP) {
             int block = base + k / BLOCK * blockBytes;
-            int c = block + SCALE_BYTES + k % BLOCK * CODE_BYTES;
-            FloatVector qa0 = bytes(packed, c), qb0 = bytes(packed, c + LANES);
-            FloatVector qa1 = bytes(packed, c + CODE_BYTES), qb1 = bytes(packed, c + CODE_BYTES + LANES);
-            FloatVector qa2 = bytes(packed, c + 2 * CODE_BYTES), qb2 = bytes(packed, c + 2 * CODE_BYTES + LANES);
-            FloatVector qa3 = bytes(packed, c + 3 * CODE_BYTES), qb3 = bytes(packed, c + 3 * CODE_BYTES + LANES);
-            IntVector s = words(packed, block);
-            FloatVector sa = lowScales(s), sb = highScales(s);
+            int c = block + SCALE_BYTES + k % BLOCK * CODE_BYTES + half * LANES;
+            FloatVector q0 = bytes(packed, c), q1 = bytes(packed, c + CODE_BYTES);
+            FloatVector q2 = bytes(packed, c + 2 * CODE_BYTES), q3 = bytes(packed, c + 3 * CODE_BYTES);
+            IntVector words = words(packed, block);
+            FloatVector s = half == 0 ? lowScales(words) : highScales(words);
             int x = k * rows + r0;
-            FloatVector v = FloatVector.broadcast(FLOATS, xt[x]);
-            FloatVector ta = qa0.mul(v), tb = qb0.mul(v);
-            v = FloatVector.broadcast(FLOATS, xt[x + rows]);
-            ta = qa1.fma(v, ta);
-            tb = qb1.fma(v, tb);
-            v = FloatVector.broadcast(FLOATS, xt[x + 2 * rows]);
-            ta = qa2.fma(v, ta);
-            tb = qb2.fma(v, tb);
-            v = FloatVector.broadcast(FLOATS, xt[x + 3 * rows]);
-            ta = qa3.fma(v, ta);
-            tb = qb3.fma(v, tb);
-            a0 = ta.fma(sa, a0);
-            b0 = tb.fma(sb, b0);
-            x++;
-            v = FloatVector.broadcast(FLOATS, xt[x]);
-            ta = qa0.mul(v);
-            tb = qb0.mul(v);
-            v = FloatVector.broadcast(FLOATS, xt[x + rows]);
-            ta = qa1.fma(v, ta);
-            tb = qb1.fma(v, tb);
-            v = FloatVector.broadcast(FLOATS, xt[x + 2 * rows]);
-            ta = qa2.fma(v, ta);
-            tb = qb2.fma(v, tb);
-            v = FloatVector.broadcast(FLOATS, xt[x + 3 * rows]);
-            ta = qa3.fma(v, ta);
-            tb = qb3.fma(v, tb);
-            a1 = ta.fma(sa, a1);
-            b1 = tb.fma(sb, b1);
+            a0 = groupSum(q0, q1, q2, q3, xt, x, rows).fma(s, a0);
+            a1 = groupSum(q0, q1, q2, q3, xt, x + 1, rows).fma(s, a1);
+            a2 = groupSum(q0, q1, q2, q3, xt, x + 2, rows).fma(s, a2);
+            a3 = groupSum(q0, q1, q2, q3, xt, x + 3, rows).fma(s, a3);
         }
         a0.intoArray(y, at);
-        b0.intoArray(y, at + LANES);
         a1.intoArray(y, at + stride);
-        b1.intoArray(y, at + stride + LANES);
+        a2.intoArray(y, at + 2 * stride);
+        a3.intoArray(y, at + 3 * stride);
     }
 
-    // Q4, two rows of one panel: as panelRowsQ8, each of a group's four loads widened into two inputs' codes.
+    /** One row's sum of a group's products, {@code q0 x[k]} then three FMAs, as the one-row kernels add them. */
+    private static FloatVector groupSum(FloatVector q0, FloatVector q1, FloatVector q2, FloatVector q3, float[] xt,
+                                        int x, int rows) {
+        FloatVector t = q0.mul(xt[x]);
+        t = q1.fma(FloatVector.broadcast(FLOATS, xt[x + rows]), t);
+        t = q2.fma(FloatVector.broadcast(FLOATS, xt[x + 2 * rows]), t);
+        return q3.fma(FloatVector.broadcast(FLOATS, xt[x + 3 * rows]), t);
+    }
+
+    // Q4, two rows of both vectors of one panel: a group's eight code vectors (two inputs' per load) widened once, then
+    // each row's group sums as panelQ4 adds them.
     private static void panelRowsQ4(ByteBuffer packed, int base, int in, float[] xt, int rows, int r0, float[] y, int at,
                               int stride) {
         FloatVector a0 = FloatVector.zero(FLOATS), b0 = a0, a1 = a0, b1 = a0;
