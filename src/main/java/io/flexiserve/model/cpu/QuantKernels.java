@@ -199,8 +199,8 @@ final class QuantKernels {
 
     // Q4, two rows of both vectors of one panel: a group's eight code vectors (two inputs' per load) widened once, then
     // each row's group sums as panelQ4 adds them.
-    private static void panelRowsQ4(ByteBuffer packed, int base, int in, float[] xt, int rows, int r0, float[] y, int at,
-                              int stride) {
+    private static void panelRowsQ4(ByteBuffer packed, int base, int in, float[] xt, int rows, int r0, float[] y,
+                                    int at, int stride) {
         FloatVector a0 = FloatVector.zero(FLOATS), b0 = a0, a1 = a0, b1 = a0;
         int blockBytes = QuantLayout.blockBytes(WeightFormat.Q4);
         for (int k = 0; k < in; k += GROUP) {
