@@ -164,7 +164,8 @@ final class QuantKernels {
     // Q8, four rows of one vector of one panel (half 0: columns 0..LANES-1, half 1: the rest): a group's four code
     // vectors widened once for the four rows, each row's group summed as panelQ8 sums it; row r's input k lies at
     // xt[k * rows + r0 + r]. Written out flat: a loop over the group or the rows would carry vectors across a nested
-    // loop, and both vectors of four rows (as panelQ8 takes two) pass C2's inlining budget.
+    // loop, a helper per row was not inlined where C2 compiled it cold (and boxed the vectors), and both vectors of
+    // four rows (as panelQ8 takes two) pass C2's inlining budget.
     private static void panelRowsQ8(ByteBuffer packed, int base, int half, int in, float[] xt, int rows, int r0,
                                     float[] y, int at, int stride) {
         FloatVector a0 = FloatVector.zero(FLOATS), a1 = a0, a2 = a0, a3 = a0;
@@ -177,24 +178,32 @@ final class QuantKernels {
             IntVector words = words(packed, block);
             FloatVector s = half == 0 ? lowScales(words) : highScales(words);
             int x = k * rows + r0;
-            a0 = groupSum(q0, q1, q2, q3, xt, x, rows).fma(s, a0);
-            a1 = groupSum(q0, q1, q2, q3, xt, x + 1, rows).fma(s, a1);
-            a2 = groupSum(q0, q1, q2, q3, xt, x + 2, rows).fma(s, a2);
-            a3 = groupSum(q0, q1, q2, q3, xt, x + 3, rows).fma(s, a3);
+            FloatVector t;
+            t = q0.mul(xt[x]);
+            t = q1.fma(FloatVector.broadcast(FLOATS, xt[x + rows]), t);
+            t = q2.fma(FloatVector.broadcast(FLOATS, xt[x + 2 * rows]), t);
+            t = q3.fma(FloatVector.broadcast(FLOATS, xt[x + 3 * rows]), t);
+            a0 = t.fma(s, a0);
+            t = q0.mul(xt[x + 1]);
+            t = q1.fma(FloatVector.broadcast(FLOATS, xt[x + 1 + rows]), t);
+            t = q2.fma(FloatVector.broadcast(FLOATS, xt[x + 1 + 2 * rows]), t);
+            t = q3.fma(FloatVector.broadcast(FLOATS, xt[x + 1 + 3 * rows]), t);
+            a1 = t.fma(s, a1);
+            t = q0.mul(xt[x + 2]);
+            t = q1.fma(FloatVector.broadcast(FLOATS, xt[x + 2 + rows]), t);
+            t = q2.fma(FloatVector.broadcast(FLOATS, xt[x + 2 + 2 * rows]), t);
+            t = q3.fma(FloatVector.broadcast(FLOATS, xt[x + 2 + 3 * rows]), t);
+            a2 = t.fma(s, a2);
+            t = q0.mul(xt[x + 3]);
+            t = q1.fma(FloatVector.broadcast(FLOATS, xt[x + 3 + rows]), t);
+            t = q2.fma(FloatVector.broadcast(FLOATS, xt[x + 3 + 2 * rows]), t);
+            t = q3.fma(FloatVector.broadcast(FLOATS, xt[x + 3 + 3 * rows]), t);
+            a3 = t.fma(s, a3);
         }
         a0.intoArray(y, at);
         a1.intoArray(y, at + stride);
         a2.intoArray(y, at + 2 * stride);
         a3.intoArray(y, at + 3 * stride);
-    }
-
-    /** One row's sum of a group's products, {@code q0 x[k]} then three FMAs, as the one-row kernels add them. */
-    private static FloatVector groupSum(FloatVector q0, FloatVector q1, FloatVector q2, FloatVector q3, float[] xt,
-                                        int x, int rows) {
-        FloatVector t = q0.mul(xt[x]);
-        t = q1.fma(FloatVector.broadcast(FLOATS, xt[x + rows]), t);
-        t = q2.fma(FloatVector.broadcast(FLOATS, xt[x + 2 * rows]), t);
-        return q3.fma(FloatVector.broadcast(FLOATS, xt[x + 3 * rows]), t);
     }
 
     // Q4, two rows of both vectors of one panel: a group's eight code vectors (two inputs' per load) widened once, then
