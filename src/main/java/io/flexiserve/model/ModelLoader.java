@@ -161,8 +161,7 @@ public final class ModelLoader {
 
     /**
      * The weight {@code name} mapped from the packed-weight cache when its entry holds it; else {@code build}'s, which,
-     * when packed, is recorded in the entry being written and served from there (mapped back: file pages, as a
-     * restart's), its packed copy in memory freed.
+     * when packed, is recorded in the entry being written.
      */
     private Linear cachedOr(String name, long out, long in, java.util.function.Supplier<Linear> build) {
         VectorGemm mapped = cache == null ? null : cache.find(name, manager, out, in);
@@ -170,12 +169,10 @@ public final class ModelLoader {
             return Linear.packed(mapped);
         }
         Linear linear = build.get();
-        VectorGemm written = cache != null && linear.packed() ? cache.record(name, linear.packedWeight(), manager) : null;
-        if (written == null) {
-            return linear;
+        if (cache != null && linear.packed()) {
+            cache.record(name, linear.packedWeight());
         }
-        linear.packedWeight().storage().close();
-        return Linear.packed(written);
+        return linear;
     }
 
     private NDArray load(String name, long... shape) {

@@ -54,26 +54,24 @@ class PackedWeightCacheTest {
         assertEquals(2, entries().size(), "each dtype has its own entry");
     }
 
-    /**
-     * The first load serves the weights it packs from the entry it writes (mapped back: file pages, as a restart's),
-     * with the bits of a load without the cache; closing the model unmaps them.
-     */
+    /** A load that maps the entry serves from file pages, read in while loading; closing the model unmaps them. */
     @Test
-    void aFirstLoadServesFromTheEntryItWrites() throws Exception {
+    void aMappedLoadServesFromTheEntrysFilePagesUntilTheModelCloses() throws Exception {
         assumeTrue(Files.isReadable(Path.of("/proc/self/maps")), "reads this process's mappings (Linux)");
-        float[] reference = logits("q8", null);
+        float[] reference = logits("q8", root); // writes the entry
         try (FlexiDepthModel model = load("q8", root)) {
-            long mappings = Files.readAllLines(Path.of("/proc/self/maps")).stream()
-                    .filter(line -> line.contains(dir.toString()) && line.endsWith("weights.bin")).count();
-            // q/k/v/o, gate/up/down per layer, the routers' three and the adapters' three per routed layer, the head
             int layers = model.config().numLayers();
             int routed = model.config().routingLayers().size();
-            assertTrue(mappings >= 7L * layers + 6L * routed + 1, mappings + " mappings of the entry's weights");
-            assertArrayEquals(reference, logits(model), "the bits of a load without the cache");
+            // q/k/v/o, gate/up/down per layer, the routers' three and the adapters' three per routed layer, the head
+            assertTrue(entryMappings() >= 7L * layers + 6L * routed + 1, entryMappings() + " mappings of the entry");
+            assertArrayEquals(reference, logits(model), "the bits the packed weights gave");
         }
-        assertEquals(0, Files.readAllLines(Path.of("/proc/self/maps")).stream()
-                .filter(line -> line.contains(dir.toString()) && line.endsWith("weights.bin")).count(),
-                "closing the model unmaps its weights");
+        assertEquals(0, entryMappings(), "closing the model unmaps its weights");
+    }
+
+    private long entryMappings() throws java.io.IOException {
+        return Files.readAllLines(Path.of("/proc/self/maps")).stream()
+                .filter(line -> line.contains(dir.toString()) && line.endsWith("weights.bin")).count();
     }
 
     @Test

@@ -85,7 +85,7 @@ public final class PackedWeightCache implements AutoCloseable {
             deleteAbandonedStaging(root);
             Path staging = Files.createTempDirectory(root, entry.getFileName() + ".writing-");
             FileChannel weights = FileChannel.open(staging.resolve(WEIGHTS), StandardOpenOption.CREATE_NEW,
-                    StandardOpenOption.READ, StandardOpenOption.WRITE); // read too: record maps back what it wrote
+                    StandardOpenOption.WRITE);
             return new PackedWeightCache(entry, null, null, staging, weights);
         } catch (IOException | RuntimeException e) {
             LOG.warnf("packed-weight cache under %s not used (%s); loading from the checkpoint", root, e.toString());
@@ -147,16 +147,13 @@ public final class PackedWeightCache implements AutoCloseable {
     }
 
     /**
-     * Appends a weight packed by this load to the entry being written, and returns it mapped back from there (a view
-     * of the file's pages, in {@code manager}; the caller then closes the packed copy in memory), or null when no entry
-     * is being written or writing failed. Weights in file pages decode faster than the same bytes in anonymous memory
-     * on this project's machine (BENCHMARKS.md, "Weight formats"), so a first start serves from them as a restart does.
-     * A mapping stays valid whatever then happens to the file: renamed into place, or deleted when the entry is
-     * abandoned.
+     * Appends a weight packed by this load to the entry being written. (It stays served from memory: mapping it back
+     * would free the packed copy into the C allocator, which keeps most of it, 3 GB more resident at the release's
+     * shape in {@code q4}; packing straight into the file would not.)
      */
-    public VectorGemm record(String name, VectorGemm packed, NDManager manager) {
+    public void record(String name, VectorGemm packed) {
         if (writing == null) {
-            return null;
+            return;
         }
         try {
             long offset = (writing.size() + ALIGN - 1) / ALIGN * ALIGN;
@@ -168,17 +165,14 @@ public final class PackedWeightCache implements AutoCloseable {
             ObjectNode e = written.putObject(name);
             e.put("offset", offset).put("bytes", length).put("format", packed.format().name())
                     .put("bias", packed.bias()).put("out", packed.out()).put("in", packed.in());
-            return view(writing, e, manager, packed.out(), packed.in());
         } catch (IOException | RuntimeException e) {
             abandon(e);
-            return null;
         }
     }
 
     /**
-     * The weight an index entry describes, mapped read-only from {@code weights} and read in: a page first touched by a
-     * decode step would be a disk read inside it (and a page the kernel dropped since the entry was written is read
-     * back now, while loading, not under the first requests).
+     * The weight an index entry describes, mapped read-only from {@code weights} and read in while loading: a page
+     * first touched by a decode step would be a disk read inside it.
      */
     private VectorGemm view(FileChannel weights, JsonNode e, NDManager manager, int out, int in) throws IOException {
         long length = e.get("bytes").asLong();
@@ -198,9 +192,6 @@ public final class PackedWeightCache implements AutoCloseable {
         if (writing == null) {
             return;
         }
-        // the weights this load mapped back are read in again: the checkpoint read after them may have pushed some
-        // out of the page cache, and they would come back one page fault at a time under the first requests
-        mapped.forEach(MappedByteBuffer::load);
         try {
             writing.force(true);
             writing.close();
