@@ -20,6 +20,7 @@ import io.flexiserve.tokenizer.ByteLevelTokenizerFiles;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -121,10 +122,23 @@ public final class BenchCommand implements Callable<Integer> {
             return 2;
         }
         if (kernels != null && !kernels.isEmpty()) {
+            List<WeightFormat> formats = new ArrayList<>();
+            for (String k : kernels) {
+                WeightFormat format = Arrays.stream(WeightFormat.values()).filter(f -> f.label().equals(k)).findFirst()
+                        .orElse(null);
+                if (format == null) {
+                    System.err.println("--kernels takes f32, f16, q8, q4, not " + k);
+                    return 2;
+                }
+                formats.add(format);
+            }
             String[] shape = kernelShape.split("x");
+            if (shape.length != 2 || !shape[0].matches("[1-9][0-9]*") || !shape[1].matches("[1-9][0-9]*")) {
+                System.err.println("--kernel-shape is OUTxIN, e.g. 4096x14336, not " + kernelShape);
+                return 2;
+            }
             Map<String, Object> report = ShortLivedThread.call("kernels", () -> new KernelBench(
-                    Integer.parseInt(shape[0]), Integer.parseInt(shape[1]), kernelPasses)
-                    .run(kernels.stream().map(k -> WeightFormat.valueOf(k.toUpperCase(java.util.Locale.ROOT))).toList()));
+                    Integer.parseInt(shape[0]), Integer.parseInt(shape[1]), kernelPasses).run(formats));
             System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(report));
             return 0;
         }
