@@ -77,11 +77,16 @@ final class DecodeBench {
         return run(engine, sequences, 0f, constraint, s -> new SamplingParams(1, 1, 0, 0, 0, 0, 1, Map.of(), (long) s));
     }
 
-    /** An engine sized for {@code sequences} sequences of this bench's length. */
+    /**
+     * An engine sized for {@code sequences} sequences of this bench's length: each gets its length in whole KV blocks
+     * and one block more (the cache is allocated in blocks, and the scheduler keeps one spare).
+     */
     Engine engine(int sequences) {
         int maxLen = Math.min(model.maxPositions(), 16 + tokens + 1);
-        return new Engine(model, new EngineConfig(sequences, Math.max(512, 16 * sequences), sequences, sequences * maxLen,
-                maxLen), "bench");
+        int block = EngineConfig.DEFAULT_BLOCK_SIZE;
+        int kvTokens = sequences * ((maxLen + block - 1) / block + 1) * block;
+        return new Engine(model, new EngineConfig(sequences, Math.max(512, 16 * sequences), sequences, kvTokens, maxLen),
+                "bench");
     }
 
     private Result run(Engine engine, int sequences, float threshold) throws Exception {
