@@ -133,8 +133,14 @@ public final class BenchCommand implements Callable<Integer> {
                 formats.add(format);
             }
             String[] shape = kernelShape.split("x");
-            if (shape.length != 2 || !shape[0].matches("[1-9][0-9]*") || !shape[1].matches("[1-9][0-9]*")) {
-                System.err.println("--kernel-shape is OUTxIN, e.g. 4096x14336, not " + kernelShape);
+            if (shape.length != 2 || !shape[0].matches("[1-9][0-9]{0,5}") || !shape[1].matches("[1-9][0-9]{0,5}")
+                    || Long.parseLong(shape[0]) * Long.parseLong(shape[1]) > 1L << 28) {
+                System.err.println("--kernel-shape is OUTxIN of at most 2^28 weights, e.g. 4096x14336, not "
+                        + kernelShape);
+                return 2;
+            }
+            if (kernelPasses < 1) {
+                System.err.println("--kernel-passes must be at least 1");
                 return 2;
             }
             Map<String, Object> report = ShortLivedThread.call("kernels", () -> new KernelBench(

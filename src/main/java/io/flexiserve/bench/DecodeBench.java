@@ -79,7 +79,8 @@ final class DecodeBench {
 
     /**
      * An engine sized for {@code sequences} sequences of this bench's length: each gets its length in whole KV blocks
-     * and one block more (the cache is allocated in blocks, and the scheduler keeps one spare).
+     * and one block more (the cache is allocated in whole blocks, and the scheduler keeps a spare), so that no run is
+     * preempted.
      */
     Engine engine(int sequences) {
         int maxLen = Math.min(model.maxPositions(), 16 + tokens + 1);

@@ -9,9 +9,9 @@ import ai.djl.pytorch.jni.JniUtils;
 import io.flexiserve.model.checkpoint.CheckpointTensors;
 import io.flexiserve.model.cpu.PackedWeightCache;
 import io.flexiserve.model.cpu.TorchThreads;
+import io.flexiserve.model.cpu.VectorGemm;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.BiFunction;
 import java.util.function.Function;
 
 /**
@@ -69,25 +69,52 @@ public final class FlexiDepthModel implements AutoCloseable {
                 || routed.intermediateSize() != config.intermediateSize()) {
             throw new IllegalArgumentException("the router set is for another model shape");
         }
-        List<NDArray> copies = new ArrayList<>();
-        // router projections in the dtype this model's own have: f32 on the Java kernels, else the weights'
-        DataType routerDtype = lmHead.packed() ? DataType.FLOAT32 : weightDtype();
-        DecoderLayer[] viewLayers = layersWith(routers, (array, projection) -> {
-            NDArray copy = array.toType(projection ? routerDtype : dtype, true);
-            copy.attach(manager); // op results belong to the source's manager, which the caller may close
-            copies.add(copy);
-            return copy;
-        });
+        List<NDArray> owned = new ArrayList<>();
+        Function<NDArray, NDArray> copy = array -> {
+            NDArray c = array.toType(dtype, true);
+            c.attach(manager); // op results belong to the source's manager, which the caller may close
+            owned.add(c);
+            return c;
+        };
+        // router projections as this model holds its own: packed f32 on the Java kernels (the one copy both forward
+        // paths multiply on), else tensors in its routers' dtype
+        Linear own = ownRouterProjection();
+        boolean packed = own != null ? own.packed() : lmHead.packed();
+        DataType projectionDtype = own != null ? own.dtype() : packed ? DataType.FLOAT32 : weightDtype();
+        Function<NDArray, Linear> projection = array -> {
+            NDArray c = array.toType(projectionDtype, true);
+            c.attach(manager);
+            if (!packed || !VectorGemm.accepts(c)) {
+                owned.add(c);
+                return new Linear(c);
+            }
+            VectorGemm gemm = VectorGemm.pack(c);
+            c.close();
+            owned.add(gemm.storage());
+            return Linear.packed(gemm);
+        };
+        DecoderLayer[] viewLayers = layersWith(routers, projection, copy);
         return new FlexiDepthModel(routed, manager, dtype, rope, embedTokens, viewLayers, norm, lmHead,
-                () -> copies.forEach(NDArray::close));
+                () -> owned.forEach(NDArray::close));
+    }
+
+    /** One of this model's own router projections, or null for a plain Llama. */
+    private Linear ownRouterProjection() {
+        for (DecoderLayer layer : layers) {
+            if (layer.isRouted()) {
+                return layer.router.routerEnc;
+            }
+        }
+        return null;
     }
 
     /**
      * This model's layers with the routers and adapters of {@code routers} in its routed layers (and plain
-     * layers elsewhere); {@code adopt} turns each router array into the one used, told whether it is a
-     * projection (true) or a norm weight (false).
+     * layers elsewhere): {@code projection} makes each router or adapter projection of its weight, {@code normWeight}
+     * turns each router norm's weight into the one used.
      */
-    DecoderLayer[] layersWith(RouterWeights routers, BiFunction<NDArray, Boolean, NDArray> adopt) {
+    DecoderLayer[] layersWith(RouterWeights routers, Function<NDArray, Linear> projection,
+                              Function<NDArray, NDArray> normWeight) {
         List<Integer> routing = routers.layers();
         DecoderLayer[] out = new DecoderLayer[layers.length];
         for (int l = 0; l < layers.length; l++) {
@@ -97,9 +124,9 @@ public final class FlexiDepthModel implements AutoCloseable {
                 continue;
             }
             int layer = l;
-            Function<String, Linear> linear = name -> new Linear(adopt.apply(routers.get(layer, name), true));
+            Function<String, Linear> linear = name -> projection.apply(routers.get(layer, name));
             Router router = new Router(linear.apply("router.router_enc.weight"),
-                    new RmsNorm(adopt.apply(routers.get(l, "router.router_norm.weight"), false), config.rmsNormEps()),
+                    new RmsNorm(normWeight.apply(routers.get(l, "router.router_norm.weight")), config.rmsNormEps()),
                     linear.apply("router.router_dec.weight"), linear.apply("router.router_head.weight"));
             // The adapter's names are swapped against a Llama MLP: down_proj is its input side, up_proj its output.
             SwiGlu adapter = new SwiGlu(linear.apply("router_proj.gate_proj.weight"),

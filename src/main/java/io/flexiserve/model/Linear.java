@@ -225,8 +225,11 @@ final class Linear {
         return packed;
     }
 
-    /** The weight's dtype (f16 for a packed weight, whatever its format). */
+    /** The weight's dtype (for a packed weight: f32 in f32 panels, else f16, whatever its format). */
     DataType dtype() {
-        return blocks.length == 0 ? DataType.FLOAT16 : blocks[0].getDataType();
+        if (blocks.length > 0) {
+            return blocks[0].getDataType();
+        }
+        return packed.format() == WeightFormat.F32 ? DataType.FLOAT32 : DataType.FLOAT16;
     }
 }

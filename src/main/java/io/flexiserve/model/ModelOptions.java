@@ -33,6 +33,9 @@ public record ModelOptions(Device device, DataType dtype, DataType weightDtype, 
     public static final int MIXED_F32_ROWS = 10;
 
     public ModelOptions {
+        if (packing == WeightFormat.F32) { // the routers' and adapters' format, not the projections'
+            throw new IllegalArgumentException("f32 is not a packing for projections: use dtype f32");
+        }
         if (packing != WeightFormat.F16 && (batchRows == 0 || device.isGpu() || !VectorGemm.AVAILABLE)) {
             throw new IllegalArgumentException(packing.label() + " weights need the Java kernels: the CPU, and the"
                     + " Vector API on the module path (java --add-modules jdk.incubator.vector)");

@@ -19,7 +19,7 @@ public final class TrainingPass {
     /** {@code model}'s weights stay frozen; {@code routers} are used as they are, so gradients reach them. */
     public TrainingPass(FlexiDepthModel model, RouterWeights routers) {
         this.model = model;
-        this.layers = model.layersWith(routers, (array, projection) -> array);
+        this.layers = model.layersWith(routers, Linear::new, array -> array);
         this.unrouted = routers.config().unroutedLayers();
     }
 

@@ -10,6 +10,7 @@ import io.flexiserve.model.checkpoint.SafetensorsWriter;
 import io.flexiserve.model.checkpoint.TensorDtype;
 import io.flexiserve.model.checkpoint.TensorInfo;
 import io.flexiserve.model.cpu.VectorGemm;
+import io.flexiserve.model.cpu.WeightFormat;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -70,6 +71,22 @@ class DecodeForwardTest {
                 assertMatchesTensorPath(view, 0.5f);
             }
             assertMatchesTensorPath(model, 0.5f); // closing the view left the base's weights alone
+        }
+        // without premultiplying, a router set served next to its base is packed f32 as the base's own routers are
+        try (FlexiDepthModel model = ModelLoader.load(ckpt, ModelOptions.of(Device.cpu(), "mixed", 0, false));
+             NDManager manager = NDManager.newBaseManager();
+             RouterWeights routers = RouterWeights.initialise(model.config(), List.of(1, 2, 3), manager, 5);
+             FlexiDepthModel view = model.withRouters(routers)) {
+            assertTrue(view.decodesInJava());
+            for (DecoderLayer layer : view.layers()) {
+                if (layer.isRouted()) {
+                    for (Linear l : new Linear[] {layer.router.routerEnc, layer.router.routerHead, layer.adapter.out}) {
+                        assertTrue(l.packed(), "one packed copy serves both paths");
+                        assertEquals(WeightFormat.F32, l.packedWeight().format(), "f32, as the loaded routers");
+                    }
+                }
+            }
+            assertMatchesTensorPath(view, 0.5f);
         }
     }
 

@@ -103,6 +103,10 @@ class QuantizedModelTest {
                 ai.djl.ndarray.types.DataType.FLOAT32, ai.djl.ndarray.types.DataType.FLOAT16, 0, false, 0, WeightFormat.Q8));
         assertTrue(e.getMessage().contains("q8 weights need the Java kernels"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> ModelOptions.of(Device.cpu(), "q3", 0, false));
+        IllegalArgumentException f32 = assertThrows(IllegalArgumentException.class, () -> new ModelOptions(Device.cpu(),
+                ai.djl.ndarray.types.DataType.FLOAT32, ai.djl.ndarray.types.DataType.FLOAT16, 0, false, 64,
+                WeightFormat.F32));
+        assertTrue(f32.getMessage().contains("not a packing for projections"), "the routers' format: " + f32.getMessage());
     }
 
     /** The prompt's logits, then each decode step's, all fed the same tokens. */

@@ -12,8 +12,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.jboss.logging.Logger;
 
 /**
- * {@code y = x W^T} for a CPU weight stored for the Java kernels (f16 panels, or 8- and 4-bit codes: {@link
- * WeightFormat}), computed in Java with the Vector API instead of libtorch.
+ * {@code y = x W^T} for a CPU weight stored for the Java kernels (f16 panels, 8- and 4-bit codes, or f32 panels for
+ * routers and adapters: {@link WeightFormat}), computed in Java with the Vector API instead of libtorch.
  *
  * <p>Why: on CPU, libtorch has no f16 GEMM that batches (its f16 kernels cost the same per row at any row count)
  * and its f32 GEMM at 2-32 rows packs the whole weight on every call; at the 16 rows of a busy decode step it
@@ -146,7 +146,7 @@ public final class VectorGemm {
                 out, in);
     }
 
-    /** The f16 exponent bias of the packing (see {@link PanelLayout}); 0 for quantized weights. */
+    /** The f16 exponent bias of the packing (see {@link PanelLayout}); 0 for quantized and f32 weights. */
     int bias() {
         return packing == null ? 0 : packing.bias();
     }
@@ -239,7 +239,7 @@ public final class VectorGemm {
                 yOffset, p0, p1));
     }
 
-    /** What the f16 kernels scale their input and sums by (see {@link PanelLayout}); 1 for quantized weights. */
+    /** What the f16 kernels scale their input and sums by (see {@link PanelLayout}); 1 for quantized and f32 weights. */
     private float rowScale() {
         return packing == null ? 1f : packing.rowScale();
     }
@@ -368,12 +368,12 @@ public final class VectorGemm {
         }
         if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
             LOG.info("jdk.incubator.vector is not on the module path (java --add-modules jdk.incubator.vector): "
-                    + "f16 CPU weights use libtorch's kernels, which do not batch");
+                    + "CPU weights use libtorch's kernels (f16 ones do not batch)");
             return false;
         }
         int lanes = PanelLayout.LANES;
         if (lanes < 8) {
-            LOG.infof("the CPU's preferred vectors hold %d floats; f16 CPU weights use libtorch's kernels", lanes);
+            LOG.infof("the CPU's preferred vectors hold %d floats; CPU weights use libtorch's kernels", lanes);
             return false;
         }
         return true;

@@ -4,11 +4,12 @@
  * decode path and the loader. May import java, DJL (a packed weight lives in a libtorch tensor), Jackson (the cache's
  * index), JBoss logging and {@code jdk.incubator.vector} only.
  *
- * <p>Reading order: {@link io.flexiserve.model.cpu.WeightFormat} (f16, q8, q4: bytes per weight),
+ * <p>Reading order: {@link io.flexiserve.model.cpu.WeightFormat} (f16, q8, q4, f32: bytes per weight),
  * {@link io.flexiserve.model.cpu.VectorGemm} (one packed weight: which kernel multiplies how many rows, split over
  * the helpers), {@link io.flexiserve.model.cpu.PanelLayout} with {@link io.flexiserve.model.cpu.PanelKernels} and
  * {@link io.flexiserve.model.cpu.RowKernel} (f16: many rows, one row), {@link io.flexiserve.model.cpu.QuantLayout}
- * with {@link io.flexiserve.model.cpu.QuantKernels} (8 and 4 bits), {@link io.flexiserve.model.cpu.GemmHelpers}
+ * with {@link io.flexiserve.model.cpu.QuantKernels} (8 and 4 bits), {@link io.flexiserve.model.cpu.FloatPanels} (f32:
+ * routers and adapters), {@link io.flexiserve.model.cpu.GemmHelpers}
  * (the helper threads), {@link io.flexiserve.model.cpu.PackedWeightCache} (packed weights kept on disk between
  * starts), and {@link io.flexiserve.model.cpu.TorchThreads} / {@link io.flexiserve.model.cpu.ShortLivedThread}
  * (libtorch's OpenMP threads: why work that calls libtorch runs on threads that end).

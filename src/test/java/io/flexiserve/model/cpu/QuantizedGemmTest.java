@@ -84,7 +84,7 @@ class QuantizedGemmTest {
         assertEquals(3f, deq[in + 5], 3f / 127, "the outlier sets its block's scale and keeps its value");
     }
 
-    /** Every row count (the one-row kernel, blocks of eight, padded rows, 64-row chunks) against doubles. */
+    /** Every row count (the one-row kernel, the batched ones, padded rows, 64-row chunks) against doubles. */
     @ParameterizedTest
     @EnumSource(value = WeightFormat.class, names = {"Q8", "Q4"})
     void productsMatchDoublesOfTheDequantizedWeightsAtEveryRowCount(WeightFormat format) {
@@ -115,7 +115,7 @@ class QuantizedGemmTest {
         }
     }
 
-    /** The one-row and the eight-row kernels add the same products in the same order: batching never changes a row. */
+    /** The one-row and the batched kernels add the same products in the same order: batching never changes a row. */
     @ParameterizedTest
     @EnumSource(value = WeightFormat.class, names = {"Q8", "Q4"})
     void aRowsProductHasTheSameBitsAloneAndAmongOtherRows(WeightFormat format) {
