@@ -245,7 +245,7 @@ public final class BenchCommand implements Callable<Integer> {
                     ratios.putAll(httpRatios(levels));
                 }
                 if (!noPrefill) {
-                    report.put("prefill", prefill(new PrefillBench(service)));
+                    report.put("prefill", prefill(new PrefillBench(service, config.vocabSize())));
                 }
             }
         }

@@ -49,17 +49,27 @@ final class HttpBench implements AutoCloseable {
         }
         command.addAll(List.of("-Dquarkus.http.port=" + port, "-Dflexiserve.model.path=" + checkpoint,
                 "-Dflexiserve.model.dtype=" + dtype, "-Dflexiserve.data-dir=" + data, "-jar", runnerJar.toString()));
-        this.service = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(data.resolve("service.log").toFile()).start();
+        try {
+            this.service = new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectOutput(data.resolve("service.log").toFile()).start();
+        } catch (IOException e) {
+            FileTrees.delete(data);
+            throw e;
+        }
         this.base = URI.create("http://127.0.0.1:" + port + "/");
         this.model = checkpoint.getFileName().toString();
         long deadline = System.nanoTime() + 600_000_000_000L;
         while (!service.isAlive() || !ready()) { // alive first: another process may answer on a port this one failed to take
             if (!service.isAlive() || System.nanoTime() > deadline || failed()) {
-                service.destroy();
-                service.waitFor();
-                removeAllBut(data.resolve("service.log")); // the log stays, to be read; a packed-weight cache goes
-                throw new IllegalStateException("the service did not become ready; see " + data.resolve("service.log"));
+                IllegalStateException notReady = new IllegalStateException("the service did not become ready; see "
+                        + data.resolve("service.log"));
+                try {
+                    stop();
+                    removeAllBut(data.resolve("service.log")); // the log stays, to be read; a packed-weight cache goes
+                } catch (IOException e) {
+                    notReady.addSuppressed(e);
+                }
+                throw notReady;
             }
             Thread.sleep(500);
         }
@@ -212,8 +222,16 @@ final class HttpBench implements AutoCloseable {
 
     @Override
     public void close() throws InterruptedException, IOException {
-        service.destroy();
-        service.waitFor();
+        stop();
         FileTrees.delete(data); // its packed-weight cache is as large as the model
+    }
+
+    /** Ends the service: asked to stop, then killed if it has not within a minute. */
+    private void stop() throws InterruptedException {
+        service.destroy();
+        if (!service.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)) {
+            service.destroyForcibly();
+            service.waitFor();
+        }
     }
 }

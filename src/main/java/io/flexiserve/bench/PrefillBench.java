@@ -22,11 +22,16 @@ import java.util.concurrent.atomic.AtomicLong;
 final class PrefillBench {
 
     private final HttpBench service;
+    private final int lowestId; // prompt ids are drawn from [lowestId, lowestId + idSpan)
+    private final int idSpan;
 
     private final AtomicInteger calls = new AtomicInteger();
 
-    PrefillBench(HttpBench service) {
+    /** For a model of {@code vocab} tokens: ids from 1000 to 30000 where the vocabulary has them (ordinary text). */
+    PrefillBench(HttpBench service, int vocab) {
         this.service = service;
+        this.lowestId = Math.min(1000, vocab / 4);
+        this.idSpan = Math.min(29000, vocab / 2);
     }
 
     /** One prompt: its tokens/s and how far resident memory rose above where it stood before the request. */
@@ -91,7 +96,7 @@ final class PrefillBench {
         Random random = new Random(tokens * 31L + client + 1_000_003L * calls.incrementAndGet());
         StringBuilder ids = new StringBuilder();
         for (int i = 0; i < tokens; i++) {
-            ids.append(i == 0 ? "" : ",").append(1000 + random.nextInt(29000));
+            ids.append(i == 0 ? "" : ",").append(lowestId + random.nextInt(idSpan));
         }
         String body = "{\"model\":\"" + service.model() + "\",\"prompt\":[" + ids + "],\"max_tokens\":1,\"temperature\":0,"
                 + "\"flexidepth\":{\"threshold\":" + threshold + "}}";
