@@ -12,17 +12,7 @@ import {execFileSync} from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import {fileURLToPath} from "node:url";
-
-function parseArgs(argv) {
-    const out = {};
-    for (let i = 0; i < argv.length; i++) {
-        const a = argv[i];
-        const eq = a.indexOf("=");
-        if (eq > 0) out[a.slice(2, eq)] = a.slice(eq + 1);
-        else out[a.slice(2)] = argv[++i];
-    }
-    return out;
-}
+import {parseArgs} from "./args.mjs";
 
 /** GPT-2's bytes_to_unicode, inverted: the char a byte-level BPE token uses -> the byte it stands for. */
 function unicodeToBytes() {

@@ -11,19 +11,7 @@ process.env.NODE_LLAMA_CPP_SKIP_DOWNLOAD ??= "true";
 
 import fs from "node:fs";
 import path from "node:path";
-
-function parseArgs(argv) {
-    const out = {};
-    for (let i = 0; i < argv.length; i++) {
-        const a = argv[i];
-        if (!a.startsWith("--")) throw new Error(`unexpected argument ${a}`);
-        const eq = a.indexOf("=");
-        if (eq > 0) out[a.slice(2, eq)] = a.slice(eq + 1);
-        else if (i + 1 < argv.length && !argv[i + 1].startsWith("--")) out[a.slice(2)] = argv[++i];
-        else out[a.slice(2)] = true;
-    }
-    return out;
-}
+import {parseArgs} from "./args.mjs";
 
 const USAGE = "usage: node decode.mjs --gguf <file> [--threads 2] [--prompt-tokens 8] [--tokens 32] [--rounds 2] "
     + "[--batch 512] [--flash-attention auto|on|off] [--verbose] [--confidence]";
@@ -61,7 +49,7 @@ function ggufFileType(file) {
 const round3 = x => Math.round(x * 1000) / 1000;
 
 async function main() {
-    const args = parseArgs(process.argv.slice(2));
+    const args = parseArgs(process.argv.slice(2), ["help", "verbose", "confidence"]);
     if (args.help || typeof args.gguf !== "string") {
         console.error(USAGE);
         process.exit(args.help ? 0 : 2);

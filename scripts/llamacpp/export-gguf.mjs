@@ -11,20 +11,9 @@
 // Q8_0 / Q4_0 block quantization (as ggml's reference quantize_row_q8_0_ref / quantize_row_q4_0_ref) are here.
 import fs from "node:fs";
 import path from "node:path";
+import {parseArgs} from "./args.mjs";
 
 // ---------------------------------------------------------------- arguments
-
-function parseArgs(argv) {
-    const out = {};
-    for (let i = 0; i < argv.length; i++) {
-        const a = argv[i];
-        if (!a.startsWith("--")) throw new Error(`unexpected argument ${a}`);
-        const eq = a.indexOf("=");
-        if (eq > 0) out[a.slice(2, eq)] = a.slice(eq + 1);
-        else out[a.slice(2)] = argv[++i];
-    }
-    return out;
-}
 
 const USAGE = "usage: node export-gguf.mjs --model <checkpoint dir> --out <file.gguf> --type f16|q8_0|q4_0 "
     + "--tokenizer <tokenizer.json> [--name <general.name>] [--chunk-mb 64]";
@@ -415,7 +404,7 @@ function llama3RopeFactors(cfg, headDim) {
 }
 
 function main() {
-    const args = parseArgs(process.argv.slice(2));
+    const args = parseArgs(process.argv.slice(2), ["help"]);
     if (args.help !== undefined || !args.model || !args.out || !args.type || !args.tokenizer) {
         console.error(USAGE);
         process.exit(args.help !== undefined ? 0 : 2);
