@@ -33,17 +33,17 @@ final class DecodeForward implements AutoCloseable {
 
     private final ModelConfig config;
     private final Rope rope;
-    private final NDArray embedTokens; // (V, D)
+    private final Embedding embedding; // (V, D)
     private final DecodeLayer[] layers;
     private final DecodeNorm norm;
     private final VectorGemm lmHead;
     private final List<VectorGemm> packedHere; // the routers' and adapters' packed copies, closed with this
 
-    private DecodeForward(ModelConfig config, Rope rope, NDArray embedTokens, DecodeLayer[] layers, DecodeNorm norm,
+    private DecodeForward(ModelConfig config, Rope rope, Embedding embedding, DecodeLayer[] layers, DecodeNorm norm,
                           VectorGemm lmHead, List<VectorGemm> packedHere) {
         this.config = config;
         this.rope = rope;
-        this.embedTokens = embedTokens;
+        this.embedding = embedding;
         this.layers = layers;
         this.norm = norm;
         this.lmHead = lmHead;
@@ -54,9 +54,9 @@ final class DecodeForward implements AutoCloseable {
      * The Java decode path over these weights (packing the routers and adapters once), or null where it does not
      * apply: turned off, activations not f32 on the CPU, or a projection without a packed form.
      */
-    static DecodeForward of(ModelConfig config, DataType dtype, Rope rope, NDArray embedTokens, DecoderLayer[] layers,
+    static DecodeForward of(ModelConfig config, DataType dtype, Rope rope, Embedding embedding, DecoderLayer[] layers,
                             RmsNorm norm, Linear lmHead) {
-        boolean applies = ENABLED && dtype == DataType.FLOAT32 && !embedTokens.getDevice().isGpu() && lmHead.packed();
+        boolean applies = ENABLED && dtype == DataType.FLOAT32 && !embedding.onGpu() && lmHead.packed();
         for (int l = 0; l < layers.length && applies; l++) {
             applies = layers[l].hasDecodeForm();
         }
@@ -75,7 +75,7 @@ final class DecodeForward implements AutoCloseable {
                 return packed;
             });
         }
-        return new DecodeForward(config, rope, embedTokens, java, DecodeNorm.of(norm), lmHead.packedWeight(), packedHere);
+        return new DecodeForward(config, rope, embedding, java, DecodeNorm.of(norm), lmHead.packedWeight(), packedHere);
     }
 
     /** Whether this path takes the step: every chunk a single row, and a cache Java can read and write in place. */
@@ -91,11 +91,7 @@ final class DecodeForward implements AutoCloseable {
         DecodeStep step = new DecodeStep(cache, batch, rope, config.headDim(), trace);
         float[] x = new float[n * d]; // (N, D)
         for (int r = 0; r < n; r++) {
-            // the embedding is f16 on the Java kernels; the widened copy is closed here (no scope frees this path's arrays)
-            try (NDArray row = embedTokens.get(batch.chunks().get(r).tokens()[0]);
-                 NDArray wide = row.toType(DataType.FLOAT32, true)) {
-                System.arraycopy(wide.toFloatArray(), 0, x, r * d, d);
-            }
+            embedding.row(batch.chunks().get(r).tokens()[0], x, r * d);
         }
         for (DecodeLayer layer : layers) {
             layer.forward(x, step);

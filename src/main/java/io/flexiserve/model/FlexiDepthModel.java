@@ -26,25 +26,25 @@ public final class FlexiDepthModel implements AutoCloseable {
     private final NDManager manager;
     private final DataType dtype;
     private final Rope rope;
-    private final NDArray embedTokens;    // (V, D)
+    private final Embedding embedding;    // (V, D)
     private final DecoderLayer[] layers;  // L
     private final RmsNorm norm;           // (D)
     private final Linear lmHead;          // (V, D)
     private final AutoCloseable owned;    // what close() releases: the weights and their mappings, or a view's routers
     private final DecodeForward decode;   // decode steps in Java, or null where the weights have no packed form
 
-    FlexiDepthModel(ModelConfig config, NDManager manager, DataType dtype, Rope rope, NDArray embedTokens,
+    FlexiDepthModel(ModelConfig config, NDManager manager, DataType dtype, Rope rope, Embedding embedding,
                     DecoderLayer[] layers, RmsNorm norm, Linear lmHead, AutoCloseable owned) {
         this.config = config;
         this.manager = manager;
         this.dtype = dtype;
         this.rope = rope;
-        this.embedTokens = embedTokens;
+        this.embedding = embedding;
         this.layers = layers;
         this.norm = norm;
         this.lmHead = lmHead;
         this.owned = owned;
-        this.decode = DecodeForward.of(config, dtype, rope, embedTokens, layers, norm, lmHead);
+        this.decode = DecodeForward.of(config, dtype, rope, embedding, layers, norm, lmHead);
     }
 
     /** The base weights with another model instance's tensors (for a loader): close() releases both. */
@@ -94,7 +94,7 @@ public final class FlexiDepthModel implements AutoCloseable {
             return Linear.packed(gemm);
         };
         DecoderLayer[] viewLayers = layersWith(routers, projection, copy);
-        return new FlexiDepthModel(routed, manager, dtype, rope, embedTokens, viewLayers, norm, lmHead,
+        return new FlexiDepthModel(routed, manager, dtype, rope, embedding, viewLayers, norm, lmHead,
                 () -> owned.forEach(NDArray::close));
     }
 
@@ -143,7 +143,10 @@ public final class FlexiDepthModel implements AutoCloseable {
 
     /** Every base (non-router) weight, for tests that check training leaves them untouched. */
     List<NDArray> baseWeights() {
-        List<NDArray> weights = new ArrayList<>(List.of(embedTokens, norm.weight));
+        List<NDArray> weights = new ArrayList<>(List.of(norm.weight));
+        if (embedding.table() != null) {
+            weights.add(embedding.table());
+        }
         weights.addAll(lmHead.stored());
         for (DecoderLayer layer : layers) {
             Attention a = layer.selfAttn;
@@ -155,8 +158,12 @@ public final class FlexiDepthModel implements AutoCloseable {
         return weights;
     }
 
+    /** The embedding as a tensor (V, D); models loaded for training have one (not the Java kernels' stored rows). */
     NDArray embedTokens() {
-        return embedTokens;
+        if (embedding.table() == null) {
+            throw new IllegalStateException("this model reads its embedding rows from the checkpoint: no tensor");
+        }
+        return embedding.table();
     }
 
     RmsNorm norm() {
@@ -259,8 +266,7 @@ public final class FlexiDepthModel implements AutoCloseable {
      * activations at a time, not all of them (a 1024-token prompt of the ~1.5B shape had peaked at 14 GB).
      */
     private NDArray residual(StepContext step, int layerCount) {
-        NDArray x = embedTokens.get(manager.create(step.batch.tokens())); // (N, D)
-        x = x.getDataType() == dtype ? x : x.toType(dtype, false); // an f16 embedding (the Java kernels' models)
+        NDArray x = embedding.lookup(manager, step.batch.tokens(), dtype); // (N, D)
         for (int l = 0; l < layerCount; l++) {
             NDArray y;
             try (NDScope layer = new NDScope()) {

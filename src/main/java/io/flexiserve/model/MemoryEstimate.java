@@ -24,8 +24,9 @@ public final class MemoryEstimate {
         long act = options.dtype().getNumOfBytes();
         long weight = options.weightDtype().getNumOfBytes();
         boolean java = options.javaKernels();
-        // the Java kernels' models keep the embedding in the weights' dtype and their projections in their format
-        long embedding = (long) c.vocabSize() * d * (java ? weight : act);
+        // the Java kernels' models read the embedding's rows from the checkpoint's file pages, which the kernel may
+        // drop (nothing held), and keep their projections in their format
+        long embedding = java ? 0 : (long) c.vocabSize() * d * act;
         double perWeight = java ? options.packing().bytesPerWeight() : weight + batchCopyBytes(options);
         long norms = (2L * c.numLayers() + 1) * d * act + (long) c.routingLayers().size() * c.routerDim() * act;
         // on the Java kernels the routers and adapters are f32, packed as their only copy unless their tensors are

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import io.flexiserve.model.checkpoint.CheckpointException;
 import io.flexiserve.model.checkpoint.CheckpointTensors;
+import io.flexiserve.model.cpu.NativeHeap;
 import io.flexiserve.model.cpu.PackedWeightCache;
 import io.flexiserve.model.cpu.VectorGemm;
 import java.nio.file.Path;
@@ -64,6 +65,7 @@ public final class ModelLoader {
             if (cache != null) {
                 cache.commit();
             }
+            NativeHeap.trim(); // the load's freed temporaries, which the C allocator keeps resident
             return model;
         } catch (RuntimeException | Error e) { // out of memory included: nothing half-written or held is left
             if (manager != null) {
@@ -81,9 +83,10 @@ public final class ModelLoader {
         int d = config.hiddenSize();
         int positions = options.maxPositions() > 0 ? options.maxPositions() : config.maxPositionEmbeddings();
         Rope rope = new Rope(manager, config, positions, dtype);
-        // the Java kernels' models keep the embedding in the weights' dtype (f16): a row lookup, widened per row
-        NDArray embed = tensors.load(manager, "model.embed_tokens.weight", options.javaKernels() ? weightDtype : dtype,
-                config.vocabSize(), d);
+        // the Java kernels' models read the embedding's rows where they lie in the checkpoint (no copy)
+        String embedName = "model.embed_tokens.weight";
+        Embedding embed = options.javaKernels() ? Embedding.stored(tensors.rows(embedName, config.vocabSize(), d))
+                : Embedding.of(tensors.load(manager, embedName, dtype, config.vocabSize(), d));
         DecoderLayer[] layers = new DecoderLayer[config.numLayers()];
         List<Integer> routed = config.routingLayers();
         for (int i = 0; i < layers.length; i++) {
@@ -92,7 +95,7 @@ public final class ModelLoader {
         }
         RmsNorm norm = new RmsNorm(load("model.norm.weight", d), config.rmsNormEps());
         Linear lmHead = config.tieWordEmbeddings() && !tensors.contains("lm_head.weight")
-                ? tiedHead(embed, options)
+                ? tiedHead(embed, embedName, options)
                 : projection("lm_head.weight", config.vocabSize(), d);
         progress.loaded(1.0);
         return new FlexiDepthModel(config, manager, dtype, rope, embed, layers, norm, lmHead,
@@ -128,15 +131,16 @@ public final class ModelLoader {
     }
 
     /**
-     * The LM head of tied embeddings: the embedding itself when the dtypes agree, else a copy in the weights' dtype
-     * (on the Java kernels packed, and cached as {@code lm_head.weight}).
+     * The LM head of tied embeddings: the embedding's tensor itself when the dtypes agree, else the embedding loaded
+     * again in the weights' dtype (on the Java kernels packed, and cached as {@code lm_head.weight}).
      */
-    private Linear tiedHead(NDArray embed, ModelOptions options) {
-        if (weightDtype == dtype) {
-            return new Linear(embed);
+    private Linear tiedHead(Embedding embed, String embedName, ModelOptions options) {
+        if (weightDtype == dtype && embed.table() != null) {
+            return new Linear(embed.table());
         }
         return cachedOr("lm_head.weight", config.vocabSize(), config.hiddenSize(),
-                () -> Linear.of(embed.toType(weightDtype, true), options));
+                () -> Linear.of(tensors.load(manager, embedName, weightDtype, config.vocabSize(), config.hiddenSize()),
+                        options));
     }
 
     /** One of the base model's large projections, with an f32 copy for big steps when the options ask for one. */

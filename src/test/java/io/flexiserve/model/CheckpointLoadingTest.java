@@ -8,8 +8,10 @@ import io.flexiserve.model.checkpoint.CheckpointException;
 import io.flexiserve.model.checkpoint.CheckpointTensors;
 import io.flexiserve.model.checkpoint.SafetensorsFile;
 import io.flexiserve.model.checkpoint.SafetensorsWriter;
+import io.flexiserve.model.checkpoint.StoredRows;
 import io.flexiserve.model.checkpoint.TensorDtype;
 import io.flexiserve.model.checkpoint.TensorInfo;
+import io.flexiserve.model.cpu.VectorGemm;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -19,6 +21,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.function.UnaryOperator;
@@ -91,6 +94,30 @@ class CheckpointLoadingTest {
         }
     }
 
+    /** A table read in place, row by row (the Java kernels' embedding), holds what loading it as f32 gives. */
+    @Test
+    void storedRowsReadEachDtypeAsLoadingItDoes() throws Exception {
+        String name = "model.layers.2.mlp.down_proj.weight"; // (64, 128)
+        for (TensorDtype stored : TensorDtype.values()) {
+            Path ckpt = TestCheckpoints.write(dir.resolve("rows-" + stored), TestCheckpoints.flexi(), stored, 7, 1);
+            try (NDManager manager = NDManager.newBaseManager(); CheckpointTensors t = CheckpointTensors.open(ckpt)) {
+                float[] loaded = t.load(manager, name, DataType.FLOAT32, 64, 128).toFloatArray();
+                // whole, and in buffers of 5 rows (13 of them, the last short)
+                for (StoredRows rows : List.of(t.rows(name, 64, 128), t.rows(name, 64, 128, 5 * 128 * stored.bytes()))) {
+                    float[] read = new float[64 * 128 + 3];
+                    for (int r = 63; r >= 0; r--) {
+                        rows.read(r, read, 3 + r * 128);
+                    }
+                    assertArrayEquals(loaded, Arrays.copyOfRange(read, 3, read.length), stored.toString());
+                    assertThrows(IndexOutOfBoundsException.class, () -> rows.read(64, read, 0));
+                    assertThrows(IndexOutOfBoundsException.class, () -> rows.read(-1, read, 0));
+                }
+                CheckpointException wrongShape = assertThrows(CheckpointException.class, () -> t.rows(name, 128, 64));
+                assertTrue(wrongShape.getMessage().contains("has shape"), wrongShape.getMessage());
+            }
+        }
+    }
+
     @Test
     void f16WeightsUnderF32ActivationsStayCloseToF32() throws Exception {
         Path ckpt = TestCheckpoints.write(dir, TestCheckpoints.flexi());
@@ -105,6 +132,9 @@ class CheckpointLoadingTest {
                  KvCache cache = model.newKvCache(16)) {
                 assertEquals(DataType.FLOAT32, model.dtype(), "activations and the KV cache stay f32");
                 assertEquals(DataType.FLOAT16, model.weightDtype());
+                if (dtype.equals("mixed") && VectorGemm.AVAILABLE) { // the embedding's rows are read from the checkpoint
+                    assertThrows(IllegalStateException.class, model::embedTokens, "no embedding tensor is held");
+                }
                 mixed = model.forward(StepBatch.of(new SequenceChunk(0, 0, prompt, 0.5f, true)), cache).logits()[0];
             }
             assertEquals(Sampler.argmax(exact), Sampler.argmax(mixed), dtype);

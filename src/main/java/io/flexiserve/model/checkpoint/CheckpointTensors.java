@@ -124,16 +124,8 @@ public final class CheckpointTensors implements AutoCloseable {
      * @throws CheckpointException naming the file when the tensor is missing or has another shape
      */
     public NDArray load(NDManager manager, String name, DataType dtype, long... expectedShape) {
-        SafetensorsFile file = fileOf.get(name);
-        if (file == null) {
-            throw new CheckpointException(files.size() == 1 ? files.get(0).path() : dir.resolve(INDEX),
-                    "missing tensor " + name);
-        }
-        TensorInfo info = file.tensors().get(name);
-        if (!Arrays.equals(info.shape(), expectedShape)) {
-            throw new CheckpointException(file.path(), "tensor " + name + " has shape " + info.shapeString()
-                    + " but the config needs " + Arrays.toString(expectedShape));
-        }
+        SafetensorsFile file = file(name);
+        TensorInfo info = checked(file, name, expectedShape);
         long bytes = info.end() - info.begin();
         Shape shape = new Shape(expectedShape);
         if (info.dtype().djlType() == dtype && bytes <= ZERO_COPY_BYTES) {
@@ -145,6 +137,48 @@ public final class CheckpointTensors implements AutoCloseable {
             return array;
         }
         return convertInRowChunks(manager, file, info, shape, dtype, CONVERT_CHUNK_BYTES);
+    }
+
+    /**
+     * A 2-D tensor's rows as they are stored, mapped and read row by row ({@link StoredRows}): valid while this
+     * checkpoint is open.
+     *
+     * @throws CheckpointException naming the file when the tensor is missing or has another shape
+     */
+    public StoredRows rows(String name, long rows, long cols) {
+        return rows(name, rows, cols, ZERO_COPY_BYTES);
+    }
+
+    /** {@link #rows(String, long, long)} mapped in buffers of at most {@code chunkBytes} (for tests). */
+    public StoredRows rows(String name, long rows, long cols, long chunkBytes) {
+        SafetensorsFile file = file(name);
+        TensorInfo info = checked(file, name, rows, cols);
+        long rowBytes = cols * info.dtype().bytes();
+        long rowsPerChunk = Math.max(1, chunkBytes / rowBytes); // a buffer is indexed by int
+        ByteBuffer[] chunks = new ByteBuffer[(int) ((rows + rowsPerChunk - 1) / rowsPerChunk)];
+        for (int c = 0; c < chunks.length; c++) {
+            long first = c * rowsPerChunk;
+            chunks[c] = file.map(info, first * rowBytes, Math.toIntExact(Math.min(rowsPerChunk, rows - first) * rowBytes));
+        }
+        return new StoredRows(chunks, rowsPerChunk, rows, Math.toIntExact(cols), info.dtype());
+    }
+
+    private SafetensorsFile file(String name) {
+        SafetensorsFile file = fileOf.get(name);
+        if (file == null) {
+            throw new CheckpointException(files.size() == 1 ? files.get(0).path() : dir.resolve(INDEX),
+                    "missing tensor " + name);
+        }
+        return file;
+    }
+
+    private static TensorInfo checked(SafetensorsFile file, String name, long... expectedShape) {
+        TensorInfo info = file.tensors().get(name);
+        if (!Arrays.equals(info.shape(), expectedShape)) {
+            throw new CheckpointException(file.path(), "tensor " + name + " has shape " + info.shapeString()
+                    + " but the config needs " + Arrays.toString(expectedShape));
+        }
+        return info;
     }
 
     /** {@link #load} through the chunked conversion with chunks of at most {@code chunkBytes} (for tests). */

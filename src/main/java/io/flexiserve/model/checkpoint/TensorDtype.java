@@ -25,6 +25,21 @@ public enum TensorDtype {
         return djlType;
     }
 
+    /** IEEE f16 bits to the float of the same value (subnormals, infinities and NaN included). */
+    public static float halfToFloat(short half) {
+        int sign = (half & 0x8000) << 16;
+        int exponent = (half >>> 10) & 0x1F;
+        int mantissa = half & 0x3FF;
+        if (exponent == 0x1F) {
+            return Float.intBitsToFloat(sign | 0x7F800000 | mantissa << 13);
+        }
+        if (exponent == 0) {
+            float magnitude = mantissa * 0x1p-24f;
+            return sign == 0 ? magnitude : -magnitude;
+        }
+        return Float.intBitsToFloat(sign | (exponent + 112) << 23 | mantissa << 13);
+    }
+
     /** Parses a safetensors dtype name; null when it is not one of ours. */
     static TensorDtype parse(String name) {
         for (TensorDtype d : values()) {

@@ -3,6 +3,7 @@ package io.flexiserve.model.cpu;
 import static io.flexiserve.model.cpu.PanelLayout.INTS;
 import static io.flexiserve.model.cpu.PanelLayout.LANES;
 
+import io.flexiserve.model.checkpoint.TensorDtype;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.ShortBuffer;
@@ -101,7 +102,7 @@ final class QuantLayout {
                 if (col < out) {
                     w.get(col * in, row);
                     for (int k = 0; k < in; k++) {
-                        columns[c][k] = halfToFloat(row[k]);
+                        columns[c][k] = TensorDtype.halfToFloat(row[k]);
                     }
                 } else {
                     java.util.Arrays.fill(columns[c], 0f);
@@ -166,21 +167,6 @@ final class QuantLayout {
 
     private static int bf16(float value) {
         return Float.floatToRawIntBits(value) >>> 16;
-    }
-
-    /** IEEE f16 bits to the float of the same value. */
-    static float halfToFloat(short half) {
-        int sign = (half & 0x8000) << 16;
-        int exponent = (half >>> 10) & 0x1F;
-        int mantissa = half & 0x3FF;
-        if (exponent == 0x1F) {
-            return Float.intBitsToFloat(sign | 0x7F800000 | mantissa << 13);
-        }
-        if (exponent == 0) {
-            float magnitude = mantissa * 0x1p-24f;
-            return sign == 0 ? magnitude : -magnitude;
-        }
-        return Float.intBitsToFloat(sign | (exponent + 112) << 23 | mantissa << 13);
     }
 
     static IntVector words(ByteBuffer packed, int offset) {
