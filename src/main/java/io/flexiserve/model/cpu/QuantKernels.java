@@ -44,6 +44,13 @@ final class QuantKernels {
     static final int GROUP = 4;
     /** Rows one pass of the Q4 batched kernel multiplies. */
     private static final int Q4_ROWS = 2;
+    /**
+     * Rows from which the batched kernels widen each panel's codes and scales to floats once ({@link #widen}) and
+     * multiply every row on those ({@link #widenedRows}) rather than widening them again for every few rows: prefill.
+     */
+    static final int WIDEN_MIN_ROWS = 16;
+    /** Per thread, a panel's widened codes and scales, grown to the widest input seen. */
+    private static final ThreadLocal<float[][]> WIDENED = ThreadLocal.withInitial(() -> new float[2][0]);
 
     private QuantKernels() {
     }
@@ -73,6 +80,10 @@ final class QuantKernels {
      */
     static void rowsQ8(ByteBuffer packed, int out, int in, float[] xt, int rows, float[] y, int yOffset, int pair0,
                        int pair1) {
+        if (rows >= WIDEN_MIN_ROWS) {
+            rowsWidened(WeightFormat.Q8, packed, out, in, xt, rows, y, yOffset, pair0, pair1);
+            return;
+        }
         int stride = checkedStride(out, rows);
         long panelBytes = QuantLayout.panelBytes(WeightFormat.Q8, in);
         for (int panel = 2 * pair0; panel < 2 * pair1; panel++) {
@@ -89,12 +100,85 @@ final class QuantKernels {
     /** Q4, rows: as {@link #rowsQ8}. */
     static void rowsQ4(ByteBuffer packed, int out, int in, float[] xt, int rows, float[] y, int yOffset, int pair0,
                        int pair1) {
+        if (rows >= WIDEN_MIN_ROWS) {
+            rowsWidened(WeightFormat.Q4, packed, out, in, xt, rows, y, yOffset, pair0, pair1);
+            return;
+        }
         int stride = checkedStride(out, rows);
         long panelBytes = QuantLayout.panelBytes(WeightFormat.Q4, in);
         for (int panel = 2 * pair0; panel < 2 * pair1; panel++) {
             int at = yOffset + panel * QuantLayout.PANEL_COLUMNS;
             for (int r = 0; r < rows; r += Q4_ROWS) {
                 panelRowsQ4(packed, (int) (panel * panelBytes), in, xt, rows, r, y, at + r * stride, stride);
+            }
+        }
+    }
+
+    /**
+     * Q8 or Q4, many rows: as {@link #rowsQ8}, each panel widened once into this thread's scratch, then four rows of
+     * both vectors per pass over it.
+     */
+    private static void rowsWidened(WeightFormat format, ByteBuffer packed, int out, int in, float[] xt, int rows,
+                                    float[] y, int yOffset, int pair0, int pair1) {
+        int stride = checkedStride(out, rows);
+        long panelBytes = QuantLayout.panelBytes(format, in);
+        float[][] scratch = WIDENED.get();
+        if (scratch[0].length < in * QuantLayout.PANEL_COLUMNS) {
+            scratch[0] = new float[in * QuantLayout.PANEL_COLUMNS];
+            scratch[1] = new float[in / BLOCK * QuantLayout.PANEL_COLUMNS];
+        }
+        float[] codes = scratch[0];
+        float[] scales = scratch[1];
+        for (int panel = 2 * pair0; panel < 2 * pair1; panel++) {
+            int base = (int) (panel * panelBytes);
+            if (format == WeightFormat.Q8) {
+                widenQ8(packed, base, in, codes, scales);
+            } else {
+                widenQ4(packed, base, in, codes, scales);
+            }
+            int at = yOffset + panel * QuantLayout.PANEL_COLUMNS;
+            for (int r = 0; r < rows; r += 4) {
+                widenedRows(codes, scales, in, xt, rows, r, y, at + r * stride, stride);
+            }
+        }
+    }
+
+    /**
+     * A Q8 panel's codes as floats, input {@code k}'s {@code 2 LANES} columns from {@code codes[k * 2 LANES]}, and its
+     * scales, block {@code b}'s from {@code scales[b * 2 LANES]}.
+     */
+    private static void widenQ8(ByteBuffer packed, int base, int in, float[] codes, float[] scales) {
+        int blockBytes = QuantLayout.blockBytes(WeightFormat.Q8);
+        for (int b = 0; b < in / BLOCK; b++) {
+            int block = base + b * blockBytes;
+            IntVector words = words(packed, block);
+            lowScales(words).intoArray(scales, b * QuantLayout.PANEL_COLUMNS);
+            highScales(words).intoArray(scales, b * QuantLayout.PANEL_COLUMNS + LANES);
+            for (int k = 0; k < BLOCK; k++) {
+                int c = block + SCALE_BYTES + k * CODE_BYTES;
+                int to = (b * BLOCK + k) * QuantLayout.PANEL_COLUMNS;
+                bytes(packed, c).intoArray(codes, to);
+                bytes(packed, c + LANES).intoArray(codes, to + LANES);
+            }
+        }
+    }
+
+    /** A Q4 panel's codes and scales as floats, laid out as {@link #widenQ8} lays them. */
+    private static void widenQ4(ByteBuffer packed, int base, int in, float[] codes, float[] scales) {
+        int blockBytes = QuantLayout.blockBytes(WeightFormat.Q4);
+        for (int b = 0; b < in / BLOCK; b++) {
+            int block = base + b * blockBytes;
+            IntVector words = words(packed, block);
+            lowScales(words).intoArray(scales, b * QuantLayout.PANEL_COLUMNS);
+            highScales(words).intoArray(scales, b * QuantLayout.PANEL_COLUMNS + LANES);
+            for (int k = 0; k < BLOCK; k += 2) {
+                int c = block + SCALE_BYTES + k / 2 * CODE_BYTES;
+                int to = (b * BLOCK + k) * QuantLayout.PANEL_COLUMNS;
+                IntVector qa = nibblePairs(packed, c), qb = nibblePairs(packed, c + LANES);
+                lowNibbles(qa).intoArray(codes, to);
+                lowNibbles(qb).intoArray(codes, to + LANES);
+                highNibbles(qa).intoArray(codes, to + QuantLayout.PANEL_COLUMNS);
+                highNibbles(qb).intoArray(codes, to + QuantLayout.PANEL_COLUMNS + LANES);
             }
         }
     }
@@ -255,5 +339,93 @@ final class QuantKernels {
         b0.intoArray(y, at + LANES);
         a1.intoArray(y, at + stride);
         b1.intoArray(y, at + stride + LANES);
+    }
+
+    // Four rows of both vectors of a widened panel: each row's group summed as panelQ8 and panelQ4 sum it, from floats
+    // already widened (codes[k * 2 LANES + column], scales[block * 2 LANES + column]).
+    private static void widenedRows(float[] codes, float[] scales, int in, float[] xt, int rows, int r0, float[] y,
+                                    int at, int stride) {
+        FloatVector a0 = FloatVector.zero(FLOATS), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
+        int width = QuantLayout.PANEL_COLUMNS;
+        for (int k = 0; k < in; k += GROUP) {
+            int w = k * width;
+            int s = k / BLOCK * width;
+            FloatVector sa = FloatVector.fromArray(FLOATS, scales, s), sb = FloatVector.fromArray(FLOATS, scales, s + LANES);
+            FloatVector qa0 = FloatVector.fromArray(FLOATS, codes, w);
+            FloatVector qb0 = FloatVector.fromArray(FLOATS, codes, w + LANES);
+            FloatVector qa1 = FloatVector.fromArray(FLOATS, codes, w + width);
+            FloatVector qb1 = FloatVector.fromArray(FLOATS, codes, w + width + LANES);
+            FloatVector qa2 = FloatVector.fromArray(FLOATS, codes, w + 2 * width);
+            FloatVector qb2 = FloatVector.fromArray(FLOATS, codes, w + 2 * width + LANES);
+            FloatVector qa3 = FloatVector.fromArray(FLOATS, codes, w + 3 * width);
+            FloatVector qb3 = FloatVector.fromArray(FLOATS, codes, w + 3 * width + LANES);
+            int x = k * rows + r0;
+            FloatVector v = FloatVector.broadcast(FLOATS, xt[x]);
+            FloatVector ta = qa0.mul(v), tb = qb0.mul(v);
+            v = FloatVector.broadcast(FLOATS, xt[x + rows]);
+            ta = qa1.fma(v, ta);
+            tb = qb1.fma(v, tb);
+            v = FloatVector.broadcast(FLOATS, xt[x + 2 * rows]);
+            ta = qa2.fma(v, ta);
+            tb = qb2.fma(v, tb);
+            v = FloatVector.broadcast(FLOATS, xt[x + 3 * rows]);
+            ta = qa3.fma(v, ta);
+            tb = qb3.fma(v, tb);
+            a0 = ta.fma(sa, a0);
+            b0 = tb.fma(sb, b0);
+            x++;
+            v = FloatVector.broadcast(FLOATS, xt[x]);
+            ta = qa0.mul(v);
+            tb = qb0.mul(v);
+            v = FloatVector.broadcast(FLOATS, xt[x + rows]);
+            ta = qa1.fma(v, ta);
+            tb = qb1.fma(v, tb);
+            v = FloatVector.broadcast(FLOATS, xt[x + 2 * rows]);
+            ta = qa2.fma(v, ta);
+            tb = qb2.fma(v, tb);
+            v = FloatVector.broadcast(FLOATS, xt[x + 3 * rows]);
+            ta = qa3.fma(v, ta);
+            tb = qb3.fma(v, tb);
+            a1 = ta.fma(sa, a1);
+            b1 = tb.fma(sb, b1);
+            x++;
+            v = FloatVector.broadcast(FLOATS, xt[x]);
+            ta = qa0.mul(v);
+            tb = qb0.mul(v);
+            v = FloatVector.broadcast(FLOATS, xt[x + rows]);
+            ta = qa1.fma(v, ta);
+            tb = qb1.fma(v, tb);
+            v = FloatVector.broadcast(FLOATS, xt[x + 2 * rows]);
+            ta = qa2.fma(v, ta);
+            tb = qb2.fma(v, tb);
+            v = FloatVector.broadcast(FLOATS, xt[x + 3 * rows]);
+            ta = qa3.fma(v, ta);
+            tb = qb3.fma(v, tb);
+            a2 = ta.fma(sa, a2);
+            b2 = tb.fma(sb, b2);
+            x++;
+            v = FloatVector.broadcast(FLOATS, xt[x]);
+            ta = qa0.mul(v);
+            tb = qb0.mul(v);
+            v = FloatVector.broadcast(FLOATS, xt[x + rows]);
+            ta = qa1.fma(v, ta);
+            tb = qb1.fma(v, tb);
+            v = FloatVector.broadcast(FLOATS, xt[x + 2 * rows]);
+            ta = qa2.fma(v, ta);
+            tb = qb2.fma(v, tb);
+            v = FloatVector.broadcast(FLOATS, xt[x + 3 * rows]);
+            ta = qa3.fma(v, ta);
+            tb = qb3.fma(v, tb);
+            a3 = ta.fma(sa, a3);
+            b3 = tb.fma(sb, b3);
+        }
+        a0.intoArray(y, at);
+        b0.intoArray(y, at + LANES);
+        a1.intoArray(y, at + stride);
+        b1.intoArray(y, at + stride + LANES);
+        a2.intoArray(y, at + 2 * stride);
+        b2.intoArray(y, at + 2 * stride + LANES);
+        a3.intoArray(y, at + 3 * stride);
+        b3.intoArray(y, at + 3 * stride + LANES);
     }
 }

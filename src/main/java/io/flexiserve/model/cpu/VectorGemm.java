@@ -328,13 +328,14 @@ public final class VectorGemm {
             int out = 2 * PanelLayout.PANEL;
             int in = 256;
             ByteBuffer weight = ByteBuffer.allocateDirect((int) FloatPanels.packedBytes(out, in)); // the largest form
-            float[] xt = new float[in * 12];
-            float[] y = new float[12 * out];
+            int widened = QuantKernels.WIDEN_MIN_ROWS;
+            float[] xt = new float[in * widened];
+            float[] y = new float[widened * out];
             for (int i = 0; i < 3000; i++) {
                 PanelKernels.multiply(weight, 1f, out, in, xt, i % 2 == 0 ? 12 : 4, y, 0, 0, 2); // every kernel
                 RowKernel.multiply(weight, 1f, in, xt, y, 0, 2);
-                QuantKernels.rowsQ8(weight, out, in, xt, 12, y, 0, 0, 1);
-                QuantKernels.rowsQ4(weight, out, in, xt, 12, y, 0, 0, 1);
+                QuantKernels.rowsQ8(weight, out, in, xt, i % 2 == 0 ? 12 : widened, y, 0, 0, 1);
+                QuantKernels.rowsQ4(weight, out, in, xt, i % 2 == 0 ? 12 : widened, y, 0, 0, 1);
                 QuantKernels.rowQ8(weight, in, xt, y, 0, 1);
                 QuantKernels.rowQ4(weight, in, xt, y, 0, 1);
                 FloatPanels.rows(weight, out, in, xt, 12, y, 0, 0, 2);
