@@ -65,7 +65,7 @@ public final class ModelLoader {
             if (cache != null) {
                 cache.commit();
             }
-            NativeHeap.trim(); // the load's freed temporaries, which the C allocator keeps resident
+            NativeHeap.trimAndLog("loaded"); // the last layer's and the head's freed temporaries
             return model;
         } catch (RuntimeException | Error e) { // out of memory included: nothing half-written or held is left
             if (manager != null) {
@@ -91,6 +91,7 @@ public final class ModelLoader {
         List<Integer> routed = config.routingLayers();
         for (int i = 0; i < layers.length; i++) {
             layers[i] = layer(i, routed.indexOf(i), rope, options.premultiplyRouterHead());
+            NativeHeap.trim(); // the layer's freed temporaries: the C allocator keeps most of them resident
             progress.loaded((i + 1.0) / (layers.length + 1));
         }
         RmsNorm norm = new RmsNorm(load("model.norm.weight", d), config.rmsNormEps());
@@ -165,7 +166,7 @@ public final class ModelLoader {
 
     /**
      * The weight {@code name} mapped from the packed-weight cache when its entry holds it; else {@code build}'s, which,
-     * when packed, is recorded in the entry being written.
+     * when packed, is written to the entry being written and served mapped from there (its packed copy freed).
      */
     private Linear cachedOr(String name, long out, long in, java.util.function.Supplier<Linear> build) {
         VectorGemm mapped = cache == null ? null : cache.find(name, manager, out, in);
@@ -173,10 +174,12 @@ public final class ModelLoader {
             return Linear.packed(mapped);
         }
         Linear linear = build.get();
-        if (cache != null && linear.packed()) {
-            cache.record(name, linear.packedWeight());
+        VectorGemm written = cache != null && linear.packed() ? cache.record(name, linear.packedWeight(), manager) : null;
+        if (written == null) {
+            return linear;
         }
-        return linear;
+        linear.packedWeight().storage().close(); // the copy just written: the mapping serves instead
+        return Linear.packed(written);
     }
 
     private NDArray load(String name, long... shape) {

@@ -54,19 +54,26 @@ class PackedWeightCacheTest {
         assertEquals(2, entries().size(), "each dtype has its own entry");
     }
 
-    /** A load that maps the entry serves from file pages, read in while loading; closing the model unmaps them. */
+    /**
+     * A load serves its weights from the entry's file pages, the load that writes it as well as those that map it
+     * (read in while loading); closing the model unmaps them.
+     */
     @Test
-    void aMappedLoadServesFromTheEntrysFilePagesUntilTheModelCloses() throws Exception {
+    void bothLoadsServeFromTheEntrysFilePagesUntilTheModelCloses() throws Exception {
         assumeTrue(Files.isReadable(Path.of("/proc/self/maps")), "reads this process's mappings (Linux)");
-        float[] reference = logits("q8", root); // writes the entry
-        try (FlexiDepthModel model = load("q8", root)) {
-            int layers = model.config().numLayers();
-            int routed = model.config().routingLayers().size();
-            // q/k/v/o, gate/up/down per layer, the routers' three and the adapters' three per routed layer, the head
-            assertTrue(entryMappings() >= 7L * layers + 6L * routed + 1, entryMappings() + " mappings of the entry");
-            assertArrayEquals(reference, logits(model), "the bits the packed weights gave");
+        float[] reference = logits("q8", null);
+        for (String load : new String[] {"the load that writes the entry", "a load that maps it"}) {
+            try (FlexiDepthModel model = load("q8", root)) {
+                int layers = model.config().numLayers();
+                int routed = model.config().routingLayers().size();
+                // q/k/v/o, gate/up/down per layer, the routers' three and the adapters' three per routed layer, the head
+                assertTrue(entryMappings() >= 7L * layers + 6L * routed + 1, load + ": " + entryMappings()
+                        + " mappings of the entry");
+                assertArrayEquals(reference, logits(model), load + ": the bits of a load without the cache");
+            }
+            assertEquals(0, entryMappings(), load + ": closing the model unmaps its weights");
+            assertEquals(1, entries().size(), "one entry, no staging directory left");
         }
-        assertEquals(0, entryMappings(), "closing the model unmaps its weights");
     }
 
     private long entryMappings() throws java.io.IOException {

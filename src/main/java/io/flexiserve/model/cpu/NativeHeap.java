@@ -18,6 +18,14 @@ public final class NativeHeap {
     private NativeHeap() {
     }
 
+    /** {@link #trim}, logging the report after {@code what}. */
+    public static void trimAndLog(String what) {
+        String report = trim();
+        if (report != null) {
+            LOG.infof("%s; native heap trimmed: %s", what, report);
+        }
+    }
+
     /**
      * Trims the C heap, returning the JVM's report ("RSS+Swap: 6828M->6155M (-672M)"), or null where the JVM or the
      * C library cannot (not glibc, or a JVM without the command): nothing is lost then but the memory.
@@ -32,8 +40,7 @@ public final class NativeHeap {
                 LOG.debugf("native heap not trimmed: %s", line);
                 return null;
             }
-            LOG.infof("native heap trimmed after loading: %s", line.substring(line.indexOf("RSS")));
-            return line;
+            return line.substring(line.indexOf("RSS"));
         } catch (JMException | RuntimeException e) {
             LOG.debugf("native heap not trimmed: %s", e.toString());
             return null;

@@ -35,9 +35,9 @@ import org.jboss.logging.Logger;
  * vector width the panels were laid out for. It holds {@code weights.bin} (each weight's bytes, 64-byte aligned) and
  * {@code index.json} (per tensor name: offset, bytes, format, f16 exponent bias, shape). A load that finds no entry
  * writes one as it packs, into a temporary directory renamed into place once the model has loaded, so an entry is
- * whole or absent; a load that finds one maps each weight (no copy, and no checkpoint read for it). A cache that
- * cannot be written or read is logged and passed by: the load goes on from the checkpoint, and a broken entry is
- * written again.
+ * whole or absent, and serves each weight it wrote from the file's pages, as a restart does; a load that finds one
+ * maps each weight (no copy, and no checkpoint read for it). A cache that cannot be written or read is logged and
+ * passed by: the load goes on from the checkpoint, and a broken entry is written again.
  */
 public final class PackedWeightCache implements AutoCloseable {
 
@@ -85,7 +85,7 @@ public final class PackedWeightCache implements AutoCloseable {
             deleteAbandonedStaging(root);
             Path staging = Files.createTempDirectory(root, entry.getFileName() + ".writing-");
             FileChannel weights = FileChannel.open(staging.resolve(WEIGHTS), StandardOpenOption.CREATE_NEW,
-                    StandardOpenOption.WRITE);
+                    StandardOpenOption.READ, StandardOpenOption.WRITE); // read: to map back what is written
             return new PackedWeightCache(entry, null, null, staging, weights);
         } catch (IOException | RuntimeException e) {
             LOG.warnf("packed-weight cache under %s not used (%s); loading from the checkpoint", root, e.toString());
@@ -147,13 +147,15 @@ public final class PackedWeightCache implements AutoCloseable {
     }
 
     /**
-     * Appends a weight packed by this load to the entry being written. (It stays served from memory: mapping it back
-     * would free the packed copy into the C allocator, which keeps most of it, 3 GB more resident at the release's
-     * shape in {@code q4}; packing straight into the file would not.)
+     * Appends a weight packed by this load to the entry being written and returns it mapped from there, for the load
+     * to serve in place of the packed copy (which it then frees): a first start then holds each weight once, in the
+     * file's pages, as a restart does; they stream faster here than anonymous memory (docs/djl-traps.md, trap 18).
+     * Written through the channel before it is mapped, so a full disk is an exception here, not a fault in a later
+     * read. Returns null, the entry abandoned, when the weight cannot be written or mapped: the copy serves then.
      */
-    public void record(String name, VectorGemm packed) {
+    public VectorGemm record(String name, VectorGemm packed, NDManager manager) {
         if (writing == null) {
-            return;
+            return null;
         }
         try {
             long offset = (writing.size() + ALIGN - 1) / ALIGN * ALIGN;
@@ -165,14 +167,17 @@ public final class PackedWeightCache implements AutoCloseable {
             ObjectNode e = written.putObject(name);
             e.put("offset", offset).put("bytes", length).put("format", packed.format().name())
                     .put("bias", packed.bias()).put("out", packed.out()).put("in", packed.in());
+            return view(writing, e, manager, packed.out(), packed.in());
         } catch (IOException | RuntimeException e) {
             abandon(e);
+            return null;
         }
     }
 
     /**
      * The weight an index entry describes, mapped read-only from {@code weights} and read in while loading: a page
-     * first touched by a decode step would be a disk read inside it.
+     * first touched by a decode step would be a disk read inside it. The mapping outlives the channel and the file's
+     * name (an abandoned entry's file is deleted under the weights it served): it is unmapped by {@link #close}.
      */
     private VectorGemm view(FileChannel weights, JsonNode e, NDManager manager, int out, int in) throws IOException {
         long length = e.get("bytes").asLong();
