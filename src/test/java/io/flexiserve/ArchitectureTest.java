@@ -1,5 +1,6 @@
 package io.flexiserve;
 
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 
 import com.tngtech.archunit.core.domain.JavaClasses;
@@ -30,6 +31,16 @@ class ArchitectureTest {
                 .check(CLASSES);
         noClasses().that().resideInAPackage("io.flexiserve.engine..")
                 .should().dependOnClassesThat().resideInAPackage("io.flexiserve.structured..")
+                .check(CLASSES);
+    }
+
+    /** The CPU kernels know no layer: the JDK, DJL, Jackson, logging, the Vector API and checkpoint files only. */
+    @Test
+    void cpuKernelsKnowOnlyWhatTheirPackageInfoAllows() {
+        classes().that().resideInAPackage("io.flexiserve.model.cpu..")
+                .should().onlyDependOnClassesThat().resideInAnyPackage("io.flexiserve.model.cpu..",
+                        "io.flexiserve.model.checkpoint..", "java..", "javax.management..", "sun.misc..", "ai.djl..",
+                        "com.fasterxml.jackson..", "org.jboss.logging..", "jdk.incubator.vector..", "")
                 .check(CLASSES);
     }
 

@@ -13,7 +13,7 @@ import java.util.Random;
 
 /**
  * The Java kernels alone: one weight of the release's widest shape (MLP down, 4096 x 14336, or any other) in each
- * format, multiplied by 1, 4 and 16 rows on both cores as a model step multiplies it (VectorGemm's own split).
+ * format, multiplied by 1, 4, 16 and 64 rows (a prompt chunk) on both cores as a model step multiplies it (VectorGemm's own split).
  * Enough copies are cycled that every product reads its weight from memory, not from cache; each figure is the median
  * product of {@code passes} passes over the copies (two first passes warm up, uncounted: C2 may still be compiling on
  * one of the two cores). One row reports bytes read a
@@ -53,7 +53,7 @@ final class KernelBench {
                     copies[c] = VectorGemm.pack(source, format);
                 }
                 Map<String, Object> rows = new LinkedHashMap<>();
-                for (int m : new int[] {1, 4, 16}) {
+                for (int m : new int[] {1, 4, 16, 64}) {
                     float[] x = new float[m * in];
                     for (int i = 0; i < x.length; i++) {
                         x[i] = (float) random.nextGaussian();

@@ -16,8 +16,8 @@ import java.util.List;
  * bound on this CPU: its f16 matvec streams slower than {@link RowKernel}, and the ~70 tensor ops a layer takes
  * through DJL left the memory idle between products (BENCHMARKS.md, "What limits these figures", item "Batch-1
  * decode"). Steps of several rows are compute-bound on the same Java kernels, where those ops were a sixth of a
- * 16-row step. Here a layer is the products of its weights plus loops over the rows; the embedding rows
- * are the only tensors read and the logits come out as Java arrays.
+ * 16-row step. Here a layer is the products of its weights plus loops over the rows; no tensor is read (each
+ * embedding row is widened from the checkpoint's mapping) and the logits come out as Java arrays.
  *
  * <p>The equations are {@link DecoderLayer}'s, row by row ({@link DecodeLayer}). A row's numbers do not depend on the
  * rows beside it (the kernels add each row's products in the same order at any row count), so batching never

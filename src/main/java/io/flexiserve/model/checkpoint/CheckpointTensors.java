@@ -40,6 +40,7 @@ public final class CheckpointTensors implements AutoCloseable {
     private final Map<String, SafetensorsFile> fileOf;
     private final List<SafetensorsFile> files;
     private final List<ByteBuffer> pinned = new ArrayList<>();
+    private final List<ByteBuffer> rowTables = new ArrayList<>(); // StoredRows' mappings, unmapped by close()
 
     private CheckpointTensors(Path dir, Map<String, SafetensorsFile> fileOf, List<SafetensorsFile> files) {
         this.dir = dir;
@@ -159,6 +160,7 @@ public final class CheckpointTensors implements AutoCloseable {
         for (int c = 0; c < chunks.length; c++) {
             long first = c * rowsPerChunk;
             chunks[c] = file.map(info, first * rowBytes, Math.toIntExact(Math.min(rowsPerChunk, rows - first) * rowBytes));
+            rowTables.add(chunks[c]);
         }
         return new StoredRows(chunks, rowsPerChunk, rows, Math.toIntExact(cols), info.dtype());
     }
@@ -255,9 +257,15 @@ public final class CheckpointTensors implements AutoCloseable {
         }
     }
 
+    /**
+     * Closes the files and unmaps the tables {@link #rows} mapped (now, not when a GC finds them, as
+     * {@link SafetensorsFile#unmap} says why): nothing may read them afterwards.
+     */
     @Override
     public void close() {
         files.forEach(SafetensorsFile::close);
+        rowTables.forEach(SafetensorsFile::unmap);
+        rowTables.clear();
     }
 
     /** The mapped buffers that back zero-copy weights; they must stay reachable while the weights live. */

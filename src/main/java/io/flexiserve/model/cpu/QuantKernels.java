@@ -20,7 +20,8 @@ import jdk.incubator.vector.IntVector;
 /**
  * The Vector API kernels behind {@link VectorGemm} for weights stored as {@link QuantLayout} says: one row
  * ({@link #rowQ8}, {@link #rowQ4}) and many rows ({@link #rowsQ8}: four rows of one vector per pass; {@link #rowsQ4}:
- * two rows of both vectors).
+ * two rows of both vectors; from {@link #WIDEN_MIN_ROWS} rows either format's panels widened to floats once, then
+ * four rows of both vectors per pass over the floats).
  *
  * <p>Arithmetic. A kernel takes the input in groups of {@link #GROUP} indices (all in one block) and, for each
  * column, sums the group's products of codes and inputs, {@code t = q[k] x[k]}, then {@code t = fma(q[k+i], x[k+i],
@@ -34,8 +35,9 @@ import jdk.incubator.vector.IntVector;
  * per iteration that reloads the block's scales (from L1) as it goes. Three limits of C2 in JDK 17 shaped it
  * (docs/djl-traps.md, trap 16): a vector carried across a nested loop (scales held over a block's inner loop) is
  * boxed; so is every vector of a compiled method whose inlined Vector API calls pass C2's node budget for inlining,
- * hence an entry point per format and shape, groups of four rather than whole blocks, and batched passes of four rows of
- * one vector (Q8) or two rows of two (Q4) rather than four rows of two; and {@code convert} rather than {@code convertShape} loses the vector's static
+ * hence an entry point per format and shape, groups of four rather than whole blocks, and batched passes over codes of
+ * four rows of one vector (Q8) or two rows of two (Q4) rather than four rows of two (a pass over widened floats,
+ * without the conversions, fits four rows of two); and {@code convert} rather than {@code convertShape} loses the vector's static
  * type.
  */
 final class QuantKernels {
@@ -45,7 +47,7 @@ final class QuantKernels {
     /** Rows one pass of the Q4 batched kernel multiplies. */
     private static final int Q4_ROWS = 2;
     /**
-     * Rows from which the batched kernels widen each panel's codes and scales to floats once ({@link #widen}) and
+     * Rows from which the batched kernels widen each panel's codes and scales to floats once ({@link #widenQ8}) and
      * multiply every row on those ({@link #widenedRows}) rather than widening them again for every few rows: prefill.
      */
     static final int WIDEN_MIN_ROWS = 16;
