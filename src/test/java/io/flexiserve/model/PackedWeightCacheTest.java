@@ -1,10 +1,15 @@
 package io.flexiserve.model;
 
 import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import io.flexiserve.model.checkpoint.CheckpointTensors;
 import io.flexiserve.model.cpu.PackedWeightCache;
 import io.flexiserve.model.cpu.ShortLivedThread;
 import io.flexiserve.model.cpu.VectorGemm;
+import io.flexiserve.model.cpu.WeightFormat;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
@@ -17,6 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -128,6 +134,39 @@ class PackedWeightCacheTest {
         assertTrue(Files.exists(fresh), "a staging directory still being written is kept");
         assertTrue(Files.exists(entry.resolve("index.json")), "the entry without an index is written again");
         Files.walk(fresh).sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+    }
+
+    /**
+     * An entry that cannot be committed is abandoned, its staging directory deleted, while the weights the load was
+     * handed, mapped from that directory's file, go on serving until the cache closes.
+     */
+    @Test
+    void weightsMappedFromAnAbandonedEntryServeUntilTheCacheCloses() throws Exception {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            java.util.Random random = new java.util.Random(7);
+            NDArray weight = manager.create(Products.gaussian(random, 64 * 128, 1), new Shape(64, 128))
+                    .toType(DataType.FLOAT16, false);
+            VectorGemm packed = VectorGemm.pack(weight, WeightFormat.Q8);
+            float[] x = Products.gaussian(random, 3 * 128, 1);
+            float[] expected = packed.multiplyRows(x, 3);
+            PackedWeightCache cache = PackedWeightCache.open(root, ckpt, "q8");
+            try {
+                assertTrue(cache.writing());
+                VectorGemm mapped = cache.record("w", packed, manager);
+                assertNotNull(mapped, "written and mapped back");
+                Path staging = entries().get(0);
+                String name = staging.getFileName().toString();
+                Path entry = root.resolve(name.substring(0, name.indexOf(".writing-")));
+                Files.createDirectories(entry); // another process's entry, half written: the rename cannot replace it
+                Files.writeString(entry.resolve("weights.bin"), "partial");
+                cache.commit();
+                assertFalse(Files.exists(staging), "the abandoned staging directory is deleted");
+                assertFalse(Files.exists(entry.resolve("index.json")), "and no entry committed");
+                assertArrayEquals(expected, mapped.multiplyRows(x, 3), "the mapped weight still serves");
+            } finally {
+                cache.close();
+            }
+        }
     }
 
     /** A tied LM head (a packed copy of the embedding) is cached too, under lm_head.weight. */
