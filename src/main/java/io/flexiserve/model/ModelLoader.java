@@ -60,7 +60,8 @@ public final class ModelLoader {
         PackedWeightCache cache = null;
         try {
             manager = NDManager.newBaseManager(options.device());
-            cache = cacheRoot != null && options.javaKernels() ? PackedWeightCache.open(cacheRoot, dir, dtype) : null;
+            cache = cacheRoot != null && options.javaKernels()
+                    ? PackedWeightCache.open(cacheRoot, dir, dtype, MemoryEstimate.weightBytes(config, options)) : null;
             FlexiDepthModel model = new ModelLoader(config, tensors, manager, options, cache).build(options, progress);
             if (cache != null) {
                 cache.commit();

@@ -118,6 +118,19 @@ class PackedWeightCacheTest {
         assertArrayEquals(reference, logits("q8", file), "a root that is a file: loaded without a cache");
     }
 
+    /** An entry the disk has no room for (its size and a spare gigabyte) is not started: nothing is written. */
+    @Test
+    void anEntryTheDiskCannotHoldIsNotWritten() throws Exception {
+        assertEquals(null, PackedWeightCache.open(root, ckpt, "q8", Long.MAX_VALUE / 4), "no room for it");
+        try (Stream<Path> left = Files.list(root)) {
+            assertEquals(0, left.count(), "no staging directory left");
+        }
+        assumeTrue(Files.getFileStore(dir).getUsableSpace() > (2L << 30), "a disk with the spare gigabyte free");
+        try (PackedWeightCache cache = PackedWeightCache.open(root, ckpt, "q8", 1)) {
+            assertTrue(cache.writing(), "an entry that fits is written");
+        }
+    }
+
     /** What a killed load leaves: an entry without its index, a staging directory; the next start clears both. */
     @Test
     void leftoversOfAKilledLoadAreClearedAndTheEntryWrittenAgain() throws Exception {

@@ -69,8 +69,19 @@ public final class PackedWeightCache implements AutoCloseable {
         this.written = new ObjectMapper().createObjectNode();
     }
 
+    /** Space an entry being written leaves free on its file system, so that writing it never fills the disk. */
+    static final long SPARE_BYTES = 1L << 30;
+
     /** The entry for this checkpoint and dtype under {@code root}: to read when it exists, else to write. */
     public static PackedWeightCache open(Path root, Path checkpoint, String dtype) {
+        return open(root, checkpoint, dtype, 0);
+    }
+
+    /**
+     * As {@link #open(Path, Path, String)}, an entry to be written of about {@code bytes}: none (null, logged) when the
+     * file system under {@code root} has not that much space free and {@link #SPARE_BYTES} more.
+     */
+    public static PackedWeightCache open(Path root, Path checkpoint, String dtype, long bytes) {
         Path entry;
         try {
             entry = root.resolve(key(checkpoint, dtype));
@@ -83,6 +94,13 @@ public final class PackedWeightCache implements AutoCloseable {
             delete(entry); // broken, or left without its index: written again below
             Files.createDirectories(root);
             deleteAbandonedStaging(root);
+            long usable = Files.getFileStore(root).getUsableSpace();
+            if (usable < bytes + SPARE_BYTES) {
+                LOG.warnf("packed-weight cache not written: its entry needs about %.1f GB and %s has %.1f GB free (%.1f GB"
+                        + " are left spare); every start converts the checkpoint", bytes / 1e9, root, usable / 1e9,
+                        SPARE_BYTES / 1e9);
+                return null;
+            }
             Path staging = Files.createTempDirectory(root, entry.getFileName() + ".writing-");
             FileChannel weights = FileChannel.open(staging.resolve(WEIGHTS), StandardOpenOption.CREATE_NEW,
                     StandardOpenOption.READ, StandardOpenOption.WRITE); // read: to map back what is written
