@@ -253,7 +253,7 @@ public final class CheckpointTensors implements AutoCloseable {
     /** bf16 is the top half of an f32: widen each element by a 16-bit shift. */
     static void bf16ToF32(ShortBuffer in, FloatBuffer out) {
         for (int i = 0, n = in.remaining(); i < n; i++) {
-            out.put(i, Float.intBitsToFloat((in.get(i) & 0xffff) << 16));
+            out.put(i, TensorDtype.bf16ToFloat(in.get(i)));
         }
     }
 

@@ -44,9 +44,9 @@ public final class StoredRows {
                     out[offset + c] = chunk.getFloat(at + 4 * c);
                 }
             }
-            case BF16 -> { // the top half of an f32
+            case BF16 -> {
                 for (int c = 0; c < cols; c++) {
-                    out[offset + c] = Float.intBitsToFloat((chunk.getShort(at + 2 * c) & 0xffff) << 16);
+                    out[offset + c] = TensorDtype.bf16ToFloat(chunk.getShort(at + 2 * c));
                 }
             }
             case F16 -> {

@@ -25,6 +25,11 @@ public enum TensorDtype {
         return djlType;
     }
 
+    /** bf16 bits to the float of the same value: the top half of an f32. */
+    public static float bf16ToFloat(short bf16) {
+        return Float.intBitsToFloat((bf16 & 0xffff) << 16);
+    }
+
     /** IEEE f16 bits to the float of the same value (subnormals, infinities and NaN included). */
     public static float halfToFloat(short half) {
         int sign = (half & 0x8000) << 16;
