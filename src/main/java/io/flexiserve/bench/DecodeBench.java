@@ -58,6 +58,7 @@ final class DecodeBench {
         Map<Float, Result> best = new LinkedHashMap<>();
         try (Engine engine = engine(sequences)) {
             run(engine, 1, thresholds[0]); // warm-up: kernels, page faults
+            JitQuiet.await();
             for (int round = 0; round < rounds; round++) {
                 for (float t : thresholds) {
                     best.merge(t, run(engine, sequences, t), (a, b) -> a.tokensPerSecond() >= b.tokensPerSecond() ? a : b);

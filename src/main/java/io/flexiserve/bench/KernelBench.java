@@ -15,8 +15,8 @@ import java.util.Random;
  * The Java kernels alone: one weight of the release's widest shape (MLP down, 4096 x 14336, or any other) in each
  * format, multiplied by 1, 4, 16 and 64 rows (a prompt chunk) on both cores as a model step multiplies it (VectorGemm's own split).
  * Enough copies are cycled that every product reads its weight from memory, not from cache; each figure is the median
- * product of {@code passes} passes over the copies (two first passes warm up, uncounted: C2 may still be compiling on
- * one of the two cores). One row reports bytes read a
+ * product of {@code passes} passes over the copies, timed once two passes have warmed up and the JIT has gone quiet
+ * ({@link JitQuiet}). One row reports bytes read a
  * second (the weight's packed bytes over the time), more rows billions of floating-point operations a second.
  */
 final class KernelBench {
@@ -69,10 +69,16 @@ final class KernelBench {
         return report;
     }
 
-    /** The median time of one product over {@code passes} passes, each through every copy once, after two more. */
+    /**
+     * The median time of one product over {@code passes} passes, each through every copy once, after two more and
+     * once the JIT has gone quiet.
+     */
     private double median(VectorGemm[] copies, float[] x, int rows) {
         double[] times = new double[passes * copies.length];
         for (int pass = -2; pass < passes; pass++) {
+            if (pass == 0) {
+                JitQuiet.await();
+            }
             for (int c = 0; c < copies.length; c++) {
                 long start = System.nanoTime();
                 copies[c].multiplyRows(x, rows);
