@@ -20,8 +20,8 @@ import jdk.incubator.vector.IntVector;
 /**
  * The Vector API kernels behind {@link VectorGemm} for weights stored as {@link QuantLayout} says: one row
  * ({@link #rowQ8}, {@link #rowQ4}) and many rows ({@link #rowsQ8}: four rows of one vector per pass; {@link #rowsQ4}:
- * two rows of both vectors; from {@link #WIDEN_MIN_ROWS} rows either format's panels widened to floats once, then
- * four rows of both vectors per pass over the floats).
+ * two rows of both vectors; from {@link #WIDEN_MIN_ROWS} rows either format's panels widened to floats once,
+ * {@link #WIDEN_TILE} inputs at a time, then four rows of both vectors per pass over the floats).
  *
  * <p>Arithmetic. A kernel takes the input in groups of {@link #GROUP} indices (all in one block) and, for each
  * column, sums the group's products of codes and inputs, {@code t = q[k] x[k]}, then {@code t = fma(q[k+i], x[k+i],
@@ -51,8 +51,16 @@ final class QuantKernels {
      * multiply every row on those ({@link #widenedRows}) rather than widening them again for every few rows: prefill.
      */
     static final int WIDEN_MIN_ROWS = 16;
-    /** Per thread, a panel's widened codes and scales, grown to the widest input seen. */
-    private static final ThreadLocal<float[][]> WIDENED = ThreadLocal.withInitial(() -> new float[2][0]);
+    /**
+     * Inputs of a panel widened at a time (whole blocks): their floats (16 KB) stay in L1 while every row is multiplied
+     * by them. A whole panel of the release's MLP down projection widened at once (1.8 MB) spilled out of L2: 64 rows
+     * multiplied at 170-180 GFLOP/s against 250-295 with tiles of 64 to 512 inputs, 128 the fastest (BENCHMARKS.md,
+     * "Weight formats").
+     */
+    static final int WIDEN_TILE = 128;
+    /** Per thread, a tile's widened codes and scales. */
+    private static final ThreadLocal<float[][]> WIDENED = ThreadLocal.withInitial(() -> new float[][] {
+        new float[WIDEN_TILE * QuantLayout.PANEL_COLUMNS], new float[WIDEN_TILE / BLOCK * QuantLayout.PANEL_COLUMNS]});
 
     private QuantKernels() {
     }
@@ -117,65 +125,71 @@ final class QuantKernels {
     }
 
     /**
-     * Q8 or Q4, many rows: as {@link #rowsQ8}, each panel widened once into this thread's scratch, then four rows of
-     * both vectors per pass over it.
+     * Q8 or Q4, many rows: as {@link #rowsQ8}, each panel widened once, {@link #WIDEN_TILE} inputs at a time, into this
+     * thread's scratch, then four rows of both vectors per pass over it; between tiles each row's sums wait in
+     * {@code y}, so they are the same floats as when a panel is walked in one go.
      */
     private static void rowsWidened(WeightFormat format, ByteBuffer packed, int out, int in, float[] xt, int rows,
                                     float[] y, int yOffset, int pair0, int pair1) {
         int stride = checkedStride(out, rows);
         long panelBytes = QuantLayout.panelBytes(format, in);
         float[][] scratch = WIDENED.get();
-        if (scratch[0].length < in * QuantLayout.PANEL_COLUMNS) {
-            scratch[0] = new float[in * QuantLayout.PANEL_COLUMNS];
-            scratch[1] = new float[in / BLOCK * QuantLayout.PANEL_COLUMNS];
-        }
         float[] codes = scratch[0];
         float[] scales = scratch[1];
         for (int panel = 2 * pair0; panel < 2 * pair1; panel++) {
             int base = (int) (panel * panelBytes);
-            if (format == WeightFormat.Q8) {
-                widenQ8(packed, base, in, codes, scales);
-            } else {
-                widenQ4(packed, base, in, codes, scales);
-            }
             int at = yOffset + panel * QuantLayout.PANEL_COLUMNS;
-            for (int r = 0; r < rows; r += 4) {
-                widenedRows(codes, scales, in, xt, rows, r, y, at + r * stride, stride);
+            for (int r = 0; r < rows; r++) { // the sums start at zero; each tile adds to them
+                java.util.Arrays.fill(y, at + r * stride, at + r * stride + QuantLayout.PANEL_COLUMNS, 0f);
+            }
+            for (int k0 = 0; k0 < in; k0 += WIDEN_TILE) {
+                int k1 = Math.min(in, k0 + WIDEN_TILE);
+                if (format == WeightFormat.Q8) {
+                    widenQ8(packed, base, k0, k1, codes, scales);
+                } else {
+                    widenQ4(packed, base, k0, k1, codes, scales);
+                }
+                for (int r = 0; r < rows; r += 4) {
+                    widenedRows(codes, scales, k0, k1, xt, rows, r, y, at + r * stride, stride);
+                }
             }
         }
     }
 
     /**
-     * A Q8 panel's codes as floats, input {@code k}'s {@code 2 LANES} columns from {@code codes[k * 2 LANES]}, and its
-     * scales, block {@code b}'s from {@code scales[b * 2 LANES]}.
+     * Inputs {@code [k0, k1)} (whole blocks) of a Q8 panel, its codes as floats, input {@code k}'s {@code 2 LANES}
+     * columns from {@code codes[(k - k0) * 2 LANES]}, and their blocks' scales, block {@code b}'s from
+     * {@code scales[(b - k0 / BLOCK) * 2 LANES]}.
      */
-    private static void widenQ8(ByteBuffer packed, int base, int in, float[] codes, float[] scales) {
+    private static void widenQ8(ByteBuffer packed, int base, int k0, int k1, float[] codes, float[] scales) {
         int blockBytes = QuantLayout.blockBytes(WeightFormat.Q8);
-        for (int b = 0; b < in / BLOCK; b++) {
+        for (int b = k0 / BLOCK; b < k1 / BLOCK; b++) {
             int block = base + b * blockBytes;
+            int first = b - k0 / BLOCK;
             IntVector words = words(packed, block);
-            lowScales(words).intoArray(scales, b * QuantLayout.PANEL_COLUMNS);
-            highScales(words).intoArray(scales, b * QuantLayout.PANEL_COLUMNS + LANES);
+            lowScales(words).intoArray(scales, first * QuantLayout.PANEL_COLUMNS);
+            highScales(words).intoArray(scales, first * QuantLayout.PANEL_COLUMNS + LANES);
             for (int k = 0; k < BLOCK; k++) {
                 int c = block + SCALE_BYTES + k * CODE_BYTES;
-                int to = (b * BLOCK + k) * QuantLayout.PANEL_COLUMNS;
+                int to = (first * BLOCK + k) * QuantLayout.PANEL_COLUMNS;
                 bytes(packed, c).intoArray(codes, to);
                 bytes(packed, c + LANES).intoArray(codes, to + LANES);
             }
         }
     }
 
-    /** A Q4 panel's codes and scales as floats, laid out as {@link #widenQ8} lays them. */
-    private static void widenQ4(ByteBuffer packed, int base, int in, float[] codes, float[] scales) {
+    /** Inputs {@code [k0, k1)} of a Q4 panel, its codes and scales as floats, laid out as {@link #widenQ8} lays them. */
+    private static void widenQ4(ByteBuffer packed, int base, int k0, int k1, float[] codes, float[] scales) {
         int blockBytes = QuantLayout.blockBytes(WeightFormat.Q4);
-        for (int b = 0; b < in / BLOCK; b++) {
+        for (int b = k0 / BLOCK; b < k1 / BLOCK; b++) {
             int block = base + b * blockBytes;
+            int first = b - k0 / BLOCK;
             IntVector words = words(packed, block);
-            lowScales(words).intoArray(scales, b * QuantLayout.PANEL_COLUMNS);
-            highScales(words).intoArray(scales, b * QuantLayout.PANEL_COLUMNS + LANES);
+            lowScales(words).intoArray(scales, first * QuantLayout.PANEL_COLUMNS);
+            highScales(words).intoArray(scales, first * QuantLayout.PANEL_COLUMNS + LANES);
             for (int k = 0; k < BLOCK; k += 2) {
                 int c = block + SCALE_BYTES + k / 2 * CODE_BYTES;
-                int to = (b * BLOCK + k) * QuantLayout.PANEL_COLUMNS;
+                int to = (first * BLOCK + k) * QuantLayout.PANEL_COLUMNS;
                 IntVector qa = nibblePairs(packed, c), qb = nibblePairs(packed, c + LANES);
                 lowNibbles(qa).intoArray(codes, to);
                 lowNibbles(qb).intoArray(codes, to + LANES);
@@ -343,15 +357,22 @@ final class QuantKernels {
         b1.intoArray(y, at + stride + LANES);
     }
 
-    // Four rows of both vectors of a widened panel: each row's group summed as panelQ8 and panelQ4 sum it, from floats
-    // already widened (codes[k * 2 LANES + column], scales[block * 2 LANES + column]).
-    private static void widenedRows(float[] codes, float[] scales, int in, float[] xt, int rows, int r0, float[] y,
-                                    int at, int stride) {
-        FloatVector a0 = FloatVector.zero(FLOATS), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
+    // Four rows of both vectors of a widened tile, inputs [k0, k1): each row's group summed as panelQ8 and panelQ4 sum
+    // it, from floats already widened (codes[(k - k0) * 2 LANES + column], scales[(k - k0) / BLOCK * 2 LANES + column]),
+    // onto the sums the earlier tiles left in y.
+    private static void widenedRows(float[] codes, float[] scales, int k0, int k1, float[] xt, int rows, int r0,
+                                    float[] y, int at, int stride) {
+        FloatVector a0 = FloatVector.fromArray(FLOATS, y, at), b0 = FloatVector.fromArray(FLOATS, y, at + LANES);
+        FloatVector a1 = FloatVector.fromArray(FLOATS, y, at + stride);
+        FloatVector b1 = FloatVector.fromArray(FLOATS, y, at + stride + LANES);
+        FloatVector a2 = FloatVector.fromArray(FLOATS, y, at + 2 * stride);
+        FloatVector b2 = FloatVector.fromArray(FLOATS, y, at + 2 * stride + LANES);
+        FloatVector a3 = FloatVector.fromArray(FLOATS, y, at + 3 * stride);
+        FloatVector b3 = FloatVector.fromArray(FLOATS, y, at + 3 * stride + LANES);
         int width = QuantLayout.PANEL_COLUMNS;
-        for (int k = 0; k < in; k += GROUP) {
-            int w = k * width;
-            int s = k / BLOCK * width;
+        for (int k = k0; k < k1; k += GROUP) {
+            int w = (k - k0) * width;
+            int s = (k - k0) / BLOCK * width;
             FloatVector sa = FloatVector.fromArray(FLOATS, scales, s), sb = FloatVector.fromArray(FLOATS, scales, s + LANES);
             FloatVector qa0 = FloatVector.fromArray(FLOATS, codes, w);
             FloatVector qb0 = FloatVector.fromArray(FLOATS, codes, w + LANES);
