@@ -1,8 +1,8 @@
 /*
  * The host's memory read bandwidth as a C program sees it, to set FlexiServe's Java figures against
  * (BENCHMARKS.md, "Weight formats"): two threads sum 1 GiB with AVX-512 loads, each its half as one sequential
- * stream, then as two (the first and second quarter side by side, as the Java kernels walk two panels), four
- * rounds. Build and run (gcc is on this machine; nothing here is part of the service):
+ * stream, then as two (the two halves of its half side by side, as the Java kernels walk two panels), four
+ * rounds. Needs gcc and a CPU with AVX-512; nothing here is part of the service:
  *
  *   gcc -O2 -mavx512f -pthread scripts/membw.c -o /tmp/membw && /tmp/membw
  */

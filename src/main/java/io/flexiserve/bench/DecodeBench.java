@@ -57,7 +57,7 @@ final class DecodeBench {
             throws Exception {
         Map<Float, Result> best = new LinkedHashMap<>();
         try (Engine engine = engine(sequences)) {
-            run(engine, 1, thresholds[0]); // warm-up: kernels, page faults
+            run(engine, sequences, thresholds[0]); // warm-up at the measured width: kernels, page faults
             JitQuiet.await();
             for (int round = 0; round < rounds; round++) {
                 for (float t : thresholds) {

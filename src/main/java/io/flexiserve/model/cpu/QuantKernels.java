@@ -52,10 +52,10 @@ final class QuantKernels {
      */
     static final int WIDEN_MIN_ROWS = 16;
     /**
-     * Inputs of a panel widened at a time (whole blocks): their floats (16 KB) stay in L1 while every row is multiplied
-     * by them. A whole panel of the release's MLP down projection widened at once (1.8 MB) spilled out of L2: 64 rows
-     * multiplied at 170-180 GFLOP/s against 250-295 with tiles of 64 to 512 inputs, 128 the fastest (BENCHMARKS.md,
-     * "Weight formats").
+     * Inputs of a panel widened at a time (whole blocks): their {@code 128 x 2 LANES} floats (16 KB with AVX-512) stay
+     * in L1 while every row is multiplied by them. A whole panel of the release's MLP down projection widened at once
+     * (1.8 MB) spilled out of L2: 64 rows multiplied at 170-180 GFLOP/s against 244-294 with tiles of 64 to 512
+     * inputs, 128 the fastest (BENCHMARKS.md, "Weight formats").
      */
     static final int WIDEN_TILE = 128;
     /** Per thread, a tile's widened codes and scales. */
