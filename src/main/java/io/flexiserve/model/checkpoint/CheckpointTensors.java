@@ -185,7 +185,7 @@ public final class CheckpointTensors implements AutoCloseable {
 
     /** {@link #load} through the chunked conversion with chunks of at most {@code chunkBytes} (for tests). */
     public NDArray loadConverted(NDManager manager, String name, DataType dtype, long chunkBytes) {
-        SafetensorsFile file = fileOf.get(name);
+        SafetensorsFile file = file(name);
         TensorInfo info = file.tensors().get(name);
         return convertInRowChunks(manager, file, info, new Shape(info.shape()), dtype, chunkBytes);
     }

@@ -166,9 +166,7 @@ final class QuantKernels {
         for (int b = k0 / BLOCK; b < k1 / BLOCK; b++) {
             int block = base + b * blockBytes;
             int first = b - k0 / BLOCK;
-            IntVector words = words(packed, block);
-            lowScales(words).intoArray(scales, first * QuantLayout.PANEL_COLUMNS);
-            highScales(words).intoArray(scales, first * QuantLayout.PANEL_COLUMNS + LANES);
+            widenScales(packed, block, scales, first * QuantLayout.PANEL_COLUMNS);
             for (int k = 0; k < BLOCK; k++) {
                 int c = block + SCALE_BYTES + k * CODE_BYTES;
                 int to = (first * BLOCK + k) * QuantLayout.PANEL_COLUMNS;
@@ -184,9 +182,7 @@ final class QuantKernels {
         for (int b = k0 / BLOCK; b < k1 / BLOCK; b++) {
             int block = base + b * blockBytes;
             int first = b - k0 / BLOCK;
-            IntVector words = words(packed, block);
-            lowScales(words).intoArray(scales, first * QuantLayout.PANEL_COLUMNS);
-            highScales(words).intoArray(scales, first * QuantLayout.PANEL_COLUMNS + LANES);
+            widenScales(packed, block, scales, first * QuantLayout.PANEL_COLUMNS);
             for (int k = 0; k < BLOCK; k += 2) {
                 int c = block + SCALE_BYTES + k / 2 * CODE_BYTES;
                 int to = (first * BLOCK + k) * QuantLayout.PANEL_COLUMNS;
@@ -197,6 +193,13 @@ final class QuantKernels {
                 highNibbles(qb).intoArray(codes, to + QuantLayout.PANEL_COLUMNS + LANES);
             }
         }
+    }
+
+    /** A block's {@code 2 LANES} bf16 scales (either format) as floats into {@code scales[at, at + 2 LANES)}. */
+    private static void widenScales(ByteBuffer packed, int block, float[] scales, int at) {
+        IntVector words = words(packed, block);
+        lowScales(words).intoArray(scales, at);
+        highScales(words).intoArray(scales, at + LANES);
     }
 
     private static int checkedStride(int out, int rows) {
