@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.flexiserve.model.checkpoint.SafetensorsFile;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -49,6 +50,8 @@ public final class PackedWeightCache implements AutoCloseable {
      */
     static final int LAYOUT_VERSION = 3;
     private static final int ALIGN = 64;
+    /** Bytes {@link #readThrough} asks for at a time: several 2 MB pages. */
+    private static final int READ_CHUNK = 8 << 20;
     private static final String WEIGHTS = "weights.bin";
     private static final String INDEX = "index.json";
 
@@ -211,14 +214,11 @@ public final class PackedWeightCache implements AutoCloseable {
             chunk.clear().limit((int) Math.min(READ_CHUNK, end - at));
             int read = reading.read(chunk, at);
             if (read < 0) {
-                throw new java.io.EOFException(entry.resolve(WEIGHTS) + " ends at " + at + ", before " + end);
+                throw new EOFException(entry.resolve(WEIGHTS) + " ends at " + at + ", before " + end);
             }
             at += read;
         }
     }
-
-    /** Bytes {@link #readThrough} asks for at a time: several 2 MB pages. */
-    private static final int READ_CHUNK = 8 << 20;
 
     /**
      * The weight an index entry describes, mapped read-only from {@code weights} and read in while loading: a page
