@@ -33,8 +33,13 @@ static double now(void) {
     return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
+/* Bytes each thread reads: its share of the buffer, in whole 256-byte steps. */
+static long share(void) {
+    return bytes / THREADS / 256 * 256;
+}
+
 static void *sum(void *arg) {
-    long part = bytes / THREADS / 256 * 256;
+    long part = share();
     const char *p = buffer + (long) arg * part;
     __m512 s0 = _mm512_setzero_ps(), s1 = s0;
     if (streams == 1) {
@@ -103,7 +108,7 @@ int main(int argc, char **argv) {
                 }
             }
             printf("round %d, %d stream%s per thread: %.1f GB/s\n", round, streams, streams == 1 ? "" : "s",
-                   3.0 * (bytes / THREADS / 256 * 256 * THREADS) / (now() - start) / 1e9);
+                   3.0 * share() * THREADS / (now() - start) / 1e9);
         }
     }
     if (mapped) {
