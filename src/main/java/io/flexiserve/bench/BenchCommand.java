@@ -108,6 +108,10 @@ public final class BenchCommand implements Callable<Integer> {
     String kernelShape;
     @Option(names = "--kernel-passes", defaultValue = "5")
     int kernelPasses;
+    @Option(names = "--kernel-cached",
+            description = "Multiply one copy of the weight over and over, from cache: the kernels' own speed, memory"
+                    + " left out (with a --kernel-shape that fits the cores' L2, such as 128x8192, and many passes).")
+    boolean kernelCached;
     @Option(names = "--quality-prompt", defaultValue = "512")
     int qualityPrompt;
     @Option(names = "--quality-steps", defaultValue = "64")
@@ -144,7 +148,7 @@ public final class BenchCommand implements Callable<Integer> {
                 return 2;
             }
             Map<String, Object> report = ShortLivedThread.call("kernels", () -> new KernelBench(
-                    Integer.parseInt(shape[0]), Integer.parseInt(shape[1]), kernelPasses).run(formats));
+                    Integer.parseInt(shape[0]), Integer.parseInt(shape[1]), kernelPasses, kernelCached).run(formats));
             System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(report));
             return 0;
         }

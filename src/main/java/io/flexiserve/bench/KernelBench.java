@@ -13,11 +13,12 @@ import java.util.Random;
 
 /**
  * The Java kernels alone: one weight of the release's widest shape (MLP down, 4096 x 14336, or any other) in each
- * format, multiplied by 1, 4, 16 and 64 rows (a prompt chunk) on both cores as a model step multiplies it (VectorGemm's own split).
- * Enough copies are cycled that every product reads its weight from memory, not from cache; each figure is the median
- * product of {@code passes} passes over the copies, timed once two passes have warmed up and the JIT has gone quiet
- * ({@link JitQuiet}). One row reports bytes read a
- * second (the weight's packed bytes over the time), more rows billions of floating-point operations a second.
+ * format, multiplied by 1, 4, 16 and 64 rows (a prompt chunk) on both cores as a model step multiplies it
+ * (VectorGemm's own split). Enough copies are cycled that every product reads its weight from memory, not from cache
+ * (or, {@code cached}, one copy is multiplied over and over from cache: the kernels' own speed, memory left out); each
+ * figure is the median product of {@code passes} passes over the copies, timed once two passes have warmed up and the
+ * JIT has gone quiet ({@link JitQuiet}). One row reports bytes read a second (the weight's packed bytes over the
+ * time), more rows billions of floating-point operations a second.
  */
 final class KernelBench {
 
@@ -26,11 +27,14 @@ final class KernelBench {
     private final int out;
     private final int in;
     private final int passes;
+    private final boolean cached;
 
-    KernelBench(int out, int in, int passes) {
+    /** {@code cached}: one copy of the weight, read from cache, rather than enough copies to read it from memory. */
+    KernelBench(int out, int in, int passes, boolean cached) {
         this.out = out;
         this.in = in;
         this.passes = passes;
+        this.cached = cached;
     }
 
     Map<String, Object> run(List<WeightFormat> formats) {
@@ -47,7 +51,7 @@ final class KernelBench {
                 NDArray source = format == WeightFormat.F32 ? weight : weight.toType(DataType.FLOAT16, false);
                 VectorGemm first = VectorGemm.pack(source, format);
                 long bytes = first.storage().getShape().size();
-                VectorGemm[] copies = new VectorGemm[(int) Math.max(2, COLD_BYTES / bytes + 1)];
+                VectorGemm[] copies = new VectorGemm[cached ? 1 : (int) Math.max(2, COLD_BYTES / bytes + 1)];
                 copies[0] = first;
                 for (int c = 1; c < copies.length; c++) {
                     copies[c] = VectorGemm.pack(source, format);
