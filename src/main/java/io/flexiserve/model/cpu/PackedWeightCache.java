@@ -48,7 +48,7 @@ public final class PackedWeightCache implements AutoCloseable {
      * Bump when {@link PanelLayout}, {@link QuantLayout} or {@link FloatPanels} change what the bytes mean, or a weight
      * changes format.
      */
-    static final int LAYOUT_VERSION = 3;
+    static final int LAYOUT_VERSION = 4;
     private static final int ALIGN = 64;
     /** Bytes {@link #readThrough} asks for at a time: several 2 MB pages. */
     private static final int READ_CHUNK = 8 << 20;

@@ -7,12 +7,9 @@ import io.flexiserve.model.checkpoint.TensorDtype;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.ShortBuffer;
-import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
  * How {@link VectorGemm} stores a weight quantized to 8 or 4 bits ({@link WeightFormat#Q8}, {@link WeightFormat#Q4})
@@ -27,31 +24,39 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Layout. Columns come in pairs of {@link PanelLayout} panels ({@link #PAIR}, {@code 4 LANES} columns: the unit
  * {@link VectorGemm} hands out), stored one panel after the other; a panel ({@code 2 LANES} columns, which a kernel
- * reads as two vectors) block after block; a block as its scales ({@code LANES} 32-bit words, word {@code j} holding
- * the bf16 scales of columns {@code j} and {@code LANES + j} in its low and high halves), then its codes,
- * {@link #CODE_BYTES} bytes per load, byte {@code c} for column {@code c}: for Q8 one input per load, the code a
- * signed byte; for Q4 two inputs per load, input {@code k} (even) in the low nibble and {@code k + 1} in the high,
- * each a signed nibble.
+ * sums as two vectors, columns {@code [0, LANES)} and {@code [LANES, 2 LANES)}) block after block; a block as its
+ * scales ({@code LANES} 32-bit words, word {@code j} holding the bf16 scales of columns {@code j} and
+ * {@code LANES + j} in its low and high halves), then its codes, {@link #GROUP} inputs at a time, as vectors of
+ * {@code LANES} 32-bit words, word {@code j} for column {@code j} of the vector: Q8 stores two vectors a group, one per
+ * half of the panel, input {@code k + i}'s code in byte {@code i} of its column's word; Q4 stores one, column
+ * {@code j}'s four codes in the low half of word {@code j} (input {@code k + i} in nibble {@code i}) and column
+ * {@code LANES + j}'s in the high half (nibble {@code 4 + i}).
  *
- * <p>Widening: a kernel loads a vector's {@code LANES} bytes and sign-extends them to 32-bit lanes in one
- * conversion (a Q4 byte's low nibble is then shifted to the top of its lane and back, its high nibble shifted down:
- * arithmetic shifts, so the sign comes with them), then converts them to float. The scale is not applied per
- * weight: {@link QuantKernels} sums a few inputs' products of codes first.
+ * <p>Widening: a kernel reads a group's codes a vector of words at a time and takes code {@code i} out of every lane
+ * with two shifts, left to put it at the top of the lane and arithmetic right to bring it back with its sign, then
+ * converts the ints to floats. Each vector read from a {@link ByteBuffer} costs about a dozen scalar instructions
+ * besides the load (C2 reloads and checks the buffer's limit, base and address for every read: docs/djl-traps.md,
+ * trap 20), so the codes are laid out to be read 64 or 128 to a load rather than 16 to a load of bytes. The scale is
+ * not applied per weight: {@link QuantKernels} sums a group's products of codes first.
  */
 final class QuantLayout {
 
     /** Input indices per scale. */
     static final int BLOCK = 32;
+    /** Input indices whose codes share a word (and whose products a kernel sums before scaling them). */
+    static final int GROUP = 4;
     /** Columns per pair of panels. */
     static final int PAIR = 4 * LANES;
     /** Columns per panel, read as two vectors. */
     static final int PANEL_COLUMNS = 2 * LANES;
     /** Bytes of one block's scales in a panel: a bf16 per column. */
     static final int SCALE_BYTES = PANEL_COLUMNS * Short.BYTES;
-    /** Bytes of one load of codes: a byte per column of a panel. */
-    static final int CODE_BYTES = PANEL_COLUMNS;
-    /** The bytes a kernel widens into one vector. */
-    static final VectorSpecies<Byte> CODES = VectorSpecies.of(byte.class, VectorShape.forBitSize(LANES * Byte.SIZE));
+    /** Bytes of one vector of {@code LANES} 32-bit words. */
+    static final int VECTOR_BYTES = LANES * Integer.BYTES;
+    /** Bytes of one group's Q8 codes: two vectors of words. */
+    static final int Q8_GROUP_BYTES = 2 * VECTOR_BYTES;
+    /** Bytes of one group's Q4 codes: one vector of words. */
+    static final int Q4_GROUP_BYTES = VECTOR_BYTES;
 
     static final ByteOrder ORDER = PanelLayout.ORDER;
 
@@ -146,12 +151,23 @@ final class QuantLayout {
             d.putInt(at + j * Integer.BYTES, bf16(scales[j]) | bf16(scales[LANES + j]) << 16);
         }
         int codesAt = at + SCALE_BYTES;
-        for (int load = 0; load < BLOCK * format.bits() / 8; load++) {
-            for (int c = 0; c < PANEL_COLUMNS; c++) {
-                int code = format == WeightFormat.Q8
-                        ? codes[c][load]
-                        : codes[c][2 * load] & 0xF | codes[c][2 * load + 1] << 4; // k low, k + 1 high
-                d.put(codesAt + load * CODE_BYTES + c, (byte) code);
+        int bits = format.bits();
+        int mask = (1 << bits) - 1;
+        for (int g = 0; g < BLOCK / GROUP; g++) {
+            for (int j = 0; j < LANES; j++) {
+                int a = 0; // column j's codes of the group's inputs
+                int b = 0; // column LANES + j's
+                for (int i = 0; i < GROUP; i++) {
+                    a |= (codes[j][GROUP * g + i] & mask) << bits * i;
+                    b |= (codes[LANES + j][GROUP * g + i] & mask) << bits * i;
+                }
+                if (format == WeightFormat.Q8) {
+                    int group = codesAt + g * Q8_GROUP_BYTES + j * Integer.BYTES;
+                    d.putInt(group, a);
+                    d.putInt(group + VECTOR_BYTES, b);
+                } else {
+                    d.putInt(codesAt + g * Q4_GROUP_BYTES + j * Integer.BYTES, a | b << 16);
+                }
             }
         }
     }
@@ -173,6 +189,30 @@ final class QuantLayout {
         return IntVector.fromByteBuffer(INTS, packed, offset, ORDER);
     }
 
+    /**
+     * The codes that shifting every word left by {@code left} bits puts at its top, as floats: the word shifted back
+     * right by {@code right} bits (32 minus the format's bits), arithmetically, so the sign comes with it.
+     */
+    static FloatVector code(IntVector words, int left, int right) {
+        return (FloatVector) words.lanewise(VectorOperators.LSHL, left).lanewise(VectorOperators.ASHR, right)
+                .convertShape(VectorOperators.I2F, PanelLayout.FLOATS, 0);
+    }
+
+    /** Bytes of one group's codes. */
+    static int groupBytes(WeightFormat format) {
+        return format == WeightFormat.Q8 ? Q8_GROUP_BYTES : Q4_GROUP_BYTES;
+    }
+
+    /** Where a group's words for columns {@code [LANES, 2 LANES)} lie, in bytes after those for the first columns. */
+    static int secondVector(WeightFormat format) {
+        return format == WeightFormat.Q8 ? VECTOR_BYTES : 0;
+    }
+
+    /** How many bits above column {@code j}'s codes in its word column {@code LANES + j}'s lie in theirs. */
+    static int above(WeightFormat format) {
+        return format == WeightFormat.Q8 ? 0 : Short.SIZE;
+    }
+
     /** The scales in the low halves of a vector of words. */
     static FloatVector lowScales(IntVector words) {
         return words.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
@@ -181,29 +221,5 @@ final class QuantLayout {
     /** The scales in the high halves of a vector of words. */
     static FloatVector highScales(IntVector words) {
         return words.and(0xFFFF0000).reinterpretAsFloats();
-    }
-
-    /** The {@code LANES} signed bytes at {@code offset}, as floats. */
-    static FloatVector bytes(ByteBuffer packed, int offset) {
-        return (FloatVector) ByteVector.fromByteBuffer(CODES, packed, offset, ORDER)
-                .convertShape(VectorOperators.B2F, PanelLayout.FLOATS, 0);
-    }
-
-    /** The {@code LANES} signed bytes at {@code offset}, as ints (each a Q4 load's two codes, see below). */
-    static IntVector nibblePairs(ByteBuffer packed, int offset) {
-        return (IntVector) ByteVector.fromByteBuffer(CODES, packed, offset, ORDER)
-                .convertShape(VectorOperators.B2I, INTS, 0);
-    }
-
-    /** The codes in the low nibbles of sign-extended bytes, as floats. */
-    static FloatVector lowNibbles(IntVector bytes) {
-        return (FloatVector) bytes.lanewise(VectorOperators.LSHL, 28).lanewise(VectorOperators.ASHR, 28)
-                .convertShape(VectorOperators.I2F, PanelLayout.FLOATS, 0);
-    }
-
-    /** The codes in the high nibbles of sign-extended bytes, as floats. */
-    static FloatVector highNibbles(IntVector bytes) {
-        return (FloatVector) bytes.lanewise(VectorOperators.ASHR, 4)
-                .convertShape(VectorOperators.I2F, PanelLayout.FLOATS, 0);
     }
 }

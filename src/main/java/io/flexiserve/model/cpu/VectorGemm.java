@@ -229,9 +229,8 @@ public final class VectorGemm {
             return;
         }
         if (format != WeightFormat.F16) {
-            inPanelChunks((long) rows * out * in, format == WeightFormat.Q8
-                    ? (p0, p1) -> QuantKernels.rowsQ8(packed, out, in, xt, rows, y, yOffset, p0 / 2, p1 / 2)
-                    : (p0, p1) -> QuantKernels.rowsQ4(packed, out, in, xt, rows, y, yOffset, p0 / 2, p1 / 2));
+            inPanelChunks((long) rows * out * in, (p0, p1) -> QuantKernels.rows(format, packed, out, in, xt, rows, y,
+                    yOffset, p0 / 2, p1 / 2));
             return;
         }
         float rowScale = rowScale();
@@ -289,12 +288,8 @@ public final class VectorGemm {
             inPanelChunks((long) out * in, (p0, p1) -> FloatPanels.row(packed, in, x, y, p0, p1));
             return;
         }
-        if (format == WeightFormat.Q8) {
-            inPanelChunks((long) out * in, (p0, p1) -> QuantKernels.rowQ8(packed, in, x, y, p0 / 2, p1 / 2));
-            return;
-        }
-        if (format == WeightFormat.Q4) {
-            inPanelChunks((long) out * in, (p0, p1) -> QuantKernels.rowQ4(packed, in, x, y, p0 / 2, p1 / 2));
+        if (format == WeightFormat.Q8 || format == WeightFormat.Q4) {
+            inPanelChunks((long) out * in, (p0, p1) -> QuantKernels.row(format, packed, in, x, y, p0 / 2, p1 / 2));
             return;
         }
         float rowScale = rowScale();
@@ -328,16 +323,15 @@ public final class VectorGemm {
             int out = 2 * PanelLayout.PANEL;
             int in = 256;
             ByteBuffer weight = ByteBuffer.allocateDirect((int) FloatPanels.packedBytes(out, in)); // the largest form
-            int widened = QuantKernels.WIDEN_MIN_ROWS;
-            float[] xt = new float[in * widened];
-            float[] y = new float[widened * out];
+            float[] xt = new float[in * 12];
+            float[] y = new float[12 * out];
             for (int i = 0; i < 3000; i++) {
                 PanelKernels.multiply(weight, 1f, out, in, xt, i % 2 == 0 ? 12 : 4, y, 0, 0, 2); // every kernel
                 RowKernel.multiply(weight, 1f, in, xt, y, 0, 2);
-                QuantKernels.rowsQ8(weight, out, in, xt, i % 2 == 0 ? 12 : widened, y, 0, 0, 1);
-                QuantKernels.rowsQ4(weight, out, in, xt, i % 2 == 0 ? 12 : widened, y, 0, 0, 1);
-                QuantKernels.rowQ8(weight, in, xt, y, 0, 1);
-                QuantKernels.rowQ4(weight, in, xt, y, 0, 1);
+                QuantKernels.rows(WeightFormat.Q8, weight, out, in, xt, i % 2 == 0 ? 12 : 4, y, 0, 0, 1);
+                QuantKernels.rows(WeightFormat.Q4, weight, out, in, xt, i % 2 == 0 ? 12 : 4, y, 0, 0, 1);
+                QuantKernels.row(WeightFormat.Q8, weight, in, xt, y, 0, 1);
+                QuantKernels.row(WeightFormat.Q4, weight, in, xt, y, 0, 1);
                 FloatPanels.rows(weight, out, in, xt, 12, y, 0, 0, 2);
                 FloatPanels.row(weight, in, xt, y, 0, 2);
             }

@@ -123,7 +123,7 @@ class QuantizedGemmTest {
         int in = 320;
         VectorGemm gemm = VectorGemm.pack(manager.create(Products.gaussian(random, out * in, 0.02), new Shape(out, in))
                 .toType(DataType.FLOAT16, false), format);
-        for (int rows : new int[] {2, 5, 8, 13, 16, 70}) { // 16 and 64 (of 70): the widened kernel
+        for (int rows : new int[] {2, 5, 8, 13, 16, 70}) { // 70: a 64-row chunk and a padded one
             float[] x = Products.gaussian(random, rows * in, 1);
             float[] together = gemm.multiplyRows(x, rows);
             for (int r = 0; r < rows; r++) {
