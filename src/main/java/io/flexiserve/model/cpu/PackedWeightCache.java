@@ -32,7 +32,7 @@ import org.jboss.logging.Logger;
  * them instead of converting the checkpoint again.
  *
  * <p>An entry is a directory under the cache root named by a digest of everything the packed bytes depend on: the
- * checkpoint's files (path, name, size and modification time of each), the dtype, {@link #LAYOUT_VERSION} and the
+ * checkpoint's files (path, name, size and modification time of each), the dtype, its layout version and the
  * vector width the panels were laid out for. It holds {@code weights.bin} (each weight's bytes, 64-byte aligned) and
  * {@code index.json} (per tensor name: offset, bytes, format, f16 exponent bias, shape). A load that finds no entry
  * writes one as it packs, into a temporary directory renamed into place once the model has loaded, so an entry is
@@ -45,10 +45,16 @@ public final class PackedWeightCache implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(PackedWeightCache.class);
 
     /**
-     * Bump when {@link PanelLayout}, {@link QuantLayout} or {@link FloatPanels} change what the bytes mean, or a weight
+     * The version of what an entry's bytes mean, part of its key. Every entry holds {@link PanelLayout} and
+     * {@link FloatPanels} panels: bump this, and {@link #QUANTIZED_VERSION} with it, when they change or a weight
      * changes format.
      */
-    static final int LAYOUT_VERSION = 4;
+    static final int PANELS_VERSION = 3;
+    /**
+     * The same for {@code q8} and {@code q4} entries, which also hold {@link QuantLayout} weights: bump it alone when
+     * that changes, so that the other dtypes' entries stay valid (4: codes as words).
+     */
+    static final int QUANTIZED_VERSION = 4;
     private static final int ALIGN = 64;
     /** Bytes {@link #readThrough} asks for at a time: several 2 MB pages. */
     private static final int READ_CHUNK = 8 << 20;
@@ -302,10 +308,11 @@ public final class PackedWeightCache implements AutoCloseable {
         }
     }
 
-    /** The entry's name: a digest of the checkpoint's files, the dtype, the layout version and the vector width. */
+    /** The entry's name: a digest of the checkpoint's files, the dtype, its layout version and the vector width. */
     static String key(Path checkpoint, String dtype) throws IOException {
+        boolean quantized = dtype.equals(WeightFormat.Q8.label()) || dtype.equals(WeightFormat.Q4.label());
         StringBuilder identity = new StringBuilder(checkpoint.toAbsolutePath().normalize() + "\n" + dtype + "\n"
-                + LAYOUT_VERSION + "\n" + PanelLayout.LANES + "\n");
+                + (quantized ? QUANTIZED_VERSION : PANELS_VERSION) + "\n" + PanelLayout.LANES + "\n");
         try (Stream<Path> files = Files.list(checkpoint)) {
             for (Path f : files.filter(Files::isRegularFile).sorted().toList()) {
                 identity.append(f.getFileName()).append(' ').append(Files.size(f)).append(' ')
