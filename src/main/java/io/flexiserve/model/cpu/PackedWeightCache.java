@@ -22,6 +22,7 @@ import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.stream.Stream;
@@ -310,7 +311,8 @@ public final class PackedWeightCache implements AutoCloseable {
 
     /** The entry's name: a digest of the checkpoint's files, the dtype, its layout version and the vector width. */
     static String key(Path checkpoint, String dtype) throws IOException {
-        boolean quantized = dtype.equals(WeightFormat.Q8.label()) || dtype.equals(WeightFormat.Q4.label());
+        boolean quantized = Arrays.stream(WeightFormat.values())
+                .anyMatch(f -> f.quantized() && f.label().equals(dtype));
         StringBuilder identity = new StringBuilder(checkpoint.toAbsolutePath().normalize() + "\n" + dtype + "\n"
                 + (quantized ? QUANTIZED_VERSION : PANELS_VERSION) + "\n" + PanelLayout.LANES + "\n");
         try (Stream<Path> files = Files.list(checkpoint)) {

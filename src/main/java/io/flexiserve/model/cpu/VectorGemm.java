@@ -288,7 +288,7 @@ public final class VectorGemm {
             inPanelChunks((long) out * in, (p0, p1) -> FloatPanels.row(packed, in, x, y, p0, p1));
             return;
         }
-        if (format == WeightFormat.Q8 || format == WeightFormat.Q4) {
+        if (format.quantized()) {
             inPanelChunks((long) out * in, (p0, p1) -> QuantKernels.row(format, packed, in, x, y, p0 / 2, p1 / 2));
             return;
         }
