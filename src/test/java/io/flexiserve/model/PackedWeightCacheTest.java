@@ -88,12 +88,59 @@ class PackedWeightCacheTest {
     }
 
     @Test
-    void aChangedCheckpointGetsANewEntry() throws Exception {
+    void aChangedCheckpointGetsANewEntryAndItsOldOneIsRemoved() throws Exception {
         float[] before = logits("q4", root);
+        Path old = entries().get(0);
         Path weights = ckpt.resolve(CheckpointTensors.SINGLE);
         Files.setLastModifiedTime(weights, FileTime.fromMillis(Files.getLastModifiedTime(weights).toMillis() + 60_000));
         assertArrayEquals(before, logits("q4", root), "the same values, repacked");
-        assertEquals(2, entries().size(), "a checkpoint with another modification time is another checkpoint");
+        List<Path> now = entries();
+        assertEquals(1, now.size(), "the entry of the checkpoint's old files is removed: " + now);
+        assertFalse(now.contains(old), "a checkpoint with another modification time is another checkpoint");
+    }
+
+    /**
+     * Entries this build no longer reads (the same checkpoint directory, dtype and vector width under another key: an
+     * older layout version) are removed when the current one is opened; entries of another dtype, checkpoint or vector
+     * width, and entries without a record of their source, are not this load's to judge and stay.
+     */
+    @Test
+    void anOlderLayoutsEntryIsRemovedAndOtherEntriesStay() throws Exception {
+        logits("q8", root);
+        Path current = entries().get(0);
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        com.fasterxml.jackson.databind.node.ObjectNode source =
+                (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(current.resolve("source.json").toFile());
+        assertEquals(ckpt.toAbsolutePath().normalize().toString(), source.get("checkpoint").asText());
+        assertEquals("q8", source.get("dtype").asText());
+
+        Path older = entry("q8-older", source.deepCopy().put("version", source.get("version").asInt() - 1));
+        Path otherDtype = entry("q4-other", source.deepCopy().put("dtype", "q4"));
+        Path otherCheckpoint = entry("q8-elsewhere", source.deepCopy().put("checkpoint", dir.resolve("x").toString()));
+        Path otherWidth = entry("q8-wider", source.deepCopy().put("lanes", source.get("lanes").asInt() * 2));
+        Path unrecorded = entry("q8-unrecorded", null);
+        try (PackedWeightCache cache = PackedWeightCache.open(root, ckpt, "q8")) {
+            assertFalse(cache.writing(), "the current entry is read");
+        }
+        assertFalse(Files.exists(older), "the older layout's entry is removed");
+        for (Path kept : List.of(current, otherDtype, otherCheckpoint, otherWidth, unrecorded)) {
+            assertTrue(Files.exists(kept.resolve("weights.bin")), kept + " stays");
+        }
+
+        Files.delete(current.resolve("source.json")); // an entry written before the record existed
+        logits("q8", root);
+        assertTrue(Files.exists(current.resolve("source.json")), "a current entry without a record gets one");
+    }
+
+    /** An entry directory named {@code name} with a weights file and, unless null, {@code source} as its record. */
+    private Path entry(String name, com.fasterxml.jackson.databind.JsonNode source) throws Exception {
+        Path entry = Files.createDirectories(root.resolve(name));
+        Files.writeString(entry.resolve("weights.bin"), "weights");
+        Files.writeString(entry.resolve("index.json"), "{}");
+        if (source != null) {
+            Files.writeString(entry.resolve("source.json"), source.toString());
+        }
+        return entry;
     }
 
     @Test

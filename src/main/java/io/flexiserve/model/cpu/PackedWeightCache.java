@@ -40,6 +40,12 @@ import org.jboss.logging.Logger;
  * whole or absent, and serves each weight it wrote from the file's pages, as a restart does; a load that finds one
  * maps each weight (no copy, and no checkpoint read for it). A cache that cannot be written or read is logged and
  * passed by: the load goes on from the checkpoint, and a broken entry is written again.
+ *
+ * <p>Each entry also records what it was packed from ({@code source.json}). An entry of the same checkpoint directory,
+ * dtype and vector width under another name is one this build no longer reads (an older layout version, or the
+ * checkpoint's files changed since): {@link #open} removes it, before it checks for room, so that an upgrade or a
+ * retrained checkpoint leaves one entry on disk, not two. Entries of other checkpoints, dtypes or vector widths (a
+ * data directory shared by other machines), and entries written before this record existed, are left alone.
  */
 public final class PackedWeightCache implements AutoCloseable {
 
@@ -61,6 +67,8 @@ public final class PackedWeightCache implements AutoCloseable {
     private static final int READ_CHUNK = 8 << 20;
     private static final String WEIGHTS = "weights.bin";
     private static final String INDEX = "index.json";
+    /** What an entry was packed from: checkpoint directory, dtype, layout version, vector width. */
+    private static final String SOURCE = "source.json";
 
     private final Path entry;
     private final JsonNode index;      // reading: the entry's index; null when writing
@@ -96,9 +104,12 @@ public final class PackedWeightCache implements AutoCloseable {
         Path entry;
         try {
             entry = root.resolve(key(checkpoint, dtype));
+            ObjectNode source = source(checkpoint, dtype);
+            removeSuperseded(root, entry, source);
             if (Files.exists(entry.resolve(INDEX))) {
                 PackedWeightCache existing = read(entry);
                 if (existing != null) {
+                    recordSource(entry, source);
                     return existing;
                 }
             }
@@ -113,6 +124,7 @@ public final class PackedWeightCache implements AutoCloseable {
                 return null;
             }
             Path staging = Files.createTempDirectory(root, entry.getFileName() + ".writing-");
+            Files.writeString(staging.resolve(SOURCE), source.toPrettyString());
             FileChannel weights = FileChannel.open(staging.resolve(WEIGHTS), StandardOpenOption.CREATE_NEW,
                     StandardOpenOption.READ, StandardOpenOption.WRITE); // read: to map back what is written
             return new PackedWeightCache(entry, null, null, staging, weights);
@@ -311,10 +323,8 @@ public final class PackedWeightCache implements AutoCloseable {
 
     /** The entry's name: a digest of the checkpoint's files, the dtype, its layout version and the vector width. */
     static String key(Path checkpoint, String dtype) throws IOException {
-        boolean quantized = Arrays.stream(WeightFormat.values())
-                .anyMatch(f -> f.quantized() && f.label().equals(dtype));
         StringBuilder identity = new StringBuilder(checkpoint.toAbsolutePath().normalize() + "\n" + dtype + "\n"
-                + (quantized ? QUANTIZED_VERSION : PANELS_VERSION) + "\n" + PanelLayout.LANES + "\n");
+                + version(dtype) + "\n" + PanelLayout.LANES + "\n");
         try (Stream<Path> files = Files.list(checkpoint)) {
             for (Path f : files.filter(Files::isRegularFile).sorted().toList()) {
                 identity.append(f.getFileName()).append(' ').append(Files.size(f)).append(' ')
@@ -326,6 +336,68 @@ public final class PackedWeightCache implements AutoCloseable {
             return dtype + "-" + HexFormat.of().formatHex(digest, 0, 12);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
+        }
+    }
+
+    /** What an entry is packed from, as {@link #SOURCE} records it; two entries alike in this differ in version or files. */
+    private static ObjectNode source(Path checkpoint, String dtype) {
+        ObjectNode source = new ObjectMapper().createObjectNode();
+        source.put("checkpoint", checkpoint.toAbsolutePath().normalize().toString()).put("dtype", dtype)
+                .put("version", version(dtype)).put("lanes", PanelLayout.LANES);
+        return source;
+    }
+
+    /** Gives an entry written before {@link #SOURCE} existed its record, so that a later upgrade can supersede it. */
+    private static void recordSource(Path entry, ObjectNode source) {
+        if (Files.exists(entry.resolve(SOURCE))) {
+            return;
+        }
+        try {
+            Path written = Files.createTempFile(entry, SOURCE, ".tmp");
+            Files.writeString(written, source.toPrettyString());
+            Files.move(written, entry.resolve(SOURCE), StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException | RuntimeException e) {
+            LOG.debugf("could not record the source of %s: %s", entry, e.toString());
+        }
+    }
+
+    private static int version(String dtype) {
+        boolean quantized = Arrays.stream(WeightFormat.values())
+                .anyMatch(f -> f.quantized() && f.label().equals(dtype));
+        return quantized ? QUANTIZED_VERSION : PANELS_VERSION;
+    }
+
+    /**
+     * Removes the entries under {@code root} other than {@code current} packed from the same checkpoint directory, dtype
+     * and vector width: the key tells them apart from {@code current} only by a layout version or by checkpoint files
+     * that have changed since, so this build would never read them again. A process still serving one keeps its
+     * mapped pages (the files are unlinked, not truncated). Staging directories are {@link #deleteAbandonedStaging}'s.
+     */
+    private static void removeSuperseded(Path root, Path current, ObjectNode source) throws IOException {
+        if (!Files.isDirectory(root)) {
+            return;
+        }
+        ObjectMapper json = new ObjectMapper();
+        try (Stream<Path> dirs = Files.list(root)) {
+            for (Path dir : dirs.filter(d -> !d.equals(current) && !d.getFileName().toString().contains(".writing-")
+                    && Files.isRegularFile(d.resolve(SOURCE))).toList()) {
+                JsonNode other;
+                try {
+                    other = json.readTree(dir.resolve(SOURCE).toFile());
+                } catch (IOException unreadable) {
+                    continue; // not ours to judge
+                }
+                if (other.path("checkpoint").asText().equals(source.get("checkpoint").asText())
+                        && other.path("dtype").asText().equals(source.get("dtype").asText())
+                        && other.path("lanes").asInt() == source.get("lanes").asInt()) {
+                    int version = other.path("version").asInt();
+                    LOG.infof("removing packed-weight entry %s, superseded by %s: %s", dir, current.getFileName(),
+                            version == source.get("version").asInt() ? "the checkpoint's files have changed since"
+                                    : "its layout is version " + version + ", this build reads "
+                                    + source.get("version").asInt());
+                    delete(dir);
+                }
+            }
         }
     }
 
