@@ -88,6 +88,13 @@ public interface FlexiServeConfig {
         boolean packedCache();
 
         /**
+         * Where {@link #packedCache()} keeps its entries instead of {@code <data-dir>/packed}: a faster or larger disk,
+         * or a directory several services (or {@code bench --packed-cache}) share. Entries of other checkpoints and
+         * dtypes are left alone there.
+         */
+        Optional<Path> packedCacheDir();
+
+        /**
          * End the process (exit status 1) when the model cannot be loaded, after logging why: an orchestrator then
          * shows a crash loop with the reason instead of a pod that never gets ready. Off, the service stays up with
          * readiness down and the reason in its health body.

@@ -292,7 +292,8 @@ public class FlexiServeWiring implements ModelRegistry, RouterSets, FineTuningSe
         long start = System.nanoTime();
         ProgressLog progress = new ProgressLog(name, start, state);
         FlexiDepthModel model = ModelLoader.load(dir, options, progress::loaded,
-                config.model().packedCache() ? config.dataDir().resolve("packed") : null, dtype);
+                config.model().packedCache() ? config.model().packedCacheDir().orElse(config.dataDir().resolve("packed"))
+                        : null, dtype);
         LOG.infof("model %s as %s: %s", name, dtype, model.forwardPaths());
         try {
             Tokenizer tokenizer = Tokenizer.load(dir);

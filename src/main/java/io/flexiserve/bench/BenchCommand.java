@@ -49,9 +49,10 @@ public final class BenchCommand implements Callable<Integer> {
             description = "Where generated preset checkpoints are kept between runs.")
     Path cacheDir;
     @Option(names = "--packed-cache",
-            description = "For the engine-only part: load through a packed-weight cache here, as the service does"
-                    + " (the first run writes its entry, later runs map it: their weights are file pages, as a"
-                    + " restarted service's are). Default: pack in memory.")
+            description = "Load through a packed-weight cache here, as the service does (the first run writes its"
+                    + " entry, later runs map it: their weights are file pages, as a restarted service's are); the"
+                    + " service started for --prefill and the HTTP levels uses it too. Default: pack in memory, and"
+                    + " the service in a temporary directory.")
     Path packedCache;
     @Option(names = "--dtype", defaultValue = "f32",
             description = "f32, f16, f16-weights, mixed (f16 packed for the Java kernels), q8, q4 or auto (as ModelOptions).")
@@ -242,7 +243,7 @@ public final class BenchCommand implements Callable<Integer> {
         ratios.put("skip_all_speedup_over_byte_ratio", round(t1 / t0 / bytes.skipAllRatio()));
         ratios.put("full_depth_over_roofline", round(t0 / roofline));
         if (!noHttp || !noPrefill) {
-            try (HttpBench service = new HttpBench(runnerJar(), dir, dtype, port)) {
+            try (HttpBench service = new HttpBench(runnerJar(), dir, dtype, port, packedCache)) {
                 if (!noHttp) {
                     List<HttpBench.Level> levels = http(service);
                     report.put("http", levels);

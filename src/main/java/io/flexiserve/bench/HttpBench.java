@@ -35,6 +35,15 @@ final class HttpBench implements AutoCloseable {
     private static final List<String> KERNEL_SWITCHES = List.of("io.flexiserve.vector-gemm", "io.flexiserve.java-decode");
 
     HttpBench(Path runnerJar, Path checkpoint, String dtype, int port) throws IOException, InterruptedException {
+        this(runnerJar, checkpoint, dtype, port, null);
+    }
+
+    /**
+     * A service of {@code checkpoint} as {@code dtype}; with {@code packedCache}, its packed weights are mapped from
+     * (or written to) that directory's entry rather than converted into a temporary one, as a restarted service's are.
+     */
+    HttpBench(Path runnerJar, Path checkpoint, String dtype, int port, Path packedCache)
+            throws IOException, InterruptedException {
         this.data = Files.createTempDirectory("flexiserve-bench");
         List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElse("java")); // this JVM's java
@@ -46,6 +55,9 @@ final class HttpBench implements AutoCloseable {
             if (value != null) {
                 command.add("-D" + property + "=" + value);
             }
+        }
+        if (packedCache != null) {
+            command.add("-Dflexiserve.model.packed-cache-dir=" + packedCache.toAbsolutePath());
         }
         command.addAll(List.of("-Dquarkus.http.port=" + port, "-Dflexiserve.model.path=" + checkpoint,
                 "-Dflexiserve.model.dtype=" + dtype, "-Dflexiserve.data-dir=" + data, "-jar", runnerJar.toString()));
