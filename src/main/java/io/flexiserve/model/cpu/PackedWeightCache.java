@@ -372,8 +372,9 @@ public final class PackedWeightCache implements AutoCloseable {
      * and vector width: the key tells them apart from {@code current} only by a layout version or by checkpoint files
      * that have changed since, so this build would never read them again. A process still serving one keeps its
      * mapped pages (the files are unlinked, not truncated). Staging directories are {@link #deleteAbandonedStaging}'s.
+     * Housekeeping only: a root that cannot be listed is logged, and the cache goes on without it.
      */
-    private static void removeSuperseded(Path root, Path current, ObjectNode source) throws IOException {
+    private static void removeSuperseded(Path root, Path current, ObjectNode source) {
         if (!Files.isDirectory(root)) {
             return;
         }
@@ -398,6 +399,8 @@ public final class PackedWeightCache implements AutoCloseable {
                     delete(dir);
                 }
             }
+        } catch (IOException | RuntimeException e) {
+            LOG.warnf("superseded packed-weight entries under %s not looked for: %s", root, e.toString());
         }
     }
 
@@ -416,6 +419,8 @@ public final class PackedWeightCache implements AutoCloseable {
                     delete(dir);
                 }
             }
+        } catch (IOException | RuntimeException e) {
+            LOG.warnf("superseded packed-weight entries under %s not looked for: %s", root, e.toString());
         }
     }
 
