@@ -132,6 +132,49 @@ class PackedWeightCacheTest {
         assertTrue(Files.exists(current.resolve("source.json")), "a current entry without a record gets one");
     }
 
+    /**
+     * An entry another process serves (it holds the shared lock every load takes on the weights it maps) is not
+     * removed, however superseded, and is once that process has gone; nor is one this JVM serves.
+     */
+    @Test
+    void aSupersededEntryAProcessServesStaysUntilItHasGone() throws Exception {
+        logits("q8", root);
+        Path current = entries().get(0);
+        com.fasterxml.jackson.databind.node.ObjectNode source = (com.fasterxml.jackson.databind.node.ObjectNode)
+                new com.fasterxml.jackson.databind.ObjectMapper().readTree(current.resolve("source.json").toFile());
+        Path older = entry("q8-older", source.deepCopy().put("version", source.get("version").asInt() - 1));
+
+        Path holder = dir.resolve("Hold.java"); // a second process: locks as a serving load does, until stdin closes
+        Files.writeString(holder, "import java.nio.channels.FileChannel; import java.nio.file.*;\n"
+                + "public class Hold { public static void main(String[] a) throws Exception {\n"
+                + "  try (FileChannel c = FileChannel.open(Path.of(a[0]), StandardOpenOption.READ)) {\n"
+                + "    c.lock(0, Long.MAX_VALUE, true); System.out.println(\"held\"); System.out.flush();\n"
+                + "    System.in.read(); } } }\n");
+        String launcher = ProcessHandle.current().info().command().orElse("java");
+        Process other = new ProcessBuilder(launcher, holder.toString(), older.resolve("weights.bin").toString())
+                .redirectErrorStream(true).start();
+        try {
+            java.io.BufferedReader out = new java.io.BufferedReader(new java.io.InputStreamReader(other.getInputStream()));
+            assertEquals("held", out.readLine(), "the other process holds the lock");
+            try (PackedWeightCache cache = PackedWeightCache.open(root, ckpt, "q8")) {
+                assertFalse(cache.writing());
+            }
+            assertTrue(Files.exists(older.resolve("weights.bin")), "served by another process: kept");
+        } finally {
+            other.getOutputStream().close();
+            other.waitFor();
+        }
+        try (java.nio.channels.FileChannel here = java.nio.channels.FileChannel.open(older.resolve("weights.bin"),
+                java.nio.file.StandardOpenOption.READ)) {
+            here.lock(0, Long.MAX_VALUE, true);
+            PackedWeightCache.open(root, ckpt, "q8").close();
+            assertTrue(Files.exists(older.resolve("weights.bin")), "served by this JVM: kept");
+        }
+        PackedWeightCache.open(root, ckpt, "q8").close();
+        assertFalse(Files.exists(older), "served by no one: removed");
+        assertTrue(Files.exists(current.resolve("index.json")), "and the current entry, served by none, stays");
+    }
+
     /** An entry directory named {@code name} with a weights file and, unless null, {@code source} as its record. */
     private Path entry(String name, com.fasterxml.jackson.databind.JsonNode source) throws Exception {
         Path entry = Files.createDirectories(root.resolve(name));

@@ -14,8 +14,11 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -44,8 +47,9 @@ import org.jboss.logging.Logger;
  * <p>Each entry also records what it was packed from ({@code source.json}). An entry of the same checkpoint directory,
  * dtype and vector width under another name is one this build no longer reads (an older layout version, or the
  * checkpoint's files changed since): {@link #open} removes it, before it checks for room, so that an upgrade or a
- * retrained checkpoint leaves one entry on disk, not two. Entries of other checkpoints, dtypes or vector widths (a
- * data directory shared by other machines), and entries written before this record existed, are left alone.
+ * retrained checkpoint leaves one entry on disk, not two, unless a running process serves it (each load holds a
+ * shared lock on the weights it serves). Entries of other checkpoints, dtypes or vector widths (a data directory
+ * shared by other machines), and entries written before this record existed, are left alone.
  */
 public final class PackedWeightCache implements AutoCloseable {
 
@@ -72,7 +76,8 @@ public final class PackedWeightCache implements AutoCloseable {
 
     private final Path entry;
     private final JsonNode index;      // reading: the entry's index; null when writing
-    private final FileChannel reading; // reading: weights.bin
+    private final FileChannel reading; // reading: weights.bin, holding its shared lock (see #removeSuperseded)
+    private FileChannel held;          // writing, once committed: the entry's weights.bin, holding its shared lock
     private final Path staging;        // writing: the temporary directory (renamed into place, or deleted); else null
     private FileChannel writing;
     private final ObjectNode written;
@@ -140,6 +145,9 @@ public final class PackedWeightCache implements AutoCloseable {
         try {
             JsonNode index = new ObjectMapper().readTree(entry.resolve(INDEX).toFile());
             weights = FileChannel.open(entry.resolve(WEIGHTS), StandardOpenOption.READ);
+            if (!holdShared(weights)) {
+                throw new IOException("another process is removing it");
+            }
             long end = 0;
             for (JsonNode e : index) {
                 end = Math.max(end, e.get("offset").asLong() + e.get("bytes").asLong());
@@ -271,6 +279,7 @@ public final class PackedWeightCache implements AutoCloseable {
             try {
                 Files.move(staging, entry, StandardCopyOption.ATOMIC_MOVE);
                 LOG.infof("packed weights written to %s for the next start", entry);
+                hold(); // the weights this load serves are this file's pages
             } catch (java.nio.file.FileSystemException raced) { // Linux reports ENOTEMPTY as a plain one
                 if (!Files.exists(entry.resolve(INDEX))) {
                     throw raced;
@@ -303,7 +312,10 @@ public final class PackedWeightCache implements AutoCloseable {
         }
         try {
             if (reading != null) {
-                reading.close();
+                reading.close(); // and with it its lock
+            }
+            if (held != null) {
+                held.close();
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -352,12 +364,20 @@ public final class PackedWeightCache implements AutoCloseable {
         if (Files.exists(entry.resolve(SOURCE))) {
             return;
         }
+        Path written = null;
         try {
-            Path written = Files.createTempFile(entry, SOURCE, ".tmp");
+            written = Files.createTempFile(entry, SOURCE, ".tmp");
             Files.writeString(written, source.toPrettyString());
             Files.move(written, entry.resolve(SOURCE), StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException | RuntimeException e) {
             LOG.debugf("could not record the source of %s: %s", entry, e.toString());
+            try {
+                if (written != null) {
+                    Files.deleteIfExists(written);
+                }
+            } catch (IOException ignored) {
+                // the entry's directory went with it
+            }
         }
     }
 
@@ -371,8 +391,10 @@ public final class PackedWeightCache implements AutoCloseable {
      * Removes the entries under {@code root} other than {@code current} packed from the same checkpoint directory, dtype
      * and vector width: the key tells them apart from {@code current} only by a layout version or by checkpoint files
      * that have changed since, so this build would never read them again. A process still serving one keeps its
-     * mapped pages (the files are unlinked, not truncated). Staging directories are {@link #deleteAbandonedStaging}'s.
-     * Housekeeping only: a root that cannot be listed is logged, and the cache goes on without it.
+     * An entry a running process serves is kept: every process holds a shared lock on the weights of the entry it
+     * serves ({@link #holdShared}), and an entry is removed only under an exclusive one. Staging directories are
+     * {@link #deleteAbandonedStaging}'s. Housekeeping only: a root that cannot be listed is logged, and the cache
+     * goes on without it.
      */
     private static void removeSuperseded(Path root, Path current, ObjectNode source) {
         if (!Files.isDirectory(root)) {
@@ -392,11 +414,14 @@ public final class PackedWeightCache implements AutoCloseable {
                         && other.path("dtype").asText().equals(source.get("dtype").asText())
                         && other.path("lanes").asInt() == source.get("lanes").asInt()) {
                     int version = other.path("version").asInt();
-                    LOG.infof("removing packed-weight entry %s, superseded by %s: %s", dir, current.getFileName(),
-                            version == source.get("version").asInt() ? "the checkpoint's files have changed since"
-                                    : "its layout is version " + version + ", this build reads "
-                                    + source.get("version").asInt());
-                    delete(dir);
+                    String why = version == source.get("version").asInt() ? "the checkpoint's files have changed since"
+                            : "its layout is version " + version + ", this build reads " + source.get("version").asInt();
+                    if (deleteUnlessServed(dir)) {
+                        LOG.infof("removed packed-weight entry %s, superseded by %s: %s", dir, current.getFileName(), why);
+                    } else {
+                        LOG.infof("packed-weight entry %s is superseded (%s) but a running process serves it; a later"
+                                + " start removes it", dir, why);
+                    }
                 }
             }
         } catch (IOException | RuntimeException e) {
@@ -404,11 +429,55 @@ public final class PackedWeightCache implements AutoCloseable {
         }
     }
 
-    /** How long a staging directory's weights may go unwritten before it counts as left by a killed process. */
+    /** Holds the committed entry's shared lock, as a load that reads an entry does; a failure only costs the lock. */
+    private void hold() {
+        try {
+            held = FileChannel.open(entry.resolve(WEIGHTS), StandardOpenOption.READ);
+            holdShared(held);
+        } catch (IOException | RuntimeException e) {
+            LOG.debugf("no lock held on %s: %s", entry, e.toString());
+        }
+    }
+
+    /**
+     * Takes a shared lock on an entry's weights for as long as {@code weights} stays open, so that no other process
+     * removes the entry under the pages this one serves; false when another process holds it exclusively (it is
+     * removing the entry). A lock this JVM already holds (two models of one entry) counts as held.
+     */
+    private static boolean holdShared(FileChannel weights) throws IOException {
+        try {
+            return weights.tryLock(0, Long.MAX_VALUE, true) != null;
+        } catch (OverlappingFileLockException heldHere) {
+            return true;
+        }
+    }
+
+    /** Deletes the entry {@code dir} under an exclusive lock on its weights: not when a process holds them (serves it). */
+    private static boolean deleteUnlessServed(Path dir) {
+        try (FileChannel weights = FileChannel.open(dir.resolve(WEIGHTS), StandardOpenOption.READ,
+                StandardOpenOption.WRITE)) {
+            FileLock lock = weights.tryLock();
+            if (lock == null) {
+                return false;
+            }
+            delete(dir); // unlinked while locked; the lock goes with the channel
+            return true;
+        } catch (OverlappingFileLockException servedHere) {
+            return false;
+        } catch (NoSuchFileException noWeights) { // nothing can map it
+            delete(dir);
+            return true;
+        } catch (IOException | RuntimeException e) {
+            LOG.warnf("could not lock %s to remove it: %s", dir, e.toString());
+            return false;
+        }
+    }
+
+    /** How long a staging directory's may go unwritten before it counts as left by a killed process. */
     private static final long ABANDONED_MILLIS = 10 * 60 * 1000;
 
     /** Removes staging directories whose writer died (their weights untouched for {@link #ABANDONED_MILLIS}). */
-    private static void deleteAbandonedStaging(Path root) throws IOException {
+    private static void deleteAbandonedStaging(Path root) {
         try (Stream<Path> dirs = Files.list(root)) {
             for (Path dir : dirs.filter(d -> d.getFileName().toString().contains(".writing-")).toList()) {
                 Path weights = dir.resolve(WEIGHTS);
@@ -420,7 +489,7 @@ public final class PackedWeightCache implements AutoCloseable {
                 }
             }
         } catch (IOException | RuntimeException e) {
-            LOG.warnf("superseded packed-weight entries under %s not looked for: %s", root, e.toString());
+            LOG.warnf("abandoned staging directories under %s not looked for: %s", root, e.toString());
         }
     }
 
@@ -432,7 +501,7 @@ public final class PackedWeightCache implements AutoCloseable {
             for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(p);
             }
-        } catch (IOException e) {
+        } catch (IOException | UncheckedIOException e) { // another process removing it too
             LOG.warnf("could not remove %s: %s", dir, e.toString());
         }
     }
