@@ -73,6 +73,7 @@ public final class PackedWeightCache implements AutoCloseable {
     private static final String INDEX = "index.json";
     /** What an entry was packed from: checkpoint directory, dtype, layout version, vector width. */
     private static final String SOURCE = "source.json";
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path entry;
     private final JsonNode index;      // reading: the entry's index; null when writing
@@ -90,7 +91,7 @@ public final class PackedWeightCache implements AutoCloseable {
         this.reading = reading;
         this.staging = staging;
         this.writing = writing;
-        this.written = new ObjectMapper().createObjectNode();
+        this.written = JSON.createObjectNode();
     }
 
     /** Space an entry being written leaves free on its file system, so that writing it never fills the disk. */
@@ -108,8 +109,8 @@ public final class PackedWeightCache implements AutoCloseable {
     public static PackedWeightCache open(Path root, Path checkpoint, String dtype, long bytes) {
         Path entry;
         try {
-            entry = root.resolve(key(checkpoint, dtype));
             ObjectNode source = source(checkpoint, dtype);
+            entry = root.resolve(key(checkpoint, source));
             removeSuperseded(root, entry, source);
             if (Files.exists(entry.resolve(INDEX))) {
                 PackedWeightCache existing = read(entry);
@@ -143,7 +144,7 @@ public final class PackedWeightCache implements AutoCloseable {
     private static PackedWeightCache read(Path entry) {
         FileChannel weights = null;
         try {
-            JsonNode index = new ObjectMapper().readTree(entry.resolve(INDEX).toFile());
+            JsonNode index = JSON.readTree(entry.resolve(INDEX).toFile());
             weights = FileChannel.open(entry.resolve(WEIGHTS), StandardOpenOption.READ);
             if (!holdShared(weights)) {
                 throw new IOException("another process is removing it");
@@ -275,7 +276,7 @@ public final class PackedWeightCache implements AutoCloseable {
             writing.force(true);
             writing.close();
             writing = null;
-            Files.writeString(staging.resolve(INDEX), new ObjectMapper().writeValueAsString(written));
+            Files.writeString(staging.resolve(INDEX), JSON.writeValueAsString(written));
             try {
                 Files.move(staging, entry, StandardCopyOption.ATOMIC_MOVE);
                 LOG.infof("packed weights written to %s for the next start", entry);
@@ -333,10 +334,14 @@ public final class PackedWeightCache implements AutoCloseable {
         }
     }
 
-    /** The entry's name: a digest of the checkpoint's files, the dtype, its layout version and the vector width. */
-    static String key(Path checkpoint, String dtype) throws IOException {
-        StringBuilder identity = new StringBuilder(checkpoint.toAbsolutePath().normalize() + "\n" + dtype + "\n"
-                + version(dtype) + "\n" + PanelLayout.LANES + "\n");
+    /**
+     * The entry's name: the dtype and a digest of what {@code source} records (checkpoint directory, dtype, layout
+     * version, vector width) and of the checkpoint's files (name, size and modification time of each).
+     */
+    private static String key(Path checkpoint, ObjectNode source) throws IOException {
+        String dtype = source.get("dtype").asText();
+        StringBuilder identity = new StringBuilder(source.get("checkpoint").asText() + "\n" + dtype + "\n"
+                + source.get("version").asInt() + "\n" + source.get("lanes").asInt() + "\n");
         try (Stream<Path> files = Files.list(checkpoint)) {
             for (Path f : files.filter(Files::isRegularFile).sorted().toList()) {
                 identity.append(f.getFileName()).append(' ').append(Files.size(f)).append(' ')
@@ -353,7 +358,7 @@ public final class PackedWeightCache implements AutoCloseable {
 
     /** What an entry is packed from, as {@link #SOURCE} records it; two entries alike in this differ in version or files. */
     private static ObjectNode source(Path checkpoint, String dtype) {
-        ObjectNode source = new ObjectMapper().createObjectNode();
+        ObjectNode source = JSON.createObjectNode();
         source.put("checkpoint", checkpoint.toAbsolutePath().normalize().toString()).put("dtype", dtype)
                 .put("version", version(dtype)).put("lanes", PanelLayout.LANES);
         return source;
@@ -400,13 +405,12 @@ public final class PackedWeightCache implements AutoCloseable {
         if (!Files.isDirectory(root)) {
             return;
         }
-        ObjectMapper json = new ObjectMapper();
         try (Stream<Path> dirs = Files.list(root)) {
             for (Path dir : dirs.filter(d -> !d.equals(current) && !d.getFileName().toString().contains(".writing-")
                     && Files.isRegularFile(d.resolve(SOURCE))).toList()) {
                 JsonNode other;
                 try {
-                    other = json.readTree(dir.resolve(SOURCE).toFile());
+                    other = JSON.readTree(dir.resolve(SOURCE).toFile());
                 } catch (IOException unreadable) {
                     continue; // not ours to judge
                 }
