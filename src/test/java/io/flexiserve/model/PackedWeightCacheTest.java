@@ -5,13 +5,20 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.flexiserve.model.checkpoint.CheckpointTensors;
 import io.flexiserve.model.cpu.PackedWeightCache;
 import io.flexiserve.model.cpu.ShortLivedThread;
 import io.flexiserve.model.cpu.VectorGemm;
 import io.flexiserve.model.cpu.WeightFormat;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.util.List;
 import java.util.stream.Stream;
@@ -108,9 +115,9 @@ class PackedWeightCacheTest {
     void anOlderLayoutsEntryIsRemovedAndOtherEntriesStay() throws Exception {
         logits("q8", root);
         Path current = entries().get(0);
-        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
-        com.fasterxml.jackson.databind.node.ObjectNode source =
-                (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(current.resolve("source.json").toFile());
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode source =
+                (ObjectNode) json.readTree(current.resolve("source.json").toFile());
         assertEquals(ckpt.toAbsolutePath().normalize().toString(), source.get("checkpoint").asText());
         assertEquals("q8", source.get("dtype").asText());
 
@@ -140,8 +147,8 @@ class PackedWeightCacheTest {
     void aSupersededEntryAProcessServesStaysUntilItHasGone() throws Exception {
         logits("q8", root);
         Path current = entries().get(0);
-        com.fasterxml.jackson.databind.node.ObjectNode source = (com.fasterxml.jackson.databind.node.ObjectNode)
-                new com.fasterxml.jackson.databind.ObjectMapper().readTree(current.resolve("source.json").toFile());
+        ObjectNode source = (ObjectNode)
+                new ObjectMapper().readTree(current.resolve("source.json").toFile());
         Path older = entry("q8-older", source.deepCopy().put("version", source.get("version").asInt() - 1));
 
         Path holder = dir.resolve("Hold.java"); // a second process: locks as a serving load does, until stdin closes
@@ -154,7 +161,7 @@ class PackedWeightCacheTest {
         Process other = new ProcessBuilder(launcher, holder.toString(), older.resolve("weights.bin").toString())
                 .redirectErrorStream(true).start();
         try {
-            java.io.BufferedReader out = new java.io.BufferedReader(new java.io.InputStreamReader(other.getInputStream()));
+            BufferedReader out = new BufferedReader(new InputStreamReader(other.getInputStream()));
             assertEquals("held", out.readLine(), "the other process holds the lock");
             try (PackedWeightCache cache = PackedWeightCache.open(root, ckpt, "q8")) {
                 assertFalse(cache.writing());
@@ -164,8 +171,8 @@ class PackedWeightCacheTest {
             other.getOutputStream().close();
             other.waitFor();
         }
-        try (java.nio.channels.FileChannel here = java.nio.channels.FileChannel.open(older.resolve("weights.bin"),
-                java.nio.file.StandardOpenOption.READ)) {
+        try (FileChannel here = FileChannel.open(older.resolve("weights.bin"),
+                StandardOpenOption.READ)) {
             here.lock(0, Long.MAX_VALUE, true);
             PackedWeightCache.open(root, ckpt, "q8").close();
             assertTrue(Files.exists(older.resolve("weights.bin")), "served by this JVM: kept");
@@ -176,7 +183,7 @@ class PackedWeightCacheTest {
     }
 
     /** An entry directory named {@code name} with a weights file and, unless null, {@code source} as its record. */
-    private Path entry(String name, com.fasterxml.jackson.databind.JsonNode source) throws Exception {
+    private Path entry(String name, JsonNode source) throws Exception {
         Path entry = Files.createDirectories(root.resolve(name));
         Files.writeString(entry.resolve("weights.bin"), "weights");
         Files.writeString(entry.resolve("index.json"), "{}");
@@ -196,8 +203,8 @@ class PackedWeightCacheTest {
         try (PackedWeightCache cache = PackedWeightCache.open(root, ckpt, "q8")) {
             assertFalse(cache.writing(), "and the entry written again");
         }
-        try (java.nio.channels.FileChannel weights = java.nio.channels.FileChannel.open(entry.resolve("weights.bin"),
-                java.nio.file.StandardOpenOption.WRITE)) {
+        try (FileChannel weights = FileChannel.open(entry.resolve("weights.bin"),
+                StandardOpenOption.WRITE)) {
             weights.truncate(weights.size() / 2);
         }
         assertArrayEquals(reference, logits("q8", root), "truncated weights: loaded from the checkpoint");
