@@ -228,7 +228,7 @@ public final class VectorGemm {
                     p0, p1));
             return;
         }
-        if (format != WeightFormat.F16) {
+        if (format.quantized()) {
             inPanelChunks((long) rows * out * in, (p0, p1) -> QuantKernels.rows(format, packed, out, in, xt, rows, y,
                     yOffset, p0 / 2, p1 / 2));
             return;
