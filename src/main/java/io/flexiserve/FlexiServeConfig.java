@@ -35,11 +35,14 @@ public interface FlexiServeConfig {
     /** The memory budget: what the process may use for weights, the KV cache and steps, and what it leaves alone. */
     interface Memory {
 
+        /** {@link #reserve()}'s default. */
+        String DEFAULT_RESERVE = "1G";
+
         /** Bytes this process may use (e.g. {@code 20G}); unset: the container's cgroup limit, else the memory available at start. */
         Optional<MemorySize> limit();
 
         /** Left to the JVM's heap and code, native libraries and the OS: never planned for weights, KV or steps. */
-        @WithDefault("1G")
+        @WithDefault(DEFAULT_RESERVE)
         MemorySize reserve();
     }
 
@@ -230,12 +233,18 @@ public interface FlexiServeConfig {
     /** Batching and memory limits of the engine. */
     interface Engine {
 
+        /** {@link #maxNumSeqs()}'s default. */
+        String DEFAULT_MAX_NUM_SEQS = "64";
+
+        /** {@link #maxBatchTokens()}'s default. */
+        String DEFAULT_MAX_BATCH_TOKENS = "2048";
+
         /** Sequences decoded together in one step. */
-        @WithDefault("64")
+        @WithDefault(DEFAULT_MAX_NUM_SEQS)
         int maxNumSeqs();
 
         /** Token rows per step (decode rows plus prompt chunks). */
-        @WithDefault("2048")
+        @WithDefault(DEFAULT_MAX_BATCH_TOKENS)
         int maxBatchTokens();
 
         /** Requests waiting for a slot before new ones get 429. */

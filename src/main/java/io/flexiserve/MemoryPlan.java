@@ -4,6 +4,8 @@ import io.flexiserve.model.KvCache;
 import io.flexiserve.model.MemoryEstimate;
 import io.flexiserve.model.ModelConfig;
 import io.flexiserve.model.ModelOptions;
+import io.quarkus.runtime.configuration.MemorySize;
+import io.quarkus.runtime.configuration.MemorySizeConverter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -38,9 +40,12 @@ public final class MemoryPlan {
     }
 
     static MemoryPlan detect(FlexiServeConfig.Memory config) {
-        long reserve = config.reserve().asLongValue();
-        if (config.limit().isPresent()) {
-            return new MemoryPlan(config.limit().get().asLongValue(), reserve, "flexiserve.memory.limit");
+        return detect(config.limit().map(MemorySize::asLongValue), config.reserve().asLongValue());
+    }
+
+    private static MemoryPlan detect(Optional<Long> limit, long reserve) {
+        if (limit.isPresent()) {
+            return new MemoryPlan(limit.get(), reserve, "flexiserve.memory.limit");
         }
         Optional<Long> cgroup = cgroupLimit();
         if (cgroup.isPresent()) {
@@ -50,7 +55,19 @@ public final class MemoryPlan {
     }
 
     /** The dtype {@code auto} resolved to on the CPU, and why (logged by the caller). */
-    record AutoChoice(String dtype, String reason) {
+    public record AutoChoice(String dtype, String reason) {
+    }
+
+    /**
+     * What {@code auto} resolves to in a service started now on this CPU with nothing configured (the memory
+     * available, the default reserve and engine limits), so that {@code bench --dtype auto} measures the dtype
+     * the service would serve.
+     */
+    public static AutoChoice resolveAutoUnconfigured(ModelConfig config, ModelOptions auto) {
+        MemoryPlan plan = detect(Optional.empty(),
+                new MemorySizeConverter().convert(FlexiServeConfig.Memory.DEFAULT_RESERVE).asLongValue());
+        return plan.resolveAuto(config, auto, Integer.parseInt(FlexiServeConfig.Engine.DEFAULT_MAX_BATCH_TOKENS),
+                Integer.parseInt(FlexiServeConfig.Engine.DEFAULT_MAX_NUM_SEQS));
     }
 
     /**

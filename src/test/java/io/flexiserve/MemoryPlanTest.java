@@ -62,6 +62,23 @@ class MemoryPlanTest {
                 () -> plan.checkFits("release", RELEASE, options(none.dtype()), none.dtype(), 2048, 64, (long) (5 * GB)));
     }
 
+    /** {@code bench --dtype auto} resolves as a service started with nothing configured: its engine limits. */
+    @Test
+    void autoWithNothingConfiguredPlansForTheServicesDefaultLimits() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(options("auto").javaKernels(), "the Java kernels are needed");
+        MemoryPlan.AutoChoice unconfigured = MemoryPlan.resolveAutoUnconfigured(RELEASE, options("auto"));
+        String mixedNeeds = new MemoryPlan((long) (24 * GB), (long) GB, "test")
+                .resolveAuto(RELEASE, options("auto"), 2048, 64, (long) (5 * GB)).reason().split(";")[0];
+        assertTrue(mixedNeeds.matches("mixed needs [0-9.]+ GB"), mixedNeeds);
+        assertTrue(unconfigured.reason().startsWith(mixedNeeds) && unconfigured.reason().contains(" GB free"),
+                unconfigured.toString());
+        String needsWithOtherLimits = new MemoryPlan((long) (24 * GB), (long) GB, "test")
+                .resolveAuto(RELEASE, options("auto"), 8192, 256, (long) (5 * GB)).reason().split(";")[0];
+        assertFalse(unconfigured.reason().startsWith(needsWithOtherLimits), "the limits change the need: "
+                + needsWithOtherLimits);
+        assertTrue(java.util.List.of("mixed", "q8", "q4").contains(unconfigured.dtype()), unconfigured.toString());
+    }
+
     @Test
     void aModelThatDoesNotFitIsRefusedNamingTheNeedAndWhatWouldFit() {
         MemoryPlan plan = new MemoryPlan((long) (24 * GB), (long) GB, "test");

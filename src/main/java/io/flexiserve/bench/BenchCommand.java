@@ -55,7 +55,8 @@ public final class BenchCommand implements Callable<Integer> {
                     + " the service in a temporary directory.")
     Path packedCache;
     @Option(names = "--dtype", defaultValue = "f32",
-            description = "f32, f16, f16-weights, mixed (f16 packed for the Java kernels), q8, q4 or auto (as ModelOptions).")
+            description = "f32, f16, f16-weights, mixed (f16 packed for the Java kernels), q8, q4 or auto (what a service"
+                    + " started now with nothing configured would pick here).")
     String dtype;
     @Option(names = "--tokens", defaultValue = "48", description = "Tokens generated per sequence.")
     int tokens;
@@ -154,6 +155,12 @@ public final class BenchCommand implements Callable<Integer> {
             return 0;
         }
         Path dir = model != null ? model : preset();
+        if (dtype.equals("auto")) { // what a service started now with nothing configured would serve, and its key
+            MemoryPlan.AutoChoice choice = MemoryPlan.resolveAutoUnconfigured(ModelConfig.read(dir),
+                    ModelOptions.of(Device.cpu(), dtype, 0, false));
+            System.err.println("dtype auto is " + choice.dtype() + " on this CPU: " + choice.reason());
+            dtype = choice.dtype();
+        }
         if (quality != null && !quality.isEmpty()) {
             Map<String, Object> report = new QualityBench(dir, qualityPrompt, qualitySteps, qualityThreshold)
                     .compare(dtype, quality.toArray(String[]::new));
