@@ -93,7 +93,13 @@ final class Choice implements TokenSink {
 
     @Override
     public void onError(String message) {
-        writer.failed(message);
+        writer.failed(new OpenAiException(500, "server_error", "internal_error", null, message));
+    }
+
+    @Override
+    public void onStopped(String message) {
+        writer.failed(new OpenAiException(503, "service_unavailable", "model_stopped", null,
+                "The request did not finish: " + message + "."));
     }
 
     /** The text so far with the layers and tokens not yet sent; pieces with nothing in them are skipped. */

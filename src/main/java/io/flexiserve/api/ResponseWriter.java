@@ -62,7 +62,8 @@ abstract class ResponseWriter {
 
     abstract void complete(List<ChoiceResult> choices, Usage usage);
 
-    abstract void failed(String message);
+    /** The response cannot be completed: the client gets {@code error} (in a stream, as its last event). */
+    abstract void failed(OpenAiException error);
 
     synchronized void finished(Choice choice, String finishReason, SequenceStats stats) {
         results[choice.index] = choice.result(finishReason);
@@ -173,8 +174,8 @@ abstract class ResponseWriter {
         }
 
         @Override
-        synchronized void failed(String message) {
-            event(json.write(new OpenAiException(500, "server_error", "internal_error", null, message).body()));
+        synchronized void failed(OpenAiException error) {
+            event(json.write(error.body()));
             end();
             cancelAll();
         }
@@ -274,8 +275,8 @@ abstract class ResponseWriter {
         }
 
         @Override
-        synchronized void failed(String message) {
-            send(500, json.write(new OpenAiException(500, "server_error", "internal_error", null, message).body()));
+        synchronized void failed(OpenAiException error) {
+            send(error.status(), json.write(error.body()));
             cancelAll();
         }
 

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -30,6 +31,9 @@ public final class Engine implements AutoCloseable {
 
     private static final Logger LOG = Logger.getLogger(Engine.class.getName());
     private static final long IDLE_WAIT_MS = 50;
+    /** What a request the engine stopped under is told (the service shutting down, or its model removed). */
+    static final String STOPPED = "the model stopped serving before this request finished (the service is shutting"
+            + " down or the model was removed); retry it";
     static final long IDLE_EXIT_MS = 1000;
 
     private final FlexiDepthModel model;
@@ -215,14 +219,19 @@ public final class Engine implements AutoCloseable {
 
     /**
      * After stopping, on the loop's last pass or on the closing thread once no loop runs: every sequence still
-     * queued, waiting or running ends as aborted.
+     * queued, waiting or running ends, counted as aborted; those their clients did not cancel are told the engine
+     * stopped under them ({@link TokenSink#onStopped}), so that no client waits for an answer that cannot come.
      */
     private void abortLeftovers() {
         for (Runnable command = inbox.poll(); command != null; command = inbox.poll()) {
             command.run();
         }
         for (Sequence s : List.copyOf(scheduler.all())) {
-            finish(s, FinishReason.ABORT);
+            if (s.cancelled) {
+                finish(s, FinishReason.ABORT);
+            } else {
+                end(s, FinishReason.ABORT, stats -> s.sink.onStopped(STOPPED));
+            }
         }
         deliverEndings();
     }
@@ -361,8 +370,8 @@ public final class Engine implements AutoCloseable {
         try {
             more = s.sink.onToken(new GeneratedToken(token, s.generated() - 1, layersUsed, routedRan, logprob, top));
         } catch (RuntimeException e) {
-            LOG.log(Level.WARNING, "token sink failed; aborting its sequence", e);
-            finish(s, FinishReason.ABORT);
+            LOG.log(Level.WARNING, "token sink failed; failing its sequence", e);
+            failAll(List.of(s), "internal error delivering a token: " + e.getMessage());
             return;
         }
         if (!more) {
@@ -373,26 +382,25 @@ public final class Engine implements AutoCloseable {
     }
 
     private void finish(Sequence s, FinishReason reason) {
+        end(s, reason, stats -> s.sink.onFinish(reason, stats));
+    }
+
+    private void failAll(List<Sequence> sequences, String message) {
+        for (Sequence s : new LinkedHashSet<>(sequences)) {
+            end(s, FinishReason.ERROR, stats -> s.sink.onError(message));
+        }
+    }
+
+    /** Ends a sequence once: frees it, counts it as {@code counted}, and tells its sink after the step's metrics. */
+    private void end(Sequence s, FinishReason counted, Consumer<SequenceStats> tell) {
         if (s.finished) {
             return;
         }
         s.finished = true;
         release(s);
         SequenceStats stats = s.stats(System.nanoTime());
-        listener.onFinished(reason, stats);
-        endings.add(() -> s.sink.onFinish(reason, stats));
-    }
-
-    private void failAll(List<Sequence> sequences, String message) {
-        for (Sequence s : new LinkedHashSet<>(sequences)) {
-            if (s.finished) {
-                continue;
-            }
-            s.finished = true;
-            release(s);
-            listener.onFinished(FinishReason.ERROR, s.stats(System.nanoTime()));
-            endings.add(() -> s.sink.onError(message));
-        }
+        listener.onFinished(counted, stats);
+        endings.add(() -> tell.accept(stats));
     }
 
     /**

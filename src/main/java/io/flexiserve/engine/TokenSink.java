@@ -17,4 +17,12 @@ public interface TokenSink {
 
     /** The sequence failed (its step threw); no call follows. */
     void onError(String message);
+
+    /**
+     * The engine stopped before the sequence ended (the service shutting down past its grace period, or the model
+     * removed) and the client had not cancelled it; no call follows. By default a failure like {@link #onError}.
+     */
+    default void onStopped(String message) {
+        onError(message);
+    }
 }

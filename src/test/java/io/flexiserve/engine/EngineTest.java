@@ -222,6 +222,28 @@ class EngineTest {
         }
     }
 
+    /** Closed under work (shutdown past its grace, a model removed): no client is left waiting for an answer. */
+    @Test
+    void closingABusyEngineTellsEveryUncancelledSequenceItStopped() throws Exception {
+        Engine engine = new Engine(model, new EngineConfig(1, 64, 16, 1024, 256), "t");
+        engine.slowSteps(20); // one sequence a step: the first runs for seconds, the second waits for its slot
+        Recorder running = new Recorder(-1);
+        engine.submit(greedy(new int[] {1, 2, 3}, 200, Set.of()), running);
+        Recorder waiting = new Recorder(-1);
+        engine.submit(greedy(new int[] {4, 5}, 200, Set.of()), waiting);
+        Recorder cancelled = new Recorder(-1);
+        engine.submit(greedy(new int[] {6, 7}, 200, Set.of()), cancelled).cancel();
+        awaitTrue(() -> !running.tokens.isEmpty(), "the first sequence runs");
+        engine.close();
+        for (Recorder r : List.of(running, waiting)) {
+            java.util.concurrent.ExecutionException stopped = assertThrows(java.util.concurrent.ExecutionException.class,
+                    r::await);
+            assertEquals(Engine.STOPPED, stopped.getCause().getMessage());
+        }
+        assertEquals(FinishReason.ABORT, cancelled.await(), "its client went: nothing to tell");
+        assertIdle(engine.stats(), "after close");
+    }
+
     @Test
     void closingAnIdleEngineRefusesNewRequests() throws Exception {
         Engine engine = new Engine(model, new EngineConfig(4, 64, 4, 256, 128), "closed-test");
