@@ -53,10 +53,11 @@ public record ChatCompletionRequest(
      * an assistant message that only calls tools); {@code tool_calls} an assistant's calls; {@code tool_call_id}
      * the call a {@code tool} message answers. An assistant message sent back as a client received it may carry
      * the reply's {@code refusal}, {@code annotations} and an SDK's {@code parsed} copy of its content: copies of
-     * what the conversation already holds, accepted and not used.
+     * what the conversation already holds, accepted and not used; and its {@code audio} and deprecated
+     * {@code function_call}, which an SDK's dump of a reply holds as nulls (accepted only so: FlexiServe makes neither).
      */
     public record Message(String role, JsonNode content, String name, @JsonProperty("tool_calls") JsonNode toolCalls,
                           @JsonProperty("tool_call_id") String toolCallId, JsonNode refusal, JsonNode annotations,
-                          JsonNode parsed) {
+                          JsonNode parsed, JsonNode audio, @JsonProperty("function_call") JsonNode functionCall) {
     }
 }

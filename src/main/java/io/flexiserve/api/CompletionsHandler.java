@@ -30,6 +30,8 @@ public class CompletionsHandler {
     /** Routing-context key of the served model id a request resolved to, for the rejection metrics. */
     static final String MODEL_KEY = "flexiserve.model";
     private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool");
+    /** A completion request's max_tokens when it sets none, as OpenAI's and vLLM's legacy endpoint (chat has none). */
+    static final int COMPLETIONS_MAX_TOKENS = 16;
 
     private final ModelRegistry models;
     private final ApiJson json;
@@ -75,7 +77,7 @@ public class CompletionsHandler {
         ResponseShape shape = new ChatShape(model.tokenizer(), logprobs, settings.returnLayers(), calls ? tools : null);
         StopScope stops = grammar == null ? StopScope.EVERYWHERE : calls && !tools.forced() && format == null
                 ? StopScope.ANSWERS : StopScope.NOWHERE;
-        start(ctx, model, shape, "chatcmpl-", List.of(new Prompt(ids, "")), settings, grammar, stops);
+        start(ctx, model, shape, "chatcmpl-", List.of(new Prompt(ids, "")), settings, grammar, stops, 0);
     }
 
     /**
@@ -111,7 +113,7 @@ public class CompletionsHandler {
         RequestSettings settings = validate(r, r.maxTokens(), r.logprobs() == null ? -1 : r.logprobs(), model);
         List<Prompt> prompts = PromptParser.parse(r.prompt(), model.tokenizer(), model.vocabSize(), echo, limits.maxPrompts());
         ResponseShape shape = new TextShape(model.tokenizer(), r.logprobs() != null, settings.returnLayers());
-        start(ctx, model, shape, "cmpl-", prompts, settings, null, StopScope.EVERYWHERE);
+        start(ctx, model, shape, "cmpl-", prompts, settings, null, StopScope.EVERYWHERE, COMPLETIONS_MAX_TOKENS);
     }
 
     /** A prompt's ids, and the text to echo before its completion. */
@@ -139,10 +141,11 @@ public class CompletionsHandler {
 
     /**
      * Submits every choice. With a grammar each choice gets its own matcher; stop strings then apply only where the
-     * output is free text ({@code stops}), so that a structured value is never cut short.
+     * output is free text ({@code stops}), so that a structured value is never cut short. A request without
+     * max_tokens gets {@code defaultMaxTokens} (0: none), within the configured cap and the context.
      */
     private void start(RoutingContext ctx, ModelEndpoint model, ResponseShape shape, String idPrefix, List<Prompt> prompts,
-                       RequestSettings s, Grammar grammar, StopScope stops) {
+                       RequestSettings s, Grammar grammar, StopScope stops, int defaultMaxTokens) {
         int choices = prompts.size() * s.n();
         if (choices > limits.maxChoices()) {
             throw OpenAiException.invalid("n", "prompts times n must be at most " + limits.maxChoices() + ", got " + choices);
@@ -151,8 +154,9 @@ public class CompletionsHandler {
         int[] maxTokens = new int[prompts.size()];
         for (int p = 0; p < prompts.size(); p++) {
             int promptTokens = prompts.get(p).ids().length;
-            int room = maxLen - promptTokens; // unset max_tokens: up to the context, or the configured cap
-            maxTokens[p] = s.maxTokens() != null ? s.maxTokens() : limits.maxTokens() > 0 ? Math.min(limits.maxTokens(), room) : room;
+            int room = maxLen - promptTokens; // unset max_tokens: the endpoint's default, the configured cap, the context
+            int unset = Math.min(room, limits.maxTokens() > 0 ? limits.maxTokens() : room);
+            maxTokens[p] = s.maxTokens() != null ? s.maxTokens() : defaultMaxTokens > 0 ? Math.min(defaultMaxTokens, unset) : unset;
             if (promptTokens + maxTokens[p] > maxLen || maxTokens[p] < 1) {
                 throw OpenAiException.contextLength(maxLen, promptTokens, Math.max(maxTokens[p], 1));
             }
@@ -240,6 +244,11 @@ public class CompletionsHandler {
     /** One message: an assistant's may hold tool calls instead of content; a tool's answers one call. */
     private static ChatMessage message(Message m, String param) {
         String role = m.role().equals("developer") ? "system" : m.role();
+        refuse(param + ".audio", m.audio() != null && !m.audio().isNull());
+        if (m.functionCall() != null && !m.functionCall().isNull()) {
+            throw OpenAiException.invalid(param + ".function_call", "function_call (deprecated) is not supported;"
+                    + " send the call as tool_calls");
+        }
         if (m.toolCalls() != null && !m.toolCalls().isNull()) {
             if (!role.equals("assistant")) {
                 throw OpenAiException.invalid(param + ".tool_calls", "only assistant messages carry tool_calls");

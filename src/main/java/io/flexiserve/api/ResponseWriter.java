@@ -46,11 +46,15 @@ abstract class ResponseWriter {
         this.results = new ChoiceResult[choices];
         this.countsPrompt = new boolean[choices];
         response.closeHandler(v -> clientGone());
+        closed = response.closed(); // gone while the request was parsed and tokenized, before the handler was set
     }
 
     /** A submitted choice's sequence; {@code prompt} is its prompt's length for the one choice that counts it, else 0. */
     synchronized void track(SequenceHandle handle, int choice, int prompt) {
         handles.add(handle);
+        if (closed) {
+            handle.cancel();
+        }
         promptTokens += prompt;
         countsPrompt[choice] = prompt > 0;
     }
@@ -125,11 +129,12 @@ abstract class ResponseWriter {
             this.stallNanos = stallSeconds * 1_000_000_000L;
             this.onDrop = onDrop;
             response.setWriteQueueMaxSize(maxBufferedBytes);
-            vertx.setPeriodic(Math.max(100, stallSeconds * 1000L / 4), this::checkStall);
         }
 
         @Override
         synchronized void start(List<Choice> choices) {
+            // the stall check starts with the stream: a request refused before it (429, 503) leaves no timer behind
+            vertx.setPeriodic(Math.max(100, stallNanos / 4_000_000), this::checkStall);
             response.setStatusCode(200).setChunked(true)
                     .putHeader("Content-Type", "text/event-stream; charset=utf-8")
                     .putHeader("Cache-Control", "no-cache").putHeader("X-Accel-Buffering", "no");

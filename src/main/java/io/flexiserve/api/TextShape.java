@@ -8,6 +8,7 @@ import io.flexiserve.engine.GeneratedToken;
 import io.flexiserve.engine.TokenLogprob;
 import io.flexiserve.tokenizer.Tokenizer;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -18,6 +19,8 @@ final class TextShape implements ResponseShape {
     private final TokenStrings strings;
     private final boolean logprobs;
     private final boolean returnLayers;
+    /** By streamed choice: the characters of its tokens' texts so far, where its next token's text_offset starts. */
+    private final Map<Integer, Integer> streamedChars = new HashMap<>();
 
     TextShape(Tokenizer tokenizer, boolean logprobs, boolean returnLayers) {
         this.strings = new TokenStrings(tokenizer);
@@ -33,7 +36,13 @@ final class TextShape implements ResponseShape {
     @Override
     public Object chunk(ResponseMeta meta, int index, String text, List<TokenDepth> depths, List<GeneratedToken> tokens,
                         String finishReason) {
-        TextChoice choice = new TextChoice(index, text, logprobs(tokens, 0), finishReason, layers(depths));
+        int start = streamedChars.getOrDefault(index, 0); // no echo here: echo with logprobs is refused
+        TextLogprobs lp = logprobs(tokens, start);
+        if (lp != null && !tokens.isEmpty()) {
+            int last = tokens.size() - 1;
+            streamedChars.put(index, lp.textOffset().get(last) + lp.tokens().get(last).length());
+        }
+        TextChoice choice = new TextChoice(index, text, lp, finishReason, layers(depths));
         return new TextCompletion(meta.id(), "text_completion", meta.created(), meta.model(), List.of(choice), null);
     }
 

@@ -71,6 +71,8 @@ class BadRequestTest {
                 Arguments.of("tool_choice without tools", "{" + M + "," + MSGS + ",\"tool_choice\":\"required\"}", 400, "tool_choice", "invalid_value"),
                 Arguments.of("unknown tool_choice", "{" + M + "," + MSGS + ",\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}],\"tool_choice\":\"always\"}", 400, "tool_choice", "invalid_value"),
                 Arguments.of("parallel_tool_calls as a string", "{" + M + "," + MSGS + ",\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}],\"parallel_tool_calls\":\"yes\"}", 400, "parallel_tool_calls", "invalid_value"),
+                Arguments.of("assistant message with audio", "{" + M + ",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},{\"role\":\"assistant\",\"content\":\"hello\",\"audio\":{\"id\":\"a1\"}}]}", 400, "messages[1].audio", "invalid_value"),
+                Arguments.of("assistant message with a function_call", "{" + M + ",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"},{\"role\":\"assistant\",\"content\":null,\"function_call\":{\"name\":\"f\",\"arguments\":\"{}\"}}]}", 400, "messages[1].function_call", "invalid_value"),
                 Arguments.of("functions (deprecated)", "{" + M + "," + MSGS + ",\"functions\":[{\"name\":\"f\"}]}", 400, "functions", "invalid_value"),
                 Arguments.of("json_schema without its json_schema", "{" + M + "," + MSGS + ",\"response_format\":{\"type\":\"json_schema\"}}", 400, "response_format.json_schema", "invalid_value"),
                 Arguments.of("json_schema without a name", "{" + M + "," + MSGS + ",\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"schema\":{}}}}", 400, "response_format.json_schema.name", "invalid_value"),

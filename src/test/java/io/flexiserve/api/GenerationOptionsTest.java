@@ -106,6 +106,46 @@ class GenerationOptionsTest {
         }
     }
 
+    /** Legacy logprobs: text_offset counts from the start of the choice's text, streamed or not, alike. */
+    @Test
+    void completionTextOffsetsCountFromTheChoicesStartWhenStreamedToo() throws Exception {
+        String request = "\"model\":\"flexidepth-demo\",\"prompt\":\"Once upon\",\"max_tokens\":8,\"temperature\":0,"
+                + "\"ignore_eos\":true,\"logprobs\":2";
+        JsonNode whole = post("/v1/completions", "{" + request + "}").path("choices").get(0).path("logprobs");
+        List<Integer> offsets = new java.util.ArrayList<>();
+        int at = 0;
+        for (int i = 0; i < whole.path("tokens").size(); i++) {
+            offsets.add(at);
+            at += whole.path("tokens").get(i).asText().length();
+        }
+        assertEquals(8, offsets.size());
+        assertEquals(offsets.toString(), whole.path("text_offset").toString().replace(",", ", "));
+        List<Integer> streamed = new java.util.ArrayList<>();
+        for (JsonNode e : Sse.events(base, "v1/completions", "{" + request + ",\"stream\":true}")) {
+            for (JsonNode c : e.path("choices")) {
+                c.path("logprobs").path("text_offset").forEach(o -> streamed.add(o.asInt()));
+            }
+        }
+        assertEquals(offsets, streamed, "each chunk's offsets go on from the chunks before it");
+    }
+
+    @Test
+    void aCompletionWithoutMaxTokensGetsSixteenAsOpenAisLegacyEndpoint() throws Exception {
+        JsonNode r = post("/v1/completions", "{\"model\":\"flexidepth-demo\",\"prompt\":\"a\",\"ignore_eos\":true}");
+        assertEquals(16, r.path("usage").path("completion_tokens").asInt());
+        assertEquals("length", r.path("choices").get(0).path("finish_reason").asText());
+    }
+
+    /** openai-python's {@code message.model_dump()} of a reply, sent back as the next turn's history. */
+    @Test
+    void anAssistantReplyDumpedBySdkIsAcceptedAsHistory() throws Exception {
+        JsonNode r = post("/v1/chat/completions", "{\"model\":\"flexidepth-demo\",\"max_tokens\":2,\"messages\":["
+                + "{\"role\":\"user\",\"content\":\"hi\"},{\"role\":\"assistant\",\"content\":\"hello\",\"refusal\":null,"
+                + "\"annotations\":null,\"audio\":null,\"function_call\":null,\"tool_calls\":null},"
+                + "{\"role\":\"user\",\"content\":\"and?\"}]}");
+        assertEquals("assistant", r.path("choices").get(0).path("message").path("role").asText());
+    }
+
     @Test
     void completionsAcceptEveryPromptFormAndEcho() throws Exception {
         JsonNode r = post("/v1/completions", "{\"model\":\"flexidepth-demo\",\"prompt\":[\"hi\",[72,105]],\"max_tokens\":3,\"ignore_eos\":true,"
