@@ -26,6 +26,9 @@ import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -42,6 +45,8 @@ class FineTuningApiTest {
 
     @jakarta.inject.Inject
     io.flexiserve.finetune.FineTuningService jobs;
+    @jakarta.inject.Inject
+    io.flexiserve.api.ModelRegistry models;
 
     @TestHTTPResource("/admin/v1")
     URI admin;
@@ -156,10 +161,31 @@ class FineTuningApiTest {
                 .body("id", equalTo(model2)).body("base", equalTo(BASE));
         auth().delete("/admin/v1/models/" + model2).then().statusCode(200);
         auth().delete("/admin/v1/models/" + model).then().statusCode(200).body("deleted", equalTo(true));
+
+        // requests in flight on a set taken down get an answer: 503 model_stopped, in a stream as its last event
+        var ckpt6 = models.find("ckpt6").orElseThrow().engine();
+        ckpt6.slowSteps(20); // 200 tokens take at least 4 s: both are running when the set goes
+        String inFlight = "{\"model\":\"ckpt6\",\"prompt\":\"hi\",\"max_tokens\":200,\"ignore_eos\":true";
+        HttpClient http = HttpClient.newHttpClient();
+        var plain = http.sendAsync(completion(inFlight + "}"), HttpResponse.BodyHandlers.ofString());
+        var stream = http.sendAsync(completion(inFlight + ",\"stream\":true}"), HttpResponse.BodyHandlers.ofString());
+        TestSupport.await("both requests running on ckpt6", 120, () -> ckpt6.stats().running() == 2);
         auth().delete("/admin/v1/models/ckpt6").then().statusCode(200);
+        HttpResponse<String> stopped = plain.get(120, java.util.concurrent.TimeUnit.SECONDS);
+        assertEquals(503, stopped.statusCode(), stopped.body());
+        assertTrue(stopped.body().contains("\"code\":\"model_stopped\""), stopped.body());
+        HttpResponse<String> streamed = stream.get(120, java.util.concurrent.TimeUnit.SECONDS);
+        assertEquals(200, streamed.statusCode(), "the stream had started");
+        assertTrue(streamed.body().contains("data: {\"error\":") && streamed.body().contains("model_stopped")
+                && !streamed.body().contains("[DONE]"), streamed.body());
         auth().delete("/admin/v1/models/ckpt6").then().statusCode(404);
         given().get(api + "/models").then().statusCode(200).body("data.id", org.hamcrest.Matchers.not(org.hamcrest.Matchers.hasItem(model)));
         given().get(api + "/models/" + model).then().statusCode(404);
+    }
+
+    private HttpRequest completion(String body) {
+        return HttpRequest.newBuilder(URI.create(api + "/completions")).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build();
     }
 
     /** No job of a test keeps training into the next test (or the next test class's service). */
