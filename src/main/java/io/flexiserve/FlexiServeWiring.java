@@ -193,7 +193,11 @@ public class FlexiServeWiring implements ModelRegistry, RouterSets, FineTuningSe
             return false;
         }
         set.endpoint().engine().close();
-        set.view().close();
+        if (set.endpoint().engine().stopped()) {
+            set.view().close();
+        } else { // a step still runs on the set's routers: they stay allocated (logged by the engine)
+            LOG.warnf("router set %s: a step outlived the engine's close; its routers are left to the process", id);
+        }
         metrics.unregister(id);
         LOG.infof("stopped serving router set %s", id);
         return true;
@@ -237,7 +241,7 @@ public class FlexiServeWiring implements ModelRegistry, RouterSets, FineTuningSe
             e.engine().close();
         }
         ServedModel model = served;
-        if (model != null) {
+        if (model != null && (e == null || e.engine().stopped())) { // never free weights a step still reads
             model.close();
         }
     }

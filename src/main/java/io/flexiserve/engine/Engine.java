@@ -31,6 +31,8 @@ public final class Engine implements AutoCloseable {
 
     private static final Logger LOG = Logger.getLogger(Engine.class.getName());
     private static final long IDLE_WAIT_MS = 50;
+    private static final long CLOSE_WAIT_MILLIS = 10_000;
+    private volatile Thread lingering; // set by close when a step outlived its wait
     /** What a request the engine stopped under is told (the service shutting down, or its model removed). */
     static final String STOPPED = "the model stopped serving before this request finished (the service is shutting"
             + " down or the model was removed); retry it";
@@ -451,6 +453,11 @@ public final class Engine implements AutoCloseable {
     /** Stops the engine thread, aborting every sequence, and frees the KV cache. */
     @Override
     public void close() {
+        close(CLOSE_WAIT_MILLIS);
+    }
+
+    /** {@link #close()}, waiting at most {@code waitMillis} for a step in progress to end. */
+    void close(long waitMillis) {
         Thread running;
         synchronized (lifecycle) {
             stopping = true;
@@ -459,7 +466,7 @@ public final class Engine implements AutoCloseable {
         if (running != null) {
             running.interrupt();
             try {
-                running.join(10_000);
+                running.join(waitMillis);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
@@ -468,7 +475,18 @@ public final class Engine implements AutoCloseable {
             abortLeftovers(); // what arrived while no loop ran (a loop still in a long step does it itself)
             cache.close();
         } else { // a step outlived the wait: its forward still reads the cache, which must outlive it
-            LOG.warning("engine " + threadName + " still in a step after 10 s: its KV cache is left to the process");
+            lingering = running;
+            LOG.warning("engine " + threadName + " still in a step after " + waitMillis + " ms: its KV cache is left to"
+                    + " the process");
         }
+    }
+
+    /**
+     * After {@link #close}: whether no step can still run, so that the model it stepped may be closed. False while a
+     * step that outlived close's wait goes on (a long prompt chunk on the CPU): its forward still reads the weights.
+     */
+    public boolean stopped() {
+        Thread step = lingering;
+        return step == null || !step.isAlive();
     }
 }

@@ -41,7 +41,7 @@ class EngineTest {
     }
 
     /** A sink that records tokens, the layers each used and the stats, and completes with the finish reason. */
-    static final class Recorder implements TokenSink {
+    static class Recorder implements TokenSink {
         final List<Integer> tokens = new ArrayList<>();
         final List<Integer> layers = new ArrayList<>();
         final CompletableFuture<FinishReason> done = new CompletableFuture<>();
@@ -244,10 +244,40 @@ class EngineTest {
         assertIdle(engine.stats(), "after close");
     }
 
+    /** A step that outlives close's wait still reads the model: the engine says so until the step has ended. */
+    @Test
+    void anEngineClosedDuringALongStepIsNotStoppedUntilTheStepEnds() throws Exception {
+        Engine engine = new Engine(model, new EngineConfig(1, 64, 16, 1024, 256), "t");
+        java.util.concurrent.CountDownLatch inStep = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        Recorder r = new Recorder(-1) {
+            @Override
+            public boolean onToken(GeneratedToken token) { // holds the step, as a long forward would, interrupts or not
+                inStep.countDown();
+                while (release.getCount() > 0) {
+                    try {
+                        release.await();
+                    } catch (InterruptedException e) {
+                        // close interrupts the engine thread; a forward in native code would not notice either
+                    }
+                }
+                return super.onToken(token);
+            }
+        };
+        engine.submit(greedy(new int[] {1, 2, 3}, 200, Set.of()), r);
+        assertTrue(inStep.await(60, TimeUnit.SECONDS), "the sequence's first step");
+        engine.close(10);
+        assertTrue(!engine.stopped(), "a step still runs on the model");
+        release.countDown();
+        awaitTrue(engine::stopped, "the step ends");
+        assertThrows(java.util.concurrent.ExecutionException.class, r::await); // told the engine stopped under it
+    }
+
     @Test
     void closingAnIdleEngineRefusesNewRequests() throws Exception {
         Engine engine = new Engine(model, new EngineConfig(4, 64, 4, 256, 128), "closed-test");
         engine.close();
+        assertTrue(engine.stopped());
         assertThrows(EngineOverloadedException.class, () -> engine.submit(greedy(new int[] {1, 2}, 2, Set.of()), new Recorder(-1)));
         assertEquals(0, engineThreads("closed-test"));
     }
