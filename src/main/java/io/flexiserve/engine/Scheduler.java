@@ -107,9 +107,7 @@ final class Scheduler {
         }
         int needed = (length + kv.blockSize - 1) / kv.blockSize - matched;
         if (needed + 1 > kv.available() && !(running.isEmpty() && needed <= kv.available())) {
-            for (int block : s.takeBlocks()) {
-                kv.release(block);
-            }
+            release(s);
             return false;
         }
         for (int i = 0; i < needed; i++) {
@@ -127,9 +125,7 @@ final class Scheduler {
     /** Releases a running sequence's blocks and puts it first in line, to recompute what it had. */
     private void preempt(Sequence s) {
         running.remove(s);
-        for (int block : s.takeBlocks()) {
-            kv.release(block);
-        }
+        release(s);
         s.cached = 0;
         s.preemptions++;
         preemptions++;
@@ -180,12 +176,22 @@ final class Scheduler {
         }
     }
 
+    /**
+     * Gives a sequence's blocks back, last first: cached blocks are evicted least recently released first, and a
+     * prefix's blocks are found only from its head on (each key chains its predecessors), so a prefix then loses its
+     * tail before its head and stays reusable as far as it is kept (vLLM frees in the same order).
+     */
+    private void release(Sequence s) {
+        int[] blocks = s.takeBlocks();
+        for (int i = blocks.length - 1; i >= 0; i--) {
+            kv.release(blocks[i]);
+        }
+    }
+
     /** Removes a finished or aborted sequence, releasing its KV blocks. */
     void remove(Sequence sequence) {
         if (running.remove(sequence)) {
-            for (int block : sequence.takeBlocks()) {
-                kv.release(block);
-            }
+            release(sequence);
         } else {
             waiting.remove(sequence);
         }

@@ -199,6 +199,29 @@ class SchedulerTest {
         }, "a block released more often than used");
     }
 
+    /** Keys chain their predecessors: evicting a prefix's head first would strand the rest of it. */
+    @Test
+    void evictionTakesACachedPrefixFromItsTailSoItsHeadStaysReusable() {
+        KvBlocks blocks = new KvBlocks(4, 4);
+        Scheduler scheduler = new Scheduler(2, 64, blocks, true);
+        int[] prompt = prompt(13, 3); // three full blocks and a partial one: all four blocks of the cache
+        Sequence first = sequence(prompt, 2, 0.5f);
+        scheduler.add(first);
+        ran(scheduler, scheduler.schedule());
+        int head = first.block(0);
+        scheduler.remove(first);
+        assertEquals(3, blocks.cachedUnused(), "the three full prompt blocks stay cached");
+        Sequence other = sequence(prompt(5, 50), 2, 0.5f); // needs two blocks: the free one and one evicted
+        scheduler.add(other);
+        scheduler.schedule();
+        scheduler.remove(other);
+        Sequence again = sequence(prompt, 2, 0.5f);
+        scheduler.add(again);
+        scheduler.schedule();
+        assertEquals(head, again.block(0));
+        assertEquals(8, again.cachedPromptTokens, "the head two blocks found; only the evicted tail is recomputed");
+    }
+
     @Test
     void aSequenceThatEndsInTheStepOfItsPromptLeavesNothingCached() {
         KvBlocks blocks = new KvBlocks(8, 4);
