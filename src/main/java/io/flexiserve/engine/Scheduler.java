@@ -28,9 +28,9 @@ final class Scheduler {
     private long preemptions;
 
     Scheduler(int maxNumSeqs, int maxBatchTokens, KvBlocks kv, boolean prefixCaching) {
-        if (maxBatchTokens < maxNumSeqs) {
-            throw new IllegalArgumentException("max-batch-tokens " + maxBatchTokens
-                    + " must be at least max-num-seqs " + maxNumSeqs + " so that every running sequence can decode");
+        if (maxBatchTokens <= maxNumSeqs) {
+            throw new IllegalArgumentException("max-batch-tokens " + maxBatchTokens + " must be more than max-num-seqs "
+                    + maxNumSeqs + " so that every running sequence can decode and a prompt can start beside them");
         }
         this.maxNumSeqs = maxNumSeqs;
         this.maxBatchTokens = maxBatchTokens;
@@ -57,7 +57,8 @@ final class Scheduler {
                 budget -= prefill(s, budget, plan);
             }
         }
-        while (budget > 0 && running.size() < maxNumSeqs && !waiting.isEmpty() && admit(waiting.peek())) {
+        while (running.size() < maxNumSeqs && !waiting.isEmpty() && canStart(waiting.peek(), budget)
+                && admit(waiting.peek())) {
             Sequence next = waiting.poll();
             if (next.scheduledNanos == 0) { // first admission (a preempted sequence comes back)
                 next.scheduledNanos = System.nanoTime();
@@ -66,6 +67,14 @@ final class Scheduler {
             budget -= prefill(next, budget, plan);
         }
         return plan;
+    }
+
+    /**
+     * Whether what is left of the step's budget gives a waiting sequence its first chunk ({@link #prefill} runs no
+     * single row but a prompt's last): otherwise admitting it would hold its blocks and a slot for nothing.
+     */
+    private static boolean canStart(Sequence s, int budget) {
+        return budget > 1 || budget == 1 && s.pending() == 1;
     }
 
     /** A slot for a decoding sequence's next token: a new block when its last is full, preempting for it if need be. */

@@ -250,6 +250,7 @@ class SchedulerTest {
         List<ScheduledChunk> plan = scheduler.schedule(); // 1 decode row + a's 3: one row of budget is left for b
         assertEquals(List.of(decoding, a), plan.stream().map(ScheduledChunk::sequence).toList(),
                 "b's first chunk would be one row of nine: on the decode path, so it waits");
+        assertEquals(2, scheduler.runningCount(), "nor is b admitted to hold blocks for nothing");
         ran(scheduler, plan);
         assertEquals(List.of(1, 1, 3), scheduler.schedule().stream().map(ScheduledChunk::count).toList());
     }
@@ -271,5 +272,7 @@ class SchedulerTest {
     @Test
     void batchBudgetMustCoverEveryRunningSequence() {
         assertThrows(IllegalArgumentException.class, () -> new Scheduler(8, 4, new KvBlocks(100, 16), true));
+        assertThrows(IllegalArgumentException.class, () -> new Scheduler(1, 1, new KvBlocks(100, 16), true),
+                "one row a step could never start a prompt of two");
     }
 }
