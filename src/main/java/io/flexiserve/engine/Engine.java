@@ -207,10 +207,9 @@ public final class Engine implements AutoCloseable {
         String reason = "the engine stopped after " + e.getClass().getSimpleName()
                 + (e.getMessage() == null ? "" : ": " + e.getMessage()) + "; restart the service";
         LOG.log(Level.SEVERE, "engine " + threadName + " failed: " + reason, e);
-        synchronized (lifecycle) { // after this no submit gets into the inbox
-            failure = reason;
+        synchronized (lifecycle) { // after this no submit gets into the inbox; thread stays set, so that a close
+            failure = reason;      // now joins this thread rather than ending the same sequences beside it
             stopping = true;
-            thread = null;
         }
         for (Runnable command = inbox.poll(); command != null; command = inbox.poll()) {
             command.run();
@@ -431,7 +430,7 @@ public final class Engine implements AutoCloseable {
 
     private void publishStats() {
         KvBlocks blocks = scheduler.blocks();
-        stats = new EngineStats(scheduler.runningCount(), queued.get(), scheduler.kvUsage(), blocks.inUse(),
+        stats = new EngineStats(scheduler.runningCount() + scheduler.preemptedCount(), queued.get(), scheduler.kvUsage(), blocks.inUse(),
                 blocks.cachedUnused(), blocks.free(), scheduler.prefixQueryTokens(), scheduler.prefixHitTokens(),
                 scheduler.preemptions());
     }

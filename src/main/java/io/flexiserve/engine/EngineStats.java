@@ -3,7 +3,7 @@ package io.flexiserve.engine;
 /**
  * A snapshot of the engine's load and of its paged KV cache.
  *
- * @param running           sequences admitted (holding KV blocks)
+ * @param running           sequences admitted (holding KV blocks, or preempted and waiting to recompute them)
  * @param waiting           sequences submitted and not yet admitted (a preempted one is running's, not here)
  * @param kvUsage           fraction of KV blocks in use, 0..1
  * @param blocksInUse       KV blocks held by sequences

@@ -220,6 +220,11 @@ final class Scheduler {
         return waiting.size();
     }
 
+    /** Preempted sequences waiting to be admitted again: admitted once, so still counted as running, not as queued. */
+    int preemptedCount() {
+        return (int) waiting.stream().filter(s -> s.preemptions > 0).count();
+    }
+
     double kvUsage() {
         return (double) kv.inUse() / kv.count();
     }

@@ -124,6 +124,7 @@ class SchedulerTest {
         assertEquals(0, old.preemptions);
         assertEquals(0, young.cached);
         assertEquals(1, scheduler.waitingCount());
+        assertEquals(1, scheduler.preemptedCount(), "admitted once: the engine still counts it as running");
         int generated = young.generated();
         assertTrue(generated > 0);
         scheduler.remove(old); // blocks come back: the preempted one is first in line
@@ -131,6 +132,7 @@ class SchedulerTest {
         assertEquals(young, plan.get(0).sequence());
         assertEquals(young.length(), plan.get(0).count(), "its prompt and output, computed again in one chunk");
         assertTrue(plan.get(0).wantLogits(), "then it goes on where it stopped");
+        assertEquals(0, scheduler.preemptedCount());
         ran(scheduler, plan);
         assertEquals(generated + 1, young.generated());
         scheduler.remove(young);
