@@ -87,9 +87,13 @@ public class FineTuneWiring {
      * training a fine-tuned model finds that model served before its own result is.
      */
     void onBaseReady(@Observes BaseModelReady ready, FineTuningService jobs) {
-        if (!config.finetune().serveResults()) {
-            return;
+        if (config.finetune().serveResults()) {
+            serveResults(ready, jobs);
         }
+        jobs.baseReady(); // then the stored jobs waiting for it (or for one of those results) go on
+    }
+
+    private void serveResults(BaseModelReady ready, FineTuningService jobs) {
         List<FineTuningJob> oldestFirst = new ArrayList<>(jobs.list(null, Integer.MAX_VALUE).data());
         Collections.reverse(oldestFirst);
         for (FineTuningJob job : oldestFirst) {

@@ -60,6 +60,7 @@ public final class FineTuningService implements AutoCloseable {
     private final Results results;
     private final LongSupplier clock; // Unix seconds
     private final Map<String, FineTuningJob> jobs = new LinkedHashMap<>(); // oldest first; guarded by this
+    private final List<String> awaitingBase = new ArrayList<>(); // stored jobs whose model is not served yet; by this
     private final Map<String, List<Subscriber>> subscribers = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** A follower of one job: each new event, then the end once the job reaches a terminal status. */
@@ -84,7 +85,7 @@ public final class FineTuningService implements AutoCloseable {
         this.clock = clock;
     }
 
-    /** Loads the stored jobs: running ones fail as resumable, unstarted ones are queued again. */
+    /** Loads the stored jobs: running ones fail as resumable, unstarted ones are queued again once their model is served. */
     public synchronized void start() {
         JobStore.Loaded loaded = store.load();
         unreadable = loaded.unreadable();
@@ -95,17 +96,43 @@ public final class FineTuningService implements AutoCloseable {
             if (job.status() == JobStatus.RUNNING && runner.outlivesService() && runner.name().equals(job.runner())) {
                 update(job.withStatus(JobStatus.QUEUED)); // its trainer Job still runs: submitting finds and follows it
                 event(job.id(), "info", "Service restarted; following the job's trainer again", null);
-                validator.execute(() -> validate(job.id()));
+                revalidate(get(job.id()));
             } else if (job.status() == JobStatus.RUNNING) {
-                String at = job.metrics() == null ? "before its first step" : "at step " + job.metrics().step();
-                update(job.failed(new JobError("service_restarted", "The service stopped while this job was running ("
-                        + at + "). Resume it with POST /admin/v1/fine_tuning/jobs/" + job.id()
-                        + "/resume; it continues from its last checkpoint.", null), clock.getAsLong(), true));
-                event(job.id(), "error", "Job interrupted by a service restart " + at, null);
+                interrupt(job);
             } else if (!job.status().terminal()) {
-                validator.execute(() -> validate(job.id()));
+                revalidate(job);
             }
         }
+    }
+
+    /**
+     * The base model is loaded and serving (with the router sets of finished jobs): the stored jobs that waited for
+     * it are validated and queued again.
+     */
+    public synchronized void baseReady() {
+        List<String> waiting = List.copyOf(awaitingBase);
+        awaitingBase.clear();
+        waiting.forEach(id -> validator.execute(() -> validate(id)));
+    }
+
+    /** A stored job that had not finished: validated again now, or once its model is served ({@link #baseReady}). */
+    private void revalidate(FineTuningJob job) {
+        if (bases.resolve(job.model()).isPresent()) {
+            validator.execute(() -> validate(job.id()));
+        } else { // at start the base model is still loading: failing the job for it would lose it
+            awaitingBase.add(job.id());
+            event(job.id(), "info", "Service restarted; the job continues once its model " + job.model() + " is served",
+                    null);
+        }
+    }
+
+    /** A running job the service stopped under: failed, resumable from its last checkpoint. */
+    private void interrupt(FineTuningJob job) {
+        String at = job.metrics() == null ? "before its first step" : "at step " + job.metrics().step();
+        event(job.id(), "error", "Job interrupted by a service restart " + at, null); // before the status ends streams
+        update(job.failed(new JobError("service_restarted", "The service stopped while this job was running ("
+                + at + "). Resume it with POST /admin/v1/fine_tuning/jobs/" + job.id()
+                + "/resume; it continues from its last checkpoint.", null), clock.getAsLong(), true));
     }
 
     /** Hears of every job record as it is stored (for meters); called with the service's lock held. */
@@ -382,6 +409,16 @@ public final class FineTuningService implements AutoCloseable {
         @Override
         public void cancelled() {
             finish(id, j -> j.cancelled(clock.getAsLong()));
+        }
+
+        @Override
+        public void interrupted() {
+            synchronized (FineTuningService.this) {
+                FineTuningJob job = get(id);
+                if (!job.status().terminal()) {
+                    interrupt(job);
+                }
+            }
         }
     }
 }

@@ -21,6 +21,9 @@ public interface JobRunner extends AutoCloseable {
         void failed(JobError error);
 
         void cancelled();
+
+        /** The service is stopping under the running job (not a cancel): it may resume from its last checkpoint. */
+        void interrupted();
     }
 
     /** Queues the job; {@code reports} hears of it from the runner's own threads. */

@@ -27,7 +27,8 @@ public final class LocalRunner implements JobRunner {
      * kernels keeps an OpenMP team that slows every engine's kernels while it lives (see {@code ShortLivedThread}).
      */
     private final ExecutorService worker = idleEndingWorker();
-    private final Map<String, AtomicBoolean> cancelled = new ConcurrentHashMap<>();
+    private final Map<String, AtomicBoolean> cancelled = new ConcurrentHashMap<>(); // by job: stop at the next step
+    private volatile boolean closing; // the stops now come from the service stopping, not from cancels
 
     public LocalRunner(Device device) {
         this.device = device;
@@ -63,6 +64,8 @@ public final class LocalRunner implements JobRunner {
                         a.workDir(), device, reports, flag::get);
                 if (outcome.output().isPresent()) {
                     reports.succeeded(outcome.output().get());
+                } else if (closing) {
+                    reports.interrupted();
                 } else {
                     reports.cancelled();
                 }
@@ -87,6 +90,7 @@ public final class LocalRunner implements JobRunner {
 
     @Override
     public void close() {
+        closing = true; // queued jobs stay queued (shutdownNow drops them unrun); a running one is interrupted
         cancelled.values().forEach(f -> f.set(true));
         worker.shutdownNow();
         try { // the step under way finishes (libtorch ignores interrupts) and its job's record is written before this returns

@@ -191,6 +191,62 @@ class FineTuningServiceTest {
         }
     }
 
+    /** A restart loads the base model after the jobs: a stored job waits for it instead of failing for it. */
+    @Test
+    void aStoredJobWaitsForItsModelToBeServedAfterARestart() throws Exception {
+        String file = upload(2);
+        DetachedRunner before = new DetachedRunner();
+        String id;
+        try (FineTuningService first = new FineTuningService(new JobStore(data), new FileStore(data), before,
+                model -> Optional.of(new FineTuningService.TrainingBase(checkpoint, null)), (job, out) -> { },
+                clock::incrementAndGet)) {
+            first.start();
+            id = first.create(new JobRequest("demo", file, null, hp(1, 10), Map.of())).id();
+            await(first, id, JobStatus.QUEUED);
+        }
+        java.util.concurrent.atomic.AtomicBoolean loaded = new java.util.concurrent.atomic.AtomicBoolean();
+        DetachedRunner after = new DetachedRunner();
+        try (FineTuningService second = new FineTuningService(new JobStore(data), new FileStore(data), after,
+                model -> loaded.get() ? Optional.of(new FineTuningService.TrainingBase(checkpoint, null)) : Optional.empty(),
+                (job, out) -> { }, clock::incrementAndGet)) {
+            second.start(); // the base model is still loading
+            assertEquals(JobStatus.QUEUED, second.get(id).status(), "not failed for a model that is only loading");
+            assertTrue(after.submitted.isEmpty());
+            loaded.set(true);
+            second.baseReady();
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (after.submitted.isEmpty()) {
+                assertTrue(System.nanoTime() < deadline, "never handed to the runner once the model was served");
+                Thread.sleep(10);
+            }
+            assertEquals(List.of(id), after.submitted);
+            assertEquals(JobStatus.QUEUED, second.get(id).status());
+        }
+    }
+
+    /** Stopping the service (a rollout's SIGTERM) under a running job is no cancel: the job resumes after. */
+    @Test
+    void aServiceStoppedUnderARunningJobLeavesItResumable() throws Exception {
+        String file = upload(16);
+        String id;
+        try (FineTuningService first = service()) {
+            id = first.create(new JobRequest("demo", file, null, hp(3, 4), Map.of())).id();
+            long deadline = System.nanoTime() + 120_000_000_000L;
+            while (first.checkpoints(id).isEmpty()) { // 12 steps, a checkpoint every 4
+                assertTrue(System.nanoTime() < deadline, "no checkpoint");
+                Thread.sleep(10);
+            }
+        } // closed while the job trains
+        FineTuningJob stored = new JobStore(data).load().jobs().get(0);
+        assertEquals(JobStatus.FAILED, stored.status(), "interrupted, not cancelled");
+        assertEquals("service_restarted", stored.error().code());
+        assertTrue(stored.resumable());
+        try (FineTuningService second = service()) {
+            second.resume(id);
+            assertEquals(12, await(second, id, JobStatus.SUCCEEDED).metrics().step());
+        }
+    }
+
     @Test
     void anUnreadableRecordIsReportedAndLeftAsItIs() throws Exception {
         String file = upload(2);
