@@ -121,11 +121,10 @@ public class AdminRoutes {
 
     private void checkpoints(RoutingContext ctx) {
         var job = jobs.get(id(ctx));
-        String base = job.fineTunedModel() != null ? job.fineTunedModel() : "ft:" + job.model() + ":" + job.id();
-        List<CheckpointBody> data = jobs.checkpoints(job.id()).stream()
-                .map(c -> CheckpointBody.of(c, base + ":ckpt-step-" + c.step())).toList();
-        int limit = limit(ctx);
-        send(ctx, 200, ListBody.of(data.subList(0, Math.min(limit, data.size())), data.size() > limit, CheckpointBody::id));
+        var page = jobs.checkpoints(job.id(), ctx.request().getParam("after"), limit(ctx));
+        send(ctx, 200, ListBody.of(page.data().stream()
+                .map(c -> CheckpointBody.of(c, FineTuningService.checkpointModel(job, c.step()))).toList(),
+                page.hasMore(), CheckpointBody::id));
     }
 
     private static String id(RoutingContext ctx) {

@@ -72,7 +72,7 @@ public class ModelAdminRoutes {
                     .findFirst().orElseThrow(() -> OpenAiException.invalid("checkpoint", "Job " + job.id()
                             + " has no checkpoint '" + r.checkpoint() + "'."));
             dir = c.dir();
-            id = r.model() != null ? r.model() : "ft:" + job.model() + ":" + job.id() + ":ckpt-step-" + c.step();
+            id = r.model() != null ? r.model() : FineTuningService.checkpointModel(job, c.step());
         }
         try {
             routes.send(ctx, 200, body(sets.serve(id, job.model(), dir)));

@@ -280,6 +280,28 @@ public final class FineTuningService implements AutoCloseable {
         return TrainingCheckpointInfo.list(store.workDir(id).resolve("checkpoints"), job);
     }
 
+    /** The job's checkpoints, newest first, after the checkpoint {@code after}, at most {@code limit}. */
+    public Page<TrainingCheckpointInfo> checkpoints(String id, String after, int limit) {
+        List<TrainingCheckpointInfo> newest = checkpoints(id);
+        return page(newest, after == null ? -1 : indexOf(newest, after, TrainingCheckpointInfo::id), limit);
+    }
+
+    /**
+     * The model a job's result is served as, {@code ft:<root base>:<suffix>:<8 characters of its id>} (OpenAI names
+     * fine-tuned models by the root base, also for a stage trained on from another fine-tuned model); known from
+     * the job's creation, so its checkpoints are named by it from the first.
+     */
+    public static String fineTunedModel(FineTuningJob job) {
+        String root = job.model().startsWith("ft:") ? job.model().split(":")[1] : job.model();
+        return "ft:" + root + ":" + (job.suffix() == null ? "flexidepth" : job.suffix()) + ":"
+                + job.id().substring("ftjob-".length(), "ftjob-".length() + 8);
+    }
+
+    /** The model a job's checkpoint at {@code step} is served as, unless a name is given. */
+    public static String checkpointModel(FineTuningJob job, int step) {
+        return fineTunedModel(job) + ":ckpt-step-" + step;
+    }
+
     /** The output directory of a succeeded job. */
     public Path output(String id) {
         return store.workDir(id).resolve("output");
@@ -385,9 +407,7 @@ public final class FineTuningService implements AutoCloseable {
             if (job.status().terminal()) {
                 return; // cancelled while the last step ran
             }
-            String root = job.model().startsWith("ft:") ? job.model().split(":")[1] : job.model(); // OpenAI names by the root base
-            String name = "ft:" + root + ":" + (job.suffix() == null ? "flexidepth" : job.suffix()) + ":"
-                    + id.substring("ftjob-".length(), "ftjob-".length() + 8);
+            String name = fineTunedModel(job);
             FineTuningJob done = job.succeeded(name, clock.getAsLong());
             event(id, "info", "New fine-tuned model created: " + name, null);
             try {

@@ -135,6 +135,16 @@ class FineTuningApiTest {
         String scrape = given().get("/q/metrics").asString();
         assertTrue(scrape.contains("flexiserve_finetune_step{job=\"" + created.id() + "\",model=\"" + BASE + "\"} 8.0"),
                 "fine-tuning meters");
+        assertEquals(model + ":ckpt-step-6", checkpoints.get(0).fineTunedModelCheckpoint());
+        // pages go on after the cursor (an SDK's auto-pagination follows has_more)
+        String path = "/admin/v1/fine_tuning/jobs/" + done.id() + "/checkpoints?limit=1";
+        auth().get(path).then().statusCode(200).body("has_more", equalTo(true)).body("data[0].step_number", equalTo(6));
+        auth().get(path + "&after=" + checkpoints.get(0).id()).then().statusCode(200).body("has_more", equalTo(false))
+                .body("data[0].step_number", equalTo(3));
+        // a checkpoint served without a name is served as the model its listing names
+        auth().body("{\"fine_tuning_job_id\":\"" + done.id() + "\",\"checkpoint\":\"" + checkpoints.get(0).id() + "\"}")
+                .post("/admin/v1/models").then().statusCode(200).body("id", equalTo(model + ":ckpt-step-6"));
+        auth().delete("/admin/v1/models/" + model + ":ckpt-step-6").then().statusCode(200);
         String checkpointId = checkpoints.get(0).id();
         auth().body("{\"fine_tuning_job_id\":\"" + done.id() + "\",\"checkpoint\":\"" + checkpointId + "\",\"model\":\"ckpt6\"}")
                 .post("/admin/v1/models").then().statusCode(200).body("id", equalTo("ckpt6"));
@@ -288,6 +298,9 @@ class FineTuningApiTest {
 
     @Test
     void filesCanBeListedReadAndDeleted() throws Exception {
+        FileObject large = upload(conversations(120_000)); // 11 MB: past Quarkus' default body limit of 10 MiB
+        assertTrue(large.bytes() > 10L << 20, "bytes: " + large.bytes());
+        assertTrue(client.files().delete(large.id()).deleted());
         FileObject file = upload(conversations(3));
         assertTrue(client.files().list().data().stream().anyMatch(f -> f.id().equals(file.id())));
         auth().get("/admin/v1/files/" + file.id() + "/content").then().statusCode(200).body(containsString("plus 2 is 4"));
