@@ -274,6 +274,12 @@ public final class FineTuningService implements AutoCloseable {
         return () -> subscribers.getOrDefault(id, List.of()).remove(s);
     }
 
+    /** A job that has not finished whose training file is {@code fileId}, if any (the file must stay). */
+    public synchronized Optional<String> unfinishedJobOf(String fileId) {
+        return jobs.values().stream().filter(j -> !j.status().terminal() && j.trainingFile().equals(fileId))
+                .map(FineTuningJob::id).findFirst();
+    }
+
     /** The job's checkpoints, newest first. */
     public List<TrainingCheckpointInfo> checkpoints(String id) {
         FineTuningJob job = get(id);

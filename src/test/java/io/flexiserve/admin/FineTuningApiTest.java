@@ -234,8 +234,11 @@ class FineTuningApiTest {
             assertTrue(System.nanoTime() < deadline, "never started");
             sleep(50);
         }
+        auth().delete("/admin/v1/files/" + file.id()).then().statusCode(409).body("error.code", equalTo("file_in_use"))
+                .body("error.message", containsString(id));
         FineTuningJob cancelled = client.fineTuning().jobs().cancel(id);
         assertEquals("cancelled", cancelled.status().asString());
+        assertTrue(client.files().delete(file.id()).deleted(), "its job has ended: the file may go");
         long atCancel = steps(id);
         // jobs run one at a time: once a job created after the cancel has ended, the cancelled one's thread is done
         String next = client.fineTuning().jobs().create(JobCreateParams.builder().model(BASE).trainingFile(upload(conversations(4)).id())
