@@ -153,6 +153,12 @@ class KubernetesRunnerTest {
         admin().get("/admin/v1/fine_tuning/jobs/" + id).then().body("error.code", org.hamcrest.Matchers.equalTo("training_error"))
                 .body("error.message", org.hamcrest.Matchers.containsString("BackoffLimitExceeded"))
                 .body("resumable", org.hamcrest.Matchers.equalTo(true));
+
+        // resumed, it gets a new trainer Job (the failed one stays until its TTL, which would fail it again at once)
+        admin().post("/admin/v1/fine_tuning/jobs/" + id + "/resume").then().statusCode(200);
+        await(() -> trainerJob(client, id), j -> j.getStatus() == null || j.getStatus().getConditions() == null
+                || j.getStatus().getConditions().isEmpty(), "a fresh trainer Job in place of the failed one");
+        assertEquals("queued", status(id), "followed, not failed again");
     }
 
     @Test

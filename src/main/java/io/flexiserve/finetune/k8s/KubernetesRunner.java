@@ -62,7 +62,12 @@ public final class KubernetesRunner implements JobRunner {
         String id = a.job().id();
         try {
             String name = TrainerJobSpec.name(id);
-            if (jobs().withName(name).get() == null) { // a resumed job whose Job still exists keeps it
+            Job existing = jobs().withName(name).get();
+            if (existing != null && existing.getStatus() != null && failed(existing.getStatus())) {
+                replaceFailed(name); // resumed after its trainer failed: a new Job continues from the last checkpoint
+                existing = null;
+            }
+            if (existing == null) { // a job followed again after a restart keeps its running Job
                 jobs().resource(TrainerJobSpec.build(a, settings)).create();
             }
             LOG.info("created trainer Job " + namespace + "/" + name + " for " + id);
@@ -83,6 +88,28 @@ public final class KubernetesRunner implements JobRunner {
         } catch (KubernetesClientException e) {
             LOG.log(Level.WARNING, "cannot delete the trainer Job of " + jobId, e);
         }
+    }
+
+    /** Deletes a failed trainer Job (kept by Kubernetes until its TTL) and waits until its name is free again. */
+    private void replaceFailed(String name) {
+        jobs().withName(name).withPropagationPolicy(io.fabric8.kubernetes.api.model.DeletionPropagation.BACKGROUND).delete();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (jobs().withName(name).get() != null) {
+            if (System.nanoTime() > deadline) {
+                throw new KubernetesClientException("the failed trainer Job " + name + " was not deleted within 60 s");
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new KubernetesClientException("interrupted while replacing " + name);
+            }
+        }
+    }
+
+    private static boolean failed(JobStatus status) {
+        return status.getConditions() != null && status.getConditions().stream()
+                .anyMatch(c -> "Failed".equals(c.getType()) && "True".equals(c.getStatus()));
     }
 
     private void stopFollowing(String jobId) {
@@ -193,11 +220,6 @@ public final class KubernetesRunner implements JobRunner {
             } catch (KubernetesClientException e) {
                 LOG.log(Level.WARNING, "polling the trainer Job of " + id + " failed; will retry", e);
             }
-        }
-
-        private boolean failed(JobStatus status) {
-            return status.getConditions() != null && status.getConditions().stream()
-                    .anyMatch(c -> "Failed".equals(c.getType()) && "True".equals(c.getStatus()));
         }
 
         private String reason(JobStatus status) {
