@@ -51,7 +51,65 @@ final class SchemaCompiler {
         for (Node.Ref ref : compiler.refs) {
             checkNoEmptyCycle(ref, new HashSet<>(), done, ref.ref);
         }
+        checkEveryPartCanEnd(node);
         return node;
+    }
+
+    /**
+     * Refuses a schema with a part no finite value satisfies (an object whose required property, or an array whose
+     * first items, lead back to it): an output that entered it could never end, and the end token would stay
+     * masked until max_tokens. A part can end when it is a string, number or literal, an object whose required
+     * properties can, a map, an array that may be empty or whose items can, an option that can, or a reference to
+     * one; found by iterating to the fixpoint over every reachable part.
+     */
+    private static void checkEveryPartCanEnd(Node root) {
+        Set<Node> all = new java.util.LinkedHashSet<>();
+        java.util.ArrayDeque<Node> todo = new java.util.ArrayDeque<>(List.of(root));
+        while (!todo.isEmpty()) {
+            Node n = todo.pop();
+            if (!all.add(n)) {
+                continue;
+            }
+            if (n instanceof Node.AnyOf any) {
+                todo.addAll(any.options);
+            } else if (n instanceof Node.Ref ref) {
+                todo.add(ref.target);
+            } else if (n instanceof Node.Arr arr) {
+                todo.add(arr.items);
+            } else if (n instanceof Node.Obj obj) {
+                obj.properties.forEach(p -> todo.add(p.value()));
+                if (obj.additional != null) {
+                    todo.add(obj.additional);
+                }
+            }
+        }
+        Set<Node> ends = new HashSet<>();
+        for (boolean grew = true; grew; ) {
+            grew = false;
+            for (Node n : all) {
+                if (!ends.contains(n) && canEnd(n, ends)) {
+                    ends.add(n);
+                    grew = true;
+                }
+            }
+        }
+        if (ends.size() < all.size()) {
+            throw new SchemaException("#", "$ref", "a part of the schema has no finite value: a required property"
+                    + " or minItems leads back to the object or array that holds it, so an output could never end");
+        }
+    }
+
+    private static boolean canEnd(Node n, Set<Node> ends) {
+        if (n instanceof Node.AnyOf any) {
+            return any.options.stream().anyMatch(ends::contains);
+        } else if (n instanceof Node.Ref ref) {
+            return ends.contains(ref.target);
+        } else if (n instanceof Node.Arr arr) {
+            return arr.minItems == 0 || ends.contains(arr.items);
+        } else if (n instanceof Node.Obj obj) {
+            return obj.map() || obj.properties.stream().allMatch(p -> !p.required() || ends.contains(p.value()));
+        }
+        return true; // strings, numbers, literals, free text
     }
 
     private Node node(JsonNode s, String path) {
@@ -78,11 +136,17 @@ final class SchemaCompiler {
             refs.add(ref);
             return ref;
         }
-        if (s.has("const")) {
-            return enumeration(JSON.createArrayNode().add(s.get("const")), s.get("type"), path, "const");
-        }
-        if (s.has("enum")) {
-            return enumeration(s.get("enum"), s.get("type"), path, "enum");
+        String listed = s.has("const") ? "const" : s.has("enum") ? "enum" : null;
+        if (listed != null) { // the values are written as they are: only a type beside them may narrow them
+            for (String sibling : List.of("const", "enum", "anyOf", "oneOf", "properties", "required",
+                    "additionalProperties", "items", "minItems", "maxItems")) {
+                if (!sibling.equals(listed) && s.has(sibling)) {
+                    throw new SchemaException(path, listed, "'" + listed + "' beside '" + sibling + "' is not supported;"
+                            + " list only the values that the other keywords allow");
+                }
+            }
+            JsonNode values = listed.equals("const") ? JSON.createArrayNode().add(s.get("const")) : s.get("enum");
+            return enumeration(values, s.get("type"), path, listed);
         }
         String union = s.has("anyOf") ? "anyOf" : s.has("oneOf") ? "oneOf" : null;
         if (union != null) {

@@ -11,6 +11,13 @@ import java.util.List;
  */
 final class State {
 
+    /**
+     * Readings a state may hold. Options that begin alike stay apart until they differ, so a recursive schema whose
+     * options share their opening doubles its readings at every level of nesting; past this the sequence fails (its
+     * own request only) rather than spend the engine's time and memory on every mask.
+     */
+    static final int MAX_READINGS = 256;
+
     private final Stack[] stacks;
     private final int hash;
 
@@ -42,7 +49,13 @@ final class State {
         if (out.size() == 1) {
             return out.get(0).equals(stacks.length == 1 ? stacks[0] : null) ? this : new State(new Stack[] {out.get(0)});
         }
-        return new State(new LinkedHashSet<>(out).toArray(Stack[]::new));
+        Stack[] readings = new LinkedHashSet<>(out).toArray(Stack[]::new);
+        if (readings.length > MAX_READINGS) {
+            throw new IllegalStateException("the output can be read " + readings.length + " ways at once (more than "
+                    + MAX_READINGS + "): the schema's anyOf options or types begin alike at each level of nesting;"
+                    + " make them differ from their first characters");
+        }
+        return new State(readings);
     }
 
     /** Whether the output may end here: some stack holds a complete value. */

@@ -300,12 +300,32 @@ class StructuredOutputTest {
                         + "\"$ref\":\"#/$defs/a\"}", "$ref", "#/$defs/a"),
                 new Bad("{\"$ref\":\"#foo\"}", "$ref", "#foo"),
                 new Bad("{\"anyOf\":[{\"type\":\"object\"}],\"required\":[\"a\"]}", "anyOf", "#"),
-                new Bad("{\"type\":\"string\",\"enum\":[1,2]}", "enum", "#"))) {
+                new Bad("{\"type\":\"string\",\"enum\":[1,2]}", "enum", "#"),
+                new Bad("{\"anyOf\":[{\"type\":\"string\"}],\"enum\":[\"x\",1]}", "enum", "#"),
+                new Bad("{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"enum\":[[1]]}", "enum", "#"),
+                new Bad("{\"const\":\"a\",\"enum\":[\"b\"]}", "const", "#"),
+                new Bad("{\"type\":\"object\",\"properties\":{\"next\":{\"$ref\":\"#\"}},\"required\":[\"next\"]}", "$ref", "#"),
+                new Bad("{\"type\":\"array\",\"items\":{\"$ref\":\"#\"},\"minItems\":1}", "$ref", "#"),
+                new Bad("{\"type\":\"object\",\"properties\":{\"a\":{\"$ref\":\"#/$defs/loop\"}},\"$defs\":{\"loop\":"
+                        + "{\"type\":\"object\",\"properties\":{\"n\":{\"$ref\":\"#/$defs/loop\"}},\"required\":[\"n\"]}}}",
+                        "$ref", "#"))) {
             SchemaException e = assertThrows(SchemaException.class, () -> SchemaCompiler.compile(JSON.readTree(bad.schema)),
                     bad.schema);
             assertEquals(bad.keyword, e.keyword(), bad.schema);
             assertEquals(bad.path, e.path(), bad.schema);
         }
+    }
+
+    @Test
+    void recursionThatCanEndCompilesAndAmbiguityHasABound() throws Exception {
+        Node list = SchemaCompiler.compile(JSON.readTree(
+                "{\"type\":\"object\",\"properties\":{\"v\":{\"type\":\"integer\"},\"next\":{\"$ref\":\"#\"}},\"required\":[\"v\"]}"));
+        assertTrue(feed(State.start(list), "{\"v\":1,\"next\":{\"v\":2}}").accepting(), "an optional link may end the list");
+        // two readings of every "[" (the types are alike): 2^d stacks d arrays deep, until the bound stops it
+        Node twins = SchemaCompiler.compile(JSON.readTree("{\"type\":[\"array\",\"array\"],\"items\":{\"$ref\":\"#\"}}"));
+        assertNotNull(feed(State.start(twins), "[".repeat(8)), "256 readings are still followed");
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> feed(State.start(twins), "[".repeat(9)));
+        assertTrue(e.getMessage().contains("512 ways"), e.getMessage());
     }
 
     @Test
