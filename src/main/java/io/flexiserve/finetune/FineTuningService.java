@@ -61,6 +61,7 @@ public final class FineTuningService implements AutoCloseable {
     private final LongSupplier clock; // Unix seconds
     private final Map<String, FineTuningJob> jobs = new LinkedHashMap<>(); // oldest first; guarded by this
     private final List<String> awaitingBase = new ArrayList<>(); // stored jobs whose model is not served yet; by this
+    private final java.util.Set<String> completing = new java.util.HashSet<>(); // trained, result being served; by this
     private final Map<String, List<Subscriber>> subscribers = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** A follower of one job: each new event, then the end once the job reaches a terminal status. */
@@ -203,6 +204,9 @@ public final class FineTuningService implements AutoCloseable {
             if (transition(id, j -> j.status().terminal() ? j : j.withStatus(JobStatus.QUEUED)).status() == JobStatus.QUEUED) {
                 runner.submit(new JobRunner.Assignment(get(id), checkpoint, base.routers(), files.content(job.trainingFile()),
                         store.workDir(id)), new Reporter(id));
+                if (get(id).status() == JobStatus.CANCELLED) { // cancelled while being handed over: the runner stops it
+                    runner.cancel(id);
+                }
             }
         } catch (IOException | RuntimeException e) {
             LOG.log(Level.WARNING, "validating job " + id + " failed", e);
@@ -233,23 +237,33 @@ public final class FineTuningService implements AutoCloseable {
     }
 
     public FineTuningJob cancel(String id) {
-        FineTuningJob job = get(id);
-        if (job.status().terminal()) {
-            throw new JobSpecException(null, "Job " + id + " has already " + job.status().wire() + "; it cannot be cancelled.");
+        synchronized (this) {
+            FineTuningJob job = get(id);
+            if (job.status().terminal()) {
+                throw new JobSpecException(null, "Job " + id + " has already " + job.status().wire()
+                        + "; it cannot be cancelled.");
+            }
+            if (completing.contains(id)) {
+                throw new JobSpecException(null, "Job " + id + " has finished training and its model is being served;"
+                        + " it cannot be cancelled.");
+            }
+            event(id, "info", "Fine-tuning job cancelled", null);
+            finish(id, j -> j.cancelled(clock.getAsLong())); // under the lock: a success reported now finds it ended
         }
-        runner.cancel(id);
-        event(id, "info", "Fine-tuning job cancelled", null);
-        return finish(id, j -> j.cancelled(clock.getAsLong()));
+        runner.cancel(id); // outside it: a Kubernetes runner deletes the trainer Job over the network
+        return get(id);
     }
 
     /** Continues a job that a restart or a runner failure interrupted, from its last checkpoint. */
     public FineTuningJob resume(String id) {
-        FineTuningJob job = get(id);
-        if (!job.resumable()) {
-            throw new JobSpecException(null, "Job " + id + " is " + job.status().wire() + " and cannot be resumed; only jobs "
-                    + "interrupted while running can.");
+        synchronized (this) { // two resumes at once: the second finds the job queued
+            FineTuningJob job = get(id);
+            if (!job.resumable()) {
+                throw new JobSpecException(null, "Job " + id + " is " + job.status().wire() + " and cannot be resumed;"
+                        + " only jobs interrupted while running can.");
+            }
+            transition(id, FineTuningJob::requeued);
         }
-        transition(id, FineTuningJob::requeued);
         event(id, "info", "Resuming: job queued again", null);
         validator.execute(() -> validate(id));
         return get(id);
@@ -409,22 +423,32 @@ public final class FineTuningService implements AutoCloseable {
 
         @Override
         public void succeeded(Path output) {
-            FineTuningJob job = get(id);
-            if (job.status().terminal()) {
-                return; // cancelled while the last step ran
+            FineTuningJob job;
+            synchronized (FineTuningService.this) {
+                job = get(id);
+                if (job.status().terminal()) {
+                    return; // cancelled while the last step ran
+                }
+                completing.add(id); // a cancel from here on is refused: the result is being served
             }
-            String name = fineTunedModel(job);
-            FineTuningJob done = job.succeeded(name, clock.getAsLong());
-            event(id, "info", "New fine-tuned model created: " + name, null);
             try {
-                results.trained(done, output);
-            } catch (RuntimeException e) {
-                LOG.log(Level.WARNING, "serving " + name + " failed", e);
-                event(id, "warn", "The router set could not be served: " + e.getMessage(), null);
+                String name = fineTunedModel(job);
+                FineTuningJob done = job.succeeded(name, clock.getAsLong());
+                event(id, "info", "New fine-tuned model created: " + name, null);
+                try {
+                    results.trained(done, output);
+                } catch (RuntimeException e) {
+                    LOG.log(Level.WARNING, "serving " + name + " failed", e);
+                    event(id, "warn", "The router set could not be served: " + e.getMessage(), null);
+                }
+                // the last event goes out before the status that ends event streams
+                event(id, "info", "The job has successfully completed", null);
+                finish(id, j -> done);
+            } finally {
+                synchronized (FineTuningService.this) {
+                    completing.remove(id);
+                }
             }
-            // the last event goes out before the status that ends event streams
-            event(id, "info", "The job has successfully completed", null);
-            finish(id, j -> done);
         }
 
         @Override

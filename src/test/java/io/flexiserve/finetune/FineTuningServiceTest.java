@@ -247,6 +247,55 @@ class FineTuningServiceTest {
         }
     }
 
+    /** A cancel that lands while the job is handed to its runner still reaches the runner, which stops it. */
+    @Test
+    void aJobCancelledWhileHandedToItsRunnerIsStoppedThere() throws Exception {
+        String file = upload(2);
+        java.util.concurrent.CountDownLatch inSubmit = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        List<String> cancels = new CopyOnWriteArrayList<>();
+        JobRunner slowToSubmit = new JobRunner() {
+            @Override
+            public void submit(Assignment assignment, Reports reports) {
+                inSubmit.countDown();
+                try {
+                    release.await(60, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+
+            @Override
+            public void cancel(String jobId) {
+                cancels.add(jobId);
+            }
+
+            @Override
+            public String name() {
+                return "local";
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        try (FineTuningService s = new FineTuningService(new JobStore(data), new FileStore(data), slowToSubmit,
+                model -> Optional.of(new FineTuningService.TrainingBase(checkpoint, null)), (job, out) -> { },
+                clock::incrementAndGet)) {
+            s.start();
+            String id = s.create(new JobRequest("demo", file, null, hp(1, 10), Map.of())).id();
+            assertTrue(inSubmit.await(60, java.util.concurrent.TimeUnit.SECONDS), "handed to the runner");
+            assertEquals(JobStatus.CANCELLED, s.cancel(id).status());
+            release.countDown();
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (cancels.size() < 2) { // the cancel's own, and the hand-over's once it found the job cancelled
+                assertTrue(System.nanoTime() < deadline, "the runner was told only " + cancels);
+                Thread.sleep(10);
+            }
+            assertEquals(List.of(id, id), cancels);
+        }
+    }
+
     @Test
     void anUnreadableRecordIsReportedAndLeftAsItIs() throws Exception {
         String file = upload(2);
