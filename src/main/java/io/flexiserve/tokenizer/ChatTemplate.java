@@ -37,7 +37,10 @@ public final class ChatTemplate {
         this.template = template;
         this.bosToken = bosToken;
         this.eosToken = eosToken;
-        this.jinjava = new Jinjava(JinjavaConfig.newBuilder().withTrimBlocks(true).withLstripBlocks(true).build());
+        // Jinjava renders a value holding template syntax again unless told not to; Jinja2 never does, and the
+        // values here are what users wrote
+        this.jinjava = new Jinjava(JinjavaConfig.newBuilder().withTrimBlocks(true).withLstripBlocks(true)
+                .withNestedInterpretationEnabled(false).build());
         jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception",
                 ChatTemplate.class, "raiseException", String.class));
         jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition("", "strftime_now",

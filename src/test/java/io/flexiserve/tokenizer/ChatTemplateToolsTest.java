@@ -31,6 +31,15 @@ class ChatTemplateToolsTest {
         assertTrue(text.contains("<tool>sunny(call_1)"), text);
     }
 
+    /** What a user writes is printed as written, as Jinja2 prints it: never read as a template a second time. */
+    @Test
+    void templateSyntaxInAMessageIsPlainText() {
+        ChatTemplate template = new ChatTemplate(ByteLevelTokenizerFiles.LLAMA3_CHAT_TEMPLATE, "<|begin_of_text|>", "");
+        String content = "Explain <p>{{ name }}</p>, {{ bos_token }}, {{.Name}} and {% for i in range(3) %}x{% endfor %}";
+        String text = template.render(List.of(new ChatMessage("user", content)), true);
+        assertTrue(text.contains("\n\n" + content + "<|eot_id|>"), text);
+    }
+
     @Test
     void llama3InstructsTemplateHasNoToolFormat() {
         assertFalse(ChatTemplate.load(Fixtures.llama3Tokenizer()).rendersTools());
