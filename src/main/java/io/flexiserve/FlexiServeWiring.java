@@ -302,7 +302,7 @@ public class FlexiServeWiring implements ModelRegistry, RouterSets, FineTuningSe
         try {
             Tokenizer tokenizer = Tokenizer.load(dir);
             ChatTemplate template = ChatTemplate.load(dir);
-            GenerationConfig generation = GenerationConfig.read(dir, tokenizer, template.eosToken());
+            GenerationConfig generation = GenerationConfig.read(dir, tokenizer, template);
             state.warmingUp();
             warmUp(model);
             System.gc(); // loading's Java garbage (conversion scratch): the heap shrinks before the KV cache is sized

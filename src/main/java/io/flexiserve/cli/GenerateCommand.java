@@ -67,7 +67,7 @@ final class GenerateCommand implements Callable<Integer> {
         try (Tokenizer tokenizer = Tokenizer.load(dir);
              FlexiDepthModel net = ModelLoader.load(dir, ModelOptions.of(ai.djl.Device.cpu(), dtype, 0, false))) {
             ChatTemplate template = ChatTemplate.load(dir);
-            GenerationConfig generation = GenerationConfig.read(dir, tokenizer, template.eosToken());
+            GenerationConfig generation = GenerationConfig.read(dir, tokenizer, template);
             String text = chat ? template.render(List.of(new ChatMessage("user", prompt)), true) : prompt;
             int[] promptIds = tokenizer.encode(text);
             SamplingParams params = SamplingParams.of(temperature, topP, topK, 0);

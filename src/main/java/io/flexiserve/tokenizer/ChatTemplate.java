@@ -121,6 +121,11 @@ public final class ChatTemplate {
         return bosToken;
     }
 
+    /** Whether the template's text writes {@code token} (a turn marker, say). */
+    public boolean mentions(String token) {
+        return template.contains(token);
+    }
+
     public String eosToken() {
         return eosToken;
     }

@@ -12,8 +12,9 @@ import java.util.Set;
 
 /**
  * Stop ids and default sampling from {@code generation_config.json}. Its {@code eos_token_id} may be one
- * id or a list (Llama 3 Instruct: 128001 and 128009); without the file, the tokenizer's eos token is the
- * only stop id.
+ * id or a list (Llama 3 Instruct: 128001 and 128009); the tokenizer's eos token stops too, as do the turn
+ * markers the chat template ends a message with ({@code <|eot_id|>}, {@code <|eom_id|>}): a checkpoint without
+ * the file, whose tokenizer's eos is {@code <|end_of_text|>}, would otherwise write past the end of its turn.
  *
  * @param eosTokenIds ids that end a generation
  * @param temperature default temperature when a request gives none
@@ -25,8 +26,11 @@ public record GenerationConfig(Set<Integer> eosTokenIds, double temperature, dou
         eosTokenIds = Set.copyOf(eosTokenIds);
     }
 
-    /** Reads {@code dir/generation_config.json}, falling back on the tokenizer's eos token. */
-    public static GenerationConfig read(Path dir, Tokenizer tokenizer, String tokenizerEosToken) {
+    /** Turn markers of Llama 3's chat templates: a message ends with one of them, and so does a reply. */
+    private static final List<String> TURN_ENDS = List.of("<|eot_id|>", "<|eom_id|>");
+
+    /** Reads {@code dir/generation_config.json}, adding the tokenizer's eos token and the template's turn ends. */
+    public static GenerationConfig read(Path dir, Tokenizer tokenizer, ChatTemplate template) {
         Path file = dir.resolve("generation_config.json");
         Set<Integer> eos = new LinkedHashSet<>();
         double temperature = 1.0;
@@ -41,9 +45,15 @@ public record GenerationConfig(Set<Integer> eosTokenIds, double temperature, dou
                 throw new TokenizerException(file + ": cannot read: " + e.getMessage(), e);
             }
         }
-        int fallback = tokenizer.specialTokenId(tokenizerEosToken);
-        if (eos.isEmpty() && fallback >= 0) {
-            eos.add(fallback);
+        int tokenizerEos = tokenizer.specialTokenId(template.eosToken());
+        if (tokenizerEos >= 0) {
+            eos.add(tokenizerEos);
+        }
+        for (String marker : TURN_ENDS) {
+            int id = tokenizer.specialTokenId(marker);
+            if (id >= 0 && template.mentions(marker)) {
+                eos.add(id);
+            }
         }
         if (eos.isEmpty()) {
             throw new TokenizerException(dir + ": no eos_token_id in generation_config.json and no eos_token in the tokenizer");

@@ -93,10 +93,13 @@ class Llama3TokenizerTest {
     void eosIdsComeFromGenerationConfigOrTheTokenizer(@TempDir Path dir) throws Exception {
         ChatTemplate template = ChatTemplate.load(Fixtures.llama3Tokenizer());
         assertEquals("<|begin_of_text|>", template.bosToken());
-        assertEquals(Set.of(128001), GenerationConfig.read(dir, tokenizer, "<|end_of_text|>").eosTokenIds());
+        assertEquals(Set.of(128001, 128009), GenerationConfig.read(dir, tokenizer, template).eosTokenIds(),
+                "without generation_config.json: the tokenizer's <|end_of_text|> and the template's <|eot_id|>");
+        assertEquals(Set.of(128001), GenerationConfig.read(dir, tokenizer,
+                new ChatTemplate("{{ messages[0].content }}", "", "<|end_of_text|>")).eosTokenIds(), "no turn markers");
         Files.writeString(dir.resolve("generation_config.json"),
                 "{\"eos_token_id\": [128001, 128009], \"temperature\": 0.6, \"top_p\": 0.9}");
-        GenerationConfig config = GenerationConfig.read(dir, tokenizer, "<|end_of_text|>");
+        GenerationConfig config = GenerationConfig.read(dir, tokenizer, template);
         assertEquals(Set.of(128001, 128009), config.eosTokenIds());
         assertEquals(0.6, config.temperature());
         assertEquals(0.9, config.topP());
