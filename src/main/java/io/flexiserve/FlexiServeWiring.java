@@ -234,14 +234,20 @@ public class FlexiServeWiring implements ModelRegistry, RouterSets, FineTuningSe
                 break;
             }
         }
-        List.copyOf(routerSets.keySet()).forEach(this::remove);
+        boolean stepsEnded = true; // a router set's view reads every base weight too
+        for (String id : List.copyOf(routerSets.keySet())) {
+            Engine engine = routerSets.get(id).endpoint().engine();
+            remove(id);
+            stepsEnded &= engine.stopped();
+        }
         ModelEndpoint e = endpoint;
         endpoint = null;
         if (e != null) {
             e.engine().close();
+            stepsEnded &= e.engine().stopped();
         }
         ServedModel model = served;
-        if (model != null && (e == null || e.engine().stopped())) { // never free weights a step still reads
+        if (model != null && stepsEnded) { // never free weights a step still reads
             model.close();
         }
     }

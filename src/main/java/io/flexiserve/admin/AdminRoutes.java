@@ -66,8 +66,8 @@ public class AdminRoutes {
             String id = file(ctx).id();
             jobs.unfinishedJobOf(id).ifPresent(job -> {
                 throw new OpenAiException(409, "invalid_request_error", "file_in_use", null, "File " + id
-                        + " is the training file of job " + job + ", which has not finished (it reads the file again"
-                        + " when it starts or resumes); cancel the job or wait for it, then delete the file.");
+                        + " is the training file of job " + job + ", which has not finished (it reads the file when it"
+                        + " starts); cancel the job or wait for it, then delete the file.");
             });
             send(ctx, 200, new Deleted(id, "file", files.delete(id)));
         }), false);

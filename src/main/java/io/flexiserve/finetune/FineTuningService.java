@@ -62,6 +62,7 @@ public final class FineTuningService implements AutoCloseable {
     private final Map<String, FineTuningJob> jobs = new LinkedHashMap<>(); // oldest first; guarded by this
     private final List<String> awaitingBase = new ArrayList<>(); // stored jobs whose model is not served yet; by this
     private final java.util.Set<String> completing = new java.util.HashSet<>(); // trained, result being served; by this
+    private final java.util.Set<String> resuming = new java.util.HashSet<>(); // resumed, not yet handed over; by this
     private final Map<String, List<Subscriber>> subscribers = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** A follower of one job: each new event, then the end once the job reaches a terminal status. */
@@ -202,8 +203,12 @@ public final class FineTuningService implements AutoCloseable {
             event(id, "info", "Files validated: " + set.examples().size() + " examples, " + set.tokens() + " tokens, "
                     + set.dropped() + " dropped as longer than " + maxLength + " tokens. Moving job to queued state", null);
             if (transition(id, j -> j.status().terminal() ? j : j.withStatus(JobStatus.QUEUED)).status() == JobStatus.QUEUED) {
+                boolean resumed;
+                synchronized (this) {
+                    resumed = resuming.remove(id);
+                }
                 runner.submit(new JobRunner.Assignment(get(id), checkpoint, base.routers(), files.content(job.trainingFile()),
-                        store.workDir(id)), new Reporter(id));
+                        store.workDir(id), resumed), new Reporter(id));
                 if (get(id).status() == JobStatus.CANCELLED) { // cancelled while being handed over: the runner stops it
                     runner.cancel(id);
                 }
@@ -263,6 +268,7 @@ public final class FineTuningService implements AutoCloseable {
                         + " only jobs interrupted while running can.");
             }
             transition(id, FineTuningJob::requeued);
+            resuming.add(id);
         }
         event(id, "info", "Resuming: job queued again", null);
         validator.execute(() -> validate(id));

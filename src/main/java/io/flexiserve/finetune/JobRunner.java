@@ -9,8 +9,10 @@ public interface JobRunner extends AutoCloseable {
      * What a runner needs to train one job.
      *
      * @param routers the router set training starts from (a fine-tuned model's), or null for the checkpoint's own
+     * @param resumed  asked to resume after a failure: a trainer that failed is replaced, where a job followed again
+     *                 after a restart reports its trainer's failure
      */
-    record Assignment(FineTuningJob job, Path checkpoint, Path routers, Path trainingFile, Path workDir) {
+    record Assignment(FineTuningJob job, Path checkpoint, Path routers, Path trainingFile, Path workDir, boolean resumed) {
     }
 
     /** How a runner reports back; the service turns these into job records and events. */

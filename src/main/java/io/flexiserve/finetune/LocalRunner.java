@@ -56,7 +56,9 @@ public final class LocalRunner implements JobRunner {
         worker.execute(() -> {
             try {
                 if (flag.get()) {
-                    reports.cancelled();
+                    if (!closing) { // the service stopping before it began leaves it queued for the next start
+                        reports.cancelled();
+                    }
                     return;
                 }
                 TorchThreads.useAll(); // a serving engine may have left a one-thread default behind

@@ -93,7 +93,7 @@ public class ServingMetrics {
             return;
         }
         Tags tags = Tags.of("model", model.name());
-        gauge("flexiserve_requests_running", "Sequences admitted to the engine (holding KV cache rows).", tags, model,
+        gauge("flexiserve_requests_running", "Sequences admitted to the engine (holding KV cache rows, or preempted and waiting to recompute them).", tags, model,
                 s -> s.running());
         gauge("flexiserve_requests_waiting", "Sequences submitted and waiting for admission.", tags, model, s -> s.waiting());
         gauge("flexiserve_kv_cache_usage_ratio", "Fraction of KV cache blocks held by admitted sequences.", tags, model,

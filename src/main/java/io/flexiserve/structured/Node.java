@@ -146,6 +146,34 @@ abstract sealed class Node permits Node.AnyOf, Node.Obj, Node.Arr, Node.Str, Nod
         }
     }
 
+    /** The parts of the grammar from {@code root}: its nodes, an object's properties and an enum's values each one. */
+    static int size(Node root) {
+        java.util.Set<Node> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        java.util.ArrayDeque<Node> todo = new java.util.ArrayDeque<>(List.of(root));
+        int size = 0;
+        while (!todo.isEmpty()) {
+            Node n = todo.pop();
+            if (!seen.add(n)) {
+                continue;
+            }
+            size++;
+            if (n instanceof AnyOf any) {
+                todo.addAll(any.options);
+            } else if (n instanceof Ref ref) {
+                todo.add(ref.target);
+            } else if (n instanceof Arr arr) {
+                todo.add(arr.items);
+            } else if (n instanceof Obj obj) {
+                size += obj.properties.size();
+                obj.properties.forEach(p -> todo.add(p.value()));
+                if (obj.additional != null) {
+                    todo.add(obj.additional);
+                }
+            }
+        }
+        return size;
+    }
+
     /** Any JSON value: objects of any keys and arrays of any items, recursively. */
     static Node anyValue() {
         AnyOf any = new AnyOf(List.of());

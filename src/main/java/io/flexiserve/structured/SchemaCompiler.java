@@ -138,7 +138,10 @@ final class SchemaCompiler {
         }
         String listed = s.has("const") ? "const" : s.has("enum") ? "enum" : null;
         if (listed != null) { // the values are written as they are: only a type beside them may narrow them
-            for (String sibling : List.of("const", "enum", "anyOf", "oneOf", "properties", "required",
+            if (s.has("const") && s.has("enum") && !containsValue(s.get("enum"), s.get("const"))) {
+                throw new SchemaException(path, "const", "the 'const' value is not one of 'enum': no value is allowed");
+            } // both, agreeing (Pydantic writes a one-value Literal so): the const
+            for (String sibling : List.of("anyOf", "oneOf", "properties", "required",
                     "additionalProperties", "items", "minItems", "maxItems")) {
                 if (!sibling.equals(listed) && s.has(sibling)) {
                     throw new SchemaException(path, listed, "'" + listed + "' beside '" + sibling + "' is not supported;"
@@ -160,6 +163,17 @@ final class SchemaCompiler {
             return anyOf(s, union, path);
         }
         return typed(s, path);
+    }
+
+    private static boolean containsValue(JsonNode values, JsonNode value) {
+        if (values.isArray()) {
+            for (JsonNode v : values) {
+                if (v.equals(value)) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private static boolean hasOtherConstraints(JsonNode s) {

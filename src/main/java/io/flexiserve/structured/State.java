@@ -11,26 +11,32 @@ import java.util.List;
  */
 final class State {
 
-    /**
-     * Readings a state may hold. Options that begin alike stay apart until they differ, so a recursive schema whose
-     * options share their opening doubles its readings at every level of nesting; past this the sequence fails (its
-     * own request only) rather than spend the engine's time and memory on every mask.
-     */
-    static final int MAX_READINGS = 256;
+    /** The fewest readings a state may hold, however small its grammar. */
+    static final int MIN_READINGS_BOUND = 256;
 
     private final Stack[] stacks;
     private final int hash;
+    private final int maxReadings; // not part of the value: every state of one grammar has the same
 
-    private State(Stack[] stacks) {
+    private State(Stack[] stacks, int maxReadings) {
         this.stacks = stacks;
         this.hash = Arrays.hashCode(stacks);
+        this.maxReadings = maxReadings;
     }
 
+    /**
+     * The state before any byte. Options that begin alike stay apart as readings until they differ: a level of
+     * options (an enum's values, an object's optional keys) gives as many readings as it has options, but a
+     * recursive schema whose options share their opening doubles them at every level of nesting. So a state holds
+     * at most {@code max(256, 8 x the grammar's parts)} readings, and a byte that would take it past that is refused
+     * (the output must go another way), bounding every mask's time and memory.
+     */
     static State start(Node root) {
-        return new State(new Stack[] {new Stack(new Frame.Root(root, false, 0), null)});
+        return new State(new Stack[] {new Stack(new Frame.Root(root, false, 0), null)},
+                Math.max(MIN_READINGS_BOUND, 8 * Node.size(root)));
     }
 
-    /** The state after one more byte, or null when no stack accepts it. */
+    /** The state after one more byte, or null when no stack accepts it (or too many would: {@link #start}). */
     State advance(int b) {
         if (stacks.length == 1) {
             Stack s = stacks[0];
@@ -47,15 +53,11 @@ final class State {
             return null;
         }
         if (out.size() == 1) {
-            return out.get(0).equals(stacks.length == 1 ? stacks[0] : null) ? this : new State(new Stack[] {out.get(0)});
+            return out.get(0).equals(stacks.length == 1 ? stacks[0] : null) ? this
+                    : new State(new Stack[] {out.get(0)}, maxReadings);
         }
         Stack[] readings = new LinkedHashSet<>(out).toArray(Stack[]::new);
-        if (readings.length > MAX_READINGS) {
-            throw new IllegalStateException("the output can be read " + readings.length + " ways at once (more than "
-                    + MAX_READINGS + "): the schema's anyOf options or types begin alike at each level of nesting;"
-                    + " make them differ from their first characters");
-        }
-        return new State(readings);
+        return readings.length > maxReadings ? null : new State(readings, maxReadings);
     }
 
     /** Whether the output may end here: some stack holds a complete value. */

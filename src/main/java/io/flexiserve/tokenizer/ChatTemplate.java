@@ -19,8 +19,9 @@ import java.util.Map;
 /**
  * The checkpoint's own {@code chat_template} (tokenizer_config.json) rendered with Jinjava, configured as
  * transformers configures Jinja2 for chat templates: {@code trim_blocks} and {@code lstrip_blocks} on,
- * {@code bos_token}/{@code eos_token} and {@code add_generation_prompt} in scope, and the helper
- * functions {@code raise_exception} and {@code strftime_now}. The tokenizer_config.json is read with
+ * {@code bos_token}/{@code eos_token} and {@code add_generation_prompt} in scope, the helper
+ * functions {@code raise_exception} and {@code strftime_now}, and Jinja2's {@code tojson} and {@code iterable}
+ * where Jinjava's differ ({@link JinjaCompat}). The tokenizer_config.json is read with
  * Jackson because DJL's reader overflows on Llama 3's {@code model_max_length} (docs/djl-traps.md, trap 9).
  */
 public final class ChatTemplate {
@@ -41,6 +42,8 @@ public final class ChatTemplate {
         // values here are what users wrote
         this.jinjava = new Jinjava(JinjavaConfig.newBuilder().withTrimBlocks(true).withLstripBlocks(true)
                 .withNestedInterpretationEnabled(false).build());
+        jinjava.getGlobalContext().registerFilter(new JinjaCompat.ToJson());
+        jinjava.getGlobalContext().registerExpTest(new JinjaCompat.IsIterable());
         jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception",
                 ChatTemplate.class, "raiseException", String.class));
         jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition("", "strftime_now",

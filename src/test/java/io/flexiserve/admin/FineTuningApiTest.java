@@ -174,7 +174,7 @@ class FineTuningApiTest {
 
         // requests in flight on a set taken down get an answer: 503 model_stopped, in a stream as its last event
         var ckpt6 = models.find("ckpt6").orElseThrow().engine();
-        ckpt6.slowSteps(20); // 200 tokens take at least 4 s: both are running when the set goes
+        ckpt6.slowSteps(50); // 200 tokens take at least 10 s: both are running when the set goes
         String inFlight = "{\"model\":\"ckpt6\",\"prompt\":\"hi\",\"max_tokens\":200,\"ignore_eos\":true";
         HttpClient http = HttpClient.newHttpClient();
         var plain = http.sendAsync(completion(inFlight + "}"), HttpResponse.BodyHandlers.ofString());

@@ -159,7 +159,8 @@ class DeployManifestsTest {
             Map<String, String> monitorSelector = (Map<String, String>) ((Map<String, Object>) ((Map<String, Object>) monitor
                     .getAdditionalProperties().get("spec")).get("selector")).get("matchLabels");
             assertTrue(service.getMetadata().getLabels().entrySet().containsAll(monitorSelector.entrySet()));
-            // KEDA scales this Deployment on a metric the service exports
+            // KEDA scales this Deployment on a metric the service exports (once its model is served)
+            io.flexiserve.api.TestSupport.awaitReady();
             Map<String, Object> scaled = (Map<String, Object>) custom(resources, "ScaledObject").getAdditionalProperties().get("spec");
             assertEquals(deployment.getMetadata().getName(), ((Map<String, Object>) scaled.get("scaleTargetRef")).get("name"));
             String query = (String) ((Map<String, Object>) ((List<Map<String, Object>>) scaled.get("triggers")).get(0).get("metadata")).get("query");
@@ -197,7 +198,7 @@ class DeployManifestsTest {
         assertTrue(claims.contains(settings.dataClaim()) && claims.contains(settings.modelClaim().orElseThrow()), claims.toString());
         assertEquals(env(server, "FLEXISERVE_DATA_DIR"), settings.dataMountPath(), "the data dir is on the shared claim");
         Job created = TrainerJobSpec.build(new JobRunner.Assignment(job(), Path.of("/models/m"), null, Path.of("/data/files/f.jsonl"),
-                Path.of("/data/fine_tuning/jobs/ftjob-0123456789abcdef01234567/work")), settings);
+                Path.of("/data/fine_tuning/jobs/ftjob-0123456789abcdef01234567/work"), false), settings);
         Job template = (Job) StrictManifests.parse(Files.readString(K8S.resolve("base/trainer-job-template.yaml"))).get(0);
         assertEquals(template.getMetadata().getLabels().keySet(), created.getMetadata().getLabels().keySet());
         assertEquals(template.getSpec().getBackoffLimit(), created.getSpec().getBackoffLimit());

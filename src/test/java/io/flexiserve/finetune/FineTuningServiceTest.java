@@ -138,9 +138,11 @@ class FineTuningServiceTest {
     /** A runner whose jobs outlive the service, as Kubernetes Jobs do; it only records what it is given. */
     private static final class DetachedRunner implements JobRunner {
         final List<String> submitted = new CopyOnWriteArrayList<>();
+        final List<Boolean> resumed = new CopyOnWriteArrayList<>();
 
         @Override
         public void submit(Assignment assignment, Reports reports) {
+            resumed.add(assignment.resumed());
             submitted.add(assignment.job().id());
         }
 
@@ -187,6 +189,7 @@ class FineTuningServiceTest {
                 Thread.sleep(10);
             }
             assertEquals(List.of(id), after.submitted);
+            assertEquals(List.of(false), after.resumed, "followed again: a failed trainer is reported, not replaced");
             assertEquals(JobStatus.QUEUED, second.get(id).status(), "followed again, not failed");
         }
     }
@@ -230,9 +233,9 @@ class FineTuningServiceTest {
         String file = upload(16);
         String id;
         try (FineTuningService first = service()) {
-            id = first.create(new JobRequest("demo", file, null, hp(3, 4), Map.of())).id();
+            id = first.create(new JobRequest("demo", file, null, hp(30, 4), Map.of())).id();
             long deadline = System.nanoTime() + 120_000_000_000L;
-            while (first.checkpoints(id).isEmpty()) { // 12 steps, a checkpoint every 4
+            while (first.checkpoints(id).isEmpty()) { // 120 steps, a checkpoint every 4: far from done at the first
                 assertTrue(System.nanoTime() < deadline, "no checkpoint");
                 Thread.sleep(10);
             }
@@ -243,7 +246,7 @@ class FineTuningServiceTest {
         assertTrue(stored.resumable());
         try (FineTuningService second = service()) {
             second.resume(id);
-            assertEquals(12, await(second, id, JobStatus.SUCCEEDED).metrics().step());
+            assertEquals(120, await(second, id, JobStatus.SUCCEEDED).metrics().step());
         }
     }
 

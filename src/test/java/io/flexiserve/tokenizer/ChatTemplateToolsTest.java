@@ -1,5 +1,6 @@
 package io.flexiserve.tokenizer;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -29,6 +30,37 @@ class ChatTemplateToolsTest {
         assertTrue(text.startsWith("Tools: get_weather<user>Weather?"), text);
         assertTrue(text.contains("<assistant>{\"name\": \"get_weather\", \"parameters\": Oslo}"), text);
         assertTrue(text.contains("<tool>sunny(call_1)"), text);
+    }
+
+    /** Llama 3.1's template writes tools and arguments with tojson, and tool results through "is iterable". */
+    @Test
+    void tojsonAndIterableAreJinja2s() {
+        Map<String, Object> parameters = new java.util.LinkedHashMap<>();
+        parameters.put("type", "object");
+        parameters.put("required", List.of());
+        Map<String, Object> function = new java.util.LinkedHashMap<>();
+        function.put("name", "f");
+        function.put("parameters", parameters);
+        Map<String, Object> tool = new java.util.LinkedHashMap<>();
+        tool.put("type", "function");
+        tool.put("function", function);
+        String template = "{{ tools[0] | tojson(indent=4) }}|{% for m in messages %}{% if m.content is iterable %}"
+                + "{{ m.content | tojson }}{% endif %}{% endfor %}";
+        String text = new ChatTemplate(template, "", "").render(List.of(new ChatMessage("tool", "sunny \"d\"\u00e9\n", null,
+                "call_1")), false, List.of(tool));
+        assertEquals("{\n    \"type\": \"function\",\n    \"function\": {\n        \"name\": \"f\",\n"
+                + "        \"parameters\": {\n            \"type\": \"object\",\n            \"required\": []\n"
+                + "        }\n    }\n}|\"sunny \\\"d\\\"\u00e9\\n\"", text, "json.dumps(indent=4), and a string result quoted");
+        Map<String, Object> arguments = new java.util.LinkedHashMap<>();
+        arguments.put("city", "Oslo");
+        arguments.put("days", 3);
+        arguments.put("ratio", 1.5);
+        arguments.put("big", 1e16);
+        arguments.put("small", 0.00001);
+        arguments.put("flags", List.of(true, false));
+        arguments.put("none", null);
+        assertEquals("{\"city\": \"Oslo\", \"days\": 3, \"ratio\": 1.5, \"big\": 1e+16, \"small\": 1e-05, "
+                + "\"flags\": [true, false], \"none\": null}", JinjaCompat.dumps(arguments, -1));
     }
 
     /** What a user writes is printed as written, as Jinja2 prints it: never read as a template a second time. */

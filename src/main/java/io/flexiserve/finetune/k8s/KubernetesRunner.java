@@ -63,10 +63,10 @@ public final class KubernetesRunner implements JobRunner {
         try {
             String name = TrainerJobSpec.name(id);
             Job existing = jobs().withName(name).get();
-            if (existing != null && existing.getStatus() != null && failed(existing.getStatus())) {
+            if (a.resumed() && existing != null && existing.getStatus() != null && failed(existing.getStatus())) {
                 replaceFailed(name); // resumed after its trainer failed: a new Job continues from the last checkpoint
                 existing = null;
-            }
+            } // followed again after a restart, a failed Job is found failed by the first poll and reported
             if (existing == null) { // a job followed again after a restart keeps its running Job
                 jobs().resource(TrainerJobSpec.build(a, settings)).create();
             }
