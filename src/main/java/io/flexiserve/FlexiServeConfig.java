@@ -218,7 +218,7 @@ public interface FlexiServeConfig {
     interface Metrics {
 
         /** Bucket bounds in seconds of the latency histograms (TTFT, inter-token, end-to-end, queue). */
-        @WithDefault("0.001,0.0025,0.005,0.01,0.025,0.05,0.1,0.25,0.5,1,2.5,5,10,30,60,120")
+        @WithDefault("0.001,0.0025,0.005,0.01,0.025,0.05,0.1,0.25,0.5,1,2.5,5,10,30,60,120,300,600,1200")
         java.util.List<Double> latencyBuckets();
     }
 
@@ -262,8 +262,12 @@ public interface FlexiServeConfig {
         @WithDefault("true")
         boolean prefixCaching();
 
-        /** At shutdown, how long running requests may take to finish while new ones get 503. */
-        @WithDefault("30")
+        /**
+         * At shutdown, after Quarkus' own wait for HTTP requests (quarkus.shutdown.timeout, streams included), how
+         * long the engines' remaining work (requests without a connection, fine-tuned sets) may take before it is
+         * stopped. The two waits add up: keep their sum, with quarkus.shutdown.delay, below the platform's grace.
+         */
+        @WithDefault("5")
         int shutdownGraceSeconds();
     }
 }

@@ -17,8 +17,10 @@ import java.util.function.ToDoubleFunction;
 
 /**
  * The fine-tuning meters of docs/architecture.md section 7: {@code flexiserve_finetune_jobs{status}}, and per job (labels
- * {@code model} = its base, {@code job} = its id, a set only operators grow) its step, total steps, loss, lm
- * loss, skip loss and average layers used, read from the job's latest stored metrics at scrape time.
+ * {@code model} = its base, {@code fine_tuning_job} = its id: Prometheus keeps {@code job} for the scrape job) its
+ * step, total steps, loss, lm loss, skip loss and average layers used, read from the job's latest stored metrics at
+ * scrape time. A job gets them once it has run a step in this process: jobs that had ended before the start do
+ * not, so the series are those of the jobs this process ran, not of the whole history.
  */
 @ApplicationScoped
 public class FineTuneMetrics {
@@ -40,11 +42,14 @@ public class FineTuneMetrics {
     }
 
     private void seen(FineTuningJob job) {
-        latest.put(job.id(), job);
+        boolean known = latest.put(job.id(), job) != null;
+        if (!known && job.status().terminal()) {
+            return; // ended before this process started: counted by status, no series of its own
+        }
         if (job.metrics() == null || !registered.add(job.id())) {
             return; // a job's meters appear with its first step, so they never read NaN
         }
-        Tags tags = Tags.of("model", job.model(), "job", job.id());
+        Tags tags = Tags.of("model", job.model(), "fine_tuning_job", job.id());
         gauge("flexiserve_finetune_step", "Optimizer steps done by the job.", tags, job.id(), StepMetrics::step);
         gauge("flexiserve_finetune_total_steps", "Optimizer steps the job will run.", tags, job.id(), StepMetrics::totalSteps);
         gauge("flexiserve_finetune_loss", "Training loss of the job's last step (lm loss + alpha x skip loss).", tags,

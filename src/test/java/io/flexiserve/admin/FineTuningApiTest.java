@@ -133,7 +133,7 @@ class FineTuningApiTest {
                 .body("usage.flexidepth.num_layers", equalTo(8));
         auth().get("/admin/v1/models").then().statusCode(200).body("data.id", org.hamcrest.Matchers.hasItem(model));
         String scrape = given().get("/q/metrics").asString();
-        assertTrue(scrape.contains("flexiserve_finetune_step{job=\"" + created.id() + "\",model=\"" + BASE + "\"} 8.0"),
+        assertTrue(scrape.contains("flexiserve_finetune_step{fine_tuning_job=\"" + created.id() + "\",model=\"" + BASE + "\"} 8.0"),
                 "fine-tuning meters");
         assertEquals(model + ":ckpt-step-6", checkpoints.get(0).fineTunedModelCheckpoint());
         // pages go on after the cursor (an SDK's auto-pagination follows has_more)
