@@ -141,13 +141,25 @@ public final class ModelLoader {
             return new Linear(embed.table());
         }
         return cachedOr("lm_head.weight", config.vocabSize(), config.hiddenSize(),
-                () -> Linear.of(tensors.load(manager, embedName, weightDtype, config.vocabSize(), config.hiddenSize()),
-                        options));
+                () -> packedOrMapped(embedName, Linear.of(tensors.load(manager, embedName, weightDtype, config.vocabSize(),
+                        config.hiddenSize()), options)));
     }
 
     /** One of the base model's large projections, with an f32 copy for big steps when the options ask for one. */
     private Linear projection(String name, long out, long in) {
-        return cachedOr(name, out, in, () -> Linear.of(tensors.load(manager, name, weightDtype, out, in), options));
+        return cachedOr(name, out, in, () -> packedOrMapped(name, Linear.of(tensors.load(manager, name, weightDtype, out, in),
+                options)));
+    }
+
+    /**
+     * A packed weight no longer reads the checkpoint tensor it was packed from: its file pages are unmapped (an f16
+     * checkpoint's weights are loaded as views of the file, which would otherwise stay resident).
+     */
+    private Linear packedOrMapped(String name, Linear linear) {
+        if (linear.packed()) {
+            tensors.release(name);
+        }
+        return linear;
     }
 
     /**

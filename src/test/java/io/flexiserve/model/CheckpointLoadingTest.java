@@ -1,6 +1,7 @@
 package io.flexiserve.model;
 
 import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import io.flexiserve.engine.Sampler;
@@ -29,6 +30,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -71,6 +73,22 @@ class CheckpointLoadingTest {
         assertEquals(Sampler.argmax(reference), Sampler.argmax(halfCompute), "f16 compute on bf16 weights keeps the argmax");
         for (int i = 0; i < reference.length; i++) {
             assertEquals(reference[i], halfCompute[i], 0.05, "f16 logit " + i);
+        }
+    }
+
+    /** An f16 weight loaded without a copy is a view of its file until released (once packed into its own buffer). */
+    @Test
+    void aWeightLoadedAsAViewOfItsFileIsUnmappedWhenReleased() throws Exception {
+        Path f16 = TestCheckpoints.write(dir.resolve("f16-view"), TestCheckpoints.flexi(), TensorDtype.F16, 7, 1);
+        String name = "model.layers.2.mlp.down_proj.weight";
+        try (NDManager manager = NDManager.newBaseManager(); CheckpointTensors t = CheckpointTensors.open(f16)) {
+            NDArray weight = t.load(manager, name, DataType.FLOAT16, 64, 128);
+            assertTrue(t.mapped(name), "a view of the file, no copy");
+            weight.close();
+            t.release(name);
+            assertFalse(t.mapped(name));
+            t.release(name); // a second release, or one of a copied tensor, does nothing
+            assertFalse(t.mapped("model.layers.0.self_attn.q_proj.weight"));
         }
     }
 

@@ -39,7 +39,7 @@ public final class CheckpointTensors implements AutoCloseable {
     private final Path dir;
     private final Map<String, SafetensorsFile> fileOf;
     private final List<SafetensorsFile> files;
-    private final List<ByteBuffer> pinned = new ArrayList<>();
+    private final Map<String, ByteBuffer> pinned = new java.util.HashMap<>(); // by tensor: mappings weights are views of
     private final List<ByteBuffer> rowTables = new ArrayList<>(); // StoredRows' mappings, unmapped by close()
 
     private CheckpointTensors(Path dir, Map<String, SafetensorsFile> fileOf, List<SafetensorsFile> files) {
@@ -133,7 +133,7 @@ public final class CheckpointTensors implements AutoCloseable {
             ByteBuffer mapped = file.map(info, 0, Math.toIntExact(bytes)).order(ByteOrder.nativeOrder());
             NDArray array = manager.create(mapped, shape, dtype); // on the CPU a view of the mapping, no copy
             if (!manager.getDevice().isGpu()) {
-                pinned.add(mapped);
+                pinned.put(name, mapped);
             }
             return array;
         }
@@ -268,8 +268,20 @@ public final class CheckpointTensors implements AutoCloseable {
         rowTables.clear();
     }
 
-    /** The mapped buffers that back zero-copy weights; they must stay reachable while the weights live. */
-    List<ByteBuffer> pinnedBuffers() {
-        return pinned;
+    /**
+     * Unmaps the file pages {@link #load} gave tensor {@code name} without a copy, once nothing reads them (the
+     * tensor was packed into another buffer and closed): otherwise they stay mapped, and resident once read, for as
+     * long as the checkpoint is open. Nothing to do for a tensor that was copied.
+     */
+    public void release(String name) {
+        ByteBuffer mapped = pinned.remove(name);
+        if (mapped != null) {
+            SafetensorsFile.unmap(mapped);
+        }
+    }
+
+    /** Whether tensor {@code name} was loaded as a view of its file and is still mapped. */
+    public boolean mapped(String name) {
+        return pinned.containsKey(name);
     }
 }
