@@ -137,7 +137,8 @@ public final class MemoryPlan {
                         + " %s GB) but %s GB is free (%s: %s GB, less the %s GB reserve and the %s GB this process holds). %s",
                 name, dtype, gb(need), gb(MemoryEstimate.weightBytes(config, options)), positions(config, options),
                 gb(kvBytes(config, options, positions(config, options))), maxBatchTokens,
-                gb(MemoryEstimate.stepBytes(config, maxBatchTokens, maxNumSeqs)), gb(free), source, gb(limitBytes),
+                gb(MemoryEstimate.stepBytes(config, maxBatchTokens, maxNumSeqs, positions(config, options))), gb(free), source,
+                gb(limitBytes),
                 gb(reserveBytes), gb(residentBytes()),
                 fit.isEmpty() ? "No CPU dtype fits: give the process more memory (flexiserve.memory.limit, the container's"
                         + " limit) or lower flexiserve.model.max-model-len."
@@ -150,7 +151,7 @@ public final class MemoryPlan {
      * full-length sequences, at least one full sequence. The split is logged by the caller.
      */
     int kvTokens(ModelConfig config, ModelOptions options, int maxModelLen, int maxBatchTokens, int maxNumSeqs) {
-        long room = free() - MemoryEstimate.stepBytes(config, maxBatchTokens, maxNumSeqs);
+        long room = free() - MemoryEstimate.stepBytes(config, maxBatchTokens, maxNumSeqs, maxModelLen);
         return kvTokensWithin(room, KvCache.bytesPerToken(config, options.dtype()), maxModelLen, maxNumSeqs);
     }
 
@@ -171,7 +172,7 @@ public final class MemoryPlan {
 
     private static long need(ModelConfig config, ModelOptions options, int maxBatchTokens, int maxNumSeqs) {
         return MemoryEstimate.weightBytes(config, options) + kvBytes(config, options, positions(config, options))
-                + MemoryEstimate.stepBytes(config, maxBatchTokens, maxNumSeqs);
+                + MemoryEstimate.stepBytes(config, maxBatchTokens, maxNumSeqs, positions(config, options));
     }
 
     private static int positions(ModelConfig config, ModelOptions options) {

@@ -54,18 +54,20 @@ public final class MemoryEstimate {
 
     /**
      * An upper bound on what one step of {@code rows} token rows allocates while it runs, in f32: a layer's
-     * intermediates (its norms, q/k/v, attention output, the MLP's gate, up and product, the residuals), freed as
-     * the layer ends, with a Java copy of each product's input and output for the packed kernels, one attention
-     * tile, and the logits of up to {@code logitRows} rows.
+     * intermediates (its norms, q/k/v and RoPE's temporaries, attention output, the MLP's gate, its sigmoid, their
+     * product, up and the gated product, the residuals), freed as the layer ends, with a Java copy of each product's
+     * input and output for the packed kernels, one attention tile with its copy of the cached keys and values of up
+     * to {@code positions} positions, and the logits of up to {@code logitRows} rows.
      */
-    public static long stepBytes(ModelConfig c, int rows, int logitRows) {
+    public static long stepBytes(ModelConfig c, int rows, int logitRows, long positions) {
         long d = c.hiddenSize();
         long q = (long) c.numHeads() * c.headDim();
         long kv = (long) c.numKvHeads() * c.headDim();
-        long perRow = 6 * d + 2 * q + 2 * kv + 3L * c.intermediateSize();
+        long perRow = 6 * d + 6 * q + 2 * kv + 5L * c.intermediateSize();
         long javaCopies = 2L * c.intermediateSize() + 2 * d; // the widest product's input and output as float[]
         long layer = (long) rows * (perRow + javaCopies) * Float.BYTES;
         long logits = (long) logitRows * c.vocabSize() * Float.BYTES * 3;
-        return layer + Attention.TILE_BYTES * 3 + logits;
+        long tileKeysValues = 2L * positions * kv * Float.BYTES;
+        return layer + Attention.TILE_BYTES * 3 + tileKeysValues + logits;
     }
 }
