@@ -59,6 +59,7 @@ public final class ModelLoader {
         NDManager manager = null;
         PackedWeightCache cache = null;
         try {
+            checkRoutersListed(dir, config, tensors);
             manager = NDManager.newBaseManager(options.device());
             cache = cacheRoot != null && options.javaKernels()
                     ? PackedWeightCache.open(cacheRoot, dir, dtype, MemoryEstimate.weightBytes(config, options)) : null;
@@ -77,6 +78,18 @@ public final class ModelLoader {
                 cache.close();
             }
             throw e;
+        }
+    }
+
+    /** Refuses, before any weight is converted, a checkpoint whose routers its config.json does not list. */
+    private static void checkRoutersListed(Path dir, ModelConfig config, CheckpointTensors tensors) {
+        for (int i = 0; i < config.numLayers(); i++) {
+            String router = "model.layers." + i + ".router.router_head.weight";
+            if (!config.routingLayers().contains(i) && tensors.contains(router)) {
+                throw new CheckpointException(dir.resolve("config.json"), "layer " + i + " has a router (" + router
+                        + ") but routing_layers " + config.routingLayers() + " does not list it: served so, its router"
+                        + " would be ignored; list every routed layer in routing_layers");
+            }
         }
     }
 

@@ -180,6 +180,18 @@ class CheckpointLoadingTest {
         assertLoadFails(ckpt, "model.safetensors: missing tensor model.layers.1.mlp.up_proj.weight");
     }
 
+    /** A release config read without its routed layers would serve the model at full depth, its routers ignored. */
+    @Test
+    void routersTheConfigDoesNotListAreRefused() throws Exception {
+        Path ckpt = TestCheckpoints.write(dir, TestCheckpoints.flexi());
+        Path config = ckpt.resolve("config.json");
+        com.fasterxml.jackson.databind.node.ObjectNode json = (com.fasterxml.jackson.databind.node.ObjectNode)
+                new com.fasterxml.jackson.databind.ObjectMapper().readTree(config.toFile());
+        json.remove("routing_layers");
+        Files.writeString(config, json.toString());
+        assertLoadFails(ckpt, "has a router (model.layers.");
+    }
+
     @Test
     void adapterUpProjWithSwappedShapeIsRefused() throws Exception {
         Path ckpt = TestCheckpoints.write(dir, TestCheckpoints.flexi());
