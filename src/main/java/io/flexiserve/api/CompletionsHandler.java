@@ -292,7 +292,7 @@ public class CompletionsHandler {
         return out;
     }
 
-    /** A string, or a list of text parts joined in order; other part types are refused. */
+    /** A string, or a list of text parts joined in order by newlines (as vLLM joins them); other part types are refused. */
     private static String content(JsonNode content, String param) {
         if (content == null || content.isNull()) {
             throw OpenAiException.invalid(param + ".content", "message content is required");
@@ -303,13 +303,13 @@ public class CompletionsHandler {
         if (!content.isArray() || content.isEmpty()) {
             throw OpenAiException.invalid(param + ".content", "content must be a string or a non-empty list of text parts");
         }
-        StringBuilder sb = new StringBuilder();
+        List<String> texts = new ArrayList<>();
         for (JsonNode part : content) {
             if (!"text".equals(part.path("type").asText()) || !part.path("text").isTextual()) {
                 throw OpenAiException.invalid(param + ".content", "only {\"type\": \"text\", \"text\": ...} content parts are supported");
             }
-            sb.append(part.path("text").asText());
+            texts.add(part.path("text").asText());
         }
-        return sb.toString();
+        return String.join("\n", texts);
     }
 }

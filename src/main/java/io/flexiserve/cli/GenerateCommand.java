@@ -68,8 +68,10 @@ final class GenerateCommand implements Callable<Integer> {
              FlexiDepthModel net = ModelLoader.load(dir, ModelOptions.of(ai.djl.Device.cpu(), dtype, 0, false))) {
             ChatTemplate template = ChatTemplate.load(dir);
             GenerationConfig generation = GenerationConfig.read(dir, tokenizer, template);
-            String text = chat ? template.render(List.of(new ChatMessage("user", prompt)), true) : prompt;
-            int[] promptIds = tokenizer.encode(text);
+            // as the API encodes them: a rendered chat as it is (the template writes BOS), a plain prompt through the
+            // tokenizer's post-processor (which adds it)
+            int[] promptIds = chat ? tokenizer.encode(template.render(List.of(new ChatMessage("user", prompt)), true))
+                    : tokenizer.encodeWithSpecialTokens(prompt);
             SamplingParams params = SamplingParams.of(temperature, topP, topK, 0);
             Result result = generate(net, promptIds, params, generation, tokenizer, out);
             out.println();

@@ -130,6 +130,18 @@ class GenerationOptionsTest {
     }
 
     @Test
+    void textPartsAreOneMessageJoinedByNewlines() throws Exception {
+        String settings = "\"model\":\"flexidepth-demo\",\"max_tokens\":6,\"temperature\":0,\"ignore_eos\":true";
+        JsonNode joined = post("/v1/chat/completions", "{" + settings + ",\"messages\":[{\"role\":\"user\","
+                + "\"content\":\"Tell me\\na story\"}]}");
+        JsonNode parts = post("/v1/chat/completions", "{" + settings + ",\"messages\":[{\"role\":\"user\",\"content\":["
+                + "{\"type\":\"text\",\"text\":\"Tell me\"},{\"type\":\"text\",\"text\":\"a story\"}]}]}");
+        assertEquals(joined.path("usage").path("prompt_tokens"), parts.path("usage").path("prompt_tokens"));
+        assertEquals(joined.path("choices").get(0).path("message").path("content"),
+                parts.path("choices").get(0).path("message").path("content"));
+    }
+
+    @Test
     void aCompletionWithoutMaxTokensGetsSixteenAsOpenAisLegacyEndpoint() throws Exception {
         JsonNode r = post("/v1/completions", "{\"model\":\"flexidepth-demo\",\"prompt\":\"a\",\"ignore_eos\":true}");
         assertEquals(16, r.path("usage").path("completion_tokens").asInt());

@@ -48,6 +48,11 @@ class CliTest {
         int count = layers.substring(layers.indexOf('[') + 1, layers.indexOf(']')).split(", ").length;
         assertEquals(10, count, "one layer count per generated token: " + layers);
         assertTrue(first.contains("generated 10 tokens"), first);
+        try (io.flexiserve.tokenizer.Tokenizer tokenizer = io.flexiserve.tokenizer.Tokenizer.load(ckpt)) {
+            int withBos = tokenizer.encodeWithSpecialTokens("Once upon a time").length;
+            assertEquals(tokenizer.encode("Once upon a time").length + 1, withBos, "the post-processor adds BOS");
+            assertTrue(first.contains("prompt " + withBos + " tokens"), "encoded as /v1/completions encodes it: " + first);
+        }
     }
 
     @Test
