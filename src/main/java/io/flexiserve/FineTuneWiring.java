@@ -83,12 +83,13 @@ public class FineTuneWiring {
     }
 
     /**
-     * After a restart, serves the router sets of the jobs that had succeeded, oldest first: a job that continued
-     * training a fine-tuned model finds that model served before its own result is.
+     * Once the base model serves: the router sets served before the restart again (as recorded, in their order), or
+     * on a first start the results of the jobs that had succeeded, oldest first (a job that continued training a
+     * fine-tuned model finds that model served before its own result is); then the stored jobs go on.
      */
     void onBaseReady(@Observes BaseModelReady ready, FineTuningService jobs) {
-        if (config.finetune().serveResults()) {
-            serveResults(ready, jobs);
+        if (config.finetune().serveResults() && !models.restoreRouterSets()) {
+            serveResults(ready, jobs); // no list of served sets yet (a first start): the succeeded jobs' results
         }
         jobs.baseReady(); // then the stored jobs waiting for it (or for one of those results) go on
     }

@@ -28,6 +28,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -61,12 +62,14 @@ public class FlexiServeWiring implements ModelRegistry, RouterSets, FineTuningSe
     }
 
     private final jakarta.enterprise.event.Event<BaseModelReady> readyEvents;
+    private final ServedRouterSetsFile servedSets; // what a restart serves again
 
     public FlexiServeWiring(FlexiServeConfig config, io.flexiserve.metrics.ServingMetrics metrics,
                             jakarta.enterprise.event.Event<BaseModelReady> readyEvents) {
         this.config = config;
         this.metrics = metrics;
         this.readyEvents = readyEvents;
+        this.servedSets = new ServedRouterSetsFile(config.dataDir().resolve("served-router-sets.json"));
     }
 
     @Produces
@@ -181,13 +184,67 @@ public class FlexiServeWiring implements ModelRegistry, RouterSets, FineTuningSe
         RouterSets.Served info = new RouterSets.Served(id, base, view.config().routingLayers(), ep.created());
         routerSets.put(id, new RouterSetModel(ep, view, info, dir));
         metrics.register(ep);
+        try {
+            servedSets.put(new ServedRouterSetsFile.Entry(id, trainedOn, dir.toAbsolutePath().toString()));
+        } catch (java.io.UncheckedIOException e) { // served now; a restart just will not serve it again
+            LOG.errorf("router set %s is served but could not be recorded for restarts: %s", id, e.getMessage());
+        }
         LOG.infof("serving router set %s from %s on %s's weights (routed %s, KV %d tokens)", id, dir, base,
                 view.config().routingLayers(), kvTokens);
         return info;
     }
 
+    /** Stops serving {@code id}, for good: a restart does not serve it again. */
     @Override
     public synchronized boolean remove(String id) {
+        if (!stopServing(id)) {
+            return false;
+        }
+        try {
+            servedSets.remove(id);
+        } catch (java.io.UncheckedIOException e) {
+            LOG.errorf("router set %s is no longer served, but a restart will serve it again: %s", id, e.getMessage());
+        }
+        return true;
+    }
+
+    /**
+     * After a restart, serves the router sets that were served when the service stopped, in the order they were
+     * served; false when no list was ever recorded (a first start). A set whose directory is gone is dropped from
+     * the list; one that cannot be served now is logged and kept.
+     */
+    public synchronized boolean restoreRouterSets() {
+        Optional<List<ServedRouterSetsFile.Entry>> recorded;
+        try {
+            recorded = servedSets.read();
+        } catch (java.io.UncheckedIOException e) {
+            LOG.errorf("not serving the router sets served before the restart: %s", e.getMessage());
+            return true; // unreadable is not "never recorded": the jobs' results are not served in its place
+        }
+        if (recorded.isEmpty()) {
+            return false;
+        }
+        for (ServedRouterSetsFile.Entry entry : recorded.get()) {
+            Path dir = Path.of(entry.dir());
+            if (find(entry.id()).isPresent()) {
+                continue;
+            }
+            if (!Files.isDirectory(dir)) {
+                LOG.errorf("not serving router set %s: %s is gone", entry.id(), dir);
+                servedSets.remove(entry.id());
+                continue;
+            }
+            try {
+                serve(entry.id(), entry.model(), dir);
+            } catch (IllegalArgumentException e) { // refused alone: the base and the other sets serve on
+                LOG.errorf("not serving router set %s after the restart: %s", entry.id(), e.getMessage());
+            }
+        }
+        return true;
+    }
+
+    /** Stops serving {@code id} (at shutdown, or taken down), leaving the list a restart serves as it is. */
+    private boolean stopServing(String id) {
         RouterSetModel set = routerSets.remove(id);
         if (set == null) {
             return false;
@@ -237,7 +294,7 @@ public class FlexiServeWiring implements ModelRegistry, RouterSets, FineTuningSe
         boolean stepsEnded = true; // a router set's view reads every base weight too
         for (String id : List.copyOf(routerSets.keySet())) {
             Engine engine = routerSets.get(id).endpoint().engine();
-            remove(id);
+            stopServing(id); // a restart serves it again
             stepsEnded &= engine.stopped();
         }
         ModelEndpoint e = endpoint;
