@@ -60,6 +60,7 @@ public final class ModelLoader {
         PackedWeightCache cache = null;
         try {
             checkRoutersListed(dir, config, tensors);
+            checkTensors(config, tensors);
             manager = NDManager.newBaseManager(options.device());
             cache = cacheRoot != null && options.javaKernels()
                     ? PackedWeightCache.open(cacheRoot, dir, dtype, MemoryEstimate.weightBytes(config, options)) : null;
@@ -78,6 +79,39 @@ public final class ModelLoader {
                 cache.close();
             }
             throw e;
+        }
+    }
+
+    /**
+     * Every tensor the model reads, with its shape, checked from the checkpoint's headers before any weight is
+     * converted (which takes minutes at the release's shape): a missing or misshapen tensor in the last layer fails
+     * at once, not at 97%. The names are those {@link #build} loads (every kind of checkpoint the tests generate,
+     * FlexiDepth, plain Llama and tied embeddings, goes through both).
+     */
+    private static void checkTensors(ModelConfig c, CheckpointTensors tensors) {
+        long d = c.hiddenSize();
+        long f = c.intermediateSize();
+        long q = (long) c.numHeads() * c.headDim();
+        long kv = (long) c.numKvHeads() * c.headDim();
+        tensors.require("model.embed_tokens.weight", c.vocabSize(), d);
+        for (int i = 0; i < c.numLayers(); i++) {
+            String p = "model.layers." + i + ".";
+            tensors.require(p + "self_attn.q_proj.weight", q, d);
+            tensors.require(p + "self_attn.k_proj.weight", kv, d);
+            tensors.require(p + "self_attn.v_proj.weight", kv, d);
+            tensors.require(p + "self_attn.o_proj.weight", d, q);
+            tensors.require(p + "mlp.gate_proj.weight", f, d);
+            tensors.require(p + "mlp.up_proj.weight", f, d);
+            tensors.require(p + "mlp.down_proj.weight", d, f);
+            tensors.require(p + "input_layernorm.weight", d);
+            tensors.require(p + "post_attention_layernorm.weight", d);
+            if (c.routingLayers().contains(i)) {
+                RouterWeights.shapes(c, i).forEach(tensors::require);
+            }
+        }
+        tensors.require("model.norm.weight", d);
+        if (!c.tieWordEmbeddings() || tensors.contains("lm_head.weight")) {
+            tensors.require("lm_head.weight", c.vocabSize(), d);
         }
     }
 

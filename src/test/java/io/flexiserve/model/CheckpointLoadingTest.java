@@ -192,6 +192,21 @@ class CheckpointLoadingTest {
         assertLoadFails(ckpt, "has a router (model.layers.");
     }
 
+    /** The last layer's fault is found from the headers, before the first layer is converted (minutes at 8B). */
+    @Test
+    void aMisshapenTensorInTheLastLayerFailsBeforeAnyLayerLoads() throws Exception {
+        Path ckpt = TestCheckpoints.write(dir, TestCheckpoints.flexi());
+        int last = ModelConfig.read(ckpt).numLayers() - 1;
+        String name = "model.layers." + last + ".mlp.down_proj.weight";
+        rewrite(ckpt, entries -> entries.stream().map(e -> e.name().equals(name)
+                ? new SafetensorsWriter.Entry(e.name(), new long[] {e.shape()[1], e.shape()[0]}, e.values()) : e).toList());
+        List<Double> progress = new ArrayList<>();
+        CheckpointException e = assertThrows(CheckpointException.class,
+                () -> ModelLoader.load(ckpt, ModelOptions.cpu(), progress::add).close());
+        assertTrue(e.getMessage().contains("tensor " + name + " has shape"), e.getMessage());
+        assertEquals(List.of(), progress, "no layer was loaded");
+    }
+
     @Test
     void adapterUpProjWithSwappedShapeIsRefused() throws Exception {
         Path ckpt = TestCheckpoints.write(dir, TestCheckpoints.flexi());

@@ -165,6 +165,15 @@ public final class CheckpointTensors implements AutoCloseable {
         return new StoredRows(chunks, rowsPerChunk, rows, Math.toIntExact(cols), info.dtype());
     }
 
+    /**
+     * Checks from the headers alone that tensor {@code name} is there with {@code shape}, as {@link #load} would.
+     *
+     * @throws CheckpointException naming the file when it is missing or has another shape
+     */
+    public void require(String name, long... shape) {
+        checked(file(name), name, shape);
+    }
+
     private SafetensorsFile file(String name) {
         SafetensorsFile file = fileOf.get(name);
         if (file == null) {
