@@ -274,7 +274,7 @@ public record ModelConfig(
             }
             int hidden = positive("hidden_size");
             int heads = positive("num_attention_heads");
-            int kvHeads = root.has("num_key_value_heads") ? positive("num_key_value_heads") : heads;
+            int kvHeads = root.hasNonNull("num_key_value_heads") ? positive("num_key_value_heads") : heads; // as HF: none
             if (heads % kvHeads != 0) {
                 throw problem("num_attention_heads " + heads + " is not a multiple of num_key_value_heads " + kvHeads);
             }
@@ -294,7 +294,7 @@ public record ModelConfig(
             return new ModelConfig(type, hidden, intermediate, layers, heads, kvHeads, headDim,
                     positive("vocab_size"), root.path("rms_norm_eps").asDouble(1e-5),
                     root.path("rope_theta").asDouble(10000.0), ropeScaling(),
-                    root.path("max_position_embeddings").asInt(2048),
+                    root.has("max_position_embeddings") ? positive("max_position_embeddings") : 2048,
                     root.path("tie_word_embeddings").asBoolean(false), routing, routerFactor, projFactor,
                     root.path("bos_token_id").asInt(-1), ids(root.path("eos_token_id")),
                     root.path("torch_dtype").asText("float32"));

@@ -268,6 +268,10 @@ class CheckpointLoadingTest {
         assertLoadFails(ckpt, "routing_layers entry 9 is not a layer index in [0, 4)");
         Files.writeString(config, good.replace("\"rope_scaling\" : null", "\"rope_scaling\" : {\"rope_type\": \"yarn\"}"));
         assertLoadFails(ckpt, "rope_scaling type 'yarn' is not supported");
+        Files.writeString(config, good.replaceAll("\"max_position_embeddings\" : \\d+", "\"max_position_embeddings\" : 0"));
+        assertLoadFails(ckpt, "max_position_embeddings must be a positive integer, got 0");
+        Files.writeString(config, good.replaceAll("\"num_key_value_heads\" : \\d+", "\"num_key_value_heads\" : null"));
+        assertEquals(ModelConfig.read(ckpt).numHeads(), ModelConfig.read(ckpt).numKvHeads(), "null: as many as heads (HF)");
         Files.delete(config);
         assertLoadFails(ckpt, "config.json: cannot read config");
     }
