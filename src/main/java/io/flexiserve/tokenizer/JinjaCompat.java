@@ -15,6 +15,8 @@ import java.util.Map;
  */
 final class JinjaCompat {
 
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
     private JinjaCompat() {
     }
 
@@ -107,28 +109,13 @@ final class JinjaCompat {
         out.append(close);
     }
 
+    /** A JSON string as Python writes it with ensure_ascii=False: Jackson escapes the same characters the same way. */
     private static void string(StringBuilder out, String s) {
-        out.append('"');
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> out.append("\\\"");
-                case '\\' -> out.append("\\\\");
-                case '\n' -> out.append("\\n");
-                case '\r' -> out.append("\\r");
-                case '\t' -> out.append("\\t");
-                case '\b' -> out.append("\\b");
-                case '\f' -> out.append("\\f");
-                default -> {
-                    if (c < 0x20) {
-                        out.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        out.append(c);
-                    }
-                }
-            }
+        try {
+            out.append(JSON.writeValueAsString(s));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e); // a String always serializes
         }
-        out.append('"');
     }
 
     /** Python's {@code repr} of a float: {@code 1.0}, {@code 0.5}, {@code 1e+16}, {@code 1e-05}, {@code NaN}. */
