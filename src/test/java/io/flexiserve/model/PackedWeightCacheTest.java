@@ -15,6 +15,7 @@ import io.flexiserve.model.cpu.VectorGemm;
 import io.flexiserve.model.cpu.WeightFormat;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -209,6 +210,14 @@ class PackedWeightCacheTest {
         }
         assertArrayEquals(reference, logits("q8", root), "truncated weights: loaded from the checkpoint");
         assertArrayEquals(reference, logits("q8", root), "and mapped from the entry written again");
+        try (FileChannel weights = FileChannel.open(entries().get(0).resolve("weights.bin"), StandardOpenOption.READ,
+                StandardOpenOption.WRITE)) {
+            ByteBuffer one = ByteBuffer.allocate(1);
+            weights.read(one, 100);
+            one.put(0, (byte) ~one.get(0)); // bit rot in the first weight's codes, the file's length unchanged
+            weights.write(one.rewind(), 100);
+        }
+        assertArrayEquals(reference, logits("q8", root), "a weight that fails its checksum: loaded from the checkpoint");
 
         Path file = dir.resolve("not-a-directory");
         Files.writeString(file, "x");

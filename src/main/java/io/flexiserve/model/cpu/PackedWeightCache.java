@@ -22,6 +22,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.zip.CRC32C;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -38,7 +39,7 @@ import org.jboss.logging.Logger;
  * <p>An entry is a directory under the cache root named by a digest of everything the packed bytes depend on: the
  * checkpoint's files (path, name, size and modification time of each), the dtype, its layout version and the
  * vector width the panels were laid out for. It holds {@code weights.bin} (each weight's bytes, 64-byte aligned) and
- * {@code index.json} (per tensor name: offset, bytes, format, f16 exponent bias, shape). A load that finds no entry
+ * {@code index.json} (per tensor name: offset, bytes, format, f16 exponent bias, shape, CRC-32C). A load that finds no entry
  * writes one as it packs, into a temporary directory renamed into place once the model has loaded, so an entry is
  * whole or absent, and serves each weight it wrote from the file's pages, as a restart does; a load that finds one
  * maps each weight (no copy, and no checkpoint read for it). A cache that cannot be written or read is logged and
@@ -212,12 +213,15 @@ public final class PackedWeightCache implements AutoCloseable {
             long offset = (writing.size() + ALIGN - 1) / ALIGN * ALIGN;
             ByteBuffer bytes = packed.storage().toByteBuffer(true);
             long length = bytes.remaining();
+            CRC32C crc = new CRC32C();
+            crc.update(bytes.duplicate());
             for (long at = offset; bytes.hasRemaining(); ) {
                 at += writing.write(bytes, at);
             }
             ObjectNode e = written.putObject(name);
             e.put("offset", offset).put("bytes", length).put("format", packed.format().name())
-                    .put("bias", packed.bias()).put("out", packed.out()).put("in", packed.in());
+                    .put("bias", packed.bias()).put("out", packed.out()).put("in", packed.in())
+                    .put("crc32c", crc.getValue());
             return view(writing, e, manager, packed.out(), packed.in());
         } catch (IOException | RuntimeException e) {
             abandon(e);
@@ -230,12 +234,14 @@ public final class PackedWeightCache implements AutoCloseable {
      * caches the file in 2 MB pages, whatever the disk's read-ahead, and the mapping uses them. Faulted in through the
      * mapping alone, the pages come in the read-ahead's size: with Linux's common 128 KB none of an entry lay in 2 MB
      * pages, which stream 10-15% faster here (docs/djl-traps.md, trap 19). Pages the cache already holds are only
-     * copied.
+     * copied. The bytes read are checked against the weight's CRC-32C (recorded when it was written; entries of
+     * builds before that carry none): a corrupt weight is loaded from the checkpoint instead, never served.
      */
     private void readThrough(JsonNode e) throws IOException {
         if (chunk == null) {
             chunk = ByteBuffer.allocateDirect(READ_CHUNK);
         }
+        CRC32C crc = new CRC32C();
         long offset = e.get("offset").asLong();
         long end = offset + e.get("bytes").asLong();
         for (long at = offset; at < end; ) {
@@ -244,7 +250,12 @@ public final class PackedWeightCache implements AutoCloseable {
             if (read < 0) {
                 throw new EOFException(entry.resolve(WEIGHTS) + " ends at " + at + ", before " + end);
             }
+            crc.update(chunk.flip());
             at += read;
+        }
+        if (e.has("crc32c") && e.get("crc32c").asLong() != crc.getValue()) {
+            throw new IOException("its bytes do not match their checksum: the entry is corrupt; delete " + entry
+                    + " to have it written again");
         }
     }
 
