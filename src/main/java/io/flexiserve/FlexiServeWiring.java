@@ -185,7 +185,8 @@ public class FlexiServeWiring implements ModelRegistry, RouterSets, FineTuningSe
         routerSets.put(id, new RouterSetModel(ep, view, info, dir));
         metrics.register(ep);
         try {
-            servedSets.put(new ServedRouterSetsFile.Entry(id, trainedOn, dir.toAbsolutePath().toString()));
+            // recorded on its base, which is all it needs: a set it was trained on may be gone by the next start
+            servedSets.put(new ServedRouterSetsFile.Entry(id, base, dir.toAbsolutePath().toString()));
         } catch (java.io.UncheckedIOException e) { // served now; a restart just will not serve it again
             LOG.errorf("router set %s is served but could not be recorded for restarts: %s", id, e.getMessage());
         }
@@ -231,7 +232,11 @@ public class FlexiServeWiring implements ModelRegistry, RouterSets, FineTuningSe
             }
             if (!Files.isDirectory(dir)) {
                 LOG.errorf("not serving router set %s: %s is gone", entry.id(), dir);
-                servedSets.remove(entry.id());
+                try {
+                    servedSets.remove(entry.id());
+                } catch (java.io.UncheckedIOException e) { // a full or read-only volume: listed, and passed by again
+                    LOG.errorf("router set %s stays listed: %s", entry.id(), e.getMessage());
+                }
                 continue;
             }
             try {

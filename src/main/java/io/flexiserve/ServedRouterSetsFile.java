@@ -19,7 +19,7 @@ import java.util.Optional;
  */
 final class ServedRouterSetsFile {
 
-    /** One served set: its model id, the model it was trained on (its base, or another set), its directory. */
+    /** One served set: its model id, the base model it runs on, its directory. */
     record Entry(String id, String model, String dir) {
     }
 
@@ -77,7 +77,7 @@ final class ServedRouterSetsFile {
     private void write(List<Entry> entries) {
         try {
             Files.createDirectories(file.getParent());
-            Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+            Path tmp = Files.createTempFile(file.getParent(), file.getFileName() + ".", ".tmp"); // one per writer
             Files.write(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(entries));
             Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {

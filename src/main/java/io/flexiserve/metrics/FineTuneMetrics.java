@@ -19,8 +19,8 @@ import java.util.function.ToDoubleFunction;
  * The fine-tuning meters of docs/architecture.md section 7: {@code flexiserve_finetune_jobs{status}}, and per job (labels
  * {@code model} = its base, {@code fine_tuning_job} = its id: Prometheus keeps {@code job} for the scrape job) its
  * step, total steps, loss, lm loss, skip loss and average layers used, read from the job's latest stored metrics at
- * scrape time. A job gets them once it has run a step in this process: jobs that had ended before the start do
- * not, so the series are those of the jobs this process ran, not of the whole history.
+ * scrape time. A job gets them once it has stored a step's metrics and unless it had ended before this process
+ * started: the series are those of the jobs this process ran or followed, not of the whole history.
  */
 @ApplicationScoped
 public class FineTuneMetrics {

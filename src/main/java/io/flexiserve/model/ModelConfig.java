@@ -294,7 +294,7 @@ public record ModelConfig(
             return new ModelConfig(type, hidden, intermediate, layers, heads, kvHeads, headDim,
                     positive("vocab_size"), root.path("rms_norm_eps").asDouble(1e-5),
                     root.path("rope_theta").asDouble(10000.0), ropeScaling(),
-                    root.has("max_position_embeddings") ? positive("max_position_embeddings") : 2048,
+                    root.hasNonNull("max_position_embeddings") ? positive("max_position_embeddings") : 2048,
                     root.path("tie_word_embeddings").asBoolean(false), routing, routerFactor, projFactor,
                     root.path("bos_token_id").asInt(-1), ids(root.path("eos_token_id")),
                     root.path("torch_dtype").asText("float32"));

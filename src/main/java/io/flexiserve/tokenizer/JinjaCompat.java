@@ -15,7 +15,8 @@ import java.util.Map;
  */
 final class JinjaCompat {
 
-    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = com.fasterxml.jackson.databind.json.JsonMapper
+            .builder().disable(com.fasterxml.jackson.core.json.JsonWriteFeature.WRITE_HEX_UPPER_CASE).build(); // \u001b
 
     private JinjaCompat() {
     }

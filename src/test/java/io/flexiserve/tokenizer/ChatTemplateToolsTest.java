@@ -46,11 +46,11 @@ class ChatTemplateToolsTest {
         tool.put("function", function);
         String template = "{{ tools[0] | tojson(indent=4) }}|{% for m in messages %}{% if m.content is iterable %}"
                 + "{{ m.content | tojson }}{% endif %}{% endfor %}";
-        String text = new ChatTemplate(template, "", "").render(List.of(new ChatMessage("tool", "sunny \"d\"\u00e9\n", null,
+        String text = new ChatTemplate(template, "", "").render(List.of(new ChatMessage("tool", "sunny \"d\"\u00e9\n\u001b", null,
                 "call_1")), false, List.of(tool));
         assertEquals("{\n    \"type\": \"function\",\n    \"function\": {\n        \"name\": \"f\",\n"
                 + "        \"parameters\": {\n            \"type\": \"object\",\n            \"required\": []\n"
-                + "        }\n    }\n}|\"sunny \\\"d\\\"\u00e9\\n\"", text, "json.dumps(indent=4), and a string result quoted");
+                + "        }\n    }\n}|\"sunny \\\"d\\\"\u00e9\\n\\u001b\"", text, "json.dumps(indent=4), and a string result quoted");
         Map<String, Object> arguments = new java.util.LinkedHashMap<>();
         arguments.put("city", "Oslo");
         arguments.put("days", 3);

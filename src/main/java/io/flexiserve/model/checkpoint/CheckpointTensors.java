@@ -39,7 +39,7 @@ public final class CheckpointTensors implements AutoCloseable {
     private final Path dir;
     private final Map<String, SafetensorsFile> fileOf;
     private final List<SafetensorsFile> files;
-    private final Map<String, ByteBuffer> pinned = new java.util.HashMap<>(); // by tensor: mappings weights are views of
+    private final Map<String, List<ByteBuffer>> pinned = new java.util.HashMap<>(); // by tensor: mappings weights view
     private final List<ByteBuffer> rowTables = new ArrayList<>(); // StoredRows' mappings, unmapped by close()
 
     private CheckpointTensors(Path dir, Map<String, SafetensorsFile> fileOf, List<SafetensorsFile> files) {
@@ -133,7 +133,7 @@ public final class CheckpointTensors implements AutoCloseable {
             ByteBuffer mapped = file.map(info, 0, Math.toIntExact(bytes)).order(ByteOrder.nativeOrder());
             NDArray array = manager.create(mapped, shape, dtype); // on the CPU a view of the mapping, no copy
             if (!manager.getDevice().isGpu()) {
-                pinned.put(name, mapped);
+                pinned.computeIfAbsent(name, n -> new ArrayList<>()).add(mapped);
             }
             return array;
         }
@@ -283,10 +283,8 @@ public final class CheckpointTensors implements AutoCloseable {
      * long as the checkpoint is open. Nothing to do for a tensor that was copied.
      */
     public void release(String name) {
-        ByteBuffer mapped = pinned.remove(name);
-        if (mapped != null) {
-            SafetensorsFile.unmap(mapped);
-        }
+        pinned.getOrDefault(name, List.of()).forEach(SafetensorsFile::unmap);
+        pinned.remove(name);
     }
 
     /** Whether tensor {@code name} was loaded as a view of its file and is still mapped. */
