@@ -146,6 +146,15 @@ class FineTuningServiceTest {
             submitted.add(assignment.job().id());
         }
 
+        /** Waits (at most 30 s) until a job has been handed over, failing with {@code what}. */
+        void awaitSubmitted(String what) throws InterruptedException {
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (submitted.isEmpty()) {
+                assertTrue(System.nanoTime() < deadline, what);
+                Thread.sleep(10);
+            }
+        }
+
         @Override
         public void cancel(String jobId) {
         }
@@ -183,11 +192,7 @@ class FineTuningServiceTest {
         try (FineTuningService second = new FineTuningService(new JobStore(data), new FileStore(data), after, bases,
                 (job, out) -> { }, clock::incrementAndGet)) {
             second.start();
-            long deadline = System.nanoTime() + 30_000_000_000L;
-            while (after.submitted.isEmpty()) {
-                assertTrue(System.nanoTime() < deadline, "never handed back to the runner");
-                Thread.sleep(10);
-            }
+            after.awaitSubmitted("never handed back to the runner");
             assertEquals(List.of(id), after.submitted);
             assertEquals(List.of(false), after.resumed, "followed again: a failed trainer is reported, not replaced");
             assertEquals(JobStatus.QUEUED, second.get(id).status(), "followed again, not failed");
@@ -217,11 +222,7 @@ class FineTuningServiceTest {
             assertTrue(after.submitted.isEmpty());
             loaded.set(true);
             second.baseReady();
-            long deadline = System.nanoTime() + 30_000_000_000L;
-            while (after.submitted.isEmpty()) {
-                assertTrue(System.nanoTime() < deadline, "never handed to the runner once the model was served");
-                Thread.sleep(10);
-            }
+            after.awaitSubmitted("never handed to the runner once the model was served");
             assertEquals(List.of(id), after.submitted);
             assertEquals(JobStatus.QUEUED, second.get(id).status());
         }
