@@ -176,7 +176,10 @@ async function send(text) {
         flexidepth: { threshold: Number($("threshold").value), return_layers: true },
       }),
     });
-    if (!response.ok) throw new Error((await response.json()).error?.message ?? `HTTP ${response.status}`);
+    if (!response.ok) {
+      const body = await response.json().catch(() => null); // a proxy's HTML error page is no JSON
+      throw new Error(body?.error?.message ?? `HTTP ${response.status} ${response.statusText}`);
+    }
     await readEvents(response, (chunk) => {
       if (chunk.error) throw new Error(chunk.error.message);
       for (const choice of chunk.choices ?? []) {
@@ -219,6 +222,10 @@ function wire() {
     e.preventDefault();
     const text = $("prompt").value.trim();
     if (!text || state.controller) return;
+    if (!model()) {
+      $("status").textContent = "No model loaded yet.";
+      return;
+    }
     $("prompt").value = "";
     send(text);
   });
@@ -230,6 +237,7 @@ function wire() {
   });
   $("stop").addEventListener("click", () => state.controller?.abort());
   $("clear").addEventListener("click", () => {
+    state.controller?.abort(); // a reply still streaming belongs to the conversation being cleared
     state.history = [];
     $("log").replaceChildren();
     resetDepth();
@@ -240,6 +248,7 @@ function wire() {
   $("model").addEventListener("change", () => $("clear").click());
   $("api-key").value = sessionStorage.getItem("flexiserve-api-key") ?? "";
   $("api-key").addEventListener("change", () => {
+    state.controller?.abort(); // the models are listed again, and the depth panel with them
     sessionStorage.setItem("flexiserve-api-key", $("api-key").value.trim());
     loadModels().then(() => setBusy(false, "")).catch((e) => setBusy(false, `Cannot load models: ${e.message}`));
   });
