@@ -63,14 +63,15 @@ public interface FlexiServeConfig {
         Optional<String> device();
 
         /**
-         * {@code auto}: f16 on GPU; on CPU with the Java kernels ({@code --add-modules jdk.incubator.vector}) the fastest
-         * of {@code mixed}, {@code q8}, {@code q4} that fits the memory budget (logged with the reason), else f32.
+         * {@code auto}: f16 on GPU; on CPU with the Java kernels ({@code --add-modules jdk.incubator.vector}) the first
+         * of {@code mixed}, {@code q8}, {@code q4} that fits the memory budget (logged with the reason; none fitting,
+         * the start is refused), without them f32.
          * Or: {@code f32}; {@code f16}; {@code f16-weights} (f16 projection weights under f32 activations, libtorch's
          * kernels); {@code mixed} (CPU: f16 projections packed for FlexiServe's Java kernels as their only copy, half
          * the memory of f32; decode steps run entirely in Java and every projection on the same kernels, so a decode
          * row's logits do not depend on the batch; without the Vector API, f16 weights plus f32 copies for steps of 10
          * rows or more, 1.5x the memory of f32); {@code q8} and {@code q4} (as {@code mixed}, the projections and LM
-         * head quantized at load to 8 or 4 bits per weight with a scale per 32: about 0.53x and 0.28x its memory).
+         * head quantized at load to 8 or 4 bits per weight with a scale per 32: about 0.55x and 0.32x its memory at 8B).
          */
         @WithDefault("auto")
         String dtype();

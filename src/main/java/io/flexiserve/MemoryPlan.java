@@ -26,7 +26,7 @@ public final class MemoryPlan {
 
     private static final double GB = 1e9;
     private static final List<String> CPU_DTYPES = List.of("mixed", "q8", "q4", "f32", "f16-weights");
-    /** What {@code auto} tries on a CPU with the Java kernels, fastest first: packed f16, then 8 and 4 bits. */
+    /** What {@code auto} tries on a CPU with the Java kernels, most precise first: packed f16, then 8 and 4 bits. */
     private static final List<String> AUTO_JAVA = List.of("mixed", "q8", "q4");
 
     private final long limitBytes;
@@ -73,8 +73,8 @@ public final class MemoryPlan {
     /**
      * What {@code auto} means on the CPU here: with the Java kernels, the first of {@code mixed}, {@code q8},
      * {@code q4} whose weights, one full-length sequence's KV and largest step fit what is free (quantized weights
-     * only when nothing faster fits); without them, what {@link ModelOptions#of} gives {@code auto}. When none fits,
-     * the fastest, so that {@link #checkFits} refuses it with the full account.
+     * only when mixed does not fit); without them, what {@link ModelOptions#of} gives {@code auto}. When none fits,
+     * the first, so that {@link #checkFits} refuses it with the full account.
      */
     AutoChoice resolveAuto(ModelConfig config, ModelOptions auto, int maxBatchTokens, int maxNumSeqs) {
         return resolveAuto(config, auto, maxBatchTokens, maxNumSeqs, free());

@@ -16,7 +16,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * A JSONL training file, one conversation per line, in either shape docs/architecture.md section 6 accepts: tulu-style
+ * A JSONL training file, one conversation per line, in either shape README.md ("Fine-tuning the routers") names: tulu-style
  * {@code {"messages": [{"role", "content"}, ...]}} or ShareGPT {@code {"conversations": [{"from", "value"}, ...]}}
  * ({@code human}/{@code gpt}; ShareGPT system turns are dropped, as the recipe's stage 2 does). Every line is
  * checked; problems carry their 1-based line number.
