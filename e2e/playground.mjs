@@ -1,6 +1,7 @@
 // The depth playground in headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core):
 // sends a prompt with the keyboard, waits for the stream, checks every token span against the layers the
-// API streamed, moves the threshold and sees the average move, and saves screenshots at 1280 and 400 px.
+// API streamed, moves the threshold and sees the average move, saves screenshots at 1280 and 400 px, and clears
+// the conversation while a reply streams.
 // Env: FLEXISERVE_URL, CHROMIUM (default /usr/bin/chromium), SHOTS (folder). Prints "N passed, N failed".
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
@@ -91,6 +92,26 @@ await check("readable at 1280 and 400 px, screenshots saved", async () => {
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 1, `no horizontal scrolling at 400 px (overflow ${overflow})`);
   await page.screenshot({ path: `${shots}/playground-400.png`, fullPage: true });
+});
+
+await check("Clear during a reply stops it, and the next question starts a new conversation", async () => {
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.locator("#max-tokens").fill("1000"); // a reply that streams for seconds
+  await page.locator("#prompt").focus();
+  await page.keyboard.type("Talk for a long time");
+  await page.keyboard.press("Enter");
+  await page.locator("li.msg.assistant .tok").first().waitFor(); // the reply is streaming
+  assert.equal(await page.locator("body").getAttribute("data-state"), "busy");
+  await page.locator("#clear").click();
+  await page.waitForSelector("body[data-state=idle]");
+  assert.equal(await page.locator("li.msg").count(), 0, "the log stays empty");
+  assert.equal(await page.locator("#status").textContent(), "Stopped.");
+  await page.locator("#max-tokens").fill("4");
+  const request = page.waitForRequest((r) => r.url().endsWith("/v1/chat/completions"));
+  await ask("Hello again", 0.5);
+  const sent = JSON.parse((await request).postData());
+  assert.deepEqual(sent.messages.map((m) => m.role), ["user"], "the stopped reply is no part of the history");
+  assert.equal(await page.locator("li.msg").count(), 2);
 });
 
 await browser.close();
