@@ -148,15 +148,19 @@ abstract sealed class Node permits Node.AnyOf, Node.Obj, Node.Arr, Node.Str, Nod
 
     /** The parts of the grammar from {@code root}: its nodes, an object's properties and an enum's values each one. */
     static int size(Node root) {
-        java.util.Set<Node> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        java.util.Set<Node> parts = reachable(root);
+        return parts.size() + parts.stream().mapToInt(n -> n instanceof Obj obj ? obj.properties.size() : 0).sum();
+    }
+
+    /** Every node a value of {@code root} may pass through (references resolved), {@code root} first. */
+    static java.util.Set<Node> reachable(Node root) {
+        java.util.Set<Node> seen = new java.util.LinkedHashSet<>(); // nodes compare by identity
         java.util.ArrayDeque<Node> todo = new java.util.ArrayDeque<>(List.of(root));
-        int size = 0;
         while (!todo.isEmpty()) {
             Node n = todo.pop();
             if (!seen.add(n)) {
                 continue;
             }
-            size++;
             if (n instanceof AnyOf any) {
                 todo.addAll(any.options);
             } else if (n instanceof Ref ref) {
@@ -164,14 +168,13 @@ abstract sealed class Node permits Node.AnyOf, Node.Obj, Node.Arr, Node.Str, Nod
             } else if (n instanceof Arr arr) {
                 todo.add(arr.items);
             } else if (n instanceof Obj obj) {
-                size += obj.properties.size();
                 obj.properties.forEach(p -> todo.add(p.value()));
                 if (obj.additional != null) {
                     todo.add(obj.additional);
                 }
             }
         }
-        return size;
+        return seen;
     }
 
     /** Any JSON value: objects of any keys and arrays of any items, recursively. */

@@ -63,26 +63,7 @@ final class SchemaCompiler {
      * one; found by iterating to the fixpoint over every reachable part.
      */
     private static void checkEveryPartCanEnd(Node root) {
-        Set<Node> all = new java.util.LinkedHashSet<>();
-        java.util.ArrayDeque<Node> todo = new java.util.ArrayDeque<>(List.of(root));
-        while (!todo.isEmpty()) {
-            Node n = todo.pop();
-            if (!all.add(n)) {
-                continue;
-            }
-            if (n instanceof Node.AnyOf any) {
-                todo.addAll(any.options);
-            } else if (n instanceof Node.Ref ref) {
-                todo.add(ref.target);
-            } else if (n instanceof Node.Arr arr) {
-                todo.add(arr.items);
-            } else if (n instanceof Node.Obj obj) {
-                obj.properties.forEach(p -> todo.add(p.value()));
-                if (obj.additional != null) {
-                    todo.add(obj.additional);
-                }
-            }
-        }
+        Set<Node> all = Node.reachable(root);
         Set<Node> ends = new HashSet<>();
         for (boolean grew = true; grew; ) {
             grew = false;
