@@ -71,17 +71,21 @@ class FineTuningServiceTest {
         return s.get(id);
     }
 
+    private static void awaitFirstCheckpoint(FineTuningService s, String id) throws InterruptedException {
+        long deadline = System.nanoTime() + 120_000_000_000L;
+        while (s.checkpoints(id).isEmpty()) {
+            assertTrue(System.nanoTime() < deadline, "no checkpoint");
+            Thread.sleep(10);
+        }
+    }
+
     @Test
     void aJobRunningWhenTheServiceDiedFailsResumableAndResumesFromItsCheckpoint() throws Exception {
         String file = upload(16);
         String id;
         try (FineTuningService first = service()) {
             id = first.create(new JobRequest("demo", file, null, hp(3, 4), Map.of())).id();
-            long deadline = System.nanoTime() + 120_000_000_000L;
-            while (first.checkpoints(id).isEmpty()) { // 12 steps, a checkpoint every 4
-                assertTrue(System.nanoTime() < deadline, "no checkpoint");
-                Thread.sleep(10);
-            }
+            awaitFirstCheckpoint(first, id); // 12 steps, a checkpoint every 4
             first.cancel(id); // stops the worker; the record is then rewritten as it would be on disk after a crash
         }
         JobStore store = new JobStore(data);
@@ -235,11 +239,7 @@ class FineTuningServiceTest {
         String id;
         try (FineTuningService first = service()) {
             id = first.create(new JobRequest("demo", file, null, hp(30, 4), Map.of())).id();
-            long deadline = System.nanoTime() + 120_000_000_000L;
-            while (first.checkpoints(id).isEmpty()) { // 120 steps, a checkpoint every 4: far from done at the first
-                assertTrue(System.nanoTime() < deadline, "no checkpoint");
-                Thread.sleep(10);
-            }
+            awaitFirstCheckpoint(first, id); // 120 steps, a checkpoint every 4: far from done at the first
         } // closed while the job trains
         FineTuningJob stored = new JobStore(data).load().jobs().get(0);
         assertEquals(JobStatus.FAILED, stored.status(), "interrupted, not cancelled");
