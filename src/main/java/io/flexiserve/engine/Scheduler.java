@@ -57,7 +57,8 @@ final class Scheduler {
                 budget -= prefill(s, budget, plan);
             }
         }
-        while (running.size() < maxNumSeqs && !waiting.isEmpty() && canStart(waiting.peek(), budget)
+        // a sequence the budget left cannot start would hold its blocks and a slot for nothing
+        while (running.size() < maxNumSeqs && !waiting.isEmpty() && chunkRows(waiting.peek(), budget) > 0
                 && admit(waiting.peek())) {
             Sequence next = waiting.poll();
             if (next.scheduledNanos == 0) { // first admission (a preempted sequence comes back)
@@ -67,14 +68,6 @@ final class Scheduler {
             budget -= prefill(next, budget, plan);
         }
         return plan;
-    }
-
-    /**
-     * Whether what is left of the step's budget gives a waiting sequence its first chunk ({@link #prefill} runs no
-     * single row but a prompt's last): otherwise admitting it would hold its blocks and a slot for nothing.
-     */
-    private static boolean canStart(Sequence s, int budget) {
-        return budget > 1 || budget == 1 && s.pending() == 1;
     }
 
     /** A slot for a decoding sequence's next token: a new block when its last is full, preempting for it if need be. */
@@ -146,12 +139,17 @@ final class Scheduler {
      * single rows runs on the Java decode path, whose values must not enter a block the prefix cache keeps.
      */
     private static int prefill(Sequence s, int budget, List<ScheduledChunk> plan) {
-        int count = Math.min(s.pending(), budget);
-        if (count == 1 && s.pending() > 1) {
-            return 0;
+        int count = chunkRows(s, budget);
+        if (count > 0) {
+            plan.add(new ScheduledChunk(s, s.cached, count, s.cached + count == s.length()));
         }
-        plan.add(new ScheduledChunk(s, s.cached, count, s.cached + count == s.length()));
         return count;
+    }
+
+    /** The rows of a sequence's next prompt chunk within {@code budget}: 0 for a single row that is not its last. */
+    private static int chunkRows(Sequence s, int budget) {
+        int count = Math.min(s.pending(), budget);
+        return count == 1 && s.pending() > 1 ? 0 : count;
     }
 
     /**
