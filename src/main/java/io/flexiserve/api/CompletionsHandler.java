@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.flexiserve.api.ChatCompletionRequest.Message;
 import io.flexiserve.engine.EngineFailedException;
 import io.flexiserve.engine.EngineOverloadedException;
+import io.flexiserve.engine.EngineStoppedException;
 import io.flexiserve.engine.GenerationRequest;
 import io.flexiserve.engine.TokenConstraint;
 import io.flexiserve.structured.Grammar;
@@ -127,8 +128,7 @@ public class CompletionsHandler {
 
     ModelEndpoint resolve(String name) {
         if (models.draining()) {
-            throw new OpenAiException(503, "service_unavailable", "shutting_down", null,
-                    "The server is shutting down; retry the request (on another replica).");
+            throw OpenAiException.shuttingDown();
         }
         if (!models.ready()) {
             throw new OpenAiException(503, "service_unavailable", "model_loading", null, "The model is still loading; retry shortly.");
@@ -137,6 +137,17 @@ public class CompletionsHandler {
             throw OpenAiException.invalid("model", "you must provide a model parameter");
         }
         return models.find(name).orElseThrow(() -> OpenAiException.modelNotFound(name));
+    }
+
+    /**
+     * A request that resolved {@code name} but reached its engine after it closed: the service is stopping (503, as
+     * {@link #resolve} says then), or the model was taken down in between (404, as a request a moment later gets).
+     */
+    OpenAiException stopped(String name) {
+        if (models.draining() || models.find(name).isPresent()) {
+            return OpenAiException.shuttingDown();
+        }
+        return OpenAiException.modelNotFound(name);
     }
 
     /**
@@ -188,6 +199,9 @@ public class CompletionsHandler {
             writer.cancelAll();
             throw new OpenAiException(429, "rate_limit_error", "server_overloaded", null,
                     "The server is overloaded: " + e.getMessage() + ". Retry after a short wait.");
+        } catch (EngineStoppedException e) {
+            writer.cancelAll();
+            throw stopped(model.name());
         } catch (EngineFailedException e) {
             writer.cancelAll();
             throw new OpenAiException(503, "service_unavailable", "model_unhealthy", null,

@@ -29,6 +29,12 @@ public final class OpenAiException extends RuntimeException {
                 "The model `" + model + "` does not exist.");
     }
 
+    /** 503 shutting_down: the service stops and takes no new requests (another replica will). */
+    public static OpenAiException shuttingDown() {
+        return new OpenAiException(503, "service_unavailable", "shutting_down", null,
+                "The server is shutting down; retry the request (on another replica).");
+    }
+
     public static OpenAiException contextLength(int maxModelLen, int promptTokens, int maxTokens) {
         return new OpenAiException(400, "invalid_request_error", "context_length_exceeded", "messages",
                 "This model's maximum context length is " + maxModelLen + " tokens. However, you requested "

@@ -105,6 +105,8 @@ public final class Engine implements AutoCloseable {
      * Queues a sequence.
      *
      * @throws EngineOverloadedException when {@code maxQueuedRequests} sequences already wait
+     * @throws EngineStoppedException    when the engine was closed
+     * @throws EngineFailedException     when the engine died
      * @throws IllegalArgumentException  when the sequence can never fit the context or the KV cache
      */
     public SequenceHandle submit(GenerationRequest request, TokenSink sink) {
@@ -129,7 +131,7 @@ public final class Engine implements AutoCloseable {
                 if (failure != null) {
                     throw new EngineFailedException(failure);
                 }
-                throw new EngineOverloadedException("the engine is shutting down");
+                throw new EngineStoppedException("the model stopped serving");
             }
             inbox.add(() -> scheduler.add(sequence));
             wake();
@@ -276,7 +278,7 @@ public final class Engine implements AutoCloseable {
             ScheduledChunk c = plan.get(i);
             Sequence s = c.sequence();
             int promptRows = Math.max(0, Math.min(c.count(), s.promptLength() - c.from()));
-            recorder.promptRows(promptRows);
+            recorder.promptRows(s.promptRowsFirstRead(c.from(), c.count()));
             int last = batch.lastRow(i);
             for (int row = batch.firstRow(i); row < last; row++) {
                 recorder.prefillRow(row);

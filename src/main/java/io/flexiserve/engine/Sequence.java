@@ -22,6 +22,7 @@ final class Sequence implements SequenceHandle {
     boolean counted;      // no longer counted as queued (admitted, or gone before it was)
     int cachedPromptTokens; // prompt tokens whose K/V a cached prefix gave at the last admission
     int preemptions;
+    private int promptRowsRead; // prompt positions below this were computed once already (a preemption recomputes them)
     private int[] blocks = new int[8]; // the block table: the KV blocks of positions 0, B, 2B, ...
     private int blockCount;
     private BlockKey[] keys = new BlockKey[0]; // identities of the full prompt blocks, computed as needed
@@ -57,6 +58,17 @@ final class Sequence implements SequenceHandle {
     /** Tokens not yet in the cache: the rest of the prompt, or the last sampled token. */
     int pending() {
         return length - cached;
+    }
+
+    /**
+     * The prompt rows of a chunk at positions {@code [from, from + count)} computed for the first time: a
+     * preemption's recomputation is not counted twice, nor a prefix the cache gave.
+     */
+    int promptRowsFirstRead(int from, int count) {
+        int end = Math.min(from + count, promptLength());
+        int fresh = Math.max(0, end - Math.max(from, promptRowsRead));
+        promptRowsRead = Math.max(promptRowsRead, end);
+        return fresh;
     }
 
     /** Reading its prompt, or its prompt and output again after a preemption. */

@@ -66,4 +66,16 @@ class ModelResolutionTest {
         assertEquals(404, unknown.status());
         assertEquals("model_not_found", unknown.body().error().code());
     }
+
+    @Test
+    void aModelTakenDownBetweenResolvingAndSubmittingIs404AndAStoppingServiceIs503() {
+        OpenAiException gone = new CompletionsHandler(registry(true), new ApiJson(), RequestLimits.DEFAULTS, null,
+                new StructuredOutputs()).stopped("ft:set");
+        assertEquals(404, gone.status());
+        assertEquals("model_not_found", gone.body().error().code());
+        OpenAiException stopping = new CompletionsHandler(registry(true, true), new ApiJson(), RequestLimits.DEFAULTS,
+                null, new StructuredOutputs()).stopped("ft:set");
+        assertEquals(503, stopping.status());
+        assertEquals("shutting_down", stopping.body().error().code());
+    }
 }

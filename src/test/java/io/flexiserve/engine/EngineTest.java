@@ -278,7 +278,7 @@ class EngineTest {
         Engine engine = new Engine(model, new EngineConfig(4, 64, 4, 256, 128), "closed-test");
         engine.close();
         assertTrue(engine.stopped());
-        assertThrows(EngineOverloadedException.class, () -> engine.submit(greedy(new int[] {1, 2}, 2, Set.of()), new Recorder(-1)));
+        assertThrows(EngineStoppedException.class, () -> engine.submit(greedy(new int[] {1, 2}, 2, Set.of()), new Recorder(-1)));
         assertEquals(0, engineThreads("closed-test"));
     }
 

@@ -115,7 +115,19 @@ class PrefixCacheTest {
                 alone.add(generate(big, p, 0.5f, 40));
             }
         }
-        try (Engine small = engine("tight", 96, true)) { // six blocks: not enough for four sequences of 60 tokens
+        java.util.concurrent.atomic.AtomicLong promptTokens = new java.util.concurrent.atomic.AtomicLong();
+        EngineListener counting = new EngineListener() {
+            @Override
+            public void onStep(StepStats stats) {
+                promptTokens.addAndGet(stats.promptTokens());
+            }
+
+            @Override
+            public void onFinished(FinishReason reason, SequenceStats stats) {
+            }
+        };
+        // six blocks: not enough for four sequences of 60 tokens
+        try (Engine small = new Engine(model, new EngineConfig(4, 64, 16, 96, 256, 16, true), "tight", counting)) {
             List<EngineTest.Recorder> sinks = new ArrayList<>();
             for (int[] p : prompts) {
                 sinks.add(submit(small, p, 0.5f, 40));
@@ -128,6 +140,7 @@ class PrefixCacheTest {
             awaitIdle(small);
             assertTrue(small.stats().preemptions() > 0, "blocks ran out: " + small.stats());
             assertEquals(0, small.stats().blocksInUse());
+            assertEquals(20 + 20 + 18 + 22, promptTokens.get(), "each prompt token counted once, recomputed or not");
         }
     }
 
