@@ -184,9 +184,14 @@ public final class FineTuningService implements AutoCloseable {
             TrainingBase base = bases.resolve(job.model()).orElseThrow(() -> new JobSpecException("model",
                     "the model " + job.model() + " is no longer served"));
             Path checkpoint = base.checkpoint();
+            String tooLarge = TrainingFile.tooLarge(files.content(job.trainingFile()));
+            if (tooLarge != null) {
+                refuse(id, new JobError("training_file_too_large", tooLarge, "training_file"), false);
+                return;
+            }
             TrainingFile.Contents contents = TrainingFile.read(files.content(job.trainingFile()));
             if (!contents.problems().isEmpty()) {
-                fail(id, new JobError("invalid_training_file", "The training file " + job.trainingFile() + " has "
+                refuse(id, new JobError("invalid_training_file", "The training file " + job.trainingFile() + " has "
                         + contents.summary(), "training_file"), false);
                 return;
             }
@@ -196,7 +201,7 @@ public final class FineTuningService implements AutoCloseable {
                 set = TrainingSet.of(contents.conversations(), ChatTemplate.load(checkpoint), tokenizer, maxLength);
             }
             if (set.examples().isEmpty()) {
-                fail(id, new JobError("invalid_training_file", "All " + set.dropped() + " examples are longer than "
+                refuse(id, new JobError("invalid_training_file", "All " + set.dropped() + " examples are longer than "
                         + "max_length " + maxLength + " tokens.", "hyperparameters.max_length"), false);
                 return;
             }
@@ -213,11 +218,25 @@ public final class FineTuningService implements AutoCloseable {
                     runner.cancel(id);
                 }
             }
-        } catch (IOException | RuntimeException e) {
+        } catch (JobSpecException e) { // the job itself, not its file: its model is no longer served
+            refuse(id, new JobError("model_not_found", e.getMessage(), e.param()), false);
+        } catch (IOException e) {
             LOG.log(Level.WARNING, "validating job " + id + " failed", e);
-            fail(id, new JobError("invalid_training_file", "The training file could not be read: " + e.getMessage(),
+            refuse(id, new JobError("invalid_training_file", "The training file could not be read: " + e.getMessage(),
                     "training_file"), false);
+        } catch (RuntimeException e) { // the checkpoint's tokenizer or template, or the runner: not the user's file
+            LOG.log(Level.WARNING, "validating job " + id + " failed", e);
+            refuse(id, new JobError("validation_error", "The job could not be prepared: " + e.getMessage(), null), true);
         }
+    }
+
+    /**
+     * Fails a job its validation refused; a trainer that a restarted service was following again (a Kubernetes Job
+     * still running) is stopped with it, not left running with no one to follow it.
+     */
+    private void refuse(String id, JobError error, boolean resumable) {
+        fail(id, error, resumable);
+        runner.cancel(id);
     }
 
     /** Fails a job, its error the last event; {@code resumable} when it may continue from its last checkpoint. */

@@ -55,7 +55,29 @@ public final class TrainingFile {
         }
     }
 
+    /**
+     * Heap bytes that reading, checking and tokenizing a training file takes per byte of the file, about: the lines'
+     * strings, the conversations kept, and the tokenized examples (one int per token and its label).
+     */
+    static final int HEAP_PER_FILE_BYTE = 4;
+
     private TrainingFile() {
+    }
+
+    /**
+     * Why {@code file} cannot be read into this JVM's heap, or null when it can: a file larger than what the heap has
+     * room for would end the service (out of memory) at every start that validates it again.
+     */
+    public static String tooLarge(Path file) throws IOException {
+        Runtime runtime = Runtime.getRuntime();
+        long room = runtime.maxMemory() - (runtime.totalMemory() - runtime.freeMemory());
+        long size = Files.size(file);
+        if (size > room / HEAP_PER_FILE_BYTE) {
+            return String.format(java.util.Locale.ROOT, "The training file is %d MB; reading and tokenizing it takes "
+                    + "about %d MB of memory and the service has %d MB free (its Java heap, -Xmx). Split the file, or "
+                    + "give the service more memory.", size >> 20, size * HEAP_PER_FILE_BYTE >> 20, room >> 20);
+        }
+        return null;
     }
 
     /** Reads and checks every line of {@code file}. */

@@ -143,6 +143,7 @@ class FineTuningServiceTest {
     private static final class DetachedRunner implements JobRunner {
         final List<String> submitted = new CopyOnWriteArrayList<>();
         final List<Boolean> resumed = new CopyOnWriteArrayList<>();
+        final List<String> cancelled = new CopyOnWriteArrayList<>();
 
         @Override
         public void submit(Assignment assignment, Reports reports) {
@@ -161,6 +162,7 @@ class FineTuningServiceTest {
 
         @Override
         public void cancel(String jobId) {
+            cancelled.add(jobId);
         }
 
         @Override
@@ -200,6 +202,51 @@ class FineTuningServiceTest {
             assertEquals(List.of(id), after.submitted);
             assertEquals(List.of(false), after.resumed, "followed again: a failed trainer is reported, not replaced");
             assertEquals(JobStatus.QUEUED, second.get(id).status(), "followed again, not failed");
+        }
+    }
+
+    /** A followed trainer whose job cannot go on after a restart (its model is gone) is stopped, not left running. */
+    @Test
+    void aFollowedJobRefusedAfterARestartStopsItsTrainer() throws Exception {
+        String file = upload(2);
+        DetachedRunner before = new DetachedRunner();
+        String id;
+        try (FineTuningService first = new FineTuningService(new JobStore(data), new FileStore(data), before,
+                model -> Optional.of(new FineTuningService.TrainingBase(checkpoint, null)), (job, out) -> { },
+                clock::incrementAndGet)) {
+            first.start();
+            id = first.create(new JobRequest("demo", file, null, hp(1, 10), Map.of())).id();
+            await(first, id, JobStatus.QUEUED);
+        }
+        JobStore store = new JobStore(data);
+        store.save(store.load().jobs().get(0).started(clock.get())); // the trainer pod had started
+        DetachedRunner after = new DetachedRunner();
+        try (FineTuningService second = new FineTuningService(new JobStore(data), new FileStore(data), after,
+                model -> Optional.empty(), (job, out) -> { }, clock::incrementAndGet)) {
+            second.start();
+            second.baseReady(); // served now, without the job's model
+            FineTuningJob failed = await(second, id, JobStatus.FAILED);
+            assertEquals("model_not_found", failed.error().code(), "the model, not the file: " + failed.error());
+            assertEquals(List.of(id), after.cancelled, "its trainer is stopped with it");
+        }
+    }
+
+    /**
+     * A training file larger than the heap could hold while it is tokenized fails its job before a line is read:
+     * reading it would end the service, and again at every restart that validates it.
+     */
+    @Test
+    void aTrainingFileTooLargeForTheHeapFailsItsJobUnread() throws Exception {
+        String file = upload(2);
+        try (java.io.RandomAccessFile raf = new java.io.RandomAccessFile(new FileStore(data).content(file).toFile(), "rw")) {
+            raf.setLength(Runtime.getRuntime().maxMemory()); // sparse: no disk used
+        }
+        try (FineTuningService s = service()) {
+            String id = s.create(new JobRequest("demo", file, null, hp(1, 10), Map.of())).id();
+            FineTuningJob failed = await(s, id, JobStatus.FAILED);
+            assertEquals("training_file_too_large", failed.error().code());
+            assertEquals("training_file", failed.error().param());
+            assertTrue(failed.error().message().contains("Java heap"), failed.error().message());
         }
     }
 
