@@ -410,8 +410,14 @@ public class FlexiServeWiring implements ModelRegistry, RouterSets, FineTuningSe
     /** The configured batching limits with a context limit and a KV budget. */
     private EngineConfig engineConfig(int maxModelLen, int kvTokens) {
         FlexiServeConfig.Engine e = config.engine();
-        return new EngineConfig(e.maxNumSeqs(), e.maxBatchTokens(), e.maxQueuedRequests(), kvTokens, maxModelLen,
-                e.kvBlockSize(), e.prefixCaching());
+        EngineConfig fitted = EngineConfig.fitted(e.maxNumSeqs(), e.maxBatchTokens(), e.maxQueuedRequests(), kvTokens,
+                maxModelLen, e.kvBlockSize(), e.prefixCaching());
+        if (fitted.maxModelLen() < maxModelLen) {
+            LOG.warnf("context limited to %d tokens, what the KV cache holds (%d tokens), not the model's %d: raise "
+                    + "flexiserve.engine.kv-cache-tokens, or set flexiserve.model.max-model-len to say so",
+                    fitted.maxModelLen(), fitted.kvCacheTokens(), maxModelLen);
+        }
+        return fitted;
     }
 
     private static long freeGpuBytes(Device device) {

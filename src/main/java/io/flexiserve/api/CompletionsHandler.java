@@ -213,17 +213,24 @@ public class CompletionsHandler {
         writer.start(all);
     }
 
+    /** Refuses what FlexiServe does not implement; a field sent as null is absent, as OpenAI and vLLM take it. */
     private static void refuseUnsupported(ChatCompletionRequest r) {
-        refuse("functions", r.functions() != null); // deprecated for tools, which are supported
-        refuse("function_call", r.functionCall() != null && !"none".equals(r.functionCall().asText()));
-        refuse("audio", r.audio() != null);
-        refuse("modalities", r.modalities() != null && !(r.modalities().size() == 1 && "text".equals(r.modalities().get(0).asText())));
-        refuse("prediction", r.prediction() != null);
-        refuse("reasoning_effort", r.reasoningEffort() != null);
-        refuse("web_search_options", r.webSearchOptions() != null);
+        refuse("functions", given(r.functions())); // deprecated for tools, which are supported
+        refuse("function_call", given(r.functionCall()) && !"none".equals(r.functionCall().asText()));
+        refuse("audio", given(r.audio()));
+        refuse("modalities", given(r.modalities())
+                && !(r.modalities().size() == 1 && "text".equals(r.modalities().get(0).asText())));
+        refuse("prediction", given(r.prediction()));
+        refuse("reasoning_effort", given(r.reasoningEffort()));
+        refuse("web_search_options", given(r.webSearchOptions()));
         refuse("store", Boolean.TRUE.equals(r.store()));
-        refuse("metadata", r.metadata() != null && !r.metadata().isEmpty());
+        refuse("metadata", given(r.metadata()) && !r.metadata().isEmpty());
         refuse("service_tier", r.serviceTier() != null && !Set.of("auto", "default").contains(r.serviceTier()));
+    }
+
+    /** Whether a JSON field was sent with a value (Jackson gives a field sent as null as a NullNode). */
+    private static boolean given(JsonNode field) {
+        return field != null && !field.isNull();
     }
 
     private static void refuse(String field, boolean present) {
@@ -258,12 +265,12 @@ public class CompletionsHandler {
     /** One message: an assistant's may hold tool calls instead of content; a tool's answers one call. */
     private static ChatMessage message(Message m, String param) {
         String role = m.role().equals("developer") ? "system" : m.role();
-        refuse(param + ".audio", m.audio() != null && !m.audio().isNull());
-        if (m.functionCall() != null && !m.functionCall().isNull()) {
+        refuse(param + ".audio", given(m.audio()));
+        if (given(m.functionCall())) {
             throw OpenAiException.invalid(param + ".function_call", "function_call (deprecated) is not supported;"
                     + " send the call as tool_calls");
         }
-        if (m.toolCalls() != null && !m.toolCalls().isNull()) {
+        if (given(m.toolCalls())) {
             if (!role.equals("assistant")) {
                 throw OpenAiException.invalid(param + ".tool_calls", "only assistant messages carry tool_calls");
             }

@@ -28,6 +28,20 @@ public record EngineConfig(int maxNumSeqs, int maxBatchTokens, int maxQueuedRequ
         this(maxNumSeqs, maxBatchTokens, maxQueuedRequests, kvCacheTokens, maxModelLen, DEFAULT_BLOCK_SIZE, true);
     }
 
+    /**
+     * A service's limits on a KV budget of {@code kvTokens}: the cache in whole blocks (rounded up, so that a budget
+     * sized for {@code maxModelLen} holds such a sequence), and the context no longer than the cache holds (a sequence
+     * of n tokens keeps n - 1 in it). Without the second, a request of the full context with no max_tokens would
+     * pass the context check and be refused by the cache, blaming a max_tokens the client never sent.
+     */
+    public static EngineConfig fitted(int maxNumSeqs, int maxBatchTokens, int maxQueuedRequests, int kvTokens,
+                                      int maxModelLen, int kvBlockSize, boolean prefixCaching) {
+        long capacity = ((long) kvTokens + kvBlockSize - 1) / kvBlockSize * kvBlockSize;
+        int context = (int) Math.min(maxModelLen, capacity + 1);
+        return new EngineConfig(maxNumSeqs, maxBatchTokens, maxQueuedRequests, (int) capacity, context, kvBlockSize,
+                prefixCaching);
+    }
+
     /** KV blocks: the capacity in whole blocks. */
     public int kvBlocks() {
         return kvCacheTokens / kvBlockSize;

@@ -47,6 +47,8 @@ class BadRequestTest {
                 Arguments.of("temperature 5", "{" + M + "," + MSGS + ",\"temperature\":5}", 400, "temperature", "invalid_value"),
                 Arguments.of("top_p 0", "{" + M + "," + MSGS + ",\"top_p\":0}", 400, "top_p", "invalid_value"),
                 Arguments.of("negative max_tokens", "{" + M + "," + MSGS + ",\"max_tokens\":-3}", 400, "max_tokens", "invalid_value"),
+                Arguments.of("max_tokens as an empty string", "{" + M + "," + MSGS + ",\"max_tokens\":\"\"}", 400, "max_tokens", "invalid_type"),
+                Arguments.of("stream as an empty string", "{" + M + "," + MSGS + ",\"stream\":\"\"}", 400, "stream", "invalid_type"),
                 Arguments.of("fractional max_tokens", "{" + M + "," + MSGS + ",\"max_tokens\":2.5}", 400, "max_tokens", "invalid_type"),
                 Arguments.of("max_tokens past the context", "{" + M + "," + MSGS + ",\"max_tokens\":5000}", 400, "messages", "context_length_exceeded"),
                 Arguments.of("n 0", "{" + M + "," + MSGS + ",\"n\":0}", 400, "n", "invalid_value"),
@@ -131,6 +133,15 @@ class BadRequestTest {
     void unknownModelOnModelsEndpointIs404() {
         given().get("/v1/models/nope").then().statusCode(404).body("error.code", equalTo("model_not_found"))
                 .body("error.message", containsString("nope"));
+    }
+
+    /** Clients that write every optional field (generated ones, openai-python's None) send unsupported ones as null. */
+    @Test
+    void unsupportedFieldsSentAsNullAreAbsent() {
+        given().contentType(ContentType.JSON).body("{" + M + "," + MSGS + ",\"max_tokens\":2,\"ignore_eos\":true,"
+                        + "\"functions\":null,\"function_call\":null,\"audio\":null,\"modalities\":null,\"prediction\":null,"
+                        + "\"reasoning_effort\":null,\"web_search_options\":null,\"metadata\":null,\"store\":null}")
+                .post("/v1/chat/completions").then().statusCode(200).body("usage.completion_tokens", equalTo(2));
     }
 
     @Test
