@@ -24,6 +24,7 @@ final class Choice implements TokenSink {
     private final boolean keepTokens;
     private final boolean everyToken;
     private final StringBuilder text;
+    private final String echo; // read by the writer's thread while the engine's appends to text
     private final int textOffset;
     private final List<TokenDepth> depths = new ArrayList<>();
     private final List<GeneratedToken> tokens = new ArrayList<>();
@@ -43,6 +44,7 @@ final class Choice implements TokenSink {
         this.writer = writer;
         this.keepTokens = keepTokens;
         this.everyToken = everyToken;
+        this.echo = echo;
         this.text = new StringBuilder(echo);
         this.textOffset = echo.length();
     }
@@ -120,6 +122,6 @@ final class Choice implements TokenSink {
 
     /** Text sent before any token: an echoed prompt. */
     String echo() {
-        return text.substring(0, textOffset);
+        return echo;
     }
 }

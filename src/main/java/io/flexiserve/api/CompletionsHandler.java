@@ -191,7 +191,8 @@ public class CompletionsHandler {
                             : StructuredOutputs.constraint(grammar, ends.stream().mapToInt(Integer::intValue).toArray());
                     GenerationRequest request = new GenerationRequest(prompt.ids(), s.seedFor(i), maxTokens[p], ends,
                             s.threshold(), s.topLogprobs(), constraint);
-                    writer.track(model.engine().submit(request, choice), choice.index, i == 0 ? prompt.ids().length : 0);
+                    writer.counts(choice.index, i == 0 ? prompt.ids().length : 0);
+                    writer.track(model.engine().submit(request, choice));
                     all.add(choice);
                 }
             }

@@ -49,14 +49,21 @@ abstract class ResponseWriter {
         closed = response.closed(); // gone while the request was parsed and tokenized, before the handler was set
     }
 
-    /** A submitted choice's sequence; {@code prompt} is its prompt's length for the one choice that counts it, else 0. */
-    synchronized void track(SequenceHandle handle, int choice, int prompt) {
+    /**
+     * Before a choice is submitted (it may finish before {@code submit} returns): {@code prompt} is its prompt's
+     * length for the one choice that counts it, else 0.
+     */
+    synchronized void counts(int choice, int prompt) {
+        promptTokens += prompt;
+        countsPrompt[choice] = prompt > 0;
+    }
+
+    /** A submitted choice's sequence. */
+    synchronized void track(SequenceHandle handle) {
         handles.add(handle);
         if (closed) {
             handle.cancel();
         }
-        promptTokens += prompt;
-        countsPrompt[choice] = prompt > 0;
     }
 
     abstract void delta(Choice choice, String text, List<TokenDepth> depths, List<GeneratedToken> tokens, String finish);

@@ -14,6 +14,9 @@ public final class Sampler {
     /** First guess at the probability, relative to the top one, below which tokens cannot matter. */
     private static final double FIRST_CUTOFF = 1e-4;
 
+    /** Drawable tokens (weight above 0) few enough to sort all at once instead of lowering a cutoff for them. */
+    private static final int SORT_ALL_BELOW = 4096;
+
     private Sampler() {
     }
 
@@ -28,10 +31,11 @@ public final class Sampler {
             weights[i] = Math.exp((logits[i] - max) / params.temperature());
             total += weights[i];
         }
-        if (params.topK() == 0 && params.topP() >= 1) {
+        int topK = params.topK() >= logits.length ? 0 : params.topK(); // k past the vocabulary keeps every token
+        if (topK == 0 && params.topP() >= 1) {
             return drawAbove(weights, params.minP(), random);
         }
-        int[] kept = truncate(weights, total, params);
+        int[] kept = truncate(weights, total, topK, params.topP(), params.minP());
         double mass = 0;
         for (int id : kept) {
             mass += weights[id];
@@ -80,32 +84,39 @@ public final class Sampler {
     /**
      * The tokens surviving top-k, top-p and min-p, most likely first. Candidates are gathered above a
      * cutoff and sorted; if they cannot decide top-k or top-p, the cutoff is lowered and they are
-     * gathered again, so the result is exact.
+     * gathered again, so the result is exact. Tokens of weight 0 (masked by a grammar, or underflowed at a low
+     * temperature) can never be drawn and are never gathered: once every drawable token is a candidate, or when
+     * there are few, the candidates are complete.
      */
-    private static int[] truncate(double[] weights, double total, SamplingParams params) {
+    private static int[] truncate(double[] weights, double total, int topK, double topP, double minP) {
+        int drawable = 0;
+        for (double w : weights) {
+            drawable += w > 0 ? 1 : 0;
+        }
         for (double cutoff = FIRST_CUTOFF; ; cutoff *= FIRST_CUTOFF) {
-            boolean complete = cutoff < Double.MIN_NORMAL;
-            int[] sorted = sortedAbove(weights, complete ? 0 : cutoff);
-            int keep = params.topK() > 0 ? Math.min(params.topK(), sorted.length) : sorted.length;
-            if (params.topK() > 0 && sorted.length < params.topK() && sorted.length < weights.length && !complete) {
+            boolean all = cutoff < Double.MIN_NORMAL || drawable < SORT_ALL_BELOW;
+            int[] sorted = sortedAbove(weights, all ? Double.MIN_VALUE : cutoff);
+            boolean complete = sorted.length == drawable;
+            int keep = topK > 0 ? Math.min(topK, sorted.length) : sorted.length;
+            if (topK > 0 && sorted.length < topK && !complete) {
                 continue; // not enough candidates to fill k
             }
-            double kMass = params.topK() > 0 && keep == params.topK() ? prefixMass(weights, sorted, keep) : total;
+            double kMass = topK > 0 && keep == topK ? prefixMass(weights, sorted, keep) : total;
             double mass = 0;
-            int topP = -1;
+            int nucleus = -1;
             for (int i = 0; i < keep; i++) {
                 mass += weights[sorted[i]];
-                if (mass >= params.topP() * kMass) {
-                    topP = i + 1;
+                if (mass >= topP * kMass) {
+                    nucleus = i + 1;
                     break;
                 }
             }
-            if (topP < 0 && params.topP() < 1 && keep == sorted.length && sorted.length < weights.length && !complete) {
+            if (nucleus < 0 && topP < 1 && keep == sorted.length && !complete) {
                 continue; // the nucleus reaches below the cutoff
             }
-            keep = topP > 0 ? topP : keep;
+            keep = nucleus > 0 ? nucleus : keep;
             int n = 1;
-            while (n < keep && weights[sorted[n]] >= params.minP()) {
+            while (n < keep && weights[sorted[n]] >= minP) {
                 n++;
             }
             return Arrays.copyOf(sorted, n);

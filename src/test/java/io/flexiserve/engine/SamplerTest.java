@@ -52,6 +52,35 @@ class SamplerTest {
     }
 
     @Test
+    void aTopKPastTheVocabularyKeepsEveryTokenAsNoTopKDoes() {
+        float[] shuffled = {0.5f, 2.0f, -1.0f, 1.0f, 0.0f}; // not in order of likelihood
+        Random a = new Random(3);
+        Random b = new Random(3);
+        for (int i = 0; i < 200; i++) {
+            assertEquals(Sampler.sample(shuffled, SamplingParams.of(1, 1, 0, 0), a),
+                    Sampler.sample(shuffled, SamplingParams.of(1, 1, 1_000_000, 0), b), "draw " + i);
+        }
+    }
+
+    /** A grammar masks all but a few tokens of a large vocabulary: top-k larger than what is left keeps what is left. */
+    @Test
+    void topKBeyondTheTokensAGrammarLeavesDrawsOnlyThose() {
+        float[] logits = new float[128_256];
+        java.util.Arrays.fill(logits, Float.NEGATIVE_INFINITY);
+        logits[7] = 1f;
+        logits[70_000] = 0.5f;
+        logits[128_000] = -30f; // weight about 1e-14: drawable, but rarely drawn
+        Random random = new Random(5);
+        int[] counts = new int[3];
+        for (int i = 0; i < 2_000; i++) {
+            int id = Sampler.sample(logits, SamplingParams.of(1, 0.999999999, 40, 0), random);
+            assertTrue(id == 7 || id == 70_000 || id == 128_000, "a masked token was drawn: " + id);
+            counts[id == 7 ? 0 : id == 70_000 ? 1 : 2]++;
+        }
+        assertEquals(0.62, counts[0] / 2_000.0, 0.04, "token 7 in proportion to its weight");
+    }
+
+    @Test
     void invalidParametersAreRefused() {
         assertThrows(IllegalArgumentException.class, () -> SamplingParams.of(-1, 1, 0, 0));
         assertThrows(IllegalArgumentException.class, () -> SamplingParams.of(1, 0, 0, 0));
