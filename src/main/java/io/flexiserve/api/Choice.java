@@ -18,8 +18,7 @@ final class Choice implements TokenSink {
 
     final int index;
     private final IncrementalDetokenizer detokenizer;
-    private final StopStrings stops;
-    private StopScope scope;
+    private final ReplyStops stops;
     private final ResponseWriter writer;
     private final boolean keepTokens;
     private final boolean everyToken;
@@ -39,8 +38,7 @@ final class Choice implements TokenSink {
            boolean everyToken, String echo) {
         this.index = index;
         this.detokenizer = new IncrementalDetokenizer(tokenizer);
-        this.stops = new StopStrings(scope == StopScope.NOWHERE ? List.of() : stop);
-        this.scope = scope;
+        this.stops = new ReplyStops(stop, scope);
         this.writer = writer;
         this.keepTokens = keepTokens;
         this.everyToken = everyToken;
@@ -55,29 +53,11 @@ final class Choice implements TokenSink {
         if (keepTokens) {
             tokens.add(token);
         }
-        String out = stopsApply(detokenizer.add(token.id()));
+        String out = stops.append(detokenizer.add(token.id()));
         if (!out.isEmpty() || stops.matched() || everyToken) {
             send(out);
         }
         return !stops.matched();
-    }
-
-    /** The text to send for a new piece: through the stop strings while they apply. */
-    private String stopsApply(String piece) {
-        if (scope == StopScope.ANSWERS) {
-            String begun = (text.length() > textOffset ? text.substring(textOffset) : "") + piece;
-            int first = 0;
-            while (first < begun.length() && ToolCallScanner.blank(begun.charAt(first))) {
-                first++;
-            }
-            if (first < begun.length()) { // decided: an answer keeps its stop strings, tool calls have none
-                scope = begun.charAt(first) == '[' ? StopScope.NOWHERE : StopScope.EVERYWHERE;
-                if (scope == StopScope.NOWHERE) {
-                    return stops.flush() + piece;
-                }
-            }
-        }
-        return scope == StopScope.NOWHERE ? piece : stops.append(piece);
     }
 
     @Override
@@ -87,8 +67,7 @@ final class Choice implements TokenSink {
             return;
         }
         if (!stops.matched()) {
-            String tail = stopsApply(detokenizer.flush());
-            send(tail + stops.flush());
+            send(stops.finish(detokenizer.flush()));
         }
         writer.finished(this, reason.openAiName(), stats);
     }
