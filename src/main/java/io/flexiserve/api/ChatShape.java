@@ -39,6 +39,11 @@ final class ChatShape implements ResponseShape {
     }
 
     @Override
+    public String promptField() {
+        return "messages";
+    }
+
+    @Override
     public Object opening(ResponseMeta meta, int index) {
         return chunk(meta, new ChunkChoice(index, new Delta("assistant", ""), null, null, null));
     }

@@ -73,7 +73,8 @@ public class CompletionsHandler {
             throw OpenAiException.invalid("top_logprobs", "top_logprobs must be between 0 and 20 and needs logprobs: true");
         }
         int topLogprobs = logprobs ? (r.topLogprobs() == null ? 0 : r.topLogprobs()) : -1;
-        RequestSettings settings = validate(r, maxTokens, topLogprobs, model);
+        RequestSettings settings = validate(r, maxTokens, r.maxCompletionTokens() != null ? "max_completion_tokens"
+                : "max_tokens", topLogprobs, model);
         boolean calls = ToolSpec.mayCall(tools);
         ResponseShape shape = new ChatShape(model.tokenizer(), logprobs, settings.returnLayers(), calls ? tools : null);
         StopScope stops = grammar == null ? StopScope.EVERYWHERE : calls && !tools.forced() && format == null
@@ -111,7 +112,7 @@ public class CompletionsHandler {
         if (echo && r.logprobs() != null) {
             throw OpenAiException.invalid("echo", "echo together with logprobs (prompt logprobs) is not supported");
         }
-        RequestSettings settings = validate(r, r.maxTokens(), r.logprobs() == null ? -1 : r.logprobs(), model);
+        RequestSettings settings = validate(r, r.maxTokens(), "max_tokens", r.logprobs() == null ? -1 : r.logprobs(), model);
         List<Prompt> prompts = PromptParser.parse(r.prompt(), model.tokenizer(), model.vocabSize(), echo, limits.maxPrompts());
         ResponseShape shape = new TextShape(model.tokenizer(), r.logprobs() != null, settings.returnLayers());
         start(ctx, model, shape, "cmpl-", prompts, settings, null, StopScope.EVERYWHERE, COMPLETIONS_MAX_TOKENS);
@@ -121,8 +122,9 @@ public class CompletionsHandler {
     record Prompt(int[] ids, String echo) {
     }
 
-    private RequestSettings validate(SamplingFields r, Integer maxTokens, int topLogprobs, ModelEndpoint model) {
-        return SamplingValidator.validate(r, maxTokens, topLogprobs, model.vocabSize(),
+    private RequestSettings validate(SamplingFields r, Integer maxTokens, String maxTokensField, int topLogprobs,
+                                     ModelEndpoint model) {
+        return SamplingValidator.validate(r, maxTokens, maxTokensField, topLogprobs, model.vocabSize(),
                 model.generationConfig().temperature(), model.generationConfig().topP(), limits);
     }
 
@@ -169,7 +171,7 @@ public class CompletionsHandler {
             int unset = Math.min(room, limits.maxTokens() > 0 ? limits.maxTokens() : room);
             maxTokens[p] = s.maxTokens() != null ? s.maxTokens() : defaultMaxTokens > 0 ? Math.min(defaultMaxTokens, unset) : unset;
             if (promptTokens + maxTokens[p] > maxLen || maxTokens[p] < 1) {
-                throw OpenAiException.contextLength(maxLen, promptTokens, Math.max(maxTokens[p], 1));
+                throw OpenAiException.contextLength(shape.promptField(), maxLen, promptTokens, Math.max(maxTokens[p], 1));
             }
         }
         ResponseMeta meta = new ResponseMeta(idPrefix + UUID.randomUUID().toString().replace("-", ""),

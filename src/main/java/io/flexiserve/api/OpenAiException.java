@@ -35,11 +35,13 @@ public final class OpenAiException extends RuntimeException {
                 "The server is shutting down; retry the request (on another replica).");
     }
 
-    public static OpenAiException contextLength(int maxModelLen, int promptTokens, int maxTokens) {
-        return new OpenAiException(400, "invalid_request_error", "context_length_exceeded", "messages",
+    /** 400 context_length_exceeded, naming the request's prompt field ({@code messages} or {@code prompt}). */
+    public static OpenAiException contextLength(String promptField, int maxModelLen, int promptTokens, int maxTokens) {
+        return new OpenAiException(400, "invalid_request_error", "context_length_exceeded", promptField,
                 "This model's maximum context length is " + maxModelLen + " tokens. However, you requested "
-                        + (promptTokens + maxTokens) + " tokens (" + promptTokens + " in the messages, " + maxTokens
-                        + " in the completion). Please reduce the length of the messages or completion.");
+                        + (promptTokens + maxTokens) + " tokens (" + promptTokens + " in the " + promptField + ", "
+                        + maxTokens + " in the completion). Please reduce the length of the " + promptField
+                        + " or completion.");
     }
 
     public int status() {

@@ -6,6 +6,9 @@ import java.util.List;
 /** Chat or text completion: how choices, chunks and usage are shaped into JSON bodies. */
 interface ResponseShape {
 
+    /** The request field that holds the prompt: {@code messages} for chat, {@code prompt} for text. */
+    String promptField();
+
     /** The chunk opening a choice's stream, or null when the shape has none (chat sends the assistant role). */
     Object opening(ResponseMeta meta, int index);
 

@@ -15,7 +15,7 @@ final class SamplingValidator {
     private SamplingValidator() {
     }
 
-    static RequestSettings validate(SamplingFields r, Integer maxTokens, int topLogprobs, int vocabSize,
+    static RequestSettings validate(SamplingFields r, Integer maxTokens, String maxTokensField, int topLogprobs, int vocabSize,
                                     double defaultTemperature, double defaultTopP, RequestLimits limits) {
         double temperature = range("temperature", r.temperature(), 0, 2, defaultTemperature);
         double topP = r.topP() == null ? defaultTopP : r.topP();
@@ -32,7 +32,7 @@ final class SamplingValidator {
             throw OpenAiException.invalid("n", "n must be between 1 and " + limits.maxN() + ", got " + n);
         }
         if (maxTokens != null && (maxTokens < 1 || limits.maxTokens() > 0 && maxTokens > limits.maxTokens())) {
-            throw OpenAiException.invalid("max_tokens", "max_tokens must be between 1 and "
+            throw OpenAiException.invalid(maxTokensField, maxTokensField + " must be between 1 and "
                     + (limits.maxTokens() > 0 ? limits.maxTokens() : "the context limit") + ", got " + maxTokens);
         }
         double presence = range("presence_penalty", r.presencePenalty(), -2, 2, 0);

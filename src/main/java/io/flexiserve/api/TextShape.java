@@ -29,6 +29,11 @@ final class TextShape implements ResponseShape {
     }
 
     @Override
+    public String promptField() {
+        return "prompt";
+    }
+
+    @Override
     public Object opening(ResponseMeta meta, int index) {
         return null;
     }

@@ -46,6 +46,7 @@ class BadRequestTest {
                 Arguments.of("temperature as string", "{" + M + "," + MSGS + ",\"temperature\":\"hot\"}", 400, "temperature", "invalid_type"),
                 Arguments.of("temperature 5", "{" + M + "," + MSGS + ",\"temperature\":5}", 400, "temperature", "invalid_value"),
                 Arguments.of("top_p 0", "{" + M + "," + MSGS + ",\"top_p\":0}", 400, "top_p", "invalid_value"),
+                Arguments.of("negative max_completion_tokens", "{" + M + "," + MSGS + ",\"max_completion_tokens\":-3}", 400, "max_completion_tokens", "invalid_value"),
                 Arguments.of("negative max_tokens", "{" + M + "," + MSGS + ",\"max_tokens\":-3}", 400, "max_tokens", "invalid_value"),
                 Arguments.of("max_tokens as an empty string", "{" + M + "," + MSGS + ",\"max_tokens\":\"\"}", 400, "max_tokens", "invalid_type"),
                 Arguments.of("stream as an empty string", "{" + M + "," + MSGS + ",\"stream\":\"\"}", 400, "stream", "invalid_type"),
@@ -112,7 +113,8 @@ class BadRequestTest {
                 Arguments.of("mixed prompt list", "{" + M + ",\"prompt\":[\"a\",{\"b\":1}]}", "prompt[1]"),
                 Arguments.of("suffix", "{" + M + ",\"prompt\":\"a\",\"suffix\":\"b\"}", "suffix"),
                 Arguments.of("best_of above n", "{" + M + ",\"prompt\":\"a\",\"best_of\":3}", "best_of"),
-                Arguments.of("logprobs 9", "{" + M + ",\"prompt\":\"a\",\"logprobs\":9}", "logprobs"));
+                Arguments.of("logprobs 9", "{" + M + ",\"prompt\":\"a\",\"logprobs\":9}", "logprobs"),
+                Arguments.of("max_tokens past the context", "{" + M + ",\"prompt\":\"a\",\"max_tokens\":5000}", "prompt"));
     }
 
     @ParameterizedTest(name = "completion: {0}")
