@@ -8,6 +8,7 @@ import io.flexiserve.finetune.JobSpecException;
 import io.flexiserve.finetune.RouterTrainer;
 import io.flexiserve.finetune.TrainerLog;
 import io.flexiserve.finetune.TrainingRun;
+import io.flexiserve.finetune.k8s.TrainerJobSpec;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -51,9 +52,12 @@ final class TrainCommand implements Callable<Integer> {
             }
             log.outcome("cancelled", "stopped before step " + (outcome.last().step() + 1));
             return 3;
-        } catch (JobSpecException e) {
+        } catch (JobSpecException e) { // the data or the job: a retry fails alike (the Job's pod failure policy)
             log.outcome("failed", e.getMessage());
-            return 2;
+            return TrainerJobSpec.EXIT_INVALID;
+        } catch (Exception e) { // the device, the volume, a bug: said in the log, where the service reads it
+            log.outcome("failed", e.toString());
+            return 1;
         }
     }
 

@@ -104,6 +104,9 @@ class KubernetesRunnerTest {
         assertEquals(Map.of("app.kubernetes.io/name", "flexiserve", "app.kubernetes.io/component", "trainer",
                 TrainerJobSpec.JOB_ID_LABEL, id), job.getMetadata().getLabels());
         assertEquals(2, job.getSpec().getBackoffLimit());
+        var failJob = job.getSpec().getPodFailurePolicy().getRules().get(0);
+        assertEquals("FailJob", failJob.getAction(), "a job the trainer refuses is not retried");
+        assertEquals(List.of(TrainerJobSpec.EXIT_INVALID), failJob.getOnExitCodes().getValues());
         assertEquals(86400, job.getSpec().getTtlSecondsAfterFinished());
         PodSpec pod = job.getSpec().getTemplate().getSpec();
         assertEquals("flexiserve-trainer", pod.getServiceAccountName());
@@ -159,6 +162,63 @@ class KubernetesRunnerTest {
         await(() -> trainerJob(client, id), j -> j.getStatus() == null || j.getStatus().getConditions() == null
                 || j.getStatus().getConditions().isEmpty(), "a fresh trainer Job in place of the failed one");
         assertEquals("queued", status(id), "followed, not failed again");
+    }
+
+    /** The trainer wrote its output, then its Job was removed by its TTL while the service was down. */
+    @Test
+    void aJobWhoseFinishedTrainerIsGoneSucceedsFromItsOutput() throws Exception {
+        KubernetesClient client = server.getClient();
+        String id = createJob();
+        Job job = trainerJob(client, id);
+        List<String> args = job.getSpec().getTemplate().getSpec().getContainers().get(0).getArgs();
+        Path output = Path.of(args.get(args.indexOf("--work-dir") + 1)).resolve("output");
+        Path demo = Files.createTempDirectory("demo");
+        DemoModel.write(demo);
+        Files.createDirectories(output);
+        try (var manager = ai.djl.ndarray.NDManager.newBaseManager(); RouterWeights w = RouterWeights.fromCheckpoint(demo, manager)) {
+            w.write(output.resolve(RouterWeights.FILE));
+            w.config().write(output);
+        }
+        client.batch().v1().jobs().inNamespace("ml").withName(TrainerJobSpec.name(id)).delete();
+        await(() -> status(id), "succeeded"::equals, "succeeded from the output the trainer left");
+    }
+
+    /** The trainer's own last word (here: its data is refused) is in the job's error, not only the Job's reason. */
+    @Test
+    void aFailedTrainerSaysWhyInTheJobsError() {
+        KubernetesClient client = server.getClient();
+        String id = createJob();
+        Job job = trainerJob(client, id);
+        String pod = "trainer-said-" + id;
+        client.pods().inNamespace("ml").resource(new io.fabric8.kubernetes.api.model.PodBuilder().withNewMetadata()
+                .withName(pod).withLabels(Map.of(TrainerJobSpec.JOB_ID_LABEL, id)).endMetadata()
+                .withNewStatus().withPhase("Failed").endStatus().build()).create();
+        server.expect().get().withPath("/api/v1/namespaces/ml/pods/" + pod + "/log?pretty=false")
+                .andReturn(200, "{\"flexiserve\":\"trainer\",\"event\":\"failed\",\"detail\":\"routing layer 9 is "
+                        + "not a layer of this model\"}\n").always();
+        writeStatus(client, job, new JobStatusBuilder().withFailed(1).withConditions(new JobConditionBuilder()
+                .withType("Failed").withStatus("True").withReason("PodFailurePolicy").build()).build());
+        await(() -> status(id), "failed"::equals, "failed after the Job did");
+        admin().get("/admin/v1/fine_tuning/jobs/" + id).then()
+                .body("error.message", org.hamcrest.Matchers.containsString("PodFailurePolicy"))
+                .body("error.message", org.hamcrest.Matchers.containsString("routing layer 9 is not a layer"));
+    }
+
+    /** A pod no node takes stays pending: the job's events say why, instead of a silent "running". */
+    @Test
+    void aTrainerPodThatCannotBeScheduledIsReportedInTheEvents() {
+        KubernetesClient client = server.getClient();
+        String id = createJob();
+        writeStatus(client, trainerJob(client, id), new JobStatusBuilder().withActive(1).build()); // pending counts
+        client.pods().inNamespace("ml").resource(new io.fabric8.kubernetes.api.model.PodBuilder().withNewMetadata()
+                .withName("trainer-" + id).withLabels(Map.of(TrainerJobSpec.JOB_ID_LABEL, id)).endMetadata()
+                .withNewStatus().withPhase("Pending").addNewCondition().withType("PodScheduled").withStatus("False")
+                .withReason("Unschedulable").withMessage("0/3 nodes are available: 3 node(s) had untolerated taint")
+                .endCondition().endStatus().build()).create();
+        await(() -> admin().get("/admin/v1/fine_tuning/jobs/" + id + "/events?limit=100").then().extract()
+                .<List<String>>path("data.message"), m -> m.stream().anyMatch(t -> t.contains("is not starting: "
+                + "Unschedulable (0/3 nodes are available")), "the pod's scheduling failure in the events");
+        admin().post("/admin/v1/fine_tuning/jobs/" + id + "/cancel").then().statusCode(200);
     }
 
     @Test

@@ -175,6 +175,8 @@ public final class KubernetesRunner implements JobRunner {
         private final AfterStep replay; // log lines go through it, lifecycle reports do not
         private int linesSeen;
         private boolean running;
+        private String outcome; // the trainer's last word ("failed: ..."), read from its log
+        private String pending; // why its pod has not started, as last reported
 
         private static int count(Integer n) {
             return n == null ? 0 : n;
@@ -192,7 +194,14 @@ public final class KubernetesRunner implements JobRunner {
                 Job job = jobs().withName(TrainerJobSpec.name(id)).get();
                 if (job == null) {
                     stopFollowing(id);
-                    reports.failed(new JobError("runner_error", "The trainer Job was deleted outside FlexiServe.", null));
+                    Path output = assignment.workDir().resolve("output");
+                    if (Files.isDirectory(output)) { // finished, and removed by its TTL while no one followed it
+                        reports.message("The trainer Job is gone (removed after it finished); its output is complete");
+                        reports.succeeded(output);
+                    } else {
+                        reports.failed(new JobError("runner_error", "The trainer Job was deleted outside FlexiServe.",
+                                null));
+                    }
                     return;
                 }
                 JobStatus status = job.getStatus();
@@ -215,7 +224,8 @@ public final class KubernetesRunner implements JobRunner {
                     }
                 } else if (failed(status)) {
                     stopFollowing(id);
-                    reports.failed(new JobError("training_error", "The trainer Job failed: " + reason(status), null));
+                    reports.failed(new JobError("training_error", "The trainer Job failed: " + reason(status)
+                            + (outcome == null ? "" : "; the trainer said " + outcome), null));
                 }
             } catch (KubernetesClientException e) {
                 LOG.log(Level.WARNING, "polling the trainer Job of " + id + " failed; will retry", e);
@@ -233,7 +243,15 @@ public final class KubernetesRunner implements JobRunner {
             List<Pod> pods = client.pods().inNamespace(namespace).withLabel(TrainerJobSpec.JOB_ID_LABEL, id).list().getItems();
             Optional<Pod> newest = pods.stream().max(java.util.Comparator.comparing(p -> p.getMetadata().getCreationTimestamp() == null
                     ? "" : p.getMetadata().getCreationTimestamp()));
-            if (newest.isEmpty() || newest.get().getStatus() == null || "Pending".equals(newest.get().getStatus().getPhase())) {
+            if (newest.isEmpty() || newest.get().getStatus() == null) {
+                return;
+            }
+            if ("Pending".equals(newest.get().getStatus().getPhase())) {
+                String why = TrainerPods.pendingReason(newest.get());
+                if (why != null && !why.equals(pending)) {
+                    reports.message("Trainer pod " + newest.get().getMetadata().getName() + " is not starting: " + why);
+                }
+                pending = why;
                 return;
             }
             String log = client.pods().inNamespace(namespace).withName(newest.get().getMetadata().getName()).getLog();
@@ -242,7 +260,7 @@ public final class KubernetesRunner implements JobRunner {
                 linesSeen = 0; // a retried pod starts a new log (and resumes from the last checkpoint)
             }
             for (String line : lines.subList(linesSeen, lines.size())) {
-                TrainerLog.replay(line, replay);
+                TrainerLog.replay(line, replay).ifPresent(said -> outcome = said);
             }
             linesSeen = lines.size();
         }

@@ -20,6 +20,8 @@ public final class TrainerJobSpec {
     /** Label carrying the fine-tuning job id on the Job and its pod. */
     public static final String JOB_ID_LABEL = "flexiserve.io/fine-tuning-job";
     static final int BACKOFF_LIMIT = 2;
+    /** The trainer's exit status when the job itself is at fault (its data, its routing layers): never retried. */
+    public static final int EXIT_INVALID = 2;
     private static final ObjectMapper JSON = new ObjectMapper().setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
 
     private TrainerJobSpec() {
@@ -42,6 +44,12 @@ public final class TrainerJobSpec {
         JobBuilder job = new JobBuilder()
                 .withNewMetadata().withName(name(a.job().id())).withLabels(labels).endMetadata()
                 .withNewSpec().withBackoffLimit(BACKOFF_LIMIT).withTtlSecondsAfterFinished(s.ttlSecondsAfterFinished())
+                .withNewPodFailurePolicy() // a retry would fail alike; a node drained under the pod is no failure
+                .addNewRule().withAction("FailJob").withNewOnExitCodes().withContainerName("trainer").withOperator("In")
+                .withValues(EXIT_INVALID).endOnExitCodes().endRule()
+                .addNewRule().withAction("Ignore").addNewOnPodCondition().withType("DisruptionTarget")
+                .withStatus("True").endOnPodCondition().endRule()
+                .endPodFailurePolicy()
                 .withNewTemplate().withNewMetadata().withLabels(labels).endMetadata()
                 .withNewSpec().withRestartPolicy("Never").withServiceAccountName(s.serviceAccount())
                 .withNewSecurityContext().withRunAsNonRoot(true).withRunAsUser(185L).withFsGroup(185L)
