@@ -23,6 +23,7 @@ final class EventStream {
     private final RoutingContext ctx;
     private final Set<String> sent = new HashSet<>(); // touched on the context only
     private AutoCloseable subscription;
+    private io.vertx.core.Context context; // the request's: every write runs on it, in order
 
     EventStream(FineTuningService jobs, ApiJson json, String id, RoutingContext ctx) {
         this.jobs = jobs;
@@ -33,6 +34,9 @@ final class EventStream {
 
     void start() {
         jobs.get(id); // 404 before the stream starts
+        // Vertx.runOnContext from a trainer's thread would make a new context on any event loop: the request's own
+        // keeps writes ordered and on one thread
+        context = ctx.vertx().getOrCreateContext();
         ctx.response().setChunked(true).putHeader("Content-Type", "text/event-stream").putHeader("Cache-Control", "no-cache");
         List<JobEvent> early = new ArrayList<>();
         boolean[] replayed = {false};
@@ -43,12 +47,12 @@ final class EventStream {
                     early.add(e);
                     return;
                 }
-                ctx.vertx().runOnContext(v -> write(e));
+                context.runOnContext(v -> write(e));
             }
         }, () -> {
             synchronized (early) {
                 if (replayed[0]) { // before that, the replay itself ends the stream
-                    ctx.vertx().runOnContext(v -> endIfFinished());
+                    context.runOnContext(v -> endIfFinished());
                 }
             }
         });
@@ -58,7 +62,7 @@ final class EventStream {
         synchronized (early) {
             replayed[0] = true;
             past.addAll(early);
-            ctx.vertx().runOnContext(v -> {
+            context.runOnContext(v -> {
                 past.forEach(this::write);
                 endIfFinished();
             });
