@@ -2,11 +2,11 @@ package io.flexiserve;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.flexiserve.model.FileTrees;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -79,7 +79,7 @@ final class ServedRouterSetsFile {
             Files.createDirectories(file.getParent());
             Path tmp = Files.createTempFile(file.getParent(), file.getFileName() + ".", ".tmp"); // one per writer
             Files.write(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(entries));
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            FileTrees.replace(tmp, file);
         } catch (IOException e) {
             throw new UncheckedIOException(file + ": cannot record the served router sets", e);
         }

@@ -2,6 +2,7 @@ package io.flexiserve.finetune;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import io.flexiserve.model.FileTrees;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -39,11 +40,11 @@ public final class FileStore {
             Files.createDirectories(dir);
             Path content = dir.resolve(id + ".jsonl");
             Files.copy(upload, dir.resolve(id + ".jsonl.tmp"), StandardCopyOption.REPLACE_EXISTING);
-            Files.move(dir.resolve(id + ".jsonl.tmp"), content, StandardCopyOption.ATOMIC_MOVE);
+            FileTrees.replace(dir.resolve(id + ".jsonl.tmp"), content);
             StoredFile file = new StoredFile(id, Files.size(content), now, filename, purpose);
             Path tmp = dir.resolve(id + ".json.tmp");
             json.writeValue(tmp.toFile(), file);
-            Files.move(tmp, dir.resolve(id + ".json"), StandardCopyOption.ATOMIC_MOVE);
+            FileTrees.replace(tmp, dir.resolve(id + ".json"));
             return file;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot store the upload " + filename, e);

@@ -3,12 +3,12 @@ package io.flexiserve.finetune;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import io.flexiserve.model.FileTrees;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
@@ -70,7 +70,7 @@ public final class JobStore {
             Files.createDirectories(dir);
             Path tmp = dir.resolve(RECORD + ".tmp");
             Files.write(tmp, json.writerWithDefaultPrettyPrinter().writeValueAsBytes(job));
-            Files.move(tmp, dir.resolve(RECORD), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            FileTrees.replace(tmp, dir.resolve(RECORD));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot save job " + job.id(), e);
         }

@@ -10,7 +10,6 @@ import io.flexiserve.model.checkpoint.TensorDtype;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -57,7 +56,7 @@ final class TrainingCheckpoint {
         }
         JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.resolve(STATE).toFile(), state);
         FileTrees.delete(target);
-        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+        FileTrees.replace(tmp, target);
     }
 
     /** The newest complete checkpoint under {@code checkpoints}, if any. */
