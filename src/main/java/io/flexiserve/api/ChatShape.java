@@ -69,7 +69,7 @@ final class ChatShape implements ResponseShape {
     }
 
     private ToolCallScanner scanner() {
-        return new ToolCallScanner(!tools.forced());
+        return new ToolCallScanner(!tools.forced(), tools.format());
     }
 
     private static ToolCallDelta delta(ToolCallScanner.Fragment f) {

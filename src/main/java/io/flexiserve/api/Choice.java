@@ -34,11 +34,11 @@ final class Choice implements TokenSink {
      * @param everyToken send a piece for every token even when it adds no text (a streamed response with
      *                   {@code return_layers}: clients see each token's layers as it is generated)
      */
-    Choice(int index, Tokenizer tokenizer, List<String> stop, StopScope scope, ResponseWriter writer, boolean keepTokens,
+    Choice(int index, Tokenizer tokenizer, ReplyStops stops, ResponseWriter writer, boolean keepTokens,
            boolean everyToken, String echo) {
         this.index = index;
         this.detokenizer = new IncrementalDetokenizer(tokenizer);
-        this.stops = new ReplyStops(stop, scope);
+        this.stops = stops;
         this.writer = writer;
         this.keepTokens = keepTokens;
         this.everyToken = everyToken;

@@ -7,6 +7,7 @@ import io.flexiserve.engine.EngineOverloadedException;
 import io.flexiserve.engine.EngineStoppedException;
 import io.flexiserve.engine.GenerationRequest;
 import io.flexiserve.engine.TokenConstraint;
+import io.flexiserve.structured.ToolFormat;
 import io.flexiserve.structured.Grammar;
 import io.flexiserve.tokenizer.ChatMessage;
 import io.flexiserve.tokenizer.ChatTemplate;
@@ -55,7 +56,8 @@ public class CompletionsHandler {
         ctx.put(MODEL_KEY, model.name());
         refuseUnsupported(r);
         ResponseFormat format = ResponseFormat.parse(r.responseFormat());
-        ToolSpec tools = ToolSpec.parse(r.tools(), r.toolChoice(), r.parallelToolCalls());
+        ToolSpec tools = ToolSpec.parse(r.tools(), r.toolChoice(), r.parallelToolCalls(),
+                model.chatTemplate().rendersTools() ? ToolFormat.TEMPLATE_JSON : ToolFormat.ARRAY);
         String text;
         try {
             text = render(model.chatTemplate(), messages(r.messages(), limits.maxMessages()), tools);
@@ -79,7 +81,9 @@ public class CompletionsHandler {
         ResponseShape shape = new ChatShape(model.tokenizer(), logprobs, settings.returnLayers(), calls ? tools : null);
         StopScope stops = grammar == null ? StopScope.EVERYWHERE : calls && !tools.forced() && format == null
                 ? StopScope.ANSWERS : StopScope.NOWHERE;
-        start(ctx, model, shape, "chatcmpl-", List.of(new Prompt(ids, "")), settings, grammar, stops, 0);
+        ToolFormat callFormat = calls ? tools.format() : ToolFormat.ARRAY;
+        start(ctx, model, shape, "chatcmpl-", List.of(new Prompt(ids, "")), settings, grammar,
+                () -> new ReplyStops(settings.stop(), stops, callFormat), 0);
     }
 
     /**
@@ -115,7 +119,8 @@ public class CompletionsHandler {
         RequestSettings settings = validate(r, r.maxTokens(), "max_tokens", r.logprobs() == null ? -1 : r.logprobs(), model);
         List<Prompt> prompts = PromptParser.parse(r.prompt(), model.tokenizer(), model.vocabSize(), echo, limits.maxPrompts());
         ResponseShape shape = new TextShape(model.tokenizer(), r.logprobs() != null, settings.returnLayers());
-        start(ctx, model, shape, "cmpl-", prompts, settings, null, StopScope.EVERYWHERE, COMPLETIONS_MAX_TOKENS);
+        start(ctx, model, shape, "cmpl-", prompts, settings, null,
+                () -> new ReplyStops(settings.stop(), StopScope.EVERYWHERE, ToolFormat.ARRAY), COMPLETIONS_MAX_TOKENS);
     }
 
     /** A prompt's ids, and the text to echo before its completion. */
@@ -154,11 +159,12 @@ public class CompletionsHandler {
 
     /**
      * Submits every choice. With a grammar each choice gets its own matcher; stop strings then apply only where the
-     * output is free text ({@code stops}), so that a structured value is never cut short. A request without
+     * output is free text ({@code stops}, a choice's own), so that a structured value is never cut short. A request without
      * max_tokens gets {@code defaultMaxTokens} (0: none), within the configured cap and the context.
      */
     private void start(RoutingContext ctx, ModelEndpoint model, ResponseShape shape, String idPrefix, List<Prompt> prompts,
-                       RequestSettings s, Grammar grammar, StopScope stops, int defaultMaxTokens) {
+                       RequestSettings s, Grammar grammar, java.util.function.Supplier<ReplyStops> stops,
+                       int defaultMaxTokens) {
         int choices = prompts.size() * s.n();
         if (choices > limits.maxChoices()) {
             throw OpenAiException.invalid("n", "prompts times n must be at most " + limits.maxChoices() + ", got " + choices);
@@ -186,7 +192,7 @@ public class CompletionsHandler {
             for (int p = 0; p < prompts.size(); p++) {
                 Prompt prompt = prompts.get(p);
                 for (int i = 0; i < s.n(); i++) {
-                    Choice choice = new Choice(p * s.n() + i, model.tokenizer(), s.stop(), stops, writer,
+                    Choice choice = new Choice(p * s.n() + i, model.tokenizer(), stops.get(), writer,
                             s.topLogprobs() >= 0, s.stream() && s.returnLayers(), prompt.echo());
                     Set<Integer> ends = s.ignoreEos() ? Set.of() : model.generationConfig().eosTokenIds();
                     TokenConstraint constraint = grammar == null ? null

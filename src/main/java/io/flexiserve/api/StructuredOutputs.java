@@ -41,9 +41,10 @@ public class StructuredOutputs {
     Grammar grammar(ModelEndpoint model, ResponseFormat format, ToolSpec tools) {
         if (ToolSpec.mayCall(tools)) {
             JsonNode answer = format == null ? null : format.schema() != null ? format.schema() : ANY_OBJECT;
-            String key = "tools\n" + tools.choice() + "\n" + tools.parallel() + "\n" + tools.functions() + "\n" + answer;
+            String key = "tools\n" + tools.format() + "\n" + tools.choice() + "\n" + tools.parallel() + "\n"
+                    + tools.functions() + "\n" + answer;
             return cached(model, key, v -> Grammar.toolCalls(tools.callable(), tools.parallel(), !tools.forced(),
-                    answer, v), "tools");
+                    answer, tools.format(), v), "tools");
         }
         if (format == null) {
             return null;

@@ -2,16 +2,18 @@ package io.flexiserve.api;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.flexiserve.structured.ToolFormat;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 
 /**
- * Reads one choice's text as it streams and turns FlexiServe's tool-call format,
- * {@code [{"name": "f", "arguments": {...}}, ...]} (the grammar guarantees its shape), into OpenAI's
- * {@code tool_calls}: a call's index, id and name as soon as the name is complete, then its arguments text in
- * fragments, exactly as the model wrote them. Under {@code tool_choice: auto} a reply whose first non-blank
- * character is not {@code [} is an answer, passed through as content.
+ * Reads one choice's text as it streams and turns its tool calls, in FlexiServe's format
+ * {@code [{"name": "f", "arguments": {...}}, ...]} or a chat template's {@code {"name": "f", "parameters": {...}}}
+ * (the grammar guarantees the shape; {@link ToolFormat}), into OpenAI's {@code tool_calls}: a call's index, id and
+ * name as soon as the name is complete, then its arguments text in fragments, exactly as the model wrote them.
+ * Under {@code tool_choice: auto} a reply whose first non-blank character does not open calls is an answer, passed
+ * through as content.
  */
 final class ToolCallScanner {
 
@@ -33,10 +35,11 @@ final class ToolCallScanner {
     private static final ObjectMapper JSON = new ObjectMapper();
     private enum Mode { UNDECIDED, ANSWER, CALLS }
 
+    private final ToolFormat format;
     private final List<Call> calls = new ArrayList<>();
     private final StringBuilder blank = new StringBuilder(); // leading whitespace while undecided
     private Mode mode;
-    private int depth;            // 0 outside the array, 1 in it, 2 in a call, more inside its arguments
+    private int depth;            // 0 outside the array, 1 in it (or between calls), 2 in a call, more in its arguments
     private boolean inString;
     private boolean escape;
     private boolean valuePending; // after "arguments": before its first character
@@ -44,8 +47,9 @@ final class ToolCallScanner {
     private String key;
     private StringBuilder string; // the key or name being read
 
-    ToolCallScanner(boolean mayAnswer) {
+    ToolCallScanner(boolean mayAnswer, ToolFormat format) {
         this.mode = mayAnswer ? Mode.UNDECIDED : Mode.CALLS;
+        this.format = format;
     }
 
     Piece feed(String text) {
@@ -63,7 +67,7 @@ final class ToolCallScanner {
                     blank.append(c);
                     continue;
                 }
-                mode = c == '[' ? Mode.CALLS : Mode.ANSWER;
+                mode = c == format.opener() ? Mode.CALLS : Mode.ANSWER;
                 if (mode == Mode.ANSWER) {
                     content.append(blank).append(text, i, text.length());
                     break;
@@ -152,7 +156,7 @@ final class ToolCallScanner {
                 inString = true;
                 string = new StringBuilder();
             }
-            case ':' -> valuePending = "arguments".equals(key);
+            case ':' -> valuePending = format.argumentsKey().equals(key);
             default -> { } // whitespace and commas
         }
     }

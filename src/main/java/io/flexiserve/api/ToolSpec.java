@@ -3,6 +3,7 @@ package io.flexiserve.api;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.flexiserve.structured.ToolFormat;
 import io.flexiserve.structured.ToolFunction;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -19,14 +20,16 @@ import java.util.regex.Pattern;
  *                  that must be called
  * @param parallel  whether one answer may hold several calls
  * @param listed    the {@code tools} list as sent, for the chat template
+ * @param format    how the reply writes calls: the chat template's format when it has one, else FlexiServe's
  */
-record ToolSpec(List<ToolFunction> functions, String choice, boolean parallel, List<Map<String, Object>> listed) {
+record ToolSpec(List<ToolFunction> functions, String choice, boolean parallel, List<Map<String, Object>> listed,
+                ToolFormat format) {
 
     private static final Pattern NAME = Pattern.compile("[a-zA-Z0-9_-]{1,64}");
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** The request's tools, or null when it has none. */
-    static ToolSpec parse(JsonNode tools, JsonNode toolChoice, JsonNode parallelToolCalls) {
+    static ToolSpec parse(JsonNode tools, JsonNode toolChoice, JsonNode parallelToolCalls, ToolFormat format) {
         boolean none = tools == null || tools.isNull() || tools.isArray() && tools.isEmpty();
         if (none) {
             if (toolChoice != null && !toolChoice.isNull() && !"none".equals(toolChoice.asText())) {
@@ -53,7 +56,7 @@ record ToolSpec(List<ToolFunction> functions, String choice, boolean parallel, L
         for (JsonNode t : tools) {
             listed.add(JSON.convertValue(t, Map.class));
         }
-        return new ToolSpec(List.copyOf(functions), choice(toolChoice, names), parallel, List.copyOf(listed));
+        return new ToolSpec(List.copyOf(functions), choice(toolChoice, names), parallel, List.copyOf(listed), format);
     }
 
     private static ToolFunction function(JsonNode tool, String param, Set<String> names) {

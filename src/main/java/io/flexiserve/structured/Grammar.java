@@ -43,13 +43,14 @@ public final class Grammar {
     }
 
     /**
-     * Tool calls in FlexiServe's format, a JSON array of {@code {"name": ..., "arguments": {...}}} whose arguments
-     * match the named function's parameters: at least one call, at most one unless {@code parallel}. With
-     * {@code answer} (tool choice {@code auto}) the output may instead be that answer: free text that does not
-     * open with {@code [} when {@code answerSchema} is null, else a value of that schema.
+     * Tool calls in {@code format} whose arguments match the named function's parameters: as a JSON array of
+     * {@code {"name": ..., "arguments": {...}}}, at least one call and at most one unless {@code parallel}; as the
+     * template's JSON, one {@code {"name": ..., "parameters": {...}}}. With {@code answer} (tool choice
+     * {@code auto}) the output may instead be that answer: free text that does not open as calls do when
+     * {@code answerSchema} is null, else a value of that schema.
      */
     public static Grammar toolCalls(List<ToolFunction> functions, boolean parallel, boolean answer, JsonNode answerSchema,
-                                    TokenVocabulary vocabulary) {
+                                    ToolFormat format, TokenVocabulary vocabulary) {
         List<Node> calls = new ArrayList<>();
         for (ToolFunction f : functions) {
             Node arguments;
@@ -62,18 +63,20 @@ public final class Grammar {
                 throw e.in("the parameters of function '" + f.name() + "'");
             }
             calls.add(new Node.Obj(List.of(Node.Property.of("name", new Node.Literal(Node.Literal.json(f.name())), true),
-                    Node.Property.of("arguments", arguments, true)), null));
+                    Node.Property.of(format.argumentsKey(), arguments, true)), null));
         }
-        Node array = new Node.Arr(calls.size() == 1 ? calls.get(0) : new Node.AnyOf(calls), 1, parallel ? -1 : 1);
+        Node call = calls.size() == 1 ? calls.get(0) : new Node.AnyOf(calls);
+        Node reply = format == ToolFormat.ARRAY ? new Node.Arr(call, 1, parallel ? -1 : 1) : call;
         if (!answer) {
-            return new Grammar(array, vocabulary);
+            return new Grammar(reply, vocabulary);
         }
-        Node other = answerSchema == null ? Node.Text.ANSWER : SchemaCompiler.compile(answerSchema);
-        if (answerSchema != null && opensWith(other, '[', new HashSet<>(), false)) {
-            throw new SchemaException("#", "type", "with tool_choice auto a reply opening with '[' is a tool call, so the"
-                    + " response format cannot be an array");
+        Node other = answerSchema == null ? Node.Text.answerBeside(format) : SchemaCompiler.compile(answerSchema);
+        if (answerSchema != null && opensWith(other, format.opener(), new HashSet<>(), false)) {
+            throw new SchemaException("#", "type", "with tool_choice auto a reply opening with '" + format.opener()
+                    + "' is a tool call, so the response format cannot be " + (format == ToolFormat.ARRAY ? "an array"
+                    : "an object with this model's chat template"));
         }
-        return new Grammar(new Node.AnyOf(List.of(array, other)), vocabulary);
+        return new Grammar(new Node.AnyOf(List.of(reply, other)), vocabulary);
     }
 
     /**

@@ -138,11 +138,17 @@ abstract sealed class Node permits Node.AnyOf, Node.Obj, Node.Arr, Node.Str, Nod
         }
     }
 
-    /** Free text that does not open with {@code [} (the answer side of {@code tool_choice: auto}). */
+    /** Free text that does not open with the character tool calls open with (the answer side of {@code tool_choice: auto}). */
     static final class Text extends Node {
-        static final Text ANSWER = new Text();
+        final int notFirst;
 
-        private Text() {
+        private Text(int notFirst) {
+            this.notFirst = notFirst;
+        }
+
+        /** An answer beside calls of {@code format}. */
+        static Text answerBeside(ToolFormat format) {
+            return new Text(format.opener());
         }
     }
 

@@ -61,7 +61,7 @@ final class Transitions {
             out.add(new Stack(new Frame.Num(n.integer, state, b == '-' ? 0 : 1), below));
         } else if (node instanceof Node.Literal l && b == (l.bytes[0] & 0xff)) {
             out.add(l.bytes.length == 1 ? below : new Stack(new Frame.Lit(l.bytes, 1), below));
-        } else if (node instanceof Node.Text && b != '[' && !whitespace(b)) {
+        } else if (node instanceof Node.Text t && b != t.notFirst && !whitespace(b)) {
             out.add(new Stack(Frame.Text.STARTED, below));
         }
     }

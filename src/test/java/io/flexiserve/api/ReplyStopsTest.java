@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.flexiserve.structured.ToolFormat;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -12,7 +13,7 @@ class ReplyStopsTest {
 
     @Test
     void toolCallsAfterALeadingNewlineAreNotStoppedByIt() {
-        ReplyStops stops = new ReplyStops(List.of("\n"), StopScope.ANSWERS);
+        ReplyStops stops = new ReplyStops(List.of("\n"), StopScope.ANSWERS, ToolFormat.ARRAY);
         assertEquals("", stops.append("\n"), "undecided: held, not matched");
         assertFalse(stops.matched());
         assertEquals("\n [{\"name\"", stops.append(" [{\"name\""));
@@ -23,7 +24,7 @@ class ReplyStopsTest {
 
     @Test
     void anAnswerAfterLeadingBlanksMeetsItsStopStringsFromItsFirstCharacter() {
-        ReplyStops stops = new ReplyStops(List.of("\n"), StopScope.ANSWERS);
+        ReplyStops stops = new ReplyStops(List.of("\n"), StopScope.ANSWERS, ToolFormat.ARRAY);
         assertEquals("", stops.append("\n"));
         assertEquals("", stops.append("Hello"), "an answer: the held newline is its stop string");
         assertTrue(stops.matched());
@@ -31,7 +32,7 @@ class ReplyStopsTest {
 
     @Test
     void anAnswerKeepsItsLeadingBlanksWhenNoStopStringMatchesThem() {
-        ReplyStops stops = new ReplyStops(List.of("END"), StopScope.ANSWERS);
+        ReplyStops stops = new ReplyStops(List.of("END"), StopScope.ANSWERS, ToolFormat.ARRAY);
         assertEquals("", stops.append("  "));
         assertEquals("  Hi ", stops.append("Hi E"), "'E' may start END");
         assertEquals("", stops.append("ND"));
@@ -40,10 +41,10 @@ class ReplyStopsTest {
 
     @Test
     void aReplyOfBlanksAloneIsAnAnswer() {
-        ReplyStops kept = new ReplyStops(List.of("END"), StopScope.ANSWERS);
+        ReplyStops kept = new ReplyStops(List.of("END"), StopScope.ANSWERS, ToolFormat.ARRAY);
         assertEquals("", kept.append(" \n"));
         assertEquals(" \n ", kept.finish(" "), "released at the end");
-        ReplyStops stopped = new ReplyStops(List.of("\n"), StopScope.ANSWERS);
+        ReplyStops stopped = new ReplyStops(List.of("\n"), StopScope.ANSWERS, ToolFormat.ARRAY);
         assertEquals("", stopped.append(" "));
         assertEquals(" ", stopped.finish("\n"), "the newline is its stop string");
         assertTrue(stopped.matched());
@@ -51,11 +52,23 @@ class ReplyStopsTest {
 
     @Test
     void everywhereAndNowhereAreNotHeld() {
-        ReplyStops everywhere = new ReplyStops(List.of("\n"), StopScope.EVERYWHERE);
+        ReplyStops everywhere = new ReplyStops(List.of("\n"), StopScope.EVERYWHERE, ToolFormat.ARRAY);
         assertEquals("", everywhere.append("\n[x"));
         assertTrue(everywhere.matched());
-        ReplyStops nowhere = new ReplyStops(List.of("\n"), StopScope.NOWHERE);
+        ReplyStops nowhere = new ReplyStops(List.of("\n"), StopScope.NOWHERE, ToolFormat.ARRAY);
         assertEquals("\n[x", nowhere.append("\n[x"));
         assertFalse(nowhere.matched());
+    }
+
+    @Test
+    void aTemplatesCallOpensWithABrace() {
+        ReplyStops stops = new ReplyStops(List.of("\n"), StopScope.ANSWERS, ToolFormat.TEMPLATE_JSON);
+        assertEquals("", stops.append("\n"));
+        assertEquals("\n{\"name\": \"f\",\n", stops.append("{\"name\": \"f\",\n"), "a call: no stop strings");
+        assertFalse(stops.matched());
+        ReplyStops answer = new ReplyStops(List.of("\n"), StopScope.ANSWERS, ToolFormat.TEMPLATE_JSON);
+        assertEquals("[1", answer.append("[1"), "'[' opens an answer here");
+        assertEquals("", answer.append("\n"));
+        assertTrue(answer.matched());
     }
 }

@@ -238,7 +238,7 @@ class StructuredOutputTest {
                 "{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"},\"unit\":{\"enum\":[\"c\",\"f\"]}},"
                         + "\"required\":[\"city\",\"unit\"],\"additionalProperties\":false}"));
         ToolFunction time = new ToolFunction("get_time", null);
-        Grammar single = Grammar.toolCalls(List.of(weather, time), false, false, null, vocabulary);
+        Grammar single = Grammar.toolCalls(List.of(weather, time), false, false, null, ToolFormat.ARRAY, vocabulary);
         int complete = 0;
         for (int seed = 0; seed < 10; seed++) {
             String out = generate(single, new Random(seed), 400);
@@ -257,7 +257,7 @@ class StructuredOutputTest {
             }
         }
         assertTrue(complete >= 5, complete + " of 10");
-        Grammar auto = Grammar.toolCalls(List.of(weather), true, true, null, vocabulary);
+        Grammar auto = Grammar.toolCalls(List.of(weather), true, true, null, ToolFormat.ARRAY, vocabulary);
         Matcher answer = auto.matcher(new int[] {END});
         for (int token : tokenizer.encode(" Hello [there]")) {
             answer.accept(token);
@@ -277,6 +277,48 @@ class StructuredOutputTest {
                 call.accept(token);
             }
         }, "auto: a call, once begun, is constrained");
+    }
+
+    /** A template's format (Llama 3.1's): one object whose arguments are its "parameters"; '{' opens no answer. */
+    @Test
+    void aTemplatesToolCallIsOneObjectWithItsParameters() throws Exception {
+        ToolFunction weather = new ToolFunction("get_weather", JSON.readTree(
+                "{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}},\"required\":[\"city\"],"
+                        + "\"additionalProperties\":false}"));
+        Grammar forced = Grammar.toolCalls(List.of(weather), true, false, null, ToolFormat.TEMPLATE_JSON, vocabulary);
+        int complete = 0;
+        for (int seed = 0; seed < 10; seed++) {
+            String out = generate(forced, new Random(seed), 400);
+            if (out == null) {
+                continue;
+            }
+            complete++;
+            JsonNode call = JSON.readTree(out);
+            assertTrue(call.isObject(), "one call, not a list, whatever parallel_tool_calls says: " + out);
+            assertEquals("get_weather", call.get("name").asText());
+            assertTrue(SCHEMAS.getSchema(weather.parameters()).validate(call.get("parameters")).isEmpty(), out);
+        }
+        assertTrue(complete >= 5, complete + " of 10");
+        Grammar auto = Grammar.toolCalls(List.of(weather), true, true, null, ToolFormat.TEMPLATE_JSON, vocabulary);
+        Matcher answer = auto.matcher(new int[] {END});
+        for (int token : tokenizer.encode("[1, 2] is a list")) {
+            answer.accept(token);
+        }
+        assertTrue(answer.complete(), "auto: a reply not opening with { is an answer, '[' included");
+        Matcher call = auto.matcher(new int[] {END});
+        for (int token : tokenizer.encode("{\"name\": \"get_weather\", \"parameters\": {\"city\": \"Oslo\"}}")) {
+            call.accept(token);
+        }
+        assertTrue(call.complete());
+        Matcher arguments = auto.matcher(new int[] {END});
+        assertThrows(IllegalStateException.class, () -> {
+            for (int token : tokenizer.encode("{\"name\": \"get_weather\", \"arguments\"")) {
+                arguments.accept(token);
+            }
+        }, "the template's key is parameters");
+        assertThrows(SchemaException.class, () -> Grammar.toolCalls(List.of(weather), true, true,
+                JSON.readTree("{\"type\":\"object\"}"), ToolFormat.TEMPLATE_JSON, vocabulary),
+                "an object answer cannot be told from a call");
     }
 
     @Test
