@@ -134,9 +134,9 @@ final class SchemaCompiler {
         }
         String union = s.has("anyOf") ? "anyOf" : s.has("oneOf") ? "oneOf" : null;
         if (union != null) {
-            for (String sibling : List.of("type", "properties", "required", "additionalProperties", "items", "minItems",
-                    "maxItems")) {
-                if (s.has(sibling)) {
+            for (String sibling : List.of("oneOf", "type", "properties", "required", "additionalProperties", "items",
+                    "minItems", "maxItems")) {
+                if (!sibling.equals(union) && s.has(sibling)) {
                     throw new SchemaException(path, union, "'" + union + "' beside '" + sibling + "' is not supported;"
                             + " put the shared constraints into each option");
                 }

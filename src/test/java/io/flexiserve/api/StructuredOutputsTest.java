@@ -272,6 +272,17 @@ class StructuredOutputsTest {
         assertNotEquals("", calls.at("/0/id").asText());
     }
 
+    /** Cut by max_tokens inside its name, a call is no call: the reply is the text written, never a nameless call. */
+    @Test
+    void aCallCutBeforeItsNameEndsIsTheTextWritten() throws Exception {
+        JsonNode body = chat(Map.of("temperature", 1.0, "seed", 2, "max_tokens", 4,
+                "tools", List.of(tool("get_weather", WEATHER)), "tool_choice", "required"));
+        JsonNode message = body.at("/choices/0/message");
+        assertEquals("length", body.at("/choices/0/finish_reason").asText());
+        assertTrue(message.path("tool_calls").isMissingNode() || message.path("tool_calls").isNull(), body.toString());
+        assertTrue(message.path("content").isTextual(), "the text the model wrote (blanks, '[', a name begun): " + body);
+    }
+
     private JsonNode chat(Map<String, Object> fields) throws Exception {
         String body = given().contentType(ContentType.JSON).body(JSON.writeValueAsString(withModel(fields)))
                 .post("/v1/chat/completions").then().statusCode(200).extract().asString();

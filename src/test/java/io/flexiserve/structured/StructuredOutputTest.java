@@ -335,6 +335,8 @@ class StructuredOutputTest {
                 new Bad("{\"type\":\"object\",\"properties\":{},\"required\":[\"x\"]}", "required", "#"),
                 new Bad("{\"type\":\"array\",\"minItems\":3,\"maxItems\":2}", "maxItems", "#"),
                 new Bad("{\"oneOf\":[{\"type\":\"string\"}]}", "oneOf", "#"),
+                new Bad("{\"anyOf\":[{\"type\":\"string\"},{\"type\":\"integer\"}],\"oneOf\":[{\"type\":\"integer\"}]}",
+                        "anyOf", "#"),
                 new Bad("{\"enum\":[]}", "enum", "#"),
                 new Bad("false", "false", "#"),
                 new Bad("{\"anyOf\":[{\"$ref\":\"#\"},{\"type\":\"null\"}]}", "$ref", "#"),
