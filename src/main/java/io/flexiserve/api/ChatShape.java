@@ -89,14 +89,13 @@ final class ChatShape implements ResponseShape {
         }
         ToolCallScanner scanner = scanner();
         ToolCallScanner.Piece piece = scanner.feed(c.text());
-        // a call cut short (max_tokens) before its name was complete is no call, as a stream never sent it either;
-        // a reply with no call left is its text, as the model wrote it
+        // a call cut short (max_tokens) before its name was complete is no call, as a stream never sent it either:
+        // a reply of calls with none left has neither content nor tool_calls, and finishes as "length"
         List<ToolCallOut> calls = scanner.calls().stream().filter(call -> call.name != null)
                 .map(call -> new ToolCallOut(call.id, "function", new FunctionCallOut(call.name, call.arguments.toString())))
                 .toList();
         ChatMessageOut message = !scanner.isCalls() ? new ChatMessageOut("assistant", piece.content(), null)
-                : calls.isEmpty() ? new ChatMessageOut("assistant", c.text(), null)
-                : new ChatMessageOut("assistant", null, calls);
+                : new ChatMessageOut("assistant", null, calls.isEmpty() ? null : calls);
         return new ChatChoice(c.index(), message, logprobs(c.tokens()), finish(c.finishReason(), scanner), layers(c.depths()));
     }
 

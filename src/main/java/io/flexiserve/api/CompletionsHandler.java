@@ -57,7 +57,7 @@ public class CompletionsHandler {
         refuseUnsupported(r);
         ResponseFormat format = ResponseFormat.parse(r.responseFormat());
         ToolSpec tools = ToolSpec.parse(r.tools(), r.toolChoice(), r.parallelToolCalls(),
-                model.chatTemplate().rendersTools() ? ToolFormat.TEMPLATE_JSON : ToolFormat.ARRAY);
+                toolFormat(model.chatTemplate()));
         String text;
         try {
             text = render(model.chatTemplate(), messages(r.messages(), limits.maxMessages()), tools);
@@ -84,6 +84,16 @@ public class CompletionsHandler {
         ToolFormat callFormat = calls ? tools.format() : ToolFormat.ARRAY;
         start(ctx, model, shape, "chatcmpl-", List.of(new Prompt(ids, "")), settings, grammar,
                 () -> new ReplyStops(settings.stop(), stops, callFormat), 0);
+    }
+
+    /**
+     * How a model's replies write calls: a template that renders tools and writes a call's {@code "parameters"}
+     * (Llama 3.1's family) asks for its JSON; any other keeps FlexiServe's (described in a system message when the
+     * template has no tool format; a template of another tool syntax, Hermes' tags or Mistral's, gets the tools list
+     * while FlexiServe's format is enforced).
+     */
+    static ToolFormat toolFormat(ChatTemplate template) {
+        return template.rendersTools() && template.mentions("\"parameters\"") ? ToolFormat.TEMPLATE_JSON : ToolFormat.ARRAY;
     }
 
     /**

@@ -61,7 +61,7 @@ public final class Sampler {
         return best;
     }
 
-    /** No top-k or top-p: draw among tokens with weight >= minP (the top weight is 1). */
+    /** No top-k or top-p: draw among tokens with weight >= minP and above 0 (the top weight is 1). */
     private static int drawAbove(double[] weights, double minP, RandomGenerator random) {
         double mass = 0;
         for (double w : weights) {
@@ -70,7 +70,7 @@ public final class Sampler {
         double u = random.nextDouble() * mass;
         int last = 0;
         for (int i = 0; i < weights.length; i++) {
-            if (weights[i] >= minP) {
+            if (weights[i] >= minP && weights[i] > 0) { // the last one drawable stands in for rounding
                 last = i;
                 u -= weights[i];
                 if (u < 0) {

@@ -186,7 +186,7 @@ public final class FineTuningService implements AutoCloseable {
             Path checkpoint = base.checkpoint();
             String tooLarge = TrainingFile.tooLarge(files.content(job.trainingFile()));
             if (tooLarge != null) {
-                refuse(id, new JobError("training_file_too_large", tooLarge, "training_file"), false);
+                refuse(id, new JobError("training_file_too_large", tooLarge, "training_file"), true); // a larger heap may
                 return;
             }
             TrainingFile.Contents contents = TrainingFile.read(files.content(job.trainingFile()));
@@ -218,6 +218,9 @@ public final class FineTuningService implements AutoCloseable {
                     runner.cancel(id);
                 }
             }
+        } catch (io.flexiserve.tokenizer.TokenizerException e) { // the template refused a conversation of the file
+            refuse(id, new JobError("invalid_training_file", "The training file " + job.trainingFile()
+                    + " has a conversation the model's chat template refuses: " + e.getMessage(), "training_file"), false);
         } catch (JobSpecException e) { // the job itself, not its file: its model is no longer served
             refuse(id, new JobError("model_not_found", e.getMessage(), e.param()), false);
         } catch (IOException e) {

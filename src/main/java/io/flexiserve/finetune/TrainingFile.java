@@ -64,14 +64,22 @@ public final class TrainingFile {
     private TrainingFile() {
     }
 
+    private static long heapRoom() {
+        Runtime runtime = Runtime.getRuntime();
+        return runtime.maxMemory() - (runtime.totalMemory() - runtime.freeMemory());
+    }
+
     /**
      * Why {@code file} cannot be read into this JVM's heap, or null when it can: a file larger than what the heap has
      * room for would end the service (out of memory) at every start that validates it again.
      */
     public static String tooLarge(Path file) throws IOException {
-        Runtime runtime = Runtime.getRuntime();
-        long room = runtime.maxMemory() - (runtime.totalMemory() - runtime.freeMemory());
         long size = Files.size(file);
+        long room = heapRoom();
+        if (size > room / HEAP_PER_FILE_BYTE) {
+            System.gc(); // what looked used may be garbage: asked once, for a file that would not fit otherwise
+            room = heapRoom();
+        }
         if (size > room / HEAP_PER_FILE_BYTE) {
             return String.format(java.util.Locale.ROOT, "The training file is %d MB; reading and tokenizing it takes "
                     + "about %d MB of memory and the service has %d MB free (its Java heap, -Xmx). Split the file, or "

@@ -204,6 +204,59 @@ class KubernetesRunnerTest {
                 .body("error.message", org.hamcrest.Matchers.containsString("routing layer 9 is not a layer"));
     }
 
+    /**
+     * After a restart, a job followed again whose trainer finished and whose Job its TTL removed while the service was
+     * down succeeds from the output the trainer left, instead of training again.
+     */
+    @Test
+    void aJobWhoseTrainerFinishedWhileTheServiceWasDownSucceedsAtItsRestart() throws Exception {
+        Path work = Files.createTempDirectory("ttl-gone").resolve("work");
+        Files.createDirectories(work.resolve("output"));
+        var hp = new io.flexiserve.finetune.Hyperparameters("alignment", 1e-4, 1e-4, 1, 4, 8, 2048, 0.03, 0, 1, 50, 42,
+                List.of());
+        var job = new io.flexiserve.finetune.FineTuningJob("ftjob-00000000000000000000ttl0", 0, "m", "file-0", null, hp,
+                io.flexiserve.finetune.JobStatus.QUEUED, null, null, null, null, null, null, "kubernetes", Map.of(), false);
+        var settings = new io.flexiserve.finetune.k8s.KubernetesSettings(java.util.Optional.of("ml"), "image", "data", "/data",
+                java.util.Optional.empty(), "/models", "trainer", 0, 86400, 1);
+        List<Path> succeeded = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (var runner = new io.flexiserve.finetune.k8s.KubernetesRunner(server.getClient(), settings)) {
+            runner.submit(new io.flexiserve.finetune.JobRunner.Assignment(job, Path.of("/models/m"), null,
+                    Path.of("/data/files/f.jsonl"), work, false), new io.flexiserve.finetune.JobRunner.Reports() {
+                        @Override
+                        public void succeeded(Path output) {
+                            succeeded.add(output);
+                        }
+
+                        @Override
+                        public void failed(io.flexiserve.finetune.JobError error) {
+                        }
+
+                        @Override
+                        public void cancelled() {
+                        }
+
+                        @Override
+                        public void interrupted() {
+                        }
+
+                        @Override
+                        public void message(String text) {
+                        }
+
+                        @Override
+                        public void step(io.flexiserve.finetune.StepMetrics metrics) {
+                        }
+
+                        @Override
+                        public void checkpoint(Path dir, io.flexiserve.finetune.StepMetrics metrics) {
+                        }
+                    });
+        }
+        assertEquals(List.of(work.resolve("output")), succeeded);
+        assertNull(server.getClient().batch().v1().jobs().inNamespace("ml")
+                .withName(TrainerJobSpec.name(job.id())).get(), "no trainer created again");
+    }
+
     /** A pod no node takes stays pending: the job's events say why, instead of a silent "running". */
     @Test
     void aTrainerPodThatCannotBeScheduledIsReportedInTheEvents() {

@@ -203,6 +203,7 @@ class DeployManifestsTest {
         assertEquals(template.getMetadata().getLabels().keySet(), created.getMetadata().getLabels().keySet());
         assertEquals(template.getSpec().getBackoffLimit(), created.getSpec().getBackoffLimit());
         assertEquals(template.getSpec().getTtlSecondsAfterFinished(), created.getSpec().getTtlSecondsAfterFinished());
+        assertEquals(template.getSpec().getPodFailurePolicy(), created.getSpec().getPodFailurePolicy());
         PodSpec want = template.getSpec().getTemplate().getSpec();
         PodSpec got = created.getSpec().getTemplate().getSpec();
         assertEquals(want.getRestartPolicy(), got.getRestartPolicy());

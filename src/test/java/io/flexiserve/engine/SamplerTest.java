@@ -69,7 +69,7 @@ class SamplerTest {
         java.util.Arrays.fill(logits, Float.NEGATIVE_INFINITY);
         logits[7] = 1f;
         logits[70_000] = 0.5f;
-        logits[128_000] = -30f; // weight about 1e-14: drawable, but rarely drawn
+        logits[128_000] = -30f; // weight about 1e-14: drawable, but outside this top_p's nucleus
         Random random = new Random(5);
         int[] counts = new int[3];
         for (int i = 0; i < 2_000; i++) {

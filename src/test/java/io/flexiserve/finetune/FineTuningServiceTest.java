@@ -250,6 +250,30 @@ class FineTuningServiceTest {
         }
     }
 
+    /** A conversation the model's chat template refuses (its raise_exception) is the file's fault, not the service's. */
+    @Test
+    void aConversationTheTemplateRefusesFailsTheJobAsAnInvalidFile() throws Exception {
+        Path strict = shared.resolve("strict-template");
+        if (!Files.exists(strict)) {
+            DemoModel.write(strict);
+            Path config = strict.resolve("tokenizer_config.json");
+            Files.writeString(config, Files.readString(config).replaceFirst("\"chat_template\"\\s*:\\s*\"",
+                    "\"chat_template\": \"{% if messages|length > 0 %}{{ raise_exception('Conversation roles must "
+                            + "alternate user/assistant/user/assistant/...') }}{% endif %}"));
+        }
+        String file = upload(2);
+        try (FineTuningService s = new FineTuningService(new JobStore(data), new FileStore(data), new LocalRunner(Device.cpu()),
+                model -> Optional.of(new FineTuningService.TrainingBase(strict, null)), (job, out) -> { },
+                clock::incrementAndGet)) {
+            s.start();
+            String id = s.create(new JobRequest("demo", file, null, hp(1, 10), Map.of())).id();
+            FineTuningJob failed = await(s, id, JobStatus.FAILED);
+            assertEquals("invalid_training_file", failed.error().code(), failed.error().toString());
+            assertTrue(failed.error().message().contains("roles must alternate"), failed.error().message());
+            assertTrue(!failed.resumable(), "the same file fails alike");
+        }
+    }
+
     /** A restart loads the base model after the jobs: a stored job waits for it instead of failing for it. */
     @Test
     void aStoredJobWaitsForItsModelToBeServedAfterARestart() throws Exception {

@@ -67,6 +67,13 @@ public final class KubernetesRunner implements JobRunner {
                 replaceFailed(name); // resumed after its trainer failed: a new Job continues from the last checkpoint
                 existing = null;
             } // followed again after a restart, a failed Job is found failed by the first poll and reported
+            Path output = a.workDir().resolve("output");
+            if (existing == null && !a.resumed() && Files.isDirectory(output)) {
+                // followed again after a restart, its trainer finished and its Job was removed (its TTL) meanwhile
+                reports.message("The trainer Job is gone (removed after it finished); its output is complete");
+                reports.succeeded(output);
+                return;
+            }
             if (existing == null) { // a job followed again after a restart keeps its running Job
                 jobs().resource(TrainerJobSpec.build(a, settings)).create();
             }
