@@ -58,6 +58,19 @@ class FineTuningServiceTest {
         return new FileStore(data).save(tmp, "train.jsonl", "fine-tune", clock.get()).id();
     }
 
+    /** A job created and queued by a service whose runner outlives it (as Kubernetes Jobs do), which then stopped. */
+    private String queuedByAServiceThatStopped() throws Exception {
+        String file = upload(2);
+        try (FineTuningService first = new FineTuningService(new JobStore(data), new FileStore(data), new DetachedRunner(),
+                model -> Optional.of(new FineTuningService.TrainingBase(checkpoint, null)), (job, out) -> { },
+                clock::incrementAndGet)) {
+            first.start();
+            String id = first.create(new JobRequest("demo", file, null, hp(1, 10), Map.of())).id();
+            await(first, id, JobStatus.QUEUED);
+            return id;
+        }
+    }
+
     private static Hyperparameters hp(int epochs, int interval) {
         return new Hyperparameters("custom", 0.01, 2e-3, epochs, 4, 1, 512, 0.0, 0.0, 1.0, interval, 42, List.of());
     }
@@ -182,16 +195,8 @@ class FineTuningServiceTest {
 
     @Test
     void aJobWhoseTrainerOutlivesTheServiceIsFollowedAgainNotFailed() throws Exception {
-        String file = upload(2);
         FineTuningService.BaseModels bases = model -> Optional.of(new FineTuningService.TrainingBase(checkpoint, null));
-        DetachedRunner before = new DetachedRunner();
-        String id;
-        try (FineTuningService first = new FineTuningService(new JobStore(data), new FileStore(data), before, bases,
-                (job, out) -> { }, clock::incrementAndGet)) {
-            first.start();
-            id = first.create(new JobRequest("demo", file, null, hp(1, 10), Map.of())).id();
-            await(first, id, JobStatus.QUEUED);
-        }
+        String id = queuedByAServiceThatStopped();
         JobStore store = new JobStore(data);
         store.save(store.load().jobs().get(0).started(clock.get())); // the trainer pod had started
         DetachedRunner after = new DetachedRunner();
@@ -208,16 +213,7 @@ class FineTuningServiceTest {
     /** A followed trainer whose job cannot go on after a restart (its model is gone) is stopped, not left running. */
     @Test
     void aFollowedJobRefusedAfterARestartStopsItsTrainer() throws Exception {
-        String file = upload(2);
-        DetachedRunner before = new DetachedRunner();
-        String id;
-        try (FineTuningService first = new FineTuningService(new JobStore(data), new FileStore(data), before,
-                model -> Optional.of(new FineTuningService.TrainingBase(checkpoint, null)), (job, out) -> { },
-                clock::incrementAndGet)) {
-            first.start();
-            id = first.create(new JobRequest("demo", file, null, hp(1, 10), Map.of())).id();
-            await(first, id, JobStatus.QUEUED);
-        }
+        String id = queuedByAServiceThatStopped();
         JobStore store = new JobStore(data);
         store.save(store.load().jobs().get(0).started(clock.get())); // the trainer pod had started
         DetachedRunner after = new DetachedRunner();
@@ -277,16 +273,7 @@ class FineTuningServiceTest {
     /** A restart loads the base model after the jobs: a stored job waits for it instead of failing for it. */
     @Test
     void aStoredJobWaitsForItsModelToBeServedAfterARestart() throws Exception {
-        String file = upload(2);
-        DetachedRunner before = new DetachedRunner();
-        String id;
-        try (FineTuningService first = new FineTuningService(new JobStore(data), new FileStore(data), before,
-                model -> Optional.of(new FineTuningService.TrainingBase(checkpoint, null)), (job, out) -> { },
-                clock::incrementAndGet)) {
-            first.start();
-            id = first.create(new JobRequest("demo", file, null, hp(1, 10), Map.of())).id();
-            await(first, id, JobStatus.QUEUED);
-        }
+        String id = queuedByAServiceThatStopped();
         java.util.concurrent.atomic.AtomicBoolean loaded = new java.util.concurrent.atomic.AtomicBoolean();
         DetachedRunner after = new DetachedRunner();
         try (FineTuningService second = new FineTuningService(new JobStore(data), new FileStore(data), after,
