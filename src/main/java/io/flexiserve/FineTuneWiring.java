@@ -23,6 +23,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Optional;
 import org.jboss.logging.Logger;
 
 /**
@@ -79,7 +80,8 @@ public class FineTuneWiring {
 
     private static KubernetesSettings kubernetesSettings(FlexiServeConfig.Finetune.Kubernetes k) {
         return new KubernetesSettings(k.namespace(), k.image(), k.dataClaim(), k.dataMountPath(), k.modelClaim(),
-                k.modelMountPath(), k.serviceAccount(), k.gpus(), k.ttlSecondsAfterFinished(), k.pollSeconds());
+                k.modelMountPath(), k.serviceAccount(), k.gpus(), k.memory(), k.ttlSecondsAfterFinished(), k.pollSeconds(),
+                k.podName().or(() -> Optional.ofNullable(System.getenv("HOSTNAME"))));
     }
 
     /**

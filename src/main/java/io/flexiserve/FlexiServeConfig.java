@@ -160,6 +160,16 @@ public interface FlexiServeConfig {
             @WithDefault("1")
             int gpus();
 
+            /** Memory of a trainer pod (its limit, and so its request): the checkpoint passes through it as it loads. */
+            @WithDefault("16Gi")
+            String memory();
+
+            /**
+             * The service's own pod, whose tolerations and node selector trainer pods copy (a GPU node's taint, say);
+             * unset: the pod named by the HOSTNAME variable, as Kubernetes sets it.
+             */
+            Optional<String> podName();
+
             /** Seconds a finished Job is kept before Kubernetes deletes it. */
             @WithDefault("86400")
             int ttlSecondsAfterFinished();

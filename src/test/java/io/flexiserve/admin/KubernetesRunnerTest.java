@@ -217,44 +217,75 @@ class KubernetesRunnerTest {
         var job = new io.flexiserve.finetune.FineTuningJob("ftjob-00000000000000000000ttl0", 0, "m", "file-0", null, hp,
                 io.flexiserve.finetune.JobStatus.QUEUED, null, null, null, null, null, null, "kubernetes", Map.of(), false);
         var settings = new io.flexiserve.finetune.k8s.KubernetesSettings(java.util.Optional.of("ml"), "image", "data", "/data",
-                java.util.Optional.empty(), "/models", "trainer", 0, 86400, 1);
-        List<Path> succeeded = new java.util.concurrent.CopyOnWriteArrayList<>();
+                java.util.Optional.empty(), "/models", "trainer", 0, "16Gi", 86400, 1, java.util.Optional.empty());
+        Recorded reports = new Recorded();
         try (var runner = new io.flexiserve.finetune.k8s.KubernetesRunner(server.getClient(), settings)) {
             runner.submit(new io.flexiserve.finetune.JobRunner.Assignment(job, Path.of("/models/m"), null,
-                    Path.of("/data/files/f.jsonl"), work, false), new io.flexiserve.finetune.JobRunner.Reports() {
-                        @Override
-                        public void succeeded(Path output) {
-                            succeeded.add(output);
-                        }
-
-                        @Override
-                        public void failed(io.flexiserve.finetune.JobError error) {
-                        }
-
-                        @Override
-                        public void cancelled() {
-                        }
-
-                        @Override
-                        public void interrupted() {
-                        }
-
-                        @Override
-                        public void message(String text) {
-                        }
-
-                        @Override
-                        public void step(io.flexiserve.finetune.StepMetrics metrics) {
-                        }
-
-                        @Override
-                        public void checkpoint(Path dir, io.flexiserve.finetune.StepMetrics metrics) {
-                        }
-                    });
+                    Path.of("/data/files/f.jsonl"), work, false), reports);
         }
-        assertEquals(List.of(work.resolve("output")), succeeded);
+        assertEquals(List.of(work.resolve("output")), reports.succeeded);
         assertNull(server.getClient().batch().v1().jobs().inNamespace("ml")
                 .withName(TrainerJobSpec.name(job.id())).get(), "no trainer created again");
+    }
+
+    /** Trainer pods run where the service's own pod may: its tolerations (a GPU node's taint) and node selector. */
+    @Test
+    void aTrainerPodCopiesTheServicePodsTolerationsAndNodeSelector() throws Exception {
+        KubernetesClient client = server.getClient();
+        client.pods().inNamespace("ml").resource(new io.fabric8.kubernetes.api.model.PodBuilder().withNewMetadata()
+                .withName("flexiserve-7d9f").endMetadata().withNewSpec().addNewToleration().withKey("nvidia.com/gpu")
+                .withOperator("Exists").withEffect("NoSchedule").endToleration()
+                .withNodeSelector(Map.of("accelerator", "h100")).endSpec().build()).create();
+        var settings = new io.flexiserve.finetune.k8s.KubernetesSettings(java.util.Optional.of("ml"), "image", "data", "/data",
+                java.util.Optional.empty(), "/models", "trainer", 1, "32Gi", 86400, 1, java.util.Optional.of("flexiserve-7d9f"));
+        Path work = Files.createTempDirectory("placed").resolve("work");
+        var hp = new io.flexiserve.finetune.Hyperparameters("alignment", 1e-4, 1e-4, 1, 4, 8, 2048, 0.03, 0, 1, 50, 42,
+                List.of());
+        var job = new io.flexiserve.finetune.FineTuningJob("ftjob-00000000000000000000plc0", 0, "m", "file-0", null, hp,
+                io.flexiserve.finetune.JobStatus.QUEUED, null, null, null, null, null, null, "kubernetes", Map.of(), false);
+        try (var runner = new io.flexiserve.finetune.k8s.KubernetesRunner(client, settings)) {
+            runner.submit(new io.flexiserve.finetune.JobRunner.Assignment(job, Path.of("/models/m"), null,
+                    Path.of("/data/files/f.jsonl"), work, false), new Recorded());
+            PodSpec pod = trainerJob(client, job.id()).getSpec().getTemplate().getSpec();
+            assertEquals("nvidia.com/gpu", pod.getTolerations().get(0).getKey());
+            assertEquals(Map.of("accelerator", "h100"), pod.getNodeSelector());
+            assertEquals("32Gi", pod.getContainers().get(0).getResources().getLimits().get("memory").toString());
+            runner.cancel(job.id());
+        }
+    }
+
+    /** A runner's reports, the successes kept. */
+    private static final class Recorded implements io.flexiserve.finetune.JobRunner.Reports {
+        final List<Path> succeeded = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+        @Override
+        public void succeeded(Path output) {
+            succeeded.add(output);
+        }
+
+        @Override
+        public void failed(io.flexiserve.finetune.JobError error) {
+        }
+
+        @Override
+        public void cancelled() {
+        }
+
+        @Override
+        public void interrupted() {
+        }
+
+        @Override
+        public void message(String text) {
+        }
+
+        @Override
+        public void step(io.flexiserve.finetune.StepMetrics metrics) {
+        }
+
+        @Override
+        public void checkpoint(Path dir, io.flexiserve.finetune.StepMetrics metrics) {
+        }
     }
 
     /** A pod no node takes stays pending: the job's events say why, instead of a silent "running". */

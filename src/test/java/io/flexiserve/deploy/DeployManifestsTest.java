@@ -193,7 +193,9 @@ class DeployManifestsTest {
                 env(server, "FLEXISERVE_FINETUNE_KUBERNETES_DATA_CLAIM"), env(server, "FLEXISERVE_FINETUNE_KUBERNETES_DATA_MOUNT_PATH"),
                 Optional.ofNullable(env(server, "FLEXISERVE_FINETUNE_KUBERNETES_MODEL_CLAIM")),
                 env(server, "FLEXISERVE_FINETUNE_KUBERNETES_MODEL_MOUNT_PATH"),
-                env(server, "FLEXISERVE_FINETUNE_KUBERNETES_SERVICE_ACCOUNT"), 1, 86400, 5);
+                env(server, "FLEXISERVE_FINETUNE_KUBERNETES_SERVICE_ACCOUNT"), 1,
+                Optional.ofNullable(env(server, "FLEXISERVE_FINETUNE_KUBERNETES_MEMORY")).orElse("16Gi"), 86400, 5,
+                Optional.empty());
         assertTrue(accounts.contains(settings.serviceAccount()), "trainer ServiceAccount " + settings.serviceAccount());
         assertTrue(claims.contains(settings.dataClaim()) && claims.contains(settings.modelClaim().orElseThrow()), claims.toString());
         assertEquals(env(server, "FLEXISERVE_DATA_DIR"), settings.dataMountPath(), "the data dir is on the shared claim");

@@ -40,6 +40,7 @@ public final class KubernetesRunner implements JobRunner {
         return t;
     });
     private final Map<String, ScheduledFuture<?>> followed = new ConcurrentHashMap<>();
+    private TrainerJobSpec.Placement placement; // read from the service's pod at the first submit that finds it
 
     public KubernetesRunner(KubernetesClient client, KubernetesSettings settings) {
         this.client = client;
@@ -75,7 +76,7 @@ public final class KubernetesRunner implements JobRunner {
                 return;
             }
             if (existing == null) { // a job followed again after a restart keeps its running Job
-                jobs().resource(TrainerJobSpec.build(a, settings)).create();
+                jobs().resource(TrainerJobSpec.build(a, settings, placement())).create();
             }
             LOG.info("created trainer Job " + namespace + "/" + name + " for " + id);
         } catch (KubernetesClientException e) {
@@ -95,6 +96,24 @@ public final class KubernetesRunner implements JobRunner {
         } catch (KubernetesClientException e) {
             LOG.log(Level.WARNING, "cannot delete the trainer Job of " + jobId, e);
         }
+    }
+
+    /** The service pod's tolerations and node selector, read once it is found (trainer pods run where it may). */
+    private synchronized TrainerJobSpec.Placement placement() {
+        if (placement == null && settings.podName().isPresent()) {
+            try {
+                Pod own = client.pods().inNamespace(namespace).withName(settings.podName().get()).get();
+                if (own != null && own.getSpec() != null) {
+                    placement = new TrainerJobSpec.Placement(
+                            own.getSpec().getTolerations() == null ? List.of() : List.copyOf(own.getSpec().getTolerations()),
+                            own.getSpec().getNodeSelector() == null ? Map.of() : Map.copyOf(own.getSpec().getNodeSelector()));
+                }
+            } catch (KubernetesClientException e) {
+                LOG.log(Level.WARNING, "cannot read this service's pod " + settings.podName().get()
+                        + "; trainer pods get no tolerations or node selector", e);
+            }
+        }
+        return placement == null ? TrainerJobSpec.Placement.ANYWHERE : placement;
     }
 
     /** Deletes a failed trainer Job (kept by Kubernetes until its TTL) and waits until its name is free again. */

@@ -32,7 +32,16 @@ public final class TrainerJobSpec {
         return "flexiserve-train-" + jobId.substring(jobId.indexOf('-') + 1);
     }
 
+    /** Where the service's own pod may run: its trainer pods copy it (none when the pod is not known). */
+    public record Placement(List<io.fabric8.kubernetes.api.model.Toleration> tolerations, Map<String, String> nodeSelector) {
+        public static final Placement ANYWHERE = new Placement(List.of(), Map.of());
+    }
+
     public static Job build(JobRunner.Assignment a, KubernetesSettings s) {
+        return build(a, s, Placement.ANYWHERE);
+    }
+
+    public static Job build(JobRunner.Assignment a, KubernetesSettings s, Placement placement) {
         List<String> args = new ArrayList<>(List.of("train", "--checkpoint", a.checkpoint().toString(),
                 "--training-file", a.trainingFile().toString(), "--work-dir", a.workDir().toString(),
                 "--hyperparameters", hyperparameters(a), "--device", s.gpus() > 0 ? "gpu" : "cpu"));
@@ -52,6 +61,8 @@ public final class TrainerJobSpec {
                 .endPodFailurePolicy()
                 .withNewTemplate().withNewMetadata().withLabels(labels).endMetadata()
                 .withNewSpec().withRestartPolicy("Never").withServiceAccountName(s.serviceAccount())
+                .withTolerations(placement.tolerations()).withNodeSelector(placement.nodeSelector().isEmpty() ? null
+                        : placement.nodeSelector())
                 .withNewSecurityContext().withRunAsNonRoot(true).withRunAsUser(185L).withFsGroup(185L)
                 .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile().endSecurityContext()
                 .addNewContainer().withName("trainer").withImage(s.image()).withArgs(args)
@@ -79,8 +90,8 @@ public final class TrainerJobSpec {
     }
 
     private static Map<String, Quantity> limits(KubernetesSettings s) {
-        return s.gpus() > 0 ? Map.of("nvidia.com/gpu", new Quantity(Integer.toString(s.gpus())))
-                : Map.of("cpu", new Quantity("4"), "memory", new Quantity("16Gi"));
+        return s.gpus() > 0 ? Map.of("nvidia.com/gpu", new Quantity(Integer.toString(s.gpus())), "memory",
+                new Quantity(s.memory())) : Map.of("cpu", new Quantity("4"), "memory", new Quantity(s.memory()));
     }
 
     private static String hyperparameters(JobRunner.Assignment a) {
