@@ -41,9 +41,9 @@ public class StructuredOutputs {
     Grammar grammar(ModelEndpoint model, ResponseFormat format, ToolSpec tools) {
         if (ToolSpec.mayCall(tools)) {
             JsonNode answer = format == null ? null : format.schema() != null ? format.schema() : ANY_OBJECT;
-            String key = "tools\n" + tools.format() + "\n" + tools.choice() + "\n" + tools.parallel() + "\n"
+            String key = "tools\n" + tools.format() + "\n" + tools.choice() + "\n" + tools.severalCalls() + "\n"
                     + tools.functions() + "\n" + answer;
-            return cached(model, key, v -> Grammar.toolCalls(tools.callable(), tools.parallel(), !tools.forced(),
+            return cached(model, key, v -> Grammar.toolCalls(tools.callable(), tools.severalCalls(), !tools.forced(),
                     answer, tools.format(), v), "tools");
         }
         if (format == null) {

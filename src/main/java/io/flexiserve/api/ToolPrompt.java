@@ -34,7 +34,7 @@ final class ToolPrompt {
         }
         sb.append("\nTo call functions, reply with only a JSON array of calls and no other text, in this format:\n")
                 .append("[{\"name\": \"<function name>\", \"arguments\": {<the arguments as a JSON object>}}]\n");
-        sb.append(tools.parallel() ? "You may call several functions in one reply.\n" : "Call at most one function per reply.\n");
+        sb.append(tools.severalCalls() ? "You may call several functions in one reply.\n" : "Call at most one function per reply.\n");
         String choice = tools.choice();
         if (choice.equals("required")) {
             sb.append("You must call at least one function now.\n");

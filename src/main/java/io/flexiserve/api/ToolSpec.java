@@ -111,6 +111,11 @@ record ToolSpec(List<ToolFunction> functions, String choice, boolean parallel, L
         return tools != null && !tools.choice.equals("none");
     }
 
+    /** Whether one reply may hold several calls: asked for, and not a named function (called once, as vLLM calls it). */
+    boolean severalCalls() {
+        return parallel && !choice.startsWith("function:");
+    }
+
     /** Whether the output is constrained to calls (required, or a named function). */
     boolean forced() {
         return !choice.equals("auto") && !choice.equals("none");

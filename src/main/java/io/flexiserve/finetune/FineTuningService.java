@@ -62,7 +62,6 @@ public final class FineTuningService implements AutoCloseable {
     private final Map<String, FineTuningJob> jobs = new LinkedHashMap<>(); // oldest first; guarded by this
     private final List<String> awaitingBase = new ArrayList<>(); // stored jobs whose model is not served yet; by this
     private final java.util.Set<String> completing = new java.util.HashSet<>(); // trained, result being served; by this
-    private final java.util.Set<String> resuming = new java.util.HashSet<>(); // resumed, not yet handed over; by this
     private final Map<String, List<Subscriber>> subscribers = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** A follower of one job: each new event, then the end once the job reaches a terminal status. */
@@ -208,12 +207,12 @@ public final class FineTuningService implements AutoCloseable {
             event(id, "info", "Files validated: " + set.examples().size() + " examples, " + set.tokens() + " tokens, "
                     + set.dropped() + " dropped as longer than " + maxLength + " tokens. Moving job to queued state", null);
             if (transition(id, j -> j.status().terminal() ? j : j.withStatus(JobStatus.QUEUED)).status() == JobStatus.QUEUED) {
-                boolean resumed;
-                synchronized (this) {
-                    resumed = resuming.remove(id);
-                }
+                boolean resumed = store.resumeRequested(id);
                 runner.submit(new JobRunner.Assignment(get(id), checkpoint, base.routers(), files.content(job.trainingFile()),
                         store.workDir(id), resumed), new Reporter(id));
+                if (resumed) {
+                    store.resumeRequested(id, false); // handed over: a later restart follows what it started
+                }
                 if (get(id).status() == JobStatus.CANCELLED) { // cancelled while being handed over: the runner stops it
                     runner.cancel(id);
                 }
@@ -289,8 +288,8 @@ public final class FineTuningService implements AutoCloseable {
                 throw new JobSpecException(null, "Job " + id + " is " + job.status().wire() + " and cannot be resumed;"
                         + " only jobs interrupted while running can.");
             }
+            store.resumeRequested(id, true); // before the record says queued: a restart between them still resumes
             transition(id, FineTuningJob::requeued);
-            resuming.add(id);
         }
         event(id, "info", "Resuming: job queued again", null);
         validator.execute(() -> validate(id));

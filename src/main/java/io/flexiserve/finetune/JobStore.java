@@ -23,6 +23,7 @@ import java.util.stream.Stream;
 public final class JobStore {
 
     static final String RECORD = "job.json";
+    private static final String RESUME_MARK = "resume-requested";
     static final String EVENTS = "events.jsonl";
     private final ObjectMapper json = new ObjectMapper()
             .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
@@ -106,6 +107,30 @@ public final class JobStore {
             throw new UncheckedIOException("cannot read events of job " + jobId, e);
         }
         return events;
+    }
+
+    /**
+     * Records that the job was resumed, until its runner has it ({@code false}): a restart in between hands it over
+     * as resumed (a Kubernetes runner replaces the failed trainer Job then, instead of reporting its failure again).
+     */
+    public void resumeRequested(String jobId, boolean requested) {
+        Path mark = jobs.resolve(jobId).resolve(RESUME_MARK);
+        try {
+            if (requested) {
+                Path tmp = jobs.resolve(jobId).resolve(RESUME_MARK + ".tmp");
+                Files.write(tmp, new byte[0]);
+                FileTrees.replace(tmp, mark);
+            } else {
+                Files.deleteIfExists(mark);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot record the resume of job " + jobId, e);
+        }
+    }
+
+    /** Whether the job was resumed and not yet handed to its runner ({@link #resumeRequested}). */
+    public boolean resumeRequested(String jobId) {
+        return Files.exists(jobs.resolve(jobId).resolve(RESUME_MARK));
     }
 
     /** Where the trainer of this job keeps checkpoints and output. */

@@ -270,6 +270,25 @@ class FineTuningServiceTest {
         }
     }
 
+    /** Resumed, then restarted before its runner had it: it is handed over as resumed (a failed trainer replaced). */
+    @Test
+    void aResumeSurvivesARestartBeforeTheHandOver() throws Exception {
+        String id = queuedByAServiceThatStopped();
+        JobStore store = new JobStore(data);
+        FineTuningJob stored = store.load().jobs().get(0);
+        store.resumeRequested(id, true); // what resume() writes, then the process died
+        store.save(stored.failed(new JobError("training_error", "the trainer failed", null), clock.get(), true).requeued());
+        DetachedRunner after = new DetachedRunner();
+        try (FineTuningService second = new FineTuningService(new JobStore(data), new FileStore(data), after,
+                model -> Optional.of(new FineTuningService.TrainingBase(checkpoint, null)), (job, out) -> { },
+                clock::incrementAndGet)) {
+            second.start();
+            after.awaitSubmitted("never handed to the runner");
+            assertEquals(List.of(true), after.resumed, "handed over as resumed");
+        }
+        assertTrue(!new JobStore(data).resumeRequested(id), "and no longer once handed over");
+    }
+
     /** A restart loads the base model after the jobs: a stored job waits for it instead of failing for it. */
     @Test
     void aStoredJobWaitsForItsModelToBeServedAfterARestart() throws Exception {
