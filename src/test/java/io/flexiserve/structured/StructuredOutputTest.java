@@ -119,6 +119,19 @@ class StructuredOutputTest {
      * Samples from random logits, masked, until an end token; null when {@code limit} tokens did not finish. The
      * "model" favours tokens that close strings and containers, so that random walks end in a few hundred tokens.
      */
+    /** The outputs of ten seeded random walks through {@code grammar} that completed (at least five of them), parsed. */
+    private static List<JsonNode> completeOutputs(Grammar grammar) throws Exception {
+        List<JsonNode> outputs = new java.util.ArrayList<>();
+        for (int seed = 0; seed < 10; seed++) {
+            String out = generate(grammar, new Random(seed), 400);
+            if (out != null) {
+                outputs.add(JSON.readTree(out));
+            }
+        }
+        assertTrue(outputs.size() >= 5, outputs.size() + " of 10 complete");
+        return outputs;
+    }
+
     static String generate(Grammar grammar, Random random, int limit) {
         Matcher matcher = grammar.matcher(new int[] {END});
         ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -239,14 +252,9 @@ class StructuredOutputTest {
                         + "\"required\":[\"city\",\"unit\"],\"additionalProperties\":false}"));
         ToolFunction time = new ToolFunction("get_time", null);
         Grammar single = Grammar.toolCalls(List.of(weather, time), false, false, null, ToolFormat.ARRAY, vocabulary);
-        int complete = 0;
-        for (int seed = 0; seed < 10; seed++) {
-            String out = generate(single, new Random(seed), 400);
-            if (out == null) {
-                continue;
-            }
-            complete++;
-            JsonNode calls = JSON.readTree(out);
+        List<JsonNode> outputs = completeOutputs(single);
+        for (JsonNode calls : outputs) {
+            String out = calls.toString();
             assertEquals(1, calls.size(), "one call without parallel_tool_calls: " + out);
             JsonNode call = calls.get(0);
             if (call.get("name").asText().equals("get_weather")) {
@@ -256,7 +264,6 @@ class StructuredOutputTest {
                 assertEquals(JSON.readTree("{}"), call.get("arguments"));
             }
         }
-        assertTrue(complete >= 5, complete + " of 10");
         Grammar auto = Grammar.toolCalls(List.of(weather), true, true, null, ToolFormat.ARRAY, vocabulary);
         Matcher answer = auto.matcher(new int[] {END});
         for (int token : tokenizer.encode(" Hello [there]")) {
@@ -286,19 +293,12 @@ class StructuredOutputTest {
                 "{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}},\"required\":[\"city\"],"
                         + "\"additionalProperties\":false}"));
         Grammar forced = Grammar.toolCalls(List.of(weather), true, false, null, ToolFormat.TEMPLATE_JSON, vocabulary);
-        int complete = 0;
-        for (int seed = 0; seed < 10; seed++) {
-            String out = generate(forced, new Random(seed), 400);
-            if (out == null) {
-                continue;
-            }
-            complete++;
-            JsonNode call = JSON.readTree(out);
+        for (JsonNode call : completeOutputs(forced)) {
+            String out = call.toString();
             assertTrue(call.isObject(), "one call, not a list, whatever parallel_tool_calls says: " + out);
             assertEquals("get_weather", call.get("name").asText());
             assertTrue(SCHEMAS.getSchema(weather.parameters()).validate(call.get("parameters")).isEmpty(), out);
         }
-        assertTrue(complete >= 5, complete + " of 10");
         Grammar auto = Grammar.toolCalls(List.of(weather), true, true, null, ToolFormat.TEMPLATE_JSON, vocabulary);
         Matcher answer = auto.matcher(new int[] {END});
         for (int token : tokenizer.encode("[1, 2] is a list")) {
