@@ -369,7 +369,7 @@ public class FlexiServeWiring implements ModelRegistry, RouterSets, FineTuningSe
         LOG.infof("model %s as %s: %s", name, dtype, model.forwardPaths());
         try {
             Tokenizer tokenizer = Tokenizer.load(dir);
-            ChatTemplate template = ChatTemplate.load(dir);
+            ChatTemplate template = ChatTemplate.loadForServing(dir);
             GenerationConfig generation = GenerationConfig.read(dir, tokenizer, template);
             state.warmingUp();
             warmUp(model);

@@ -66,7 +66,7 @@ final class GenerateCommand implements Callable<Integer> {
         PrintStream out = System.out;
         try (Tokenizer tokenizer = Tokenizer.load(dir);
              FlexiDepthModel net = ModelLoader.load(dir, ModelOptions.of(ai.djl.Device.cpu(), dtype, 0, false))) {
-            ChatTemplate template = ChatTemplate.load(dir);
+            ChatTemplate template = ChatTemplate.loadForServing(dir);
             GenerationConfig generation = GenerationConfig.read(dir, tokenizer, template);
             // as the API encodes them: a rendered chat as it is (the template writes BOS), a plain prompt through the
             // tokenizer's post-processor (which adds it)

@@ -218,8 +218,9 @@ public final class FineTuningService implements AutoCloseable {
                 }
             }
         } catch (io.flexiserve.tokenizer.TokenizerException e) { // the template refused a conversation of the file
-            refuse(id, new JobError("invalid_training_file", "The training file " + job.trainingFile()
-                    + " has a conversation the model's chat template refuses: " + e.getMessage(), "training_file"), false);
+            refuse(id, new JobError("invalid_training_file", "The conversations of the training file "
+                    + job.trainingFile() + " cannot be rendered with the model's chat template: " + e.getMessage(),
+                    "training_file"), false);
         } catch (JobSpecException e) { // the job itself, not its file: its model is no longer served
             refuse(id, new JobError("model_not_found", e.getMessage(), e.param()), false);
         } catch (IOException e) {

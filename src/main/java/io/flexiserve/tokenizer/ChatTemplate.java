@@ -28,14 +28,20 @@ public final class ChatTemplate {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final String template;
+    private final String template; // null: the checkpoint has none (a base model), see missing
+    private final String missing;  // why there is none, said by every render
     private final String bosToken;
     private final String eosToken;
     private final Jinjava jinjava;
     private volatile Boolean rendersTools;
 
     public ChatTemplate(String template, String bosToken, String eosToken) {
+        this(template, null, bosToken, eosToken);
+    }
+
+    private ChatTemplate(String template, String missing, String bosToken, String eosToken) {
         this.template = template;
+        this.missing = missing;
         this.bosToken = bosToken;
         this.eosToken = eosToken;
         // Jinjava renders a value holding template syntax again unless told not to; Jinja2 never does, and the
@@ -52,6 +58,18 @@ public final class ChatTemplate {
 
     /** Reads {@code chat_template}, {@code bos_token} and {@code eos_token} from {@code dir/tokenizer_config.json}. */
     public static ChatTemplate load(Path dir) {
+        ChatTemplate loaded = loadForServing(dir);
+        if (loaded.template == null) {
+            throw new TokenizerException(loaded.missing);
+        }
+        return loaded;
+    }
+
+    /**
+     * As {@link #load}, but a checkpoint without a {@code chat_template} (a base model) still loads: it serves
+     * completions, and each render (a chat request) is refused saying why.
+     */
+    public static ChatTemplate loadForServing(Path dir) {
         Path file = dir.resolve("tokenizer_config.json");
         JsonNode root;
         try {
@@ -60,10 +78,9 @@ public final class ChatTemplate {
             throw new TokenizerException(file + ": cannot read: " + e.getMessage(), e);
         }
         String template = templateText(root.path("chat_template"));
-        if (template == null) {
-            throw new TokenizerException(file + ": no chat_template; this checkpoint cannot serve chat completions");
-        }
-        return new ChatTemplate(template, tokenText(root.path("bos_token")), tokenText(root.path("eos_token")));
+        String missing = template != null ? null : "this model has no chat template (" + file + " has no chat_template):"
+                + " it serves /v1/completions, not chat";
+        return new ChatTemplate(template, missing, tokenText(root.path("bos_token")), tokenText(root.path("eos_token")));
     }
 
     /** The prompt text for the conversation; with {@code addGenerationPrompt} it ends where the assistant's reply starts. */
@@ -76,6 +93,9 @@ public final class ChatTemplate {
      * transformers gives it: templates with a tool format (Llama 3.1's) render them, others ignore them.
      */
     public String render(List<ChatMessage> messages, boolean addGenerationPrompt, List<Map<String, Object>> tools) {
+        if (template == null) {
+            throw new TokenizerException(missing);
+        }
         List<Map<String, Object>> msgs = messages.stream().map(ChatTemplate::message).toList();
         Map<String, Object> context = new HashMap<>();
         context.put("messages", msgs);
@@ -94,14 +114,26 @@ public final class ChatTemplate {
         return result.getOutput();
     }
 
-    /** Whether the template writes a {@code tools} list into the prompt (else the caller must describe the tools). */
+    /**
+     * Whether the template writes a {@code tools} list into the prompt (else the caller must describe the tools):
+     * found by rendering a probe tool in a conversation of a system and a user message, or of a user message alone
+     * (templates may refuse either); a template that refuses both renders none.
+     */
     public boolean rendersTools() {
         Boolean known = rendersTools;
         if (known == null) {
-            List<ChatMessage> probe = List.of(new ChatMessage("user", "Hi"));
             Map<String, Object> tool = Map.of("type", "function", "function",
                     Map.of("name", "flexiserve_probe", "description", "probe", "parameters", Map.of("type", "object")));
-            known = render(probe, true, List.of(tool)).contains("flexiserve_probe");
+            known = false;
+            for (List<ChatMessage> probe : List.of(List.of(new ChatMessage("system", "Be brief."),
+                    new ChatMessage("user", "Hi")), List.of(new ChatMessage("user", "Hi")))) {
+                try {
+                    known = template != null && render(probe, true, List.of(tool)).contains("flexiserve_probe");
+                    break;
+                } catch (TokenizerException refused) {
+                    // this conversation shape is not the template's: the next one
+                }
+            }
             rendersTools = known;
         }
         return known;
@@ -126,7 +158,7 @@ public final class ChatTemplate {
 
     /** Whether the template's text writes {@code token} (a turn marker, say). */
     public boolean mentions(String token) {
-        return template.contains(token);
+        return template != null && template.contains(token);
     }
 
     public String eosToken() {

@@ -77,4 +77,29 @@ class ChatTemplateToolsTest {
         assertFalse(ChatTemplate.load(Fixtures.llama3Tokenizer()).rendersTools());
         assertFalse(new ChatTemplate(ByteLevelTokenizerFiles.LLAMA3_CHAT_TEMPLATE, "", "").rendersTools());
     }
+
+    /** A template that insists on a system message first still shows whether it renders tools; one refusing all, none. */
+    @Test
+    void theToolsProbeSurvivesTemplatesThatRefuseItsConversation() {
+        ChatTemplate systemFirst = new ChatTemplate("{% if messages[0].role != 'system' %}{{ raise_exception('system "
+                + "first') }}{% endif %}" + WITH_TOOLS, "", "");
+        assertTrue(systemFirst.rendersTools());
+        ChatTemplate refusesAll = new ChatTemplate("{{ raise_exception('never') }}", "", "");
+        assertFalse(refusesAll.rendersTools(), "no answer is no tool format, not an error on every chat request");
+    }
+
+    /** A base model's checkpoint has no template: it loads for serving (completions), and a chat says why it cannot. */
+    @Test
+    void aCheckpointWithoutATemplateServesButRefusesChat(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.nio.file.Files.writeString(dir.resolve("tokenizer_config.json"), "{\"bos_token\": \"<|begin_of_text|>\"}");
+        ChatTemplate none = ChatTemplate.loadForServing(dir);
+        assertFalse(none.rendersTools());
+        assertFalse(none.mentions("<|eot_id|>"));
+        TokenizerException refused = org.junit.jupiter.api.Assertions.assertThrows(TokenizerException.class,
+                () -> none.render(List.of(new ChatMessage("user", "Hi")), true));
+        assertTrue(refused.getMessage().contains("no chat template"), refused.getMessage());
+        org.junit.jupiter.api.Assertions.assertThrows(TokenizerException.class, () -> ChatTemplate.load(dir),
+                "fine-tuning, which renders conversations, still needs one");
+    }
 }
