@@ -1,21 +1,22 @@
 package io.flexiserve.cli;
 
-import java.util.Set;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** The jar's commands; with no command, the jar starts the service instead. */
 @Command(name = "flexiserve", mixinStandardHelpOptions = true,
         subcommands = {GenerateCheckpointCommand.class, GenerateCommand.class, TrainCommand.class,
-                io.flexiserve.bench.BenchCommand.class},
+                io.flexiserve.bench.BenchCommand.class, CommandLine.HelpCommand.class},
         description = "FlexiServe command-line tools (run the jar without a command to start the service).")
 public final class FlexiServeCli {
 
-    private static final Set<String> COMMANDS = Set.of("generate-checkpoint", "generate", "train", "bench", "help", "--help", "-h");
-
-    /** Whether these arguments name a command rather than starting the service. */
+    /**
+     * Whether these arguments are for the commands rather than the service: any at all (the service takes its
+     * configuration from system properties and the environment, never from arguments), so that a typo or an unknown
+     * option gets a usage error instead of a service starting.
+     */
     public static boolean isCommand(String... args) {
-        return args.length > 0 && COMMANDS.contains(args[0]);
+        return args.length > 0;
     }
 
     public static int run(String... args) {

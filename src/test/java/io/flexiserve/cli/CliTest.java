@@ -120,4 +120,15 @@ class CliTest {
         return capture(0, "generate", "--model", ckpt.toString(), "--prompt", "Once upon a time", "--max-tokens", "10",
                 "--temperature", "1.0", "--seed", seed);
     }
+
+    /** Any argument is for the commands: a typo or an unknown option is a usage error, never a service starting. */
+    @Test
+    void unknownArgumentsAreAUsageErrorAndHelpIsACommand() {
+        assertTrue(FlexiServeCli.isCommand("generat"));
+        assertTrue(!FlexiServeCli.isCommand(), "no argument: the service");
+        assertEquals(2, FlexiServeCli.run("generat"));
+        assertEquals(2, FlexiServeCli.run("--port", "8080"));
+        assertEquals(0, FlexiServeCli.run("help"));
+        assertEquals(0, FlexiServeCli.run("help", "generate"));
+    }
 }
