@@ -44,6 +44,13 @@ public record GenerationConfig(Set<Integer> eosTokenIds, double temperature, dou
             } catch (IOException e) {
                 throw new TokenizerException(file + ": cannot read: " + e.getMessage(), e);
             }
+            // defaults for every request that omits them: refused here, not in each request blaming its client
+            if (!(temperature >= 0 && temperature <= 2)) {
+                throw new TokenizerException(file + ": temperature must be in [0, 2], got " + temperature);
+            }
+            if (!(topP > 0 && topP <= 1)) {
+                throw new TokenizerException(file + ": top_p must be in (0, 1], got " + topP);
+            }
         }
         int tokenizerEos = tokenizer.specialTokenId(template.eosToken());
         if (tokenizerEos >= 0) {

@@ -47,4 +47,24 @@ class FileTreesTest {
         assertEquals("{}", Files.readString(target.resolve("trainer_state.json")));
         assertFalse(Files.exists(tmp));
     }
+
+    /** A checkpoint file whose writing fails half-way is not there: nothing takes a cut-short file for a checkpoint. */
+    @Test
+    void aSafetensorsFileCutShortIsNeverInPlace() throws Exception {
+        Path file = dir.resolve("model.safetensors");
+        var entries = java.util.List.of(io.flexiserve.model.checkpoint.SafetensorsWriter.Entry.of("a", new long[] {4},
+                new float[] {1, 2, 3, 4}), new io.flexiserve.model.checkpoint.SafetensorsWriter.Entry("b", new long[] {1 << 20},
+                () -> () -> {
+                    throw new IllegalStateException("interrupted");
+                }));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> io.flexiserve.model.checkpoint
+                .SafetensorsWriter.write(file, io.flexiserve.model.checkpoint.TensorDtype.F32, entries));
+        assertFalse(Files.exists(file));
+        assertFalse(Files.exists(dir.resolve("model.safetensors.partial")), "nor what was written of it");
+        io.flexiserve.model.checkpoint.SafetensorsWriter.write(file, io.flexiserve.model.checkpoint.TensorDtype.F32,
+                entries.subList(0, 1));
+        assertEquals(16, Files.size(file) - 8 - java.nio.ByteBuffer.wrap(Files.readAllBytes(file), 0, 8)
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong(), "written whole once it can be: four floats after the header");
+        assertFalse(Files.exists(dir.resolve("model.safetensors.partial")));
+    }
 }

@@ -103,5 +103,10 @@ class Llama3TokenizerTest {
         assertEquals(Set.of(128001, 128009), config.eosTokenIds());
         assertEquals(0.6, config.temperature());
         assertEquals(0.9, config.topP());
+        Files.writeString(dir.resolve("generation_config.json"), "{\"eos_token_id\": 128009, \"top_p\": 0}");
+        TokenizerException refused = org.junit.jupiter.api.Assertions.assertThrows(TokenizerException.class,
+                () -> GenerationConfig.read(dir, tokenizer, template), "a default no request could use, refused at load");
+        org.junit.jupiter.api.Assertions.assertTrue(refused.getMessage().contains("top_p must be in (0, 1], got 0"),
+                refused.getMessage());
     }
 }

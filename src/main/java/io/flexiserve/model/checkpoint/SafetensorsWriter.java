@@ -7,6 +7,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
@@ -41,8 +42,22 @@ public final class SafetensorsWriter {
         }
     }
 
-    /** Writes the entries in order, all stored as {@code dtype}; the header is padded to 8 bytes as HF does. */
+    /**
+     * Writes the entries in order, all stored as {@code dtype}; the header is padded to 8 bytes as HF does. The file
+     * appears whole or not at all (written beside it, then renamed): one cut short is never taken for a checkpoint.
+     */
     public static void write(Path file, TensorDtype dtype, List<Entry> entries) throws IOException {
+        Path partial = file.resolveSibling(file.getFileName() + ".partial");
+        try {
+            writeTo(partial, dtype, entries);
+            io.flexiserve.model.FileTrees.replace(partial, file);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(partial);
+            throw e;
+        }
+    }
+
+    private static void writeTo(Path file, TensorDtype dtype, List<Entry> entries) throws IOException {
         ObjectMapper json = new ObjectMapper();
         ObjectNode header = json.createObjectNode();
         header.putObject("__metadata__").put("format", "pt");
