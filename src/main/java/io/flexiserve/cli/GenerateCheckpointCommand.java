@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -52,19 +53,40 @@ final class GenerateCheckpointCommand implements Callable<Integer> {
     @Option(names = "--tokenizer", defaultValue = "byte", description = "'byte' writes the demo byte-level tokenizer, 'none' writes none.")
     String tokenizer;
 
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     @Override
     public Integer call() throws Exception {
-        List<Integer> routedLayers = parseRouted(routed, layers);
+        List<Integer> routedLayers;
+        try {
+            routedLayers = parseRouted(routed, layers);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--routed: " + e.getMessage());
+        }
+        if (!List.of("none", "llama3").contains(ropeScaling) || !List.of("byte", "none").contains(tokenizer)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--rope-scaling is none or llama3 and --tokenizer"
+                    + " byte or none, not '" + ropeScaling + "' and '" + tokenizer + "'");
+        }
         boolean byteTokenizer = tokenizer.equals("byte");
         if (byteTokenizer && vocab < ByteLevelTokenizerFiles.VOCAB_SIZE) {
-            throw new IllegalArgumentException("--vocab must be at least 512 with the byte tokenizer");
+            throw new CommandLine.ParameterException(spec.commandLine(), "--vocab must be at least 512 with the byte tokenizer");
         }
         RopeScaling scaling = ropeScaling.equals("llama3") ? new RopeScaling(8, 1, 4, 8192) : null;
-        ModelConfig config = ModelConfig.builder().hidden(hidden).intermediate(intermediate).layers(layers)
-                .heads(heads, kvHeads).headDim(headDim).vocab(vocab).rope(500000.0, scaling).maxPositions(maxPositions)
-                .routed(routedLayers).specialTokens(ByteLevelTokenizerFiles.BOS_ID,
-                        List.of(ByteLevelTokenizerFiles.END_OF_TEXT_ID, ByteLevelTokenizerFiles.EOT_ID))
-                .torchDtype(dtype == TensorDtype.F32 ? "float32" : dtype == TensorDtype.F16 ? "float16" : "bfloat16").build();
+        ModelConfig config;
+        try {
+            config = ModelConfig.builder().hidden(hidden).intermediate(intermediate).layers(layers)
+                    .heads(heads, kvHeads).headDim(headDim).vocab(vocab).rope(500000.0, scaling).maxPositions(maxPositions)
+                    .routed(routedLayers).specialTokens(ByteLevelTokenizerFiles.BOS_ID,
+                            List.of(ByteLevelTokenizerFiles.END_OF_TEXT_ID, ByteLevelTokenizerFiles.EOT_ID))
+                    .torchDtype(dtype == TensorDtype.F32 ? "float32" : dtype == TensorDtype.F16 ? "float16" : "bfloat16").build();
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "this shape cannot be built: " + e.getMessage());
+        }
+        refuseWhatWouldNotLoad(config);
+        // a checkpoint written before in this directory must not be read in place of this one
+        java.nio.file.Files.deleteIfExists(out.resolve(shards > 1 ? "model.safetensors"
+                : io.flexiserve.model.checkpoint.CheckpointTensors.INDEX));
         long start = System.nanoTime();
         CheckpointGenerator.write(out, new CheckpointGenerator.Spec(config, dtype, seed, shards, gateSpread));
         if (byteTokenizer) {
@@ -73,6 +95,19 @@ final class GenerateCheckpointCommand implements Callable<Integer> {
         System.out.printf("wrote %s: %d layers (routed %s), hidden %d, vocab %d, %s, in %.1f s%n", out, layers,
                 routedLayers, hidden, vocab, dtype, (System.nanoTime() - start) / 1e9);
         return 0;
+    }
+
+    /** The loader's checks of config.json, before minutes of writing weights: a shape it would refuse is a usage error. */
+    private void refuseWhatWouldNotLoad(ModelConfig config) throws java.io.IOException {
+        Path probe = java.nio.file.Files.createTempDirectory("flexiserve-config");
+        try {
+            config.write(probe);
+            ModelConfig.read(probe);
+        } catch (RuntimeException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "this shape would not load: " + e.getMessage());
+        } finally {
+            io.flexiserve.model.FileTrees.delete(probe);
+        }
     }
 
     static List<Integer> parseRouted(String spec, int layers) {
@@ -90,6 +125,9 @@ final class GenerateCheckpointCommand implements Callable<Integer> {
             String[] range = part.trim().split("-");
             int from = Integer.parseInt(range[0].trim());
             int to = range.length > 1 ? Integer.parseInt(range[1].trim()) : from;
+            if (to < from) {
+                throw new IllegalArgumentException("the range " + part.trim() + " runs backwards");
+            }
             for (int i = from; i <= to; i++) {
                 out.add(i);
             }

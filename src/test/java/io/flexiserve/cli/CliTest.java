@@ -131,4 +131,18 @@ class CliTest {
         assertEquals(0, FlexiServeCli.run("help"));
         assertEquals(0, FlexiServeCli.run("help", "generate"));
     }
+
+    /** A shape the loader would refuse is refused before any weight is written: a usage error, nothing on disk. */
+    @Test
+    void generateCheckpointRefusesShapesThatWouldNotLoad(@TempDir Path dir) {
+        for (String[] bad : List.of(new String[] {"--routed", "8"}, new String[] {"--routed", "6-4"},
+                new String[] {"--routed", "4,4"}, new String[] {"--tokenizer", "Byte"},
+                new String[] {"--rope-scaling", "Llama3"})) {
+            Path out = dir.resolve(String.join("_", bad).replace(",", "+"));
+            List<String> args = new java.util.ArrayList<>(List.of("generate-checkpoint", "--out", out.toString()));
+            args.addAll(List.of(bad));
+            assertEquals(2, FlexiServeCli.run(args.toArray(String[]::new)), String.join(" ", bad));
+            assertTrue(!java.nio.file.Files.exists(out.resolve("config.json")), "nothing written for " + String.join(" ", bad));
+        }
+    }
 }
