@@ -40,7 +40,17 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         TrainerLog log = new TrainerLog(System.out);
         AtomicBoolean stop = new AtomicBoolean();
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> stop.set(true)));
+        java.util.concurrent.CountDownLatch ended = new java.util.concurrent.CountDownLatch(1);
+        // SIGTERM (the pod deleted, the Job cancelled): the step under way ends and the outcome line is written
+        // before the JVM halts, within the pod's 30 s grace
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            stop.set(true);
+            try {
+                ended.await(25, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }));
         try {
             Hyperparameters hp = new ObjectMapper().setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
                     .readValue(hyperparameters, Hyperparameters.class);
@@ -58,6 +68,8 @@ final class TrainCommand implements Callable<Integer> {
         } catch (Exception e) { // the device, the volume, a bug: said in the log, where the service reads it
             log.outcome("failed", e.toString());
             return 1;
+        } finally {
+            ended.countDown();
         }
     }
 

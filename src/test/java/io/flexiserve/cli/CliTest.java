@@ -100,6 +100,44 @@ class CliTest {
         assertTrue(failed.contains("\"event\":\"failed\"") && failed.contains("line 1: not valid JSON"), failed);
     }
 
+    /** SIGTERM (a trainer pod deleted) ends the step under way and the trainer says so before the JVM halts. */
+    @Test
+    void aTrainerStoppedBySigtermSaysItWasCancelled() throws Exception {
+        Path ckpt = dir.resolve("demo-sigterm");
+        io.flexiserve.DemoModel.write(ckpt);
+        Path data = dir.resolve("sigterm.jsonl");
+        StringBuilder lines = new StringBuilder();
+        for (int i = 0; i < 8; i++) {
+            lines.append("{\"messages\":[{\"role\":\"user\",\"content\":\"hi ").append(i)
+                    .append("\"},{\"role\":\"assistant\",\"content\":\"hello ").append(i).append("\"}]}\n");
+        }
+        Files.writeString(data, lines);
+        var hp = new io.flexiserve.finetune.Hyperparameters("custom", 0.01, 1e-3, 100, 4, 1, 256, 0, 0, 1, 1000, 42, List.of());
+        String json = new com.fasterxml.jackson.databind.ObjectMapper()
+                .setPropertyNamingStrategy(com.fasterxml.jackson.databind.PropertyNamingStrategies.SNAKE_CASE).writeValueAsString(hp);
+        Process trainer = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--add-modules", "jdk.incubator.vector", "-cp", System.getProperty("java.class.path"),
+                "io.flexiserve.FlexiServeMain", "train", "--checkpoint", ckpt.toString(), "--training-file", data.toString(),
+                "--work-dir", dir.resolve("work-sigterm").toString(), "--hyperparameters", json, "--device", "cpu")
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        List<String> out = new java.util.ArrayList<>();
+        try (var reader = new java.io.BufferedReader(new java.io.InputStreamReader(trainer.getInputStream(),
+                StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = reader.readLine()) != null) {
+                out.add(line);
+                if (line.contains("\"event\":\"step\"")) {
+                    // SIGTERM, 200 steps from done (Process.destroy would also close this stream)
+                    trainer.toHandle().destroy();
+                }
+            }
+        } finally {
+            trainer.destroyForcibly();
+        }
+        assertTrue(trainer.waitFor(60, java.util.concurrent.TimeUnit.SECONDS));
+        assertTrue(out.stream().anyMatch(l -> l.contains("\"event\":\"cancelled\"")), String.join("\n", out));
+    }
+
     private static String capture(int exitCode, String... args) {
         PrintStream stdout = System.out;
         ByteArrayOutputStream buffer = new ByteArrayOutputStream();
