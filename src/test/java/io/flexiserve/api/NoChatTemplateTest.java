@@ -4,17 +4,10 @@ import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.flexiserve.DemoModel;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import io.restassured.http.ContentType;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -28,19 +21,7 @@ class NoChatTemplateTest {
     public static class BaseModel implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
-            try {
-                Path dir = Files.createTempDirectory("no-template");
-                DemoModel.write(dir);
-                ObjectMapper json = new ObjectMapper();
-                Path config = dir.resolve("tokenizer_config.json");
-                ObjectNode tokenizer = (ObjectNode) json.readTree(config.toFile());
-                tokenizer.remove("chat_template");
-                json.writeValue(config.toFile(), tokenizer);
-                return Map.of("flexiserve.model.path", dir.toString(), "flexiserve.model.name", "base",
-                        "flexiserve.data-dir", Files.createTempDirectory("no-template-data").toString());
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
+            return TestSupport.demoWithTokenizerConfig("base", tokenizer -> tokenizer.remove("chat_template"));
         }
     }
 

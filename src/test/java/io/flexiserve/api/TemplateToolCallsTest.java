@@ -6,16 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.flexiserve.DemoModel;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import io.restassured.http.ContentType;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -52,18 +47,7 @@ class TemplateToolCallsTest {
     public static class Llama31Template implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
-            try {
-                Path dir = Files.createTempDirectory("llama31-template");
-                DemoModel.write(dir);
-                Path config = dir.resolve("tokenizer_config.json");
-                ObjectNode tokenizer = (ObjectNode) JSON.readTree(config.toFile());
-                tokenizer.put("chat_template", TEMPLATE);
-                JSON.writeValue(config.toFile(), tokenizer);
-                return Map.of("flexiserve.model.path", dir.toString(), "flexiserve.model.name", "llama31-tools",
-                        "flexiserve.data-dir", Files.createTempDirectory("llama31-data").toString());
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
+            return TestSupport.demoWithTokenizerConfig("llama31-tools", tokenizer -> tokenizer.put("chat_template", TEMPLATE));
         }
     }
 

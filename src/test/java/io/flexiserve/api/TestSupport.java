@@ -14,6 +14,27 @@ public final class TestSupport {
     private TestSupport() {
     }
 
+    /**
+     * Test-profile configuration serving the demo checkpoint as {@code name}, its tokenizer_config.json changed by
+     * {@code change} (another chat template, none), with a data dir of its own.
+     */
+    public static java.util.Map<String, String> demoWithTokenizerConfig(String name,
+            java.util.function.Consumer<com.fasterxml.jackson.databind.node.ObjectNode> change) {
+        try {
+            java.nio.file.Path dir = java.nio.file.Files.createTempDirectory(name);
+            io.flexiserve.DemoModel.write(dir);
+            var json = new com.fasterxml.jackson.databind.ObjectMapper();
+            java.nio.file.Path config = dir.resolve("tokenizer_config.json");
+            var tokenizer = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(config.toFile());
+            change.accept(tokenizer);
+            json.writeValue(config.toFile(), tokenizer);
+            return java.util.Map.of("flexiserve.model.path", dir.toString(), "flexiserve.model.name", name,
+                    "flexiserve.data-dir", java.nio.file.Files.createTempDirectory(name + "-data").toString());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     /** Blocks until /q/health/ready says the model is loaded and warmed up (at most 120 s). */
     public static void awaitReady() {
         await("the model is ready", 120, () -> given().get("/q/health/ready").statusCode() == 200);

@@ -58,17 +58,8 @@ class CliTest {
     @Test
     void trainRunsAJobAsATrainerPodDoesPrintingJsonLines() throws Exception {
         Path ckpt = dir.resolve("demo");
-        io.flexiserve.DemoModel.write(ckpt);
         Path data = dir.resolve("train.jsonl");
-        StringBuilder lines = new StringBuilder();
-        for (int i = 0; i < 8; i++) {
-            lines.append("{\"messages\":[{\"role\":\"user\",\"content\":\"hi ").append(i)
-                    .append("\"},{\"role\":\"assistant\",\"content\":\"hello ").append(i).append("\"}]}\n");
-        }
-        Files.writeString(data, lines);
-        var hp = new io.flexiserve.finetune.Hyperparameters("custom", 0.01, 1e-3, 1, 4, 1, 256, 0, 0, 1, 1, 42, List.of());
-        String json = new com.fasterxml.jackson.databind.ObjectMapper()
-                .setPropertyNamingStrategy(com.fasterxml.jackson.databind.PropertyNamingStrategies.SNAKE_CASE).writeValueAsString(hp);
+        String json = trainingInputs(ckpt, data, 1, 1);
         Path work = dir.resolve("work");
         String out = capture(0, "train", "--checkpoint", ckpt.toString(), "--training-file", data.toString(),
                 "--work-dir", work.toString(), "--hyperparameters", json, "--device", "cpu");
@@ -104,17 +95,8 @@ class CliTest {
     @Test
     void aTrainerStoppedBySigtermSaysItWasCancelled() throws Exception {
         Path ckpt = dir.resolve("demo-sigterm");
-        io.flexiserve.DemoModel.write(ckpt);
         Path data = dir.resolve("sigterm.jsonl");
-        StringBuilder lines = new StringBuilder();
-        for (int i = 0; i < 8; i++) {
-            lines.append("{\"messages\":[{\"role\":\"user\",\"content\":\"hi ").append(i)
-                    .append("\"},{\"role\":\"assistant\",\"content\":\"hello ").append(i).append("\"}]}\n");
-        }
-        Files.writeString(data, lines);
-        var hp = new io.flexiserve.finetune.Hyperparameters("custom", 0.01, 1e-3, 100, 4, 1, 256, 0, 0, 1, 1000, 42, List.of());
-        String json = new com.fasterxml.jackson.databind.ObjectMapper()
-                .setPropertyNamingStrategy(com.fasterxml.jackson.databind.PropertyNamingStrategies.SNAKE_CASE).writeValueAsString(hp);
+        String json = trainingInputs(ckpt, data, 100, 1000);
         Process trainer = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--add-modules", "jdk.incubator.vector", "-cp", System.getProperty("java.class.path"),
                 "io.flexiserve.FlexiServeMain", "train", "--checkpoint", ckpt.toString(), "--training-file", data.toString(),
@@ -136,6 +118,24 @@ class CliTest {
         }
         assertTrue(trainer.waitFor(60, java.util.concurrent.TimeUnit.SECONDS));
         assertTrue(out.stream().anyMatch(l -> l.contains("\"event\":\"cancelled\"")), String.join("\n", out));
+    }
+
+    /**
+     * The demo checkpoint at {@code ckpt}, eight short conversations at {@code data} (two steps an epoch), and the
+     * hyperparameters of {@code epochs} epochs with a checkpoint every {@code interval} steps, as the trainer's JSON.
+     */
+    private static String trainingInputs(Path ckpt, Path data, int epochs, int interval) throws Exception {
+        io.flexiserve.DemoModel.write(ckpt);
+        StringBuilder lines = new StringBuilder();
+        for (int i = 0; i < 8; i++) {
+            lines.append("{\"messages\":[{\"role\":\"user\",\"content\":\"hi ").append(i)
+                    .append("\"},{\"role\":\"assistant\",\"content\":\"hello ").append(i).append("\"}]}\n");
+        }
+        Files.writeString(data, lines);
+        var hp = new io.flexiserve.finetune.Hyperparameters("custom", 0.01, 1e-3, epochs, 4, 1, 256, 0, 0, 1, interval, 42,
+                List.of());
+        return new com.fasterxml.jackson.databind.ObjectMapper()
+                .setPropertyNamingStrategy(com.fasterxml.jackson.databind.PropertyNamingStrategies.SNAKE_CASE).writeValueAsString(hp);
     }
 
     private static String capture(int exitCode, String... args) {
