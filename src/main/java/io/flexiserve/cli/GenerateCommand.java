@@ -60,8 +60,22 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--dtype", defaultValue = "f32", description = "f32, f16, f16-weights (f16 weights, f32 activations) or mixed.")
     String dtype;
 
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Override
     public Integer call() {
+        // the values checked before the model loads (minutes at 8B), as usage errors
+        SamplingParams params;
+        try {
+            params = SamplingParams.of(temperature, topP, topK, 0);
+        } catch (IllegalArgumentException e) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+        if (maxTokens < 1 || prompt.isEmpty()) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "--max-tokens must be at least 1 and --prompt must not be empty");
+        }
         Path dir = model != null ? model : DemoModel.ensure(dataDir);
         PrintStream out = System.out;
         try (Tokenizer tokenizer = Tokenizer.load(dir);
@@ -72,7 +86,6 @@ final class GenerateCommand implements Callable<Integer> {
             // tokenizer's post-processor (which adds it)
             int[] promptIds = chat ? tokenizer.encode(template.render(List.of(new ChatMessage("user", prompt)), true))
                     : tokenizer.encodeWithSpecialTokens(prompt);
-            SamplingParams params = SamplingParams.of(temperature, topP, topK, 0);
             Result result = generate(net, promptIds, params, generation, tokenizer, out);
             out.println();
             out.println("layers per token: " + result.layers);

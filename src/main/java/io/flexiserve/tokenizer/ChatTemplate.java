@@ -30,17 +30,19 @@ public final class ChatTemplate {
 
     private final String template; // null: the checkpoint has none (a base model), see missing
     private final String missing;  // why there is none, said by every render
+    private final String toolUse;  // a list-form chat_template's "tool_use" entry, rendered when tools are given
     private final String bosToken;
     private final String eosToken;
     private final Jinjava jinjava;
     private volatile Boolean rendersTools;
 
     public ChatTemplate(String template, String bosToken, String eosToken) {
-        this(template, null, bosToken, eosToken);
+        this(template, null, null, bosToken, eosToken);
     }
 
-    private ChatTemplate(String template, String missing, String bosToken, String eosToken) {
+    private ChatTemplate(String template, String toolUse, String missing, String bosToken, String eosToken) {
         this.template = template;
+        this.toolUse = toolUse;
         this.missing = missing;
         this.bosToken = bosToken;
         this.eosToken = eosToken;
@@ -77,10 +79,11 @@ public final class ChatTemplate {
         } catch (IOException e) {
             throw new TokenizerException(file + ": cannot read: " + e.getMessage(), e);
         }
-        String template = templateText(root.path("chat_template"));
+        String template = templateText(root.path("chat_template"), "default");
         String missing = template != null ? null : "this model has no chat template (" + file + " has no chat_template):"
                 + " it serves /v1/completions, not chat";
-        return new ChatTemplate(template, missing, tokenText(root.path("bos_token")), tokenText(root.path("eos_token")));
+        return new ChatTemplate(template, template == null ? null : templateText(root.path("chat_template"), "tool_use"),
+                missing, tokenText(root.path("bos_token")), tokenText(root.path("eos_token")));
     }
 
     /** The prompt text for the conversation; with {@code addGenerationPrompt} it ends where the assistant's reply starts. */
@@ -105,7 +108,8 @@ public final class ChatTemplate {
         if (tools != null) {
             context.put("tools", tools);
         }
-        RenderResult result = jinjava.renderForResult(template, context);
+        // as transformers picks among a list-form chat_template's entries
+        RenderResult result = jinjava.renderForResult(tools != null && toolUse != null ? toolUse : template, context);
         for (TemplateError error : result.getErrors()) {
             if (error.getSeverity() == TemplateError.ErrorType.FATAL) {
                 throw new TokenizerException("chat template: " + raisedMessage(error.getException(), error.getMessage()));
@@ -158,7 +162,7 @@ public final class ChatTemplate {
 
     /** Whether the template's text writes {@code token} (a turn marker, say). */
     public boolean mentions(String token) {
-        return template != null && template.contains(token);
+        return template != null && template.contains(token) || toolUse != null && toolUse.contains(token);
     }
 
     public String eosToken() {
@@ -191,12 +195,13 @@ public final class ChatTemplate {
         return fallback;
     }
 
-    private static String templateText(JsonNode node) {
+    /** The template of that name: a plain string is the default one; newer files list them by name. */
+    private static String templateText(JsonNode node, String name) {
         if (node.isTextual()) {
-            return node.asText();
+            return name.equals("default") ? node.asText() : null;
         }
-        for (JsonNode named : node) { // newer files: [{"name": "default", "template": "..."}, ...]
-            if (named.path("name").asText().equals("default")) {
+        for (JsonNode named : node) { // [{"name": "default", "template": "..."}, {"name": "tool_use", ...}]
+            if (named.path("name").asText().equals(name)) {
                 return named.path("template").asText();
             }
         }

@@ -183,4 +183,13 @@ class CliTest {
             assertTrue(!java.nio.file.Files.exists(out.resolve("config.json")), "nothing written for " + String.join(" ", bad));
         }
     }
+
+    /** Sampling values no request could use are refused before the model loads (minutes at 8B), as usage errors. */
+    @Test
+    void generateRefusesBadValuesBeforeLoading() {
+        Path nowhere = dir.resolve("no-checkpoint-here"); // never read: the values are refused first
+        assertEquals(2, FlexiServeCli.run("generate", "--model", nowhere.toString(), "--prompt", "hi", "--top-p", "0"));
+        assertEquals(2, FlexiServeCli.run("generate", "--model", nowhere.toString(), "--prompt", "hi", "--max-tokens", "-5"));
+        assertEquals(2, FlexiServeCli.run("generate", "--model", nowhere.toString(), "--prompt", ""));
+    }
 }

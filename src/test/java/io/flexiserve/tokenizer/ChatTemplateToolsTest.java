@@ -102,4 +102,20 @@ class ChatTemplateToolsTest {
         org.junit.jupiter.api.Assertions.assertThrows(TokenizerException.class, () -> ChatTemplate.load(dir),
                 "fine-tuning, which renders conversations, still needs one");
     }
+
+    /** A list-form chat_template (Hermes 2 Pro's): its "tool_use" entry renders a request with tools, "default" others. */
+    @Test
+    void aListFormTemplatesToolUseEntryRendersRequestsWithTools(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.nio.file.Files.writeString(dir.resolve("tokenizer_config.json"), "{\"chat_template\": ["
+                + "{\"name\": \"default\", \"template\": \"plain:{{ messages[0].content }}\"},"
+                + "{\"name\": \"tool_use\", \"template\": \"tools:{% for t in tools %}{{ t.function.name }}{% endfor %}"
+                + ":{{ messages[0].content }}\"}]}");
+        ChatTemplate template = ChatTemplate.loadForServing(dir);
+        List<ChatMessage> hi = List.of(new ChatMessage("user", "Hi"));
+        assertEquals("plain:Hi", template.render(hi, true));
+        assertEquals("tools:get_weather:Hi", template.render(hi, true,
+                List.of(Map.of("type", "function", "function", Map.of("name", "get_weather")))));
+        assertTrue(template.rendersTools());
+    }
 }
