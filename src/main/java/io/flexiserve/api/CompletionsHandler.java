@@ -11,6 +11,7 @@ import io.flexiserve.structured.ToolFormat;
 import io.flexiserve.structured.Grammar;
 import io.flexiserve.tokenizer.ChatMessage;
 import io.flexiserve.tokenizer.ChatTemplate;
+import io.flexiserve.tokenizer.PlainText;
 import io.flexiserve.tokenizer.TokenizerException;
 import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -59,12 +60,13 @@ public class CompletionsHandler {
         ToolSpec tools = ToolSpec.parse(r.tools(), r.toolChoice(), r.parallelToolCalls(),
                 toolFormat(model.chatTemplate()));
         String text;
+        PlainText plain = new PlainText(model.tokenizer().specialTokenTexts());
         try {
-            text = render(model.chatTemplate(), messages(r.messages(), limits.maxMessages()), tools);
+            text = render(model.chatTemplate(), messages(r.messages(), limits.maxMessages()), tools, plain);
         } catch (TokenizerException e) {
             throw OpenAiException.invalid("messages", e.getMessage());
         }
-        int[] ids = model.tokenizer().encode(text);
+        int[] ids = plain.encode(model.tokenizer(), text);
         Grammar grammar = structured.grammar(model, format, tools);
         if (r.maxTokens() != null && r.maxCompletionTokens() != null && !r.maxTokens().equals(r.maxCompletionTokens())) {
             throw OpenAiException.invalid("max_completion_tokens", "max_tokens and max_completion_tokens disagree; send one");
@@ -100,12 +102,19 @@ public class CompletionsHandler {
      * The prompt: the template's own tool format when it has one, else the tools described in a system message;
      * earlier calls are written so that the template can show them.
      */
-    private static String render(ChatTemplate template, List<ChatMessage> messages, ToolSpec tools) {
+    private static String render(ChatTemplate template, List<ChatMessage> messages, ToolSpec tools, PlainText plain) {
         if (template.rendersTools()) {
-            return template.render(ToolPrompt.forTemplate(messages), true, tools == null ? null : tools.listed());
+            return template.render(guarded(ToolPrompt.forTemplate(messages), plain), true,
+                    tools == null ? null : tools.listed());
         }
-        return template.render(ToolSpec.mayCall(tools) ? ToolPrompt.withTools(messages, tools) : ToolPrompt.plain(messages),
-                true);
+        return template.render(guarded(ToolSpec.mayCall(tools) ? ToolPrompt.withTools(messages, tools)
+                : ToolPrompt.plain(messages), plain), true);
+    }
+
+    /** The messages' text kept as text: special-token text in it is no control token ({@link PlainText}). */
+    private static List<ChatMessage> guarded(List<ChatMessage> messages, PlainText plain) {
+        return messages.stream().map(m -> new ChatMessage(m.role(), plain.guard(m.content()), m.toolCalls(),
+                m.toolCallId())).toList();
     }
 
     void completion(RoutingContext ctx) {

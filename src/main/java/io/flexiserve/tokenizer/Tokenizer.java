@@ -145,6 +145,11 @@ public final class Tokenizer implements AutoCloseable {
         return specialIds.contains(id);
     }
 
+    /** The texts of the added (special) tokens, such as {@code <|eot_id|>}. */
+    public Set<String> specialTokenTexts() {
+        return specialTokens.keySet();
+    }
+
     /** The id of an added (special) token such as {@code <|eot_id|>}, or -1. */
     public int specialTokenId(String token) {
         return specialTokens.getOrDefault(token, -1);
