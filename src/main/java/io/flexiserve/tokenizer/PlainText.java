@@ -1,7 +1,10 @@
 package io.flexiserve.tokenizer;
 
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -17,32 +20,42 @@ public final class PlainText {
     private static final char OPEN = '\uE000';
     private static final char CLOSE = '\uE001';
 
-    private final Set<String> specials;
+    private final Map<Character, List<String>> byFirst = new HashMap<>(); // special texts by first character, longest first
     private final List<String> held = new ArrayList<>();
 
     public PlainText(Set<String> specials) {
-        this.specials = specials;
+        for (String s : specials) {
+            if (!s.isEmpty()) {
+                byFirst.computeIfAbsent(s.charAt(0), c -> new ArrayList<>()).add(s);
+            }
+        }
+        byFirst.values().forEach(l -> l.sort(Comparator.comparingInt(String::length).reversed()));
     }
 
     /** {@code text} with each special token's text (and any marker character) replaced by a marker; null stays null. */
     public String guard(String text) {
-        if (text == null || !needsGuard(text)) {
-            return text;
+        if (text == null) {
+            return null;
         }
-        StringBuilder out = new StringBuilder(text.length() + 16);
+        StringBuilder out = null; // made at the first replacement: most text has none and is returned as it is
         for (int i = 0; i < text.length(); ) {
             char c = text.charAt(i);
             String special = c == OPEN || c == CLOSE ? String.valueOf(c) : specialAt(text, i);
             if (special == null) {
-                out.append(c);
+                if (out != null) {
+                    out.append(c);
+                }
                 i++;
-            } else {
-                out.append(OPEN).append(held.size()).append(CLOSE);
-                held.add(special);
-                i += special.length();
+                continue;
             }
+            if (out == null) {
+                out = new StringBuilder(text.length() + 16).append(text, 0, i);
+            }
+            out.append(OPEN).append(held.size()).append(CLOSE);
+            held.add(special);
+            i += special.length();
         }
-        return out.toString();
+        return out == null ? text : out.toString();
     }
 
     /** The ids of a rendered prompt: the template's own special tokens as such, held text as its characters. */
@@ -74,26 +87,13 @@ public final class PlainText {
         return parts.stream().flatMapToInt(java.util.Arrays::stream).toArray();
     }
 
-    private boolean needsGuard(String text) {
-        if (text.indexOf(OPEN) >= 0 || text.indexOf(CLOSE) >= 0) {
-            return true;
-        }
-        for (String s : specials) {
-            if (text.contains(s)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     private String specialAt(String text, int i) {
-        String longest = null;
-        for (String s : specials) {
-            if (text.startsWith(s, i) && (longest == null || s.length() > longest.length())) {
-                longest = s;
+        for (String s : byFirst.getOrDefault(text.charAt(i), List.of())) {
+            if (text.startsWith(s, i)) {
+                return s; // the longest, as a tokenizer matches it
             }
         }
-        return longest;
+        return null;
     }
 
     private int index(String digits) {
