@@ -68,12 +68,8 @@ public final class KubernetesRunner implements JobRunner {
                 replaceFailed(name); // resumed after its trainer failed: a new Job continues from the last checkpoint
                 existing = null;
             } // followed again after a restart, a failed Job is found failed by the first poll and reported
-            Path output = a.workDir().resolve("output");
-            if (existing == null && !a.resumed() && Files.isDirectory(output)) {
-                // followed again after a restart, its trainer finished and its Job was removed (its TTL) meanwhile
-                reports.message("The trainer Job is gone (removed after it finished); its output is complete");
-                reports.succeeded(output);
-                return;
+            if (existing == null && !a.resumed() && succeededWithoutItsJob(a, reports)) {
+                return; // followed again after a restart, its trainer finished and its Job was removed meanwhile
             }
             if (existing == null) { // a job followed again after a restart keeps its running Job
                 jobs().resource(TrainerJobSpec.build(a, settings, placement())).create();
@@ -96,6 +92,20 @@ public final class KubernetesRunner implements JobRunner {
         } catch (KubernetesClientException e) {
             LOG.log(Level.WARNING, "cannot delete the trainer Job of " + jobId, e);
         }
+    }
+
+    /**
+     * A job whose trainer Job is gone (its TTL removed it after it finished) but whose trainer left its output on the
+     * shared volume: it succeeded, and is reported so. False when there is no output.
+     */
+    private static boolean succeededWithoutItsJob(Assignment a, Reports reports) {
+        Path output = a.workDir().resolve("output");
+        if (!Files.isDirectory(output)) {
+            return false;
+        }
+        reports.message("The trainer Job is gone (removed after it finished); its output is complete");
+        reports.succeeded(output);
+        return true;
     }
 
     /** The service pod's tolerations and node selector, read once it is found (trainer pods run where it may). */
@@ -220,11 +230,7 @@ public final class KubernetesRunner implements JobRunner {
                 Job job = jobs().withName(TrainerJobSpec.name(id)).get();
                 if (job == null) {
                     stopFollowing(id);
-                    Path output = assignment.workDir().resolve("output");
-                    if (Files.isDirectory(output)) { // finished, and removed by its TTL while no one followed it
-                        reports.message("The trainer Job is gone (removed after it finished); its output is complete");
-                        reports.succeeded(output);
-                    } else {
+                    if (!succeededWithoutItsJob(assignment, reports)) {
                         reports.failed(new JobError("runner_error", "The trainer Job was deleted outside FlexiServe.",
                                 null));
                     }
