@@ -3,8 +3,10 @@ package io.flexiserve.cli;
 import io.flexiserve.model.ModelConfig;
 import io.flexiserve.model.RopeScaling;
 import io.flexiserve.model.checkpoint.CheckpointGenerator;
+import io.flexiserve.model.checkpoint.CheckpointTensors;
 import io.flexiserve.model.checkpoint.TensorDtype;
 import io.flexiserve.tokenizer.ByteLevelTokenizerFiles;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -85,8 +87,7 @@ final class GenerateCheckpointCommand implements Callable<Integer> {
         }
         refuseWhatWouldNotLoad(config);
         // a checkpoint written before in this directory must not be read in place of this one
-        java.nio.file.Files.deleteIfExists(out.resolve(shards > 1 ? "model.safetensors"
-                : io.flexiserve.model.checkpoint.CheckpointTensors.INDEX));
+        Files.deleteIfExists(out.resolve(shards > 1 ? CheckpointTensors.SINGLE : CheckpointTensors.INDEX));
         long start = System.nanoTime();
         CheckpointGenerator.write(out, new CheckpointGenerator.Spec(config, dtype, seed, shards, gateSpread));
         if (byteTokenizer) {
@@ -98,15 +99,11 @@ final class GenerateCheckpointCommand implements Callable<Integer> {
     }
 
     /** The loader's checks of config.json, before minutes of writing weights: a shape it would refuse is a usage error. */
-    private void refuseWhatWouldNotLoad(ModelConfig config) throws java.io.IOException {
-        Path probe = java.nio.file.Files.createTempDirectory("flexiserve-config");
+    private void refuseWhatWouldNotLoad(ModelConfig config) {
         try {
-            config.write(probe);
-            ModelConfig.read(probe);
+            config.checked();
         } catch (RuntimeException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), "this shape would not load: " + e.getMessage());
-        } finally {
-            io.flexiserve.model.FileTrees.delete(probe);
         }
     }
 

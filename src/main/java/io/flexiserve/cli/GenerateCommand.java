@@ -22,6 +22,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -60,8 +61,8 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--dtype", defaultValue = "f32", description = "f32, f16, f16-weights (f16 weights, f32 activations) or mixed.")
     String dtype;
 
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() {
@@ -70,10 +71,10 @@ final class GenerateCommand implements Callable<Integer> {
         try {
             params = SamplingParams.of(temperature, topP, topK, 0);
         } catch (IllegalArgumentException e) {
-            throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
         if (maxTokens < 1 || prompt.isEmpty()) {
-            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+            throw new CommandLine.ParameterException(spec.commandLine(),
                     "--max-tokens must be at least 1 and --prompt must not be empty");
         }
         Path dir = model != null ? model : DemoModel.ensure(dataDir);

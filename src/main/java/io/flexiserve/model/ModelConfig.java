@@ -221,6 +221,19 @@ public record ModelConfig(
 
     /** Writes this config as an HF {@code config.json}. */
     public void write(Path dir) throws IOException {
+        JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("config.json").toFile(), json());
+    }
+
+    /**
+     * This config as the loader would read it back from {@code config.json}: the same checks, so that a shape it
+     * would refuse (a routed layer out of range, odd head dims) is known before anything is written.
+     */
+    public ModelConfig checked() {
+        return new ConfigReader(Path.of("config.json"), json()).read();
+    }
+
+    /** This config as HF's {@code config.json} holds it. */
+    private ObjectNode json() {
         ObjectNode root = JSON.createObjectNode();
         boolean flexi = !routingLayers.isEmpty();
         root.putArray("architectures").add(flexi ? "DDLlamaForCausalLM" : "LlamaForCausalLM");
@@ -259,7 +272,7 @@ public record ModelConfig(
             root.put("router_reduction_factor", routerReductionFactor);
             root.put("proj_reduction_factor", projReductionFactor);
         }
-        JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("config.json").toFile(), root);
+        return root;
     }
 
     /** Field-by-field reading with messages that say which key is wrong. */
