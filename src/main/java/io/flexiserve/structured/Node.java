@@ -64,22 +64,45 @@ abstract sealed class Node permits Node.AnyOf, Node.Obj, Node.Arr, Node.Str, Nod
         }
     }
 
-    /** Any JSON string. */
+    /**
+     * A JSON string of at least {@code minLength} and at most {@code maxLength} characters (-1: no bound), counted
+     * as JSON Schema counts them, in code points: a character written as UTF-8 or as an escape is one. A bounded
+     * string writes no {@code \}{@code u} escape of a surrogate (a pair would count as two), so none of its escapes
+     * opens with {@code d}: those characters are written as UTF-8.
+     */
     static final class Str extends Node {
-        static final Str ANY = new Str();
+        static final Str ANY = new Str(0, -1);
+        final int minLength;
+        final int maxLength;
 
-        private Str() {
+        Str(int minLength, int maxLength) {
+            this.minLength = minLength;
+            this.maxLength = maxLength;
+        }
+
+        boolean bounded() {
+            return this != ANY;
+        }
+
+        /** The count past which only the bounds matter: characters beyond it are not told apart. */
+        int cap() {
+            return Math.max(minLength, maxLength);
         }
     }
 
-    /** A JSON number, or with {@code integer} one without fraction or exponent. */
+    /**
+     * A JSON number, or with {@code integer} one without fraction or exponent; with {@code bounds}, one within them
+     * and written without an exponent.
+     */
     static final class Num extends Node {
-        static final Num NUMBER = new Num(false);
-        static final Num INTEGER = new Num(true);
+        static final Num NUMBER = new Num(false, null);
+        static final Num INTEGER = new Num(true, null);
         final boolean integer;
+        final NumberBounds bounds;
 
-        private Num(boolean integer) {
+        Num(boolean integer, NumberBounds bounds) {
             this.integer = integer;
+            this.bounds = bounds;
         }
     }
 

@@ -3,6 +3,7 @@ package io.flexiserve.structured;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -12,11 +13,13 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Compiles a JSON Schema into the {@link Node} graph the matcher walks: what OpenAI's strict structured outputs
- * accept ({@code type} and type arrays, objects with {@code properties}, {@code required} and
- * {@code additionalProperties}, arrays with {@code items}, {@code minItems} and {@code maxItems}, {@code enum},
- * {@code const}, {@code anyOf}, {@code $defs} and local {@code $ref}, recursion included). A keyword that would
- * constrain the value in a way the grammar does not enforce is refused with its path, never ignored.
+ * Compiles a JSON Schema into the {@link Node} graph the matcher walks: {@code type} and type arrays, objects with
+ * {@code properties}, {@code required} and {@code additionalProperties}, arrays with {@code items}, {@code minItems}
+ * and {@code maxItems}, strings with {@code minLength} and {@code maxLength}, numbers with {@code minimum},
+ * {@code maximum}, {@code exclusiveMinimum} and {@code exclusiveMaximum} ({@link NumberBounds}), {@code enum},
+ * {@code const}, {@code anyOf}, {@code $defs} and local {@code $ref}, recursion included. A keyword that would
+ * constrain the value in a way the grammar does not enforce ({@code pattern}, {@code format}, {@code multipleOf},
+ * ...) is refused with its path, never ignored.
  *
  * <p>Objects are written with their declared properties in declared order (what a strict schema describes; keys
  * that {@code additionalProperties} would allow beside declared ones are never generated, which always validates).
@@ -27,7 +30,14 @@ final class SchemaCompiler {
     private static final Set<String> ANNOTATIONS = Set.of("title", "description", "default", "examples", "$comment",
             "$schema", "$id", "deprecated", "readOnly", "writeOnly", "strict", "$anchor");
     private static final Set<String> HANDLED = Set.of("type", "properties", "required", "additionalProperties", "items",
-            "minItems", "maxItems", "enum", "const", "anyOf", "$defs", "definitions", "$ref", "oneOf");
+            "minItems", "maxItems", "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+            "enum", "const", "anyOf", "$defs", "definitions", "$ref", "oneOf");
+    /** Keywords that constrain one kind of value: beside a list of values or options they are refused. */
+    private static final List<String> KIND_KEYWORDS = List.of("properties", "required", "additionalProperties", "items",
+            "minItems", "maxItems", "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum");
+    private static final List<String> STRING_KEYWORDS = List.of("minLength", "maxLength");
+    private static final List<String> NUMBER_KEYWORDS = List.of("minimum", "maximum", "exclusiveMinimum",
+            "exclusiveMaximum");
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final JsonNode root;
@@ -122,8 +132,9 @@ final class SchemaCompiler {
             if (s.has("const") && s.has("enum") && !containsValue(s.get("enum"), s.get("const"))) {
                 throw new SchemaException(path, "const", "the 'const' value is not one of 'enum': no value is allowed");
             } // both, agreeing (Pydantic writes a one-value Literal so): the const
-            for (String sibling : List.of("anyOf", "oneOf", "properties", "required",
-                    "additionalProperties", "items", "minItems", "maxItems")) {
+            List<String> siblings = new ArrayList<>(List.of("anyOf", "oneOf"));
+            siblings.addAll(KIND_KEYWORDS);
+            for (String sibling : siblings) {
                 if (!sibling.equals(listed) && s.has(sibling)) {
                     throw new SchemaException(path, listed, "'" + listed + "' beside '" + sibling + "' is not supported;"
                             + " list only the values that the other keywords allow");
@@ -134,8 +145,9 @@ final class SchemaCompiler {
         }
         String union = s.has("anyOf") ? "anyOf" : s.has("oneOf") ? "oneOf" : null;
         if (union != null) {
-            for (String sibling : List.of("oneOf", "type", "properties", "required", "additionalProperties", "items",
-                    "minItems", "maxItems")) {
+            List<String> siblings = new ArrayList<>(List.of("oneOf", "type"));
+            siblings.addAll(KIND_KEYWORDS);
+            for (String sibling : siblings) {
                 if (!sibling.equals(union) && s.has(sibling)) {
                     throw new SchemaException(path, union, "'" + union + "' beside '" + sibling + "' is not supported;"
                             + " put the shared constraints into each option");
@@ -230,6 +242,12 @@ final class SchemaCompiler {
             if (s.has("items") || s.has("minItems") || s.has("maxItems")) {
                 return array(s, path);
             }
+            if (STRING_KEYWORDS.stream().anyMatch(s::has)) {
+                return string(s, path);
+            }
+            if (NUMBER_KEYWORDS.stream().anyMatch(s::has)) {
+                return number(s, false, path);
+            }
             return Node.anyValue();
         }
         if (type.isArray()) {
@@ -249,9 +267,9 @@ final class SchemaCompiler {
         return switch (type) {
             case "object" -> object(s, path);
             case "array" -> array(s, path);
-            case "string" -> Node.Str.ANY;
-            case "number" -> Node.Num.NUMBER;
-            case "integer" -> Node.Num.INTEGER;
+            case "string" -> string(s, path);
+            case "number" -> number(s, false, path);
+            case "integer" -> number(s, true, path);
             case "boolean" -> new Node.AnyOf(List.of(Node.Literal.TRUE, Node.Literal.FALSE));
             case "null" -> Node.Literal.NULL;
             default -> throw new SchemaException(path, "type", "unknown type '" + type + "'");
@@ -293,6 +311,76 @@ final class SchemaCompiler {
             throw new SchemaException(path, "maxItems", "'maxItems' " + max + " is below 'minItems' " + min);
         }
         return new Node.Arr(item, min, max);
+    }
+
+    private static Node string(JsonNode s, String path) {
+        int min = bound(s, "minLength", 0, path);
+        int max = bound(s, "maxLength", -1, path);
+        if (max >= 0 && max < min) {
+            throw new SchemaException(path, "maxLength", "'maxLength' " + max + " is below 'minLength' " + min);
+        }
+        return min == 0 && max < 0 ? Node.Str.ANY : new Node.Str(min, max);
+    }
+
+    /**
+     * A number or integer within its bounds: {@code minimum}, {@code exclusiveMinimum} (a number, or as in draft 4 a
+     * boolean making {@code minimum} exclusive), the stricter of the two when both are numbers; the same above.
+     */
+    private static Node number(JsonNode s, boolean integer, String path) {
+        Bound low = end(s, "minimum", "exclusiveMinimum", path, 1);
+        Bound high = end(s, "maximum", "exclusiveMaximum", path, -1);
+        if (low == null && high == null) {
+            return integer ? Node.Num.INTEGER : Node.Num.NUMBER;
+        }
+        NumberBounds bounds = NumberBounds.of(low == null ? null : low.value, low != null && low.open,
+                high == null ? null : high.value, high != null && high.open, integer);
+        boolean writable = "-0123456789".chars().anyMatch(c -> bounds.reachable(String.valueOf((char) c),
+                c == '-' ? Frame.Num.SIGN : c == '0' ? Frame.Num.ZERO : Frame.Num.INT, integer));
+        if (!writable) {
+            throw new SchemaException(path, high != null ? high.keyword : low.keyword, "no " + (integer ? "integer"
+                    : "number") + " within the bounds can be written without an exponent in at most "
+                    + Frame.Num.MAX_DIGITS + " digits before the point and as many after it");
+        }
+        return new Node.Num(integer, bounds);
+    }
+
+    private record Bound(BigDecimal value, boolean open, String keyword) {
+    }
+
+    /**
+     * One end of a number's bounds ({@code sign} 1: the lower, whose larger value is stricter; -1: the upper), or
+     * null when none is given.
+     */
+    private static Bound end(JsonNode s, String inclusive, String exclusive, String path, int sign) {
+        JsonNode in = s.get(inclusive);
+        JsonNode ex = s.get(exclusive);
+        Bound bound = null;
+        if (in != null) {
+            bound = new Bound(decimal(in, inclusive, path), ex != null && ex.isBoolean() && ex.asBoolean(), inclusive);
+        } else if (ex != null && ex.isBoolean()) {
+            if (ex.asBoolean()) {
+                throw new SchemaException(path, exclusive, "'" + exclusive + "': true needs '" + inclusive + "' beside it");
+            }
+        }
+        if (ex != null && !ex.isBoolean()) {
+            Bound strict = new Bound(decimal(ex, exclusive, path), true, exclusive);
+            if (bound == null || strict.value.compareTo(bound.value) * sign >= 0) {
+                bound = strict;
+            }
+        }
+        return bound;
+    }
+
+    private static BigDecimal decimal(JsonNode v, String keyword, String path) {
+        if (!v.isNumber()) {
+            throw new SchemaException(path, keyword, "'" + keyword + "' must be a number");
+        }
+        BigDecimal value = v.decimalValue();
+        if (value.stripTrailingZeros().scale() > NumberBounds.FRACTION_DIGITS) {
+            throw new SchemaException(path, keyword, "'" + keyword + "' may have at most " + NumberBounds.FRACTION_DIGITS
+                    + " digits after the point");
+        }
+        return value;
     }
 
     private static int bound(JsonNode s, String keyword, int absent, String path) {

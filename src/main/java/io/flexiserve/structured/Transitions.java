@@ -54,11 +54,14 @@ final class Transitions {
             out.add(new Stack(new Frame.Obj(o, Frame.Obj.AFTER_OPEN, 0, 0), below));
         } else if (node instanceof Node.Arr a && b == '[') {
             out.add(new Stack(new Frame.Arr(a, Frame.Arr.AFTER_OPEN, 0, 0), below));
-        } else if (node instanceof Node.Str && b == '"') {
-            out.add(new Stack(Frame.Str.PLAIN, below));
+        } else if (node instanceof Node.Str str && b == '"') {
+            out.add(new Stack(Frame.Str.open(str), below));
         } else if (node instanceof Node.Num n && (b == '-' || b >= '0' && b <= '9')) {
             int state = b == '-' ? Frame.Num.SIGN : b == '0' ? Frame.Num.ZERO : Frame.Num.INT;
-            out.add(new Stack(new Frame.Num(n.integer, state, b == '-' ? 0 : 1), below));
+            String text = n.bounds == null ? null : String.valueOf((char) b);
+            if (text == null || n.bounds.reachable(text, state, n.integer)) {
+                out.add(new Stack(new Frame.Num(n, state, b == '-' ? 0 : 1, text), below));
+            }
         } else if (node instanceof Node.Literal l && b == (l.bytes[0] & 0xff)) {
             out.add(l.bytes.length == 1 ? below : new Stack(new Frame.Lit(l.bytes, 1), below));
         } else if (node instanceof Node.Text t && b != t.notFirst && !whitespace(b)) {
@@ -180,42 +183,50 @@ final class Transitions {
     private static void string(Frame.Str str, Stack s, int b, List<Stack> out) {
         if (str.escape()) {
             if (b == 'u') {
-                out.add(s.with(Frame.Str.hex(4)));
+                out.add(s.with(str.to(Frame.Str.hex(4))));
             } else if ("\"\\/bfnrt".indexOf(b) >= 0) {
-                out.add(s.with(Frame.Str.PLAIN));
+                out.add(s.with(str.to(Frame.Str.PLAIN)));
             }
         } else if (str.hex() > 0) {
-            if (b >= '0' && b <= '9' || b >= 'a' && b <= 'f' || b >= 'A' && b <= 'F') {
-                out.add(s.with(Frame.Str.hex(str.hex() - 1)));
+            boolean surrogate = str.hex() == 4 && (b == 'd' || b == 'D'); // escapes of U+D000-U+DFFF, surrogates among them
+            if ((b >= '0' && b <= '9' || b >= 'a' && b <= 'f' || b >= 'A' && b <= 'F')
+                    && !(surrogate && str.node().bounded())) {
+                out.add(s.with(str.to(Frame.Str.hex(str.hex() - 1))));
             }
         } else if (str.cont() > 0) {
             if (b >= str.lo() && b <= str.hi()) {
-                out.add(s.with(Frame.Str.cont(str.cont() - 1)));
+                out.add(s.with(str.to(Frame.Str.cont(str.cont() - 1))));
             }
         } else if (b == '"') {
-            out.add(s.below);
+            if (str.mayClose()) {
+                out.add(s.below);
+            }
+        } else if (!str.roomForOne()) {
+            return; // maxLength reached: only the closing quote
         } else if (b == '\\') {
-            out.add(s.with(Frame.Str.ESCAPE));
+            out.add(s.with(str.begun(Frame.Str.ESCAPE)));
         } else if (b >= 0x20 && b < 0x80) {
-            out.add(s);
+            out.add(str.node().bounded() ? s.with(str.begun(Frame.Str.PLAIN)) : s);
         } else if (b >= 0xC2 && b <= 0xDF) {
-            out.add(s.with(Frame.Str.cont(1)));
+            out.add(s.with(str.begun(Frame.Str.cont(1))));
         } else if (b >= 0xE0 && b <= 0xEF) {
-            out.add(s.with(b == 0xE0 ? Frame.Str.AFTER_E0 : b == 0xED ? Frame.Str.AFTER_ED : Frame.Str.cont(2)));
+            out.add(s.with(str.begun(b == 0xE0 ? Frame.Str.AFTER_E0 : b == 0xED ? Frame.Str.AFTER_ED : Frame.Str.cont(2))));
         } else if (b >= 0xF0 && b <= 0xF4) {
-            out.add(s.with(b == 0xF0 ? Frame.Str.AFTER_F0 : b == 0xF4 ? Frame.Str.AFTER_F4 : Frame.Str.cont(3)));
+            out.add(s.with(str.begun(b == 0xF0 ? Frame.Str.AFTER_F0 : b == 0xF4 ? Frame.Str.AFTER_F4 : Frame.Str.cont(3))));
         }
     }
 
     private static void number(Frame.Num n, Stack s, int b, List<Stack> out) {
         boolean digit = b >= '0' && b <= '9';
-        boolean fraction = !n.integer();
+        NumberBounds bounds = n.node().bounds;
+        boolean fraction = !n.node().integer;
+        boolean exponent = fraction && bounds == null && (b == 'e' || b == 'E'); // bounded numbers have none
         int next = switch (n.state()) {
             case Frame.Num.SIGN -> b == '0' ? Frame.Num.ZERO : digit ? Frame.Num.INT : -1;
-            case Frame.Num.ZERO -> fraction && b == '.' ? Frame.Num.DOT : fraction && (b == 'e' || b == 'E') ? Frame.Num.EXP : -1;
+            case Frame.Num.ZERO -> fraction && b == '.' ? Frame.Num.DOT : exponent ? Frame.Num.EXP : -1;
             case Frame.Num.INT, Frame.Num.FRACTION -> digit && n.digits() < Frame.Num.MAX_DIGITS ? n.state()
                     : fraction && n.state() == Frame.Num.INT && b == '.' ? Frame.Num.DOT
-                    : fraction && (b == 'e' || b == 'E') ? Frame.Num.EXP : -1;
+                    : exponent ? Frame.Num.EXP : -1;
             case Frame.Num.DOT -> digit ? Frame.Num.FRACTION : -1;
             case Frame.Num.EXP -> b == '+' || b == '-' ? Frame.Num.EXP_SIGN : digit ? Frame.Num.EXP_DIGITS : -1;
             case Frame.Num.EXP_SIGN -> digit ? Frame.Num.EXP_DIGITS : -1;
@@ -223,7 +234,10 @@ final class Transitions {
         };
         if (next >= 0) {
             int digits = next == n.state() ? n.digits() + 1 : digit ? 1 : 0;
-            out.add(s.with(new Frame.Num(n.integer(), next, digits)));
+            String text = bounds == null ? null : n.text() + (char) b;
+            if (text == null || bounds.reachable(text, next, n.node().integer)) {
+                out.add(s.with(new Frame.Num(n.node(), next, digits, text)));
+            }
         }
         if (n.mayEnd()) {
             step(s.below, b, out); // the number ends here; the byte belongs to what follows it

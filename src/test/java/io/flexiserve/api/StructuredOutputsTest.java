@@ -106,6 +106,29 @@ class StructuredOutputsTest {
     }
 
     @Test
+    void lengthAndNumberBoundsHoldInEveryChoice() throws Exception {
+        String schema = """
+                {"type": "object", "properties": {
+                  "code": {"type": "string", "minLength": 2, "maxLength": 4},
+                  "age": {"type": "integer", "minimum": 18, "exclusiveMaximum": 130},
+                  "ratio": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+                  "tags": {"type": "array", "items": {"type": "string", "maxLength": 3}, "maxItems": 2}},
+                 "required": ["code", "age", "ratio", "tags"], "additionalProperties": false}
+                """;
+        JsonNode body = chat(Map.of("n", 3, "temperature", 1.0, "seed", 11, "max_tokens", 3000,
+                "response_format", jsonSchema("bounded", schema)));
+        int valid = 0;
+        for (JsonNode choice : body.get("choices")) {
+            if (!choice.get("finish_reason").asText().equals("length")) {
+                assertEquals("stop", choice.get("finish_reason").asText());
+                validate(schema, choice.at("/message/content").asText());
+                valid++;
+            }
+        }
+        assertTrue(valid >= 2, "most bounded values end within 3000 tokens: " + body);
+    }
+
+    @Test
     void stopStringsNeverCutAStructuredValue() throws Exception {
         String schema = "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"array\",\"items\":{\"enum\":[\"x,y\",1]},"
                 + "\"minItems\":2,\"maxItems\":4}},\"required\":[\"a\"],\"additionalProperties\":false}";

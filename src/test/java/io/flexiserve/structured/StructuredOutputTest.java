@@ -71,6 +71,21 @@ class StructuredOutputTest {
             {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "integer"}}}
             """;
 
+    static final String BOUNDED = """
+            {"type": "object", "properties": {
+              "code": {"type": "string", "minLength": 2, "maxLength": 4},
+              "none": {"type": "string", "maxLength": 0},
+              "word": {"type": ["string", "null"], "minLength": 3},
+              "age": {"type": "integer", "minimum": 18, "exclusiveMaximum": 130},
+              "delta": {"type": "integer", "minimum": -5, "maximum": -2},
+              "ratio": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+              "celsius": {"type": "number", "minimum": -273.15, "maximum": 1e3},
+              "big": {"type": "integer", "minimum": 1000000},
+              "tags": {"type": "array", "items": {"type": "string", "maxLength": 3}, "maxItems": 3}},
+             "required": ["code", "none", "word", "age", "delta", "ratio", "celsius", "big", "tags"],
+             "additionalProperties": false}
+            """;
+
     static Tokenizer tokenizer;
     static TokenVocabulary vocabulary;
 
@@ -86,7 +101,7 @@ class StructuredOutputTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {PERSON, TREE, OPTIONAL, ANY_OF, MAP, "{\"type\": \"object\"}", "true"})
+    @ValueSource(strings = {PERSON, TREE, OPTIONAL, ANY_OF, MAP, BOUNDED, "{\"type\": \"object\"}", "true"})
     void whateverTheLogitsTheOutputParsesAndValidates(String schemaText) throws Exception {
         JsonNode schema = JSON.readTree(schemaText);
         Grammar grammar = Grammar.jsonSchema(schema, vocabulary);
@@ -328,7 +343,18 @@ class StructuredOutputTest {
         for (Bad bad : List.of(
                 new Bad("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\",\"pattern\":\"^a\"}}}", "pattern",
                         "#/properties/a"),
-                new Bad("{\"type\":\"array\",\"items\":{\"type\":\"integer\",\"minimum\":3}}", "minimum", "#/items"),
+                new Bad("{\"type\":\"array\",\"items\":{\"type\":\"integer\",\"multipleOf\":3}}", "multipleOf", "#/items"),
+                new Bad("{\"type\":\"string\",\"format\":\"date-time\"}", "format", "#"),
+                new Bad("{\"type\":\"string\",\"minLength\":3,\"maxLength\":2}", "maxLength", "#"),
+                new Bad("{\"type\":\"string\",\"minLength\":-1}", "minLength", "#"),
+                new Bad("{\"type\":\"integer\",\"minimum\":1.5,\"maximum\":1.9}", "maximum", "#"),
+                new Bad("{\"type\":\"number\",\"minimum\":2,\"exclusiveMaximum\":2}", "exclusiveMaximum", "#"),
+                new Bad("{\"type\":\"integer\",\"minimum\":1e20}", "minimum", "#"),
+                new Bad("{\"type\":\"number\",\"minimum\":0.0000000000001}", "minimum", "#"),
+                new Bad("{\"type\":\"number\",\"minimum\":\"3\"}", "minimum", "#"),
+                new Bad("{\"type\":\"integer\",\"exclusiveMinimum\":true}", "exclusiveMinimum", "#"),
+                new Bad("{\"enum\":[\"ab\"],\"minLength\":1}", "enum", "#"),
+                new Bad("{\"anyOf\":[{\"type\":\"integer\"}],\"minimum\":1}", "anyOf", "#"),
                 new Bad("{\"type\":\"strange\"}", "type", "#"),
                 new Bad("{\"$ref\":\"#/$defs/missing\"}", "$ref", "#/$defs/missing"),
                 new Bad("{\"$ref\":\"http://example.com/s.json\"}", "$ref", "http://example.com/s.json"),
