@@ -33,22 +33,27 @@ sealed interface Frame {
     /**
      * Inside a string of {@code node}: {@code cont} UTF-8 continuation bytes still due (the next one in
      * {@code [lo, hi]}, which excludes overlong forms, surrogates and code points past U+10FFFF), {@code hex} digits
-     * of a {@code \}{@code u} escape still due, or just after a backslash; {@code count} characters begun (a bounded
-     * string's only: saturated at {@link Node.Str#cap}). An unbounded string's frames are interned: a plain
-     * character leaves the stack as it is.
+     * of a {@code \}{@code u} escape still due, or just after a backslash. A constrained string's frames also hold
+     * {@code count}, the characters begun (saturated at {@link Node.Str#cap}), and, with a pattern, {@code at}, the
+     * pattern's state after the characters completed, and {@code cp}, the bits of the character under way. An
+     * unconstrained string's frames are interned: a plain character leaves the stack as it is.
      */
-    record Str(int cont, int hex, boolean escape, int lo, int hi, Node.Str node, int count) implements Frame {
-        static final Str PLAIN = new Str(0, 0, false, 0x80, 0xBF, Node.Str.ANY, 0);
-        static final Str ESCAPE = new Str(0, 0, true, 0x80, 0xBF, Node.Str.ANY, 0);
-        static final Str AFTER_E0 = new Str(2, 0, false, 0xA0, 0xBF, Node.Str.ANY, 0);
-        static final Str AFTER_ED = new Str(2, 0, false, 0x80, 0x9F, Node.Str.ANY, 0);
-        static final Str AFTER_F0 = new Str(3, 0, false, 0x90, 0xBF, Node.Str.ANY, 0);
-        static final Str AFTER_F4 = new Str(3, 0, false, 0x80, 0x8F, Node.Str.ANY, 0);
-        private static final Str[] CONT = {PLAIN, new Str(1, 0, false, 0x80, 0xBF, Node.Str.ANY, 0),
-            new Str(2, 0, false, 0x80, 0xBF, Node.Str.ANY, 0), new Str(3, 0, false, 0x80, 0xBF, Node.Str.ANY, 0)};
-        private static final Str[] HEX = {PLAIN, new Str(0, 1, false, 0x80, 0xBF, Node.Str.ANY, 0),
-            new Str(0, 2, false, 0x80, 0xBF, Node.Str.ANY, 0), new Str(0, 3, false, 0x80, 0xBF, Node.Str.ANY, 0),
-            new Str(0, 4, false, 0x80, 0xBF, Node.Str.ANY, 0)};
+    record Str(int cont, int hex, boolean escape, int lo, int hi, Node.Str node, int count, int at, int cp)
+            implements Frame {
+        static final Str PLAIN = syntax(0, 0, false, 0x80, 0xBF);
+        static final Str ESCAPE = syntax(0, 0, true, 0x80, 0xBF);
+        static final Str AFTER_E0 = syntax(2, 0, false, 0xA0, 0xBF);
+        static final Str AFTER_ED = syntax(2, 0, false, 0x80, 0x9F);
+        static final Str AFTER_F0 = syntax(3, 0, false, 0x90, 0xBF);
+        static final Str AFTER_F4 = syntax(3, 0, false, 0x80, 0x8F);
+        private static final Str[] CONT = {PLAIN, syntax(1, 0, false, 0x80, 0xBF), syntax(2, 0, false, 0x80, 0xBF),
+            syntax(3, 0, false, 0x80, 0xBF)};
+        private static final Str[] HEX = {PLAIN, syntax(0, 1, false, 0x80, 0xBF), syntax(0, 2, false, 0x80, 0xBF),
+            syntax(0, 3, false, 0x80, 0xBF), syntax(0, 4, false, 0x80, 0xBF)};
+
+        private static Str syntax(int cont, int hex, boolean escape, int lo, int hi) {
+            return new Str(cont, hex, escape, lo, hi, Node.Str.ANY, 0, 0, 0);
+        }
 
         static Str cont(int n) {
             return CONT[n];
@@ -60,17 +65,51 @@ sealed interface Frame {
 
         /** The frame after a string of {@code node} opens. */
         static Str open(Node.Str node) {
-            return node.bounded() ? PLAIN.of(node, 0) : PLAIN;
+            return node.constrained()
+                    ? new Str(0, 0, false, 0x80, 0xBF, node, 0, node.pattern == null ? 0 : node.pattern.start(), 0)
+                    : PLAIN;
         }
 
-        /** This string in the syntax state of {@code syntax} (an interned frame), its characters counted as before. */
-        Str to(Str syntax) {
-            return node.bounded() ? syntax.of(node, count) : syntax;
+        /**
+         * This string after one more byte, in the syntax state of {@code syntax} (an interned frame): with a
+         * character {@code begun}, and {@code done}, when not -1, the code point that the byte completed, else
+         * {@code partial} the bits so far of the one under way. Null when the pattern cannot take that character.
+         */
+        Str next(Str syntax, boolean begun, int done, int partial) {
+            if (!node.constrained()) {
+                return syntax;
+            }
+            int state = at;
+            if (node.pattern != null && done >= 0) {
+                state = node.pattern.step(at, done);
+                if (state < 0) {
+                    return null;
+                }
+            } else if (node.pattern != null && !syntax.canComplete(node.pattern, at, partial)) {
+                return null; // no character this one can still become may come: a dead end
+            }
+            return new Str(syntax.cont, syntax.hex, syntax.escape, syntax.lo, syntax.hi, node,
+                    begun ? Math.min(count + 1, node.cap()) : count, state,
+                    node.pattern == null || done >= 0 ? 0 : partial);
         }
 
-        /** This string with one more character begun, in the syntax state of {@code syntax}. */
-        Str begun(Str syntax) {
-            return node.bounded() ? syntax.of(node, Math.min(count + 1, node.cap())) : syntax;
+        /**
+         * Whether, in this syntax state with {@code partial} bits of a character under way, the character can still
+         * become one that {@code pattern} takes after {@code at}: the code points its next bytes can complete (a
+         * UTF-8 continuation in {@code [lo, hi]}, then any; hex digits), or after a backslash any that an escape
+         * writes (a constrained string's escapes stay below U+D000 or between U+E000 and U+FFFF).
+         */
+        private boolean canComplete(StringPattern pattern, int at, int partial) {
+            if (escape) {
+                return pattern.anyIn(at, 0, 0xCFFF) || pattern.anyIn(at, 0xE000, 0xFFFF);
+            }
+            if (hex > 0) {
+                int below = 4 * hex;
+                return pattern.anyIn(at, partial << below, partial << below | (1 << below) - 1);
+            }
+            int below = 6 * (cont - 1); // bits of the continuations after the next one
+            int high = partial << 6 * cont;
+            return pattern.anyIn(at, high | (lo - 0x80) << below, high | (hi - 0x80) << below | (1 << below) - 1);
         }
 
         /** Whether another character may begin. */
@@ -78,13 +117,9 @@ sealed interface Frame {
             return node.maxLength < 0 || count < node.maxLength;
         }
 
-        /** Whether the closing quote may come. */
+        /** Whether the closing quote may come: enough characters, and the pattern matched. */
         boolean mayClose() {
-            return count >= node.minLength;
-        }
-
-        private Str of(Node.Str n, int c) {
-            return new Str(cont, hex, escape, lo, hi, n, c);
+            return count >= node.minLength && (node.pattern == null || node.pattern.matches(at));
         }
     }
 

@@ -65,22 +65,26 @@ abstract sealed class Node permits Node.AnyOf, Node.Obj, Node.Arr, Node.Str, Nod
     }
 
     /**
-     * A JSON string of at least {@code minLength} and at most {@code maxLength} characters (-1: no bound), counted
-     * as JSON Schema counts them, in code points: a character written as UTF-8 or as an escape is one. A bounded
-     * string writes no {@code \}{@code u} escape of a surrogate (a pair would count as two), so none of its escapes
-     * opens with {@code d}: those characters are written as UTF-8.
+     * A JSON string of at least {@code minLength} and at most {@code maxLength} characters (-1: no bound), or one
+     * that {@code pattern} matches (null: none), its characters counted as JSON Schema counts them, in code points:
+     * a character written as UTF-8 or as an escape is one. A constrained string writes no {@code \}{@code u} escape
+     * of a surrogate (a pair would be two characters), so none of its escapes opens with {@code d}: those characters
+     * are written as UTF-8.
      */
     static final class Str extends Node {
-        static final Str ANY = new Str(0, -1);
+        static final Str ANY = new Str(0, -1, null);
         final int minLength;
         final int maxLength;
+        final StringPattern pattern;
 
-        Str(int minLength, int maxLength) {
+        Str(int minLength, int maxLength, StringPattern pattern) {
             this.minLength = minLength;
             this.maxLength = maxLength;
+            this.pattern = pattern;
         }
 
-        boolean bounded() {
+        /** Whether the string has bounds or a pattern: its frames count its characters or follow the pattern. */
+        boolean constrained() {
             return this != ANY;
         }
 

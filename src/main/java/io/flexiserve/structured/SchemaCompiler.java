@@ -15,11 +15,12 @@ import java.util.Set;
 /**
  * Compiles a JSON Schema into the {@link Node} graph the matcher walks: {@code type} and type arrays, objects with
  * {@code properties}, {@code required} and {@code additionalProperties}, arrays with {@code items}, {@code minItems}
- * and {@code maxItems}, strings with {@code minLength} and {@code maxLength}, numbers with {@code minimum},
+ * and {@code maxItems}, strings with {@code minLength} and {@code maxLength} or a {@code pattern} or a {@code format}
+ * ({@link StringPattern}, {@link StringFormats}), numbers with {@code minimum},
  * {@code maximum}, {@code exclusiveMinimum} and {@code exclusiveMaximum} ({@link NumberBounds}), {@code enum},
  * {@code const}, {@code anyOf}, {@code $defs} and local {@code $ref}, recursion included. A keyword that would
- * constrain the value in a way the grammar does not enforce ({@code pattern}, {@code format}, {@code multipleOf},
- * ...) is refused with its path, never ignored.
+ * constrain the value in a way the grammar does not enforce ({@code multipleOf}, {@code uniqueItems},
+ * {@code minProperties}, ...) is refused with its path, never ignored.
  *
  * <p>Objects are written with their declared properties in declared order (what a strict schema describes; keys
  * that {@code additionalProperties} would allow beside declared ones are never generated, which always validates).
@@ -30,12 +31,13 @@ final class SchemaCompiler {
     private static final Set<String> ANNOTATIONS = Set.of("title", "description", "default", "examples", "$comment",
             "$schema", "$id", "deprecated", "readOnly", "writeOnly", "strict", "$anchor");
     private static final Set<String> HANDLED = Set.of("type", "properties", "required", "additionalProperties", "items",
-            "minItems", "maxItems", "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
-            "enum", "const", "anyOf", "$defs", "definitions", "$ref", "oneOf");
+            "minItems", "maxItems", "minLength", "maxLength", "pattern", "format", "minimum", "maximum", "exclusiveMinimum",
+            "exclusiveMaximum", "enum", "const", "anyOf", "$defs", "definitions", "$ref", "oneOf");
     /** Keywords that constrain one kind of value: beside a list of values or options they are refused. */
     private static final List<String> KIND_KEYWORDS = List.of("properties", "required", "additionalProperties", "items",
-            "minItems", "maxItems", "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum");
-    private static final List<String> STRING_KEYWORDS = List.of("minLength", "maxLength");
+            "minItems", "maxItems", "minLength", "maxLength", "pattern", "format", "minimum", "maximum",
+            "exclusiveMinimum", "exclusiveMaximum");
+    private static final List<String> STRING_KEYWORDS = List.of("minLength", "maxLength", "pattern", "format");
     private static final List<String> NUMBER_KEYWORDS = List.of("minimum", "maximum", "exclusiveMinimum",
             "exclusiveMaximum");
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -313,13 +315,49 @@ final class SchemaCompiler {
         return new Node.Arr(item, min, max);
     }
 
+    /**
+     * A string within its length bounds, or one its {@code pattern} or {@code format} matches: one of the three
+     * kinds of constraint only, since together they could leave an output with no way to end (a pattern that needs
+     * more characters than maxLength allows).
+     */
     private static Node string(JsonNode s, String path) {
         int min = bound(s, "minLength", 0, path);
         int max = bound(s, "maxLength", -1, path);
         if (max >= 0 && max < min) {
             throw new SchemaException(path, "maxLength", "'maxLength' " + max + " is below 'minLength' " + min);
         }
-        return min == 0 && max < 0 ? Node.Str.ANY : new Node.Str(min, max);
+        List<String> kinds = new ArrayList<>();
+        for (String k : List.of("pattern", "format")) {
+            if (s.has(k)) {
+                kinds.add(k);
+            }
+        }
+        if (min > 0 || max >= 0) {
+            kinds.add(0, s.has("minLength") ? "minLength" : "maxLength");
+        }
+        if (kinds.size() > 1) {
+            throw new SchemaException(path, kinds.get(1), "'" + kinds.get(1) + "' beside '" + kinds.get(0) + "' is not"
+                    + " supported: write the length into the pattern (as in \"^[a-z]{2,8}$\")");
+        }
+        if (s.has("pattern")) {
+            if (!s.get("pattern").isTextual()) {
+                throw new SchemaException(path, "pattern", "'pattern' must be a string");
+            }
+            try {
+                return new Node.Str(0, -1, StringPattern.compile(s.get("pattern").asText()));
+            } catch (IllegalArgumentException e) {
+                throw new SchemaException(path, "pattern", "'pattern': " + e.getMessage());
+            }
+        }
+        if (s.has("format")) {
+            StringPattern format = StringFormats.pattern(s.get("format").asText());
+            if (format == null) {
+                throw new SchemaException(path, "format", "'format' " + s.get("format") + " is not supported; supported: "
+                        + String.join(", ", StringFormats.names()));
+            }
+            return new Node.Str(0, -1, format);
+        }
+        return min == 0 && max < 0 ? Node.Str.ANY : new Node.Str(min, max, null);
     }
 
     /**

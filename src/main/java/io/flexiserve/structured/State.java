@@ -75,6 +75,18 @@ final class State {
         return stacks.length == 1 && stacks[0].top == Frame.Str.PLAIN;
     }
 
+    /**
+     * The frame of the string the output is inside when it is one whose length is bounded (no pattern), with no escape
+     * or character under way (one reading only); else null.
+     */
+    Frame.Str inLengthBoundedString() {
+        if (stacks.length == 1 && stacks[0].top instanceof Frame.Str str && str.node().constrained()
+                && str.node().pattern == null && str.cont() == 0 && str.hex() == 0 && !str.escape()) {
+            return str;
+        }
+        return null;
+    }
+
     /** Whether every byte and the end are allowed from here on (free text): no mask is needed. */
     boolean unconstrained() {
         return stacks.length == 1 && stacks[0].top instanceof Frame.Text;

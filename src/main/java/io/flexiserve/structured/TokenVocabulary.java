@@ -40,6 +40,7 @@ public final class TokenVocabulary {
     private final Sorted all;
     private final Sorted quoted;        // the tokens with a '"' in them
     private final long[] stringContent; // the tokens that, from inside a string, stay inside it
+    private volatile int[] lengthInString; // per such token: the characters it begins in a length-bounded string
 
     private TokenVocabulary(int size, byte[][] byId, int[] sortedIds) {
         this.size = size;
@@ -93,6 +94,22 @@ public final class TokenVocabulary {
             walk(quoted, state, mask);
             return mask;
         }
+        Frame.Str bounded = state.inLengthBoundedString();
+        if (bounded != null) { // the tokens that stay inside and fit what maxLength leaves, then those with a quote
+            long[] mask = new long[words()];
+            int room = bounded.node().maxLength < 0 ? Integer.MAX_VALUE : bounded.node().maxLength - bounded.count();
+            int[] lengths = lengthInString();
+            for (int w = 0; w < stringContent.length; w++) {
+                for (long bits = stringContent[w]; bits != 0; bits &= bits - 1) {
+                    int id = w << 6 | Long.numberOfTrailingZeros(bits);
+                    if (lengths[id] >= 0 && lengths[id] <= room) {
+                        mask[w] |= 1L << id;
+                    }
+                }
+            }
+            walk(quoted, state, mask);
+            return mask;
+        }
         long[] mask = new long[words()];
         walk(all, state, mask);
         return mask;
@@ -123,6 +140,37 @@ public final class TokenVocabulary {
                 mask[tokens.ids[i] >>> 6] |= 1L << tokens.ids[i];
             }
         }
+    }
+
+    /**
+     * For each token that stays inside a string: the characters it begins there when the string's length is bounded
+     * (the frames count them), or -1 when such a string refuses it (an escape opening with {@code d}). Found once.
+     */
+    private int[] lengthInString() {
+        int[] lengths = lengthInString;
+        if (lengths == null) {
+            Node.Str unbounded = new Node.Str(0, Integer.MAX_VALUE, null); // counts every character, refuses nothing else
+            Stack inString = new Stack(Frame.Str.open(unbounded), new Stack(new Frame.Root(null, true, 0), null));
+            lengths = new int[size];
+            List<Stack> out = new ArrayList<>(1);
+            for (int w = 0; w < stringContent.length; w++) {
+                for (long bits = stringContent[w]; bits != 0; bits &= bits - 1) {
+                    int id = w << 6 | Long.numberOfTrailingZeros(bits);
+                    Stack s = inString;
+                    for (byte b : byId[id]) {
+                        out.clear();
+                        Transitions.step(s, b & 0xff, out);
+                        s = out.isEmpty() ? null : out.get(0);
+                        if (s == null) {
+                            break;
+                        }
+                    }
+                    lengths[id] = s == null ? -1 : ((Frame.Str) s.top).count();
+                }
+            }
+            lengthInString = lengths;
+        }
+        return lengths;
     }
 
     private int words() {

@@ -180,39 +180,70 @@ final class Transitions {
         startValue(node.items, s.with(after), b, out);
     }
 
+    /** What the escapes after a backslash stand for, other than {@code u}: {@code "\\/bfnrt}. */
+    private static final String ESCAPED = "\"\\/bfnrt";
+    private static final String UNESCAPED = "\"\\/\b\f\n\r\t";
+
     private static void string(Frame.Str str, Stack s, int b, List<Stack> out) {
+        Frame.Str syntax;
+        boolean begun = false;
+        int done = -1; // the code point this byte completes
+        int partial = 0; // else the bits of the one under way
         if (str.escape()) {
             if (b == 'u') {
-                out.add(s.with(str.to(Frame.Str.hex(4))));
-            } else if ("\"\\/bfnrt".indexOf(b) >= 0) {
-                out.add(s.with(str.to(Frame.Str.PLAIN)));
+                syntax = Frame.Str.hex(4);
+            } else if (ESCAPED.indexOf(b) >= 0) {
+                syntax = Frame.Str.PLAIN;
+                done = UNESCAPED.charAt(ESCAPED.indexOf(b));
+            } else {
+                return;
             }
         } else if (str.hex() > 0) {
-            boolean surrogate = str.hex() == 4 && (b == 'd' || b == 'D'); // escapes of U+D000-U+DFFF, surrogates among them
-            if ((b >= '0' && b <= '9' || b >= 'a' && b <= 'f' || b >= 'A' && b <= 'F')
-                    && !(surrogate && str.node().bounded())) {
-                out.add(s.with(str.to(Frame.Str.hex(str.hex() - 1))));
+            int digit = Character.digit(b, 16);
+            boolean surrogate = str.hex() == 4 && digit == 0xD; // escapes of U+D000-U+DFFF, surrogates among them
+            if (digit < 0 || surrogate && str.node().constrained()) {
+                return;
             }
+            syntax = Frame.Str.hex(str.hex() - 1);
+            partial = str.cp() << 4 | digit;
+            done = str.hex() == 1 ? partial : -1;
         } else if (str.cont() > 0) {
-            if (b >= str.lo() && b <= str.hi()) {
-                out.add(s.with(str.to(Frame.Str.cont(str.cont() - 1))));
+            if (b < str.lo() || b > str.hi()) {
+                return;
             }
+            syntax = Frame.Str.cont(str.cont() - 1);
+            partial = str.cp() << 6 | b & 0x3F;
+            done = str.cont() == 1 ? partial : -1;
         } else if (b == '"') {
             if (str.mayClose()) {
                 out.add(s.below);
             }
+            return;
         } else if (!str.roomForOne()) {
             return; // maxLength reached: only the closing quote
-        } else if (b == '\\') {
-            out.add(s.with(str.begun(Frame.Str.ESCAPE)));
-        } else if (b >= 0x20 && b < 0x80) {
-            out.add(str.node().bounded() ? s.with(str.begun(Frame.Str.PLAIN)) : s);
-        } else if (b >= 0xC2 && b <= 0xDF) {
-            out.add(s.with(str.begun(Frame.Str.cont(1))));
-        } else if (b >= 0xE0 && b <= 0xEF) {
-            out.add(s.with(str.begun(b == 0xE0 ? Frame.Str.AFTER_E0 : b == 0xED ? Frame.Str.AFTER_ED : Frame.Str.cont(2))));
-        } else if (b >= 0xF0 && b <= 0xF4) {
-            out.add(s.with(str.begun(b == 0xF0 ? Frame.Str.AFTER_F0 : b == 0xF4 ? Frame.Str.AFTER_F4 : Frame.Str.cont(3))));
+        } else {
+            begun = true;
+            if (b == '\\') {
+                syntax = Frame.Str.ESCAPE;
+            } else if (b >= 0x20 && b < 0x80) {
+                syntax = Frame.Str.PLAIN;
+                done = b;
+            } else if (b >= 0xC2 && b <= 0xDF) {
+                syntax = Frame.Str.cont(1);
+                partial = b & 0x1F;
+            } else if (b >= 0xE0 && b <= 0xEF) {
+                syntax = b == 0xE0 ? Frame.Str.AFTER_E0 : b == 0xED ? Frame.Str.AFTER_ED : Frame.Str.cont(2);
+                partial = b & 0x0F;
+            } else if (b >= 0xF0 && b <= 0xF4) {
+                syntax = b == 0xF0 ? Frame.Str.AFTER_F0 : b == 0xF4 ? Frame.Str.AFTER_F4 : Frame.Str.cont(3);
+                partial = b & 0x07;
+            } else {
+                return;
+            }
+        }
+        Frame.Str next = str.next(syntax, begun, done, partial);
+        if (next != null) {
+            out.add(next == str ? s : s.with(next));
         }
     }
 

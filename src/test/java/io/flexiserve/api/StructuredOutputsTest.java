@@ -106,14 +106,16 @@ class StructuredOutputsTest {
     }
 
     @Test
-    void lengthAndNumberBoundsHoldInEveryChoice() throws Exception {
+    void lengthsBoundsPatternsAndFormatsHoldInEveryChoice() throws Exception {
         String schema = """
                 {"type": "object", "properties": {
                   "code": {"type": "string", "minLength": 2, "maxLength": 4},
                   "age": {"type": "integer", "minimum": 18, "exclusiveMaximum": 130},
                   "ratio": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
-                  "tags": {"type": "array", "items": {"type": "string", "maxLength": 3}, "maxItems": 2}},
-                 "required": ["code", "age", "ratio", "tags"], "additionalProperties": false}
+                  "tags": {"type": "array", "items": {"type": "string", "maxLength": 3}, "maxItems": 2},
+                  "day": {"type": "string", "format": "date"},
+                  "ref": {"type": "string", "pattern": "^[A-Z]{2}-\\\\d{3}$"}},
+                 "required": ["code", "age", "ratio", "tags", "day", "ref"], "additionalProperties": false}
                 """;
         JsonNode body = chat(Map.of("n", 3, "temperature", 1.0, "seed", 11, "max_tokens", 3000,
                 "response_format", jsonSchema("bounded", schema)));
@@ -121,11 +123,13 @@ class StructuredOutputsTest {
         for (JsonNode choice : body.get("choices")) {
             if (!choice.get("finish_reason").asText().equals("length")) {
                 assertEquals("stop", choice.get("finish_reason").asText());
-                validate(schema, choice.at("/message/content").asText());
+                String content = choice.at("/message/content").asText();
+                validate(schema, content);
+                java.time.LocalDate.parse(JSON.readTree(content).get("day").asText());
                 valid++;
             }
         }
-        assertTrue(valid >= 2, "most bounded values end within 3000 tokens: " + body);
+        assertTrue(valid >= 2, "most constrained values end within 3000 tokens: " + body);
     }
 
     @Test
@@ -197,7 +201,7 @@ class StructuredOutputsTest {
                                         com.openai.models.ResponseFormatJsonSchema.JsonSchema.Schema.builder()
                                                 .putAdditionalProperty("type", com.openai.core.JsonValue.from("object"))
                                                 .putAdditionalProperty("properties", com.openai.core.JsonValue.from(
-                                                        Map.of("n", Map.of("type", "string", "format", "email"))))
+                                                        Map.of("n", Map.of("type", "string", "format", "hostname"))))
                                                 .build()).build()).build()).build()));
         assertTrue(e.getMessage().contains("'format'") && e.getMessage().contains("#/properties/n"), e.getMessage());
         assertEquals("response_format.json_schema.schema", e.param().orElseThrow());
