@@ -21,12 +21,18 @@ import java.util.Map;
  */
 final class StructuredBench {
 
-    /** Objects of strings, integers, enums and arrays, in an array that may go on: every kind of matcher state. */
+    /**
+     * Objects of strings (one with a maxLength, one a date), bounded integers, enums and arrays, in an array that may
+     * go on: every kind of matcher state.
+     */
     static final String SCHEMA = """
             {"type": "array", "items": {"type": "object", "properties": {
-              "name": {"type": "string"}, "age": {"type": "integer"}, "role": {"enum": ["admin", "user", "guest"]},
-              "tags": {"type": "array", "items": {"type": "string"}}, "score": {"type": ["number", "null"]}},
-             "required": ["name", "age", "role", "tags", "score"], "additionalProperties": false}, "minItems": 1}
+              "name": {"type": "string"}, "age": {"type": "integer", "minimum": 0, "maximum": 120},
+              "role": {"enum": ["admin", "user", "guest"]}, "code": {"type": "string", "maxLength": 12},
+              "born": {"type": "string", "format": "date"}, "tags": {"type": "array", "items": {"type": "string"}},
+              "score": {"type": ["number", "null"]}},
+             "required": ["name", "age", "role", "code", "born", "tags", "score"], "additionalProperties": false},
+             "minItems": 1}
             """;
 
     private final FlexiDepthModel model;
@@ -94,8 +100,9 @@ final class StructuredBench {
      * median of 21 tries each, after a warm-up of the code.
      */
     private Map<String, Object> masks(JsonNode schema, TokenVocabulary vocabulary) {
+        String role = "[{\"name\": \"Al\", \"age\": 12, \"role\": \"";
         String[] points = {"", "[{\"name\": \"Al", "[{\"name\": \"Al\", \"age\": ", "[{\"name\": \"Al\", \"age\": 12",
-            "[{\"name\": \"Al\", \"age\": 12, \"role\": \"ad"};
+            role + "ad", role + "admin\", \"code\": \"x1", role + "admin\", \"code\": \"\", \"born\": \"1999-0"};
         Map<String, Object> out = new LinkedHashMap<>();
         for (int warm = 0; warm < 3; warm++) {
             for (String point : points) {
