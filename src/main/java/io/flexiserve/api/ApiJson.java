@@ -2,6 +2,7 @@ package io.flexiserve.api;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.cfg.CoercionAction;
@@ -11,6 +12,9 @@ import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.type.LogicalType;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.UncheckedIOException;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.regex.Pattern;
 
 /**
  * JSON in and out of the OpenAI endpoints. Reading is strict, as OpenAI is: unknown fields, strings where
@@ -19,6 +23,9 @@ import java.io.UncheckedIOException;
  */
 @ApplicationScoped
 public class ApiJson {
+
+    /** A JSON escape of a UTF-16 surrogate: paired, it is half of one character; alone, it is none. */
+    private static final Pattern SURROGATE_ESCAPE = Pattern.compile("\\\\u[dD][89a-fA-F]");
 
     private final ObjectMapper mapper = strictMapper();
 
@@ -46,6 +53,14 @@ public class ApiJson {
             if (value == null) {
                 throw new OpenAiException(400, "invalid_request_error", "invalid_json", null, "The request body must be a JSON object.");
             }
+            if (SURROGATE_ESCAPE.matcher(body).find()) { // rare: only then is the body read again, as a tree
+                String path = loneSurrogate(mapper.readTree(body), "");
+                if (path != null) {
+                    throw new OpenAiException(400, "invalid_request_error", "invalid_value", path, "Invalid value for '"
+                            + path + "': it holds a lone UTF-16 surrogate (a \\uD800-\\uDFFF escape without its pair),"
+                            + " which is no character.");
+                }
+            }
             return value;
         } catch (UnrecognizedPropertyException e) {
             throw new OpenAiException(400, "invalid_request_error", "unknown_parameter", path(e),
@@ -61,6 +76,47 @@ public class ApiJson {
             throw new OpenAiException(400, "invalid_request_error", "invalid_json", null,
                     "We could not parse the JSON body of your request: " + e.getOriginalMessage());
         }
+    }
+
+    /**
+     * Where in {@code node} a string or key holds a lone surrogate (as a name path like {@code messages[0].content};
+     * {@code body} for the root), or null. Such text cannot be written as UTF-8: encoding it would silently turn it
+     * into another character.
+     */
+    static String loneSurrogate(JsonNode node, String path) {
+        if (node.isTextual()) {
+            return hasLoneSurrogate(node.textValue()) ? (path.isEmpty() ? "body" : path) : null;
+        }
+        if (node.isArray()) {
+            for (int i = 0; i < node.size(); i++) {
+                String found = loneSurrogate(node.get(i), path + "[" + i + "]");
+                if (found != null) {
+                    return found;
+                }
+            }
+        } else if (node.isObject()) {
+            for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> field = it.next();
+                String at = path.isEmpty() ? field.getKey() : path + "." + field.getKey();
+                String found = hasLoneSurrogate(field.getKey()) ? at : loneSurrogate(field.getValue(), at);
+                if (found != null) {
+                    return found;
+                }
+            }
+        }
+        return null;
+    }
+
+    private static boolean hasLoneSurrogate(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     public String write(Object value) {

@@ -87,6 +87,9 @@ class BadRequestTest {
                 Arguments.of("ignore_eos as a string", "{" + M + "," + MSGS + ",\"ignore_eos\":\"yes\"}", 400, "ignore_eos", "invalid_type"),
                 Arguments.of("threshold above 1", "{" + M + "," + MSGS + ",\"flexidepth\":{\"threshold\":1.5}}", 400, "flexidepth.threshold", "invalid_value"),
                 Arguments.of("unknown flexidepth field", "{" + M + "," + MSGS + ",\"flexidepth\":{\"layers\":3}}", 400, "flexidepth.layers", "unknown_parameter"),
+                Arguments.of("lone surrogate in a message", "{" + M + ",\"messages\":[{\"role\":\"user\",\"content\":\"a\\ud800b\"}]}", 400, "messages[0].content", "invalid_value"),
+                Arguments.of("lone low surrogate in a stop string", "{" + M + "," + MSGS + ",\"stop\":[\"x\",\"\\udc00\"]}", 400, "stop[1]", "invalid_value"),
+                Arguments.of("surrogates out of order", "{" + M + ",\"messages\":[{\"role\":\"user\",\"content\":\"\\ude00\\ud83d\"}]}", 400, "messages[0].content", "invalid_value"),
                 Arguments.of("prompt too long", "{" + M + ",\"messages\":[{\"role\":\"user\",\"content\":\"" + "x".repeat(5000) + "\"}]}", 400, "messages", "context_length_exceeded"));
     }
 
@@ -114,6 +117,7 @@ class BadRequestTest {
                 Arguments.of("suffix", "{" + M + ",\"prompt\":\"a\",\"suffix\":\"b\"}", "suffix"),
                 Arguments.of("best_of above n", "{" + M + ",\"prompt\":\"a\",\"best_of\":3}", "best_of"),
                 Arguments.of("logprobs 9", "{" + M + ",\"prompt\":\"a\",\"logprobs\":9}", "logprobs"),
+                Arguments.of("lone surrogate in the prompt", "{" + M + ",\"prompt\":[\"ok\",\"x\\uDFFFy\"]}", "prompt[1]"),
                 Arguments.of("max_tokens past the context", "{" + M + ",\"prompt\":\"a\",\"max_tokens\":5000}", "prompt"));
     }
 
@@ -143,6 +147,13 @@ class BadRequestTest {
         given().contentType(ContentType.JSON).body("{" + M + "," + MSGS + ",\"max_tokens\":2,\"ignore_eos\":true,"
                         + "\"functions\":null,\"function_call\":null,\"audio\":null,\"modalities\":null,\"prediction\":null,"
                         + "\"reasoning_effort\":null,\"web_search_options\":null,\"metadata\":null,\"store\":null}")
+                .post("/v1/chat/completions").then().statusCode(200).body("usage.completion_tokens", equalTo(2));
+    }
+
+    @Test
+    void aSurrogatePairIsOneCharacterAndServed() {
+        given().contentType(ContentType.JSON).body("{" + M + ",\"messages\":[{\"role\":\"user\",\"content\":"
+                        + "\"\\ud83d\\ude00 and a literal \\\\ud800\"}],\"max_tokens\":2,\"ignore_eos\":true}")
                 .post("/v1/chat/completions").then().statusCode(200).body("usage.completion_tokens", equalTo(2));
     }
 
