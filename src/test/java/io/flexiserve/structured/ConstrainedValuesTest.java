@@ -12,16 +12,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.flexiserve.tokenizer.Fixtures;
-import io.flexiserve.tokenizer.Tokenizer;
-import java.nio.charset.StandardCharsets;
 import java.time.LocalDate;
 import java.time.OffsetDateTime;
 import java.time.OffsetTime;
 import java.util.Random;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -33,19 +28,6 @@ import org.junit.jupiter.api.Test;
  */
 class ConstrainedValuesTest {
 
-    private static Tokenizer tokenizer;
-    private static TokenVocabulary vocabulary;
-
-    @BeforeAll
-    static void load() {
-        tokenizer = Tokenizer.load(Fixtures.llama3Tokenizer());
-        vocabulary = TokenVocabulary.of(128256, tokenizer::tokenBytes, tokenizer::special);
-    }
-
-    @AfterAll
-    static void close() {
-        tokenizer.close();
-    }
 
     private static State start(String schema) throws Exception {
         return State.start(SchemaCompiler.compile(JSON.readTree(schema)));
@@ -55,6 +37,23 @@ class ConstrainedValuesTest {
     private static boolean complete(String schema, String text) throws Exception {
         State s = feed(start(schema), text);
         return s != null && s.accepting();
+    }
+
+    /** Asserts that each of {@code complete} is a whole value of {@code schema} and none of {@code not} is. */
+    private static void values(String schema, String[] complete, String[] not) throws Exception {
+        for (String text : complete) {
+            assertTrue(complete(schema, text), schema + ": " + text);
+        }
+        for (String text : not) {
+            assertFalse(complete(schema, text), schema + ": not " + text);
+        }
+    }
+
+    /** Asserts that none of {@code texts} may even begin a value of {@code schema}. */
+    private static void refusedAtOnce(String schema, String... texts) throws Exception {
+        for (String text : texts) {
+            assertFalse(opens(schema, text), schema + ": " + text);
+        }
     }
 
     /** Whether {@code text} may begin a value of {@code schema}. */
@@ -88,12 +87,7 @@ class ConstrainedValuesTest {
     @Test
     void integersStayWithinTheirBounds() throws Exception {
         String age = "{\"type\":\"integer\",\"minimum\":18,\"exclusiveMaximum\":130}";
-        for (String ok : new String[] {"18", "19", "99", "129"}) {
-            assertTrue(complete(age, ok), ok);
-        }
-        for (String refused : new String[] {"17", "130", "1000", "-1", "0", "18.0", "2e1"}) {
-            assertFalse(complete(age, refused), refused);
-        }
+        values(age, new String[] {"18", "19", "99", "129"}, new String[] {"17", "130", "1000", "-1", "0", "18.0", "2e1"});
         assertTrue(opens(age, "1"), "1 may still become 18 or 100");
         assertTrue(opens(age, "12"), "12 may still become 120 to 129");
         assertFalse(opens(age, "13"), "13 is below 18, and 130 and more are past the maximum");
@@ -101,17 +95,10 @@ class ConstrainedValuesTest {
         assertFalse(opens(age, "-"), "no negative number is 18 or more");
         assertFalse(opens(age, "1300"), "1300 only grows");
         String delta = "{\"type\":\"integer\",\"minimum\":-5,\"maximum\":-2}";
-        assertTrue(complete(delta, "-5"));
-        assertTrue(complete(delta, "-2"));
-        assertFalse(opens(delta, "-6"));
-        assertFalse(opens(delta, "-1"));
-        assertFalse(opens(delta, "-0"));
-        assertFalse(opens(delta, "2"));
-        String rounded = "{\"type\":\"integer\",\"exclusiveMinimum\":1.5,\"maximum\":3.7}";
-        assertFalse(complete(rounded, "1"));
-        assertTrue(complete(rounded, "2"));
-        assertTrue(complete(rounded, "3"));
-        assertFalse(complete(rounded, "4"));
+        values(delta, new String[] {"-5", "-2"}, new String[0]);
+        refusedAtOnce(delta, "-6", "-1", "-0", "2");
+        values("{\"type\":\"integer\",\"exclusiveMinimum\":1.5,\"maximum\":3.7}", new String[] {"2", "3"},
+                new String[] {"1", "4"}); // rounded in to whole numbers
         String big = "{\"type\":\"integer\",\"minimum\":1000000}";
         assertTrue(opens(big, "999999"), "999999 may still become 9999990");
         assertFalse(complete(big, "999999"));
@@ -125,24 +112,14 @@ class ConstrainedValuesTest {
     @Test
     void numbersStayWithinTheirBoundsWithoutExponents() throws Exception {
         String ratio = "{\"type\":\"number\",\"exclusiveMinimum\":0,\"maximum\":1}";
-        for (String ok : new String[] {"0.5", "1", "1.0", "1.000", "0.001", "0.0000000000000001"}) {
-            assertTrue(complete(ratio, ok), ok);
-        }
-        for (String refused : new String[] {"0", "0.0", "1.01", "1.0000000000000001", "2", "-0.1", "5e-1"}) {
-            assertFalse(complete(ratio, refused), refused);
-        }
+        values(ratio, new String[] {"0.5", "1", "1.0", "1.000", "0.001", "0.0000000000000001"},
+                new String[] {"0", "0.0", "1.01", "1.0000000000000001", "2", "-0.1", "5e-1"});
         assertTrue(opens(ratio, "0.000"), "0.000 may become 0.0001");
-        assertFalse(opens(ratio, "-"));
         assertFalse(opens(ratio, "0e"), "a bounded number has no exponent");
-        assertFalse(opens(ratio, "1.1"));
+        refusedAtOnce(ratio, "-", "1.1");
         String celsius = "{\"type\":\"number\",\"minimum\":-273.15,\"maximum\":1e3}";
-        assertTrue(complete(celsius, "-273.15"));
-        assertTrue(complete(celsius, "-273.150"));
-        assertFalse(opens(celsius, "-273.16"));
-        assertFalse(opens(celsius, "-274"));
-        assertTrue(complete(celsius, "1000"));
-        assertFalse(opens(celsius, "1000.5"));
-        assertFalse(opens(celsius, "1001"));
+        values(celsius, new String[] {"-273.15", "-273.150", "1000"}, new String[0]);
+        refusedAtOnce(celsius, "-273.16", "-274", "1000.5", "1001");
         assertTrue(complete("{\"minimum\":2}", "2.5"), "a number keyword alone makes a number");
         assertTrue(complete("{\"type\":\"number\",\"minimum\":2}", "12345678901234.5"), "no upper bound");
     }
@@ -150,11 +127,8 @@ class ConstrainedValuesTest {
     @Test
     void patternsMatchTheDecodedCharacters() throws Exception {
         String code = "{\"type\":\"string\",\"pattern\":\"^[a-z]{2,3}-\\\\d+$\"}";
-        assertTrue(complete(code, "\"ab-1\""));
-        assertTrue(complete(code, "\"abc-123\""));
-        for (String refused : new String[] {"\"a-1\"", "\"abcd-1\"", "\"ab-\"", "\"AB-1\"", "\"ab-1x\""}) {
-            assertFalse(complete(code, refused), refused);
-        }
+        values(code, new String[] {"\"ab-1\"", "\"abc-123\""},
+                new String[] {"\"a-1\"", "\"abcd-1\"", "\"ab-\"", "\"AB-1\"", "\"ab-1x\""});
         assertNull(feed(start(code), "\"abcd"), "a character the pattern cannot take is refused at once");
         assertNull(feed(start(code), "\"ab-1\\u0041"), "an escape is decoded before the pattern sees it");
         String contains = "{\"type\":\"string\",\"pattern\":\"b\"}";
@@ -164,14 +138,11 @@ class ConstrainedValuesTest {
         String escapes = "{\"type\":\"string\",\"pattern\":\"^a\\\\n\\\"\u00e9$\"}";
         assertTrue(complete(escapes, "\"a\\n\\\"\u00e9\""), "JSON escapes and UTF-8, decoded");
         assertTrue(complete(escapes, "\"a\\u000a\\u0022\\u00E9\""), "the same characters as \\u escapes");
-        String alternatives = "{\"type\":\"string\",\"pattern\":\"^(?:ab|cd)+?$|^x$\"}";
-        assertTrue(complete(alternatives, "\"abcdab\""));
-        assertTrue(complete(alternatives, "\"x\""));
-        assertFalse(complete(alternatives, "\"abx\""));
+        values("{\"type\":\"string\",\"pattern\":\"^(?:ab|cd)+?$|^x$\"}", new String[] {"\"abcdab\"", "\"x\""},
+                new String[] {"\"abx\"", "\"\""});
         String classes = "{\"type\":\"string\",\"pattern\":\"^[^\\\\s,]\\\\w*\\\\.?[\\\\d-]?$\"}";
         assertTrue(complete(classes, "\"\u00e9t_9.-\""));
-        assertFalse(opens(classes, "\" "));
-        assertFalse(opens(classes, "\","));
+        refusedAtOnce(classes, "\" ", "\",");
         String emoji = "{\"type\":\"string\",\"pattern\":\"^.{2}$\"}";
         assertTrue(complete(emoji, "\"\ud83d\ude00a\""), "an emoji is one code point");
         assertFalse(complete(emoji, "\"a\\nb\""), "'.' takes no line end");
@@ -229,10 +200,10 @@ class ConstrainedValuesTest {
                 new Check("email", v -> assertTrue(v.matches("[^@\\s]{1,64}@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}") && !v.contains("..")
                         && v.length() <= 254, v)))) {
             Grammar grammar = Grammar.jsonSchema(JSON.readTree("{\"type\":\"string\",\"format\":\"" + check.format + "\"}"),
-                    vocabulary);
+                    Llama3Vocabulary.vocabulary());
             int written = 0;
             for (int seed = 0; seed < 6; seed++) {
-                String out = StructuredOutputTest.generate(grammar, new Random(seed), 200, vocabulary);
+                String out = StructuredOutputTest.generate(grammar, new Random(seed), 200, Llama3Vocabulary.vocabulary());
                 if (out != null) {
                     JsonNode value = JSON.readTree(out);
                     check.parses.accept(value.asText());
@@ -247,29 +218,12 @@ class ConstrainedValuesTest {
     void constrainedMasksAreExactlyTheTokensThatKeepTheValueValid() throws Exception {
         Node root = SchemaCompiler.compile(JSON.readTree(BOUNDED));
         String head = "{\"code\":\"ab\",\"none\":\"\",\"word\":null,";
-        assertExactMasks(root, "{\"code\":\"", "{\"code\":\"a", "{\"code\":\"abc", "{\"code\":\"abcd",
+        Llama3Vocabulary.assertExactMasks(root, "{\"code\":\"", "{\"code\":\"a", "{\"code\":\"abc", "{\"code\":\"abcd",
             "{\"code\":\"a\\", "{\"code\":\"ab\",\"none\":\"", head + "\"age\":", head + "\"age\":1",
             head + "\"age\":12", head + "\"age\":18,\"delta\":-", head + "\"age\":18,\"delta\":-3,\"ratio\":0.",
             head + "\"age\":18,\"delta\":-3,\"ratio\":1", head + "\"age\":18,\"delta\":-3,\"ratio\":1,\"celsius\":-27");
         Node patterned = SchemaCompiler.compile(JSON.readTree("{\"type\":\"array\",\"items\":{\"anyOf\":["
                 + "{\"type\":\"string\",\"pattern\":\"^[a-c]+\\\\d?\u00e9?$\"},{\"type\":\"string\",\"format\":\"date\"}]}}"));
-        assertExactMasks(patterned, "[\"", "[\"ab", "[\"ab1", "[\"ab1\u00e9", "[\"20", "[\"2024-02-2", "[\"a\\u00");
-    }
-
-    private static void assertExactMasks(Node root, String... prefixes) {
-        for (String prefix : prefixes) {
-            State state = feed(State.start(root), prefix);
-            assertNotNull(state, prefix);
-            long[] mask = vocabulary.allowed(state);
-            int allowed = 0;
-            for (int id = 0; id < 128256; id++) {
-                byte[] b = vocabulary.bytesOf(id);
-                boolean expected = b != null && feed(state, b) != null;
-                allowed += expected ? 1 : 0;
-                assertEquals(expected, (mask[id >>> 6] >>> id & 1) == 1, prefix + " then token " + id + " "
-                        + (b == null ? "(special)" : new String(b, StandardCharsets.UTF_8)));
-            }
-            assertTrue(allowed > 0, "some token continues " + prefix);
-        }
+        Llama3Vocabulary.assertExactMasks(patterned, "[\"", "[\"ab", "[\"ab1", "[\"ab1\u00e9", "[\"20", "[\"2024-02-2", "[\"a\\u00");
     }
 }
