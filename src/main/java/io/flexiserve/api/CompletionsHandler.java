@@ -102,19 +102,28 @@ public class CompletionsHandler {
      * The prompt: the template's own tool format when it has one, else the tools described in a system message;
      * earlier calls are written so that the template can show them.
      */
-    private static String render(ChatTemplate template, List<ChatMessage> messages, ToolSpec tools, PlainText plain) {
+    static String render(ChatTemplate template, List<ChatMessage> messages, ToolSpec tools, PlainText plain) {
         if (template.rendersTools()) {
             return template.render(guarded(ToolPrompt.forTemplate(messages), plain), true,
-                    tools == null ? null : tools.listed());
+                    tools == null ? null : guardedList(tools.listed(), plain));
         }
         return template.render(guarded(ToolSpec.mayCall(tools) ? ToolPrompt.withTools(messages, tools)
                 : ToolPrompt.plain(messages), plain), true);
     }
 
-    /** The messages' text kept as text: special-token text in it is no control token ({@link PlainText}). */
+    /**
+     * The messages' text kept as text, earlier calls' names and arguments included: special-token text in it is no
+     * control token ({@link PlainText}).
+     */
     private static List<ChatMessage> guarded(List<ChatMessage> messages, PlainText plain) {
-        return messages.stream().map(m -> new ChatMessage(m.role(), plain.guard(m.content()), m.toolCalls(),
-                m.toolCallId())).toList();
+        return messages.stream().map(m -> new ChatMessage(m.role(), plain.guard(m.content()),
+                m.toolCalls() == null ? null : guardedList(m.toolCalls(), plain), m.toolCallId())).toList();
+    }
+
+    /** A list of JSON objects (tools, calls) with every string in it guarded. */
+    @SuppressWarnings("unchecked")
+    private static List<Map<String, Object>> guardedList(List<Map<String, Object>> objects, PlainText plain) {
+        return (List<Map<String, Object>>) plain.guardAll(objects);
     }
 
     void completion(RoutingContext ctx) {

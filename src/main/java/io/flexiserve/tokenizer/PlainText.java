@@ -3,6 +3,7 @@ package io.flexiserve.tokenizer;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -56,6 +57,28 @@ public final class PlainText {
             i += special.length();
         }
         return out == null ? text : out.toString();
+    }
+
+    /**
+     * {@code value} (JSON as Java: maps, lists, strings, numbers, booleans, null) with every string in it, keys
+     * included, {@link #guard guarded}: the tools and the earlier calls that a chat template renders into the prompt
+     * are text their senders wrote, as messages are. A value without special text comes back equal to itself.
+     */
+    public Object guardAll(Object value) {
+        if (value instanceof String s) {
+            return guard(s);
+        }
+        if (value instanceof Map<?, ?> map) {
+            Map<String, Object> out = new LinkedHashMap<>();
+            map.forEach((k, v) -> out.put(guard(String.valueOf(k)), guardAll(v)));
+            return out;
+        }
+        if (value instanceof List<?> list) {
+            List<Object> out = new ArrayList<>(list.size());
+            list.forEach(v -> out.add(guardAll(v)));
+            return out;
+        }
+        return value;
     }
 
     /** The ids of a rendered prompt: the template's own special tokens as such, held text as its characters. */
