@@ -49,7 +49,12 @@ public class FineTuneWiring {
     @Produces
     @Singleton
     FileStore fileStore() {
-        return new FileStore(config.dataDir());
+        FileStore files = new FileStore(config.dataDir());
+        long freed = files.sweep(java.time.Instant.now().minus(java.time.Duration.ofHours(1)));
+        if (freed > 0) {
+            LOG.infof("removed %d bytes that unfinished uploads left under %s", freed, config.dataDir().resolve("files"));
+        }
+        return files;
     }
 
     /** Created at start-up, so stored jobs are reloaded (and interrupted ones reported) before the first admin call. */

@@ -36,19 +36,53 @@ public final class FileStore {
         byte[] idBytes = new byte[12];
         random.nextBytes(idBytes);
         String id = "file-" + HexFormat.of().formatHex(idBytes);
+        Path content = dir.resolve(id + ".jsonl");
+        Path[] written = {dir.resolve(id + ".jsonl.tmp"), content, dir.resolve(id + ".json.tmp")};
         try {
             Files.createDirectories(dir);
-            Path content = dir.resolve(id + ".jsonl");
-            Files.copy(upload, dir.resolve(id + ".jsonl.tmp"), StandardCopyOption.REPLACE_EXISTING);
-            FileTrees.replace(dir.resolve(id + ".jsonl.tmp"), content);
+            Files.copy(upload, written[0], StandardCopyOption.REPLACE_EXISTING);
+            FileTrees.replace(written[0], content);
             StoredFile file = new StoredFile(id, Files.size(content), now, filename, purpose);
-            Path tmp = dir.resolve(id + ".json.tmp");
-            json.writeValue(tmp.toFile(), file);
-            FileTrees.replace(tmp, dir.resolve(id + ".json"));
+            json.writeValue(written[2].toFile(), file);
+            FileTrees.replace(written[2], dir.resolve(id + ".json"));
             return file;
         } catch (IOException e) {
+            for (Path p : written) { // no record: the file never was, and its bytes (a disk filled by them) go
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException ignored) {
+                    // swept at the next start
+                }
+            }
             throw new UncheckedIOException("cannot store the upload " + filename, e);
         }
+    }
+
+    /**
+     * Removes what saves that never finished left (a crash, a full disk): temporary files and contents without a
+     * record, last changed before {@code before} (a save under way on another replica sharing the directory is
+     * newer). Returns the bytes freed.
+     */
+    public long sweep(java.time.Instant before) {
+        if (!Files.isDirectory(dir)) {
+            return 0;
+        }
+        long freed = 0;
+        try (Stream<Path> paths = Files.list(dir)) {
+            for (Path p : paths.toList()) {
+                String name = p.getFileName().toString();
+                boolean orphan = name.endsWith(".jsonl")
+                        && !Files.exists(dir.resolve(name.substring(0, name.length() - ".jsonl".length()) + ".json"));
+                if ((name.endsWith(".tmp") || orphan) && Files.getLastModifiedTime(p).toInstant().isBefore(before)) {
+                    long size = Files.size(p);
+                    Files.deleteIfExists(p);
+                    freed += size;
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot sweep " + dir, e);
+        }
+        return freed;
     }
 
     public Optional<StoredFile> get(String id) {
