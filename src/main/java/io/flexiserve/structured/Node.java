@@ -51,16 +51,36 @@ abstract sealed class Node permits Node.AnyOf, Node.Obj, Node.Arr, Node.Str, Nod
         }
     }
 
-    /** An array of {@code items}, with at least {@code minItems} and at most {@code maxItems} (-1: no bound). */
+    /**
+     * An array whose first items are {@code prefix}'s, one each in order (a tuple: {@code prefixItems}), and whose
+     * further items are {@code items} (null: none may follow the prefix), with at least {@code minItems} and at most
+     * {@code maxItems} (-1: no bound; never more than the prefix when nothing may follow it).
+     */
     static final class Arr extends Node {
+        final List<Node> prefix;
         final Node items;
         final int minItems;
         final int maxItems;
 
         Arr(Node items, int minItems, int maxItems) {
+            this(List.of(), items, minItems, maxItems);
+        }
+
+        Arr(List<Node> prefix, Node items, int minItems, int maxItems) {
+            this.prefix = List.copyOf(prefix);
             this.items = items;
             this.minItems = minItems;
-            this.maxItems = maxItems;
+            this.maxItems = items != null ? maxItems : maxItems < 0 ? prefix.size() : Math.min(maxItems, prefix.size());
+        }
+
+        /** What item {@code i} (from 0) may be. */
+        Node item(int i) {
+            return i < prefix.size() ? prefix.get(i) : items;
+        }
+
+        /** The count past which items are not told apart: only the bounds and the prefix matter. */
+        int cap() {
+            return Math.max(Math.max(minItems, maxItems), prefix.size());
         }
     }
 
@@ -199,7 +219,10 @@ abstract sealed class Node permits Node.AnyOf, Node.Obj, Node.Arr, Node.Str, Nod
             } else if (n instanceof Ref ref) {
                 todo.add(ref.target);
             } else if (n instanceof Arr arr) {
-                todo.add(arr.items);
+                todo.addAll(arr.prefix);
+                if (arr.items != null) {
+                    todo.add(arr.items);
+                }
             } else if (n instanceof Obj obj) {
                 obj.properties.forEach(p -> todo.add(p.value()));
                 if (obj.additional != null) {

@@ -14,12 +14,13 @@ import java.util.Set;
 
 /**
  * Compiles a JSON Schema into the {@link Node} graph the matcher walks: {@code type} and type arrays, objects with
- * {@code properties}, {@code required} and {@code additionalProperties}, arrays with {@code items}, {@code minItems}
- * and {@code maxItems}, strings with {@code minLength} and {@code maxLength} or a {@code pattern} or a {@code format}
- * ({@link StringPattern}, {@link StringFormats}), numbers with {@code minimum},
- * {@code maximum}, {@code exclusiveMinimum} and {@code exclusiveMaximum} ({@link NumberBounds}), {@code enum},
- * {@code const}, {@code anyOf}, {@code $defs} and local {@code $ref}, recursion included. A keyword that would
- * constrain the value in a way the grammar does not enforce ({@code multipleOf}, {@code uniqueItems},
+ * {@code properties}, {@code required} and {@code additionalProperties}, arrays with {@code items} or a tuple
+ * ({@code prefixItems}, or draft 7's {@code items} array and {@code additionalItems}), {@code minItems} and
+ * {@code maxItems}, strings with {@code minLength} and {@code maxLength} or a {@code pattern} or a {@code format}
+ * ({@link StringPattern}, {@link StringFormats}), numbers with {@code minimum}, {@code maximum},
+ * {@code exclusiveMinimum} and {@code exclusiveMaximum} ({@link NumberBounds}), {@code enum}, {@code const},
+ * {@code anyOf}, {@code allOf} of one schema, {@code $defs} and local {@code $ref}, recursion included. A keyword
+ * that would constrain the value in a way the grammar does not enforce ({@code multipleOf}, {@code uniqueItems},
  * {@code minProperties}, ...) is refused with its path, never ignored.
  *
  * <p>Objects are written with their declared properties in declared order (what a strict schema describes; keys
@@ -31,10 +32,12 @@ final class SchemaCompiler {
     private static final Set<String> ANNOTATIONS = Set.of("title", "description", "default", "examples", "$comment",
             "$schema", "$id", "deprecated", "readOnly", "writeOnly", "strict", "$anchor");
     private static final Set<String> HANDLED = Set.of("type", "properties", "required", "additionalProperties", "items",
+            "prefixItems", "additionalItems",
             "minItems", "maxItems", "minLength", "maxLength", "pattern", "format", "minimum", "maximum", "exclusiveMinimum",
-            "exclusiveMaximum", "enum", "const", "anyOf", "$defs", "definitions", "$ref", "oneOf");
+            "exclusiveMaximum", "enum", "const", "anyOf", "allOf", "$defs", "definitions", "$ref", "oneOf");
     /** Keywords that constrain one kind of value: beside a list of values or options they are refused. */
     private static final List<String> KIND_KEYWORDS = List.of("properties", "required", "additionalProperties", "items",
+            "prefixItems", "additionalItems",
             "minItems", "maxItems", "minLength", "maxLength", "pattern", "format", "minimum", "maximum",
             "exclusiveMinimum", "exclusiveMaximum");
     private static final List<String> STRING_KEYWORDS = List.of("minLength", "maxLength", "pattern", "format");
@@ -98,7 +101,12 @@ final class SchemaCompiler {
         } else if (n instanceof Node.Ref ref) {
             return ends.contains(ref.target);
         } else if (n instanceof Node.Arr arr) {
-            return arr.minItems == 0 || ends.contains(arr.items);
+            for (int i = 0; i < arr.minItems; i++) {
+                if (!ends.contains(arr.item(i))) {
+                    return false;
+                }
+            }
+            return true;
         } else if (n instanceof Node.Obj obj) {
             return obj.map() || obj.properties.stream().allMatch(p -> !p.required() || ends.contains(p.value()));
         }
@@ -121,8 +129,16 @@ final class SchemaCompiler {
                 throw new SchemaException(path, keyword, "'" + keyword + "' is not supported in structured outputs");
             }
         }
+        if (s.has("allOf")) { // Pydantic 1 wraps a described reference so: {"allOf": [{"$ref": ...}], "description": ...}
+            JsonNode all = s.get("allOf");
+            if (!all.isArray() || all.size() != 1 || hasOtherConstraints(s, "allOf")) {
+                throw new SchemaException(path, "allOf", "'allOf' is supported with one schema and nothing constraining"
+                        + " beside it; merge the schemas into one");
+            }
+            return node(all.get(0), path + "/allOf/0");
+        }
         if (s.has("$ref")) {
-            if (s.size() > 1 && hasOtherConstraints(s)) {
+            if (s.size() > 1 && hasOtherConstraints(s, "$ref")) {
                 throw new SchemaException(path, "$ref", "'$ref' beside other constraining keywords is not supported");
             }
             Node.Ref ref = new Node.Ref(s.get("$ref").asText());
@@ -171,10 +187,11 @@ final class SchemaCompiler {
         return false;
     }
 
-    private static boolean hasOtherConstraints(JsonNode s) {
+    /** Whether {@code s} has a constraining keyword besides {@code keyword} (annotations and definitions are none). */
+    private static boolean hasOtherConstraints(JsonNode s, String keyword) {
         for (Iterator<String> it = s.fieldNames(); it.hasNext(); ) {
             String k = it.next();
-            if (!k.equals("$ref") && !ANNOTATIONS.contains(k) && !k.equals("$defs") && !k.equals("definitions")) {
+            if (!k.equals(keyword) && !ANNOTATIONS.contains(k) && !k.equals("$defs") && !k.equals("definitions")) {
                 return true;
             }
         }
@@ -241,7 +258,7 @@ final class SchemaCompiler {
             if (s.has("properties") || s.has("additionalProperties") || s.has("required")) {
                 return object(s, path);
             }
-            if (s.has("items") || s.has("minItems") || s.has("maxItems")) {
+            if (s.has("items") || s.has("prefixItems") || s.has("minItems") || s.has("maxItems")) {
                 return array(s, path);
             }
             if (STRING_KEYWORDS.stream().anyMatch(s::has)) {
@@ -304,15 +321,47 @@ final class SchemaCompiler {
         return new Node.Obj(props, extra);
     }
 
+    /**
+     * An array: {@code items} for every item, or a tuple, {@code prefixItems} (draft 2020-12) or an array of
+     * {@code items} (draft 7) for the first items, then {@code items} or {@code additionalItems} for the rest
+     * ({@code false}: none).
+     */
     private Node array(JsonNode s, String path) {
         JsonNode items = s.get("items");
-        Node item = items == null ? Node.anyValue() : node(items, path + "/items");
+        JsonNode tuple = s.get("prefixItems");
+        String rest = "items";
+        if (items != null && items.isArray()) { // draft 7's tuple
+            if (tuple != null) {
+                throw new SchemaException(path, "items", "'items' as an array beside 'prefixItems'");
+            }
+            tuple = items;
+            items = s.get("additionalItems");
+            rest = "additionalItems";
+        } else if (s.has("additionalItems")) {
+            throw new SchemaException(path, "additionalItems", "'additionalItems' without a tuple in 'items' means nothing;"
+                    + " use 'prefixItems' and 'items'");
+        }
+        List<Node> prefix = new ArrayList<>();
+        if (tuple != null) {
+            if (!tuple.isArray()) {
+                throw new SchemaException(path, "prefixItems", "'prefixItems' must be an array of schemas");
+            }
+            for (int i = 0; i < tuple.size(); i++) {
+                prefix.add(node(tuple.get(i), path + "/" + (rest.equals("items") ? "prefixItems/" : "items/") + i));
+            }
+        }
+        Node item = items == null ? Node.anyValue()
+                : items.isBoolean() && !items.asBoolean() ? null : node(items, path + "/" + rest);
         int min = bound(s, "minItems", 0, path);
         int max = bound(s, "maxItems", -1, path);
         if (max >= 0 && max < min) {
             throw new SchemaException(path, "maxItems", "'maxItems' " + max + " is below 'minItems' " + min);
         }
-        return new Node.Arr(item, min, max);
+        if (item == null && min > prefix.size()) {
+            throw new SchemaException(path, "minItems", "'minItems' " + min + " is more than the " + prefix.size()
+                    + " items the tuple allows");
+        }
+        return new Node.Arr(prefix, item, min, max);
     }
 
     /**

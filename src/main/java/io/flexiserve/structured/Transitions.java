@@ -158,7 +158,7 @@ final class Transitions {
             }
             return;
         }
-        int cap = Math.max(node.minItems, node.maxItems);
+        int cap = node.cap();
         if (a.phase() == Frame.Arr.AFTER_VALUE) {
             if (b == ',' && (node.maxItems < 0 || a.count() < node.maxItems)) {
                 out.add(s.with(new Frame.Arr(node, Frame.Arr.AFTER_COMMA, a.count(), 0)));
@@ -177,7 +177,7 @@ final class Transitions {
             return;
         }
         Frame.Arr after = new Frame.Arr(node, Frame.Arr.AFTER_VALUE, Math.min(a.count() + 1, cap), 0);
-        startValue(node.items, s.with(after), b, out);
+        startValue(node.item(a.count()), s.with(after), b, out);
     }
 
     /** What the escapes after a backslash stand for, other than {@code u}: {@code "\\/bfnrt}. */

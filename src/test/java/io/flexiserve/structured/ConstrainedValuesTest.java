@@ -125,6 +125,23 @@ class ConstrainedValuesTest {
     }
 
     @Test
+    void tuplesTakeTheirItemsInOrder() throws Exception {
+        String point = "{\"type\":\"array\",\"prefixItems\":[{\"type\":\"integer\"},{\"type\":\"string\"}],\"items\":false}";
+        values(point, new String[] {"[1,\"a\"]", "[1]", "[]"}, new String[] {"[1,\"a\",2]"});
+        refusedAtOnce(point, "[\"a\"", "[1,2", "[1,\"a\",");
+        String row = "{\"type\":\"array\",\"prefixItems\":[{\"const\":\"id\"}],\"items\":{\"type\":\"boolean\"},"
+                + "\"minItems\":2,\"maxItems\":3}";
+        values(row, new String[] {"[\"id\",true]", "[\"id\",true,false]"}, new String[] {"[\"id\"]", "[]"});
+        refusedAtOnce(row, "[true", "[\"id\",1", "[\"id\",true,false,");
+        String draft7 = "{\"type\":\"array\",\"items\":[{\"type\":\"null\"}],\"additionalItems\":{\"type\":\"integer\"}}";
+        values(draft7, new String[] {"[null,1,2]", "[null]"}, new String[0]);
+        refusedAtOnce(draft7, "[1", "[null,null");
+        String wrapped = "{\"$defs\":{\"d\":{\"type\":\"integer\",\"minimum\":5}},\"allOf\":[{\"$ref\":\"#/$defs/d\"}],"
+                + "\"description\":\"a reference described\"}";
+        values(wrapped, new String[] {"5", "12"}, new String[] {"4"});
+    }
+
+    @Test
     void patternsMatchTheDecodedCharacters() throws Exception {
         String code = "{\"type\":\"string\",\"pattern\":\"^[a-z]{2,3}-\\\\d+$\"}";
         values(code, new String[] {"\"ab-1\"", "\"abc-123\""},

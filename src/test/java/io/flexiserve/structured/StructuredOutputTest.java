@@ -84,6 +84,16 @@ class StructuredOutputTest {
              "additionalProperties": false}
             """;
 
+    static final String TUPLES = """
+            {"type": "object", "properties": {
+              "point": {"type": "array", "prefixItems": [{"type": "number"}, {"type": "number"}], "items": false},
+              "row": {"type": "array", "prefixItems": [{"type": "string", "maxLength": 3}, {"type": "integer"}],
+                      "items": {"type": "boolean"}, "maxItems": 4},
+              "label": {"allOf": [{"$ref": "#/$defs/label"}], "description": "Pydantic 1 wraps references so"}},
+             "required": ["point", "row", "label"], "additionalProperties": false,
+             "$defs": {"label": {"enum": ["a", "b"]}}}
+            """;
+
     static Tokenizer tokenizer;
     static TokenVocabulary vocabulary;
 
@@ -94,7 +104,7 @@ class StructuredOutputTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {PERSON, TREE, OPTIONAL, ANY_OF, MAP, BOUNDED, "{\"type\": \"object\"}", "true"})
+    @ValueSource(strings = {PERSON, TREE, OPTIONAL, ANY_OF, MAP, BOUNDED, TUPLES, "{\"type\": \"object\"}", "true"})
     void whateverTheLogitsTheOutputParsesAndValidates(String schemaText) throws Exception {
         JsonNode schema = JSON.readTree(schemaText);
         Grammar grammar = Grammar.jsonSchema(schema, vocabulary);
@@ -332,6 +342,11 @@ class StructuredOutputTest {
                 new Bad("{\"type\":\"array\",\"items\":{\"type\":\"integer\",\"multipleOf\":3}}", "multipleOf", "#/items"),
                 new Bad("{\"type\":\"string\",\"format\":\"hostname\"}", "format", "#"),
                 new Bad("{\"type\":\"string\",\"minLength\":3,\"maxLength\":2}", "maxLength", "#"),
+                new Bad("{\"allOf\":[{\"type\":\"string\"},{\"maxLength\":2}]}", "allOf", "#"),
+                new Bad("{\"allOf\":[{\"type\":\"string\"}],\"maxLength\":2}", "allOf", "#"),
+                new Bad("{\"type\":\"array\",\"prefixItems\":[{},{}],\"items\":false,\"minItems\":3}", "minItems", "#"),
+                new Bad("{\"type\":\"array\",\"additionalItems\":false}", "additionalItems", "#"),
+                new Bad("{\"type\":\"array\",\"prefixItems\":[{\"type\":\"strange\"}]}", "type", "#/prefixItems/0"),
                 new Bad("{\"type\":\"string\",\"minLength\":-1}", "minLength", "#"),
                 new Bad("{\"type\":\"integer\",\"minimum\":1.5,\"maximum\":1.9}", "maximum", "#"),
                 new Bad("{\"type\":\"number\",\"minimum\":2,\"exclusiveMaximum\":2}", "exclusiveMaximum", "#"),
