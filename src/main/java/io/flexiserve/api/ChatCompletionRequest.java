@@ -46,7 +46,8 @@ public record ChatCompletionRequest(
         @JsonProperty("web_search_options") JsonNode webSearchOptions,
         Boolean store,
         JsonNode metadata,
-        @JsonProperty("service_tier") String serviceTier) implements SamplingFields {
+        @JsonProperty("service_tier") String serviceTier,
+        @JsonProperty("structured_outputs") OutputConstraint structuredOutputs) implements SamplingFields {
 
     /**
      * One message; {@code content} is a string or a list of {@code {"type": "text", "text": ...}} parts (null for

@@ -31,5 +31,6 @@ public record CompletionRequest(
         Long seed,
         String user,
         FlexiDepthOptions flexidepth,
-        @JsonProperty("ignore_eos") Boolean ignoreEos) implements SamplingFields {
+        @JsonProperty("ignore_eos") Boolean ignoreEos,
+        @JsonProperty("structured_outputs") OutputConstraint structuredOutputs) implements SamplingFields {
 }

@@ -67,7 +67,16 @@ public class CompletionsHandler {
             throw OpenAiException.invalid("messages", e.getMessage());
         }
         int[] ids = plain.encode(model.tokenizer(), text);
-        Grammar grammar = structured.grammar(model, format, tools);
+        Grammar grammar;
+        if (r.structuredOutputs() != null) {
+            if (format != null || ToolSpec.mayCall(tools)) {
+                throw OpenAiException.invalid(OutputConstraint.FIELD, "structured_outputs cannot go with "
+                        + (format != null ? "response_format" : "tools that may be called") + "; send one");
+            }
+            grammar = structured.grammar(model, r.structuredOutputs());
+        } else {
+            grammar = structured.grammar(model, format, tools);
+        }
         if (r.maxTokens() != null && r.maxCompletionTokens() != null && !r.maxTokens().equals(r.maxCompletionTokens())) {
             throw OpenAiException.invalid("max_completion_tokens", "max_tokens and max_completion_tokens disagree; send one");
         }
@@ -81,8 +90,8 @@ public class CompletionsHandler {
                 : "max_tokens", topLogprobs, model);
         boolean calls = ToolSpec.mayCall(tools);
         ResponseShape shape = new ChatShape(model.tokenizer(), logprobs, settings.returnLayers(), calls ? tools : null);
-        StopScope stops = grammar == null ? StopScope.EVERYWHERE : calls && !tools.forced() && format == null
-                ? StopScope.ANSWERS : StopScope.NOWHERE;
+        StopScope stops = grammar == null || plainText(r.structuredOutputs()) ? StopScope.EVERYWHERE
+                : calls && !tools.forced() && format == null ? StopScope.ANSWERS : StopScope.NOWHERE;
         ToolFormat callFormat = calls ? tools.format() : ToolFormat.ARRAY;
         start(ctx, model, shape, "chatcmpl-", List.of(new Prompt(ids, "")), settings, grammar,
                 () -> new ReplyStops(settings.stop(), stops, callFormat), 0);
@@ -147,8 +156,18 @@ public class CompletionsHandler {
         RequestSettings settings = validate(r, r.maxTokens(), "max_tokens", r.logprobs() == null ? -1 : r.logprobs(), model);
         List<Prompt> prompts = PromptParser.parse(r.prompt(), model.tokenizer(), model.vocabSize(), echo, limits.maxPrompts());
         ResponseShape shape = new TextShape(model.tokenizer(), r.logprobs() != null, settings.returnLayers());
-        start(ctx, model, shape, "cmpl-", prompts, settings, null,
-                () -> new ReplyStops(settings.stop(), StopScope.EVERYWHERE, ToolFormat.ARRAY), COMPLETIONS_MAX_TOKENS);
+        Grammar grammar = r.structuredOutputs() == null ? null : structured.grammar(model, r.structuredOutputs());
+        StopScope stops = grammar == null || plainText(r.structuredOutputs()) ? StopScope.EVERYWHERE : StopScope.NOWHERE;
+        start(ctx, model, shape, "cmpl-", prompts, settings, grammar,
+                () -> new ReplyStops(settings.stop(), stops, ToolFormat.ARRAY), COMPLETIONS_MAX_TOKENS);
+    }
+
+    /**
+     * Whether the output is text a regular expression or a choice constrains: stop strings apply there, as vLLM
+     * applies them (a JSON value is never cut short).
+     */
+    private static boolean plainText(OutputConstraint constraint) {
+        return constraint != null && Set.of("regex", "choice").contains(constraint.kind());
     }
 
     /** A prompt's ids, and the text to echo before its completion. */

@@ -56,6 +56,22 @@ public class StructuredOutputs {
                 "response_format.json_schema.schema");
     }
 
+    /** The grammar of a request's {@code structured_outputs} (vLLM's field: {@link OutputConstraint}). */
+    Grammar grammar(ModelEndpoint model, OutputConstraint constraint) {
+        String field = OutputConstraint.FIELD;
+        return switch (constraint.kind()) {
+            case "json" -> {
+                JsonNode schema = constraint.schema();
+                yield cached(model, "json_schema\n" + schema, v -> Grammar.jsonSchema(schema, v), field + ".json");
+            }
+            case "regex" -> cached(model, "regex\n" + constraint.regex(), v -> Grammar.regex(constraint.regex(), v),
+                    field + ".regex");
+            case "choice" -> cached(model, "choice\n" + constraint.choice(), v -> Grammar.choice(constraint.choice(), v),
+                    field + ".choice");
+            default -> cached(model, "json_object", Grammar::jsonObject, field); // json_object
+        };
+    }
+
     private Grammar cached(ModelEndpoint model, String key, Function<TokenVocabulary, Grammar> compile, String param) {
         String fullKey = model.name() + "\n" + key;
         Grammar grammar = grammars.get(fullKey);
@@ -65,7 +81,8 @@ public class StructuredOutputs {
         try {
             grammar = compile.apply(vocabulary(model));
         } catch (SchemaException e) {
-            throw OpenAiException.invalid(param, "the schema cannot be enforced: " + e.getMessage());
+            throw OpenAiException.invalid(param, (param.endsWith("regex") || param.endsWith("choice")
+                    ? "the regular expression cannot be enforced: " : "the schema cannot be enforced: ") + e.getMessage());
         }
         grammars.put(fullKey, grammar);
         return grammar;

@@ -107,9 +107,7 @@ sealed interface Frame {
                 int below = 4 * hex;
                 return pattern.anyIn(at, partial << below, partial << below | (1 << below) - 1);
             }
-            int below = 6 * (cont - 1); // bits of the continuations after the next one
-            int high = partial << 6 * cont;
-            return pattern.anyIn(at, high | (lo - 0x80) << below, high | (hi - 0x80) << below | (1 << below) - 1);
+            return pattern.canComplete(at, partial, cont, lo, hi);
         }
 
         /** Whether another character may begin. */
@@ -148,6 +146,14 @@ sealed interface Frame {
 
     /** Inside a literal (a keyword, a {@code const} or {@code enum} value, a key): {@code pos} bytes matched. */
     record Lit(byte[] bytes, int pos) implements Frame {
+    }
+
+    /**
+     * Inside an output that a regular expression matches whole ({@link Node.Raw}): {@code at}, the pattern's state
+     * after the characters completed, and a UTF-8 character under way ({@code cont} bytes still due, the next in
+     * {@code [lo, hi]}, {@code cp} its bits so far).
+     */
+    record Raw(Node.Raw node, int at, int cont, int lo, int hi, int cp) implements Frame {
     }
 
     /** Free text after its first byte: anything goes, and it may end anywhere. */

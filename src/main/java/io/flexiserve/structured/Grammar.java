@@ -36,6 +36,36 @@ public final class Grammar {
         return new Grammar(SchemaCompiler.compile(schema), vocabulary);
     }
 
+    /**
+     * Outputs that {@code regex} (ECMA-262 syntax, as a schema's pattern) matches whole: vLLM's
+     * {@code structured_outputs.regex}. A {@link SchemaException} says what cannot be compiled.
+     */
+    public static Grammar regex(String regex, TokenVocabulary vocabulary) {
+        try {
+            return new Grammar(new Node.Raw(StringPattern.compileWhole(regex)), vocabulary);
+        } catch (IllegalArgumentException e) {
+            throw new SchemaException("#", "regex", e.getMessage());
+        }
+    }
+
+    /** Outputs that are exactly one of {@code choices}, as written: vLLM's {@code structured_outputs.choice}. */
+    public static Grammar choice(List<String> choices, TokenVocabulary vocabulary) {
+        if (choices.isEmpty()) {
+            throw new SchemaException("#", "choice", "give at least one choice");
+        }
+        StringBuilder regex = new StringBuilder();
+        for (String choice : choices) {
+            regex.append(regex.length() == 0 ? "" : "|");
+            choice.codePoints().forEach(c -> {
+                if (c < 0x80 && !Character.isLetterOrDigit(c) && c >= 0x20) {
+                    regex.append('\\'); // a punctuation character escaped is itself
+                }
+                regex.appendCodePoint(c);
+            });
+        }
+        return regex(regex.toString(), vocabulary);
+    }
+
     /** Any JSON object ({@code response_format: json_object}). */
     public static Grammar jsonObject(TokenVocabulary vocabulary) {
         Node any = Node.anyValue();

@@ -9,7 +9,7 @@ import java.util.List;
  * Nodes compare by identity (a recursive schema is a graph), and a compiled graph is never changed once built.
  */
 abstract sealed class Node permits Node.AnyOf, Node.Obj, Node.Arr, Node.Str, Node.Num, Node.Literal, Node.Ref,
-        Node.Text {
+        Node.Text, Node.Raw {
 
     /** Any one of the options. Its list is filled after construction when an option refers back to it. */
     static final class AnyOf extends Node {
@@ -196,6 +196,18 @@ abstract sealed class Node permits Node.AnyOf, Node.Obj, Node.Arr, Node.Str, Nod
         /** An answer beside calls of {@code format}. */
         static Text answerBeside(ToolFormat format) {
             return new Text(format.opener());
+        }
+    }
+
+    /**
+     * A whole output that {@code pattern} matches, as plain text (no JSON): vLLM's {@code structured_outputs} regex
+     * and choice. Only ever the root.
+     */
+    static final class Raw extends Node {
+        final StringPattern pattern;
+
+        Raw(StringPattern pattern) {
+            this.pattern = pattern;
         }
     }
 

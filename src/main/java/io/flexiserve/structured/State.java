@@ -32,8 +32,9 @@ final class State {
      * (the output must go another way), bounding every mask's time and memory.
      */
     static State start(Node root) {
-        return new State(new Stack[] {new Stack(new Frame.Root(root, false, 0), null)},
-                Math.max(MIN_READINGS_BOUND, 8 * Node.size(root)));
+        Frame first = root instanceof Node.Raw raw ? new Frame.Raw(raw, raw.pattern.start(), 0, 0x80, 0xBF, 0)
+                : new Frame.Root(root, false, 0);
+        return new State(new Stack[] {new Stack(first, null)}, Math.max(MIN_READINGS_BOUND, 8 * Node.size(root)));
     }
 
     /** The state after one more byte, or null when no stack accepts it (or too many would: {@link #start}). */

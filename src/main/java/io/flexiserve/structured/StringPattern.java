@@ -16,8 +16,8 @@ import java.util.Map;
  * quantifiers {@code * + ? {n} {n,} {n,m}}, lazy or not: laziness does not change which strings match) and built
  * into a nondeterministic automaton (Thompson's construction, a bounded repetition as copies), whose sets of states
  * become, as the output reaches them, the states of a deterministic one ({@link #step}: found once, then kept).
- * A pattern searches: a side without its anchor ({@code ^} before, {@code $} after) lets any characters stand
- * there. What changes more than which characters may come (back-references, look-around, word boundaries, anchors
+ * A schema's pattern searches: a side without its anchor ({@code ^} before, {@code $} after) lets any characters
+ * stand there ({@link #compile}); an output's regular expression matches whole ({@link #compileWhole}). What changes more than which characters may come (back-references, look-around, word boundaries, anchors
  * inside the pattern) is refused, as is an automaton of more than {@link #MAX_STATES} states.
  *
  * <p>Every state of the automaton leads to its end through characters that can be written (surrogates, which
@@ -81,7 +81,12 @@ final class StringPattern {
      * @throws IllegalArgumentException saying what in the pattern is not supported, or where it is malformed
      */
     static StringPattern compile(String regex) {
-        return new StringPattern(regex, new Parser(regex).pattern());
+        return new StringPattern(regex, new Parser(regex, true).pattern());
+    }
+
+    /** The automaton of {@code regex} matched whole, as an output's regular expression is: anchored at both ends. */
+    static StringPattern compileWhole(String regex) {
+        return new StringPattern(regex, new Parser(regex, false).pattern());
     }
 
     String source() {
@@ -122,6 +127,16 @@ final class StringPattern {
             }
         }
         return false;
+    }
+
+    /**
+     * Whether a UTF-8 character under way, {@code partial} its bits so far and {@code continuations} bytes still due
+     * (the next in {@code [lo, hi]}, any after it), can still complete as one that may come after {@code state}.
+     */
+    boolean canComplete(int state, int partial, int continuations, int lo, int hi) {
+        int below = 6 * (continuations - 1); // bits of the continuations after the next one
+        int high = partial << 6 * continuations;
+        return anyIn(state, high | (lo - 0x80) << below, high | (hi - 0x80) << below | (1 << below) - 1);
     }
 
     /** Whether the characters that led to {@code state} match the pattern: the string may close. */
@@ -258,17 +273,20 @@ final class StringPattern {
             MAX_CODE_POINT};
 
         private final String s;
+        private final boolean search;
         private int i;
 
-        Parser(String s) {
+        /** With {@code search}, a side without its anchor lets any characters stand there; else it is anchored. */
+        Parser(String s, boolean search) {
             this.s = s;
+            this.search = search;
         }
 
         /** The whole pattern: each top-level alternative anchored where it says so, else open to any characters. */
         Regex pattern() {
             List<Regex> options = new ArrayList<>();
             do {
-                boolean anchoredStart = eat('^');
+                boolean anchoredStart = eat('^') || !search;
                 List<Regex> parts = new ArrayList<>();
                 if (!anchoredStart) {
                     parts.add(anyText());
@@ -278,7 +296,7 @@ final class StringPattern {
                     if (i < s.length() && s.charAt(i) != '|') {
                         throw error("'$' is supported only at the end of the pattern or of a top-level alternative");
                     }
-                } else {
+                } else if (search) {
                     parts.add(anyText());
                 }
                 options.add(new Regex.Seq(parts));

@@ -26,6 +26,8 @@ final class Transitions {
             literal(l, s, b, out);
         } else if (top instanceof Frame.Root r) {
             root(r, s, b, out);
+        } else if (top instanceof Frame.Raw r) {
+            raw(r, s, b, out);
         } else { // Text
             out.add(s);
         }
@@ -38,6 +40,9 @@ final class Transitions {
         }
         if (s.top instanceof Frame.Num n) {
             return n.mayEnd() && accepting(s.below);
+        }
+        if (s.top instanceof Frame.Raw r) {
+            return r.cont() == 0 && r.node().pattern.matches(r.at());
         }
         return s.top instanceof Frame.Text;
     }
@@ -244,6 +249,48 @@ final class Transitions {
         Frame.Str next = str.next(syntax, begun, done, partial);
         if (next != null) {
             out.add(next == str ? s : s.with(next));
+        }
+    }
+
+    /** A whole output matched by a pattern: each byte's UTF-8, and each character the pattern's. */
+    private static void raw(Frame.Raw r, Stack s, int b, List<Stack> out) {
+        StringPattern pattern = r.node().pattern;
+        int cont;
+        int partial;
+        int lo = 0x80;
+        int hi = 0xBF;
+        if (r.cont() > 0) {
+            if (b < r.lo() || b > r.hi()) {
+                return;
+            }
+            cont = r.cont() - 1;
+            partial = r.cp() << 6 | b & 0x3F;
+        } else if (b < 0x80) {
+            cont = 0;
+            partial = b;
+        } else if (b >= 0xC2 && b <= 0xDF) {
+            cont = 1;
+            partial = b & 0x1F;
+        } else if (b >= 0xE0 && b <= 0xEF) {
+            cont = 2;
+            partial = b & 0x0F;
+            lo = b == 0xE0 ? 0xA0 : 0x80; // no overlong form
+            hi = b == 0xED ? 0x9F : 0xBF; // no surrogate
+        } else if (b >= 0xF0 && b <= 0xF4) {
+            cont = 3;
+            partial = b & 0x07;
+            lo = b == 0xF0 ? 0x90 : 0x80;
+            hi = b == 0xF4 ? 0x8F : 0xBF; // nothing past U+10FFFF
+        } else {
+            return;
+        }
+        if (cont == 0) {
+            int at = pattern.step(r.at(), partial);
+            if (at >= 0) {
+                out.add(s.with(new Frame.Raw(r.node(), at, 0, 0x80, 0xBF, 0)));
+            }
+        } else if (pattern.canComplete(r.at(), partial, cont, lo, hi)) {
+            out.add(s.with(new Frame.Raw(r.node(), r.at(), cont, lo, hi, partial)));
         }
     }
 

@@ -90,6 +90,14 @@ class BadRequestTest {
                 Arguments.of("lone surrogate in a message", "{" + M + ",\"messages\":[{\"role\":\"user\",\"content\":\"a\\ud800b\"}]}", 400, "messages[0].content", "invalid_value"),
                 Arguments.of("lone low surrogate in a stop string", "{" + M + "," + MSGS + ",\"stop\":[\"x\",\"\\udc00\"]}", 400, "stop[1]", "invalid_value"),
                 Arguments.of("surrogates out of order", "{" + M + ",\"messages\":[{\"role\":\"user\",\"content\":\"\\ude00\\ud83d\"}]}", 400, "messages[0].content", "invalid_value"),
+                Arguments.of("structured_outputs beside response_format", "{" + M + "," + MSGS + ",\"response_format\":{\"type\":\"json_object\"},\"structured_outputs\":{\"choice\":[\"a\"]}}", 400, "structured_outputs", "invalid_value"),
+                Arguments.of("structured_outputs with two kinds", "{" + M + "," + MSGS + ",\"structured_outputs\":{\"choice\":[\"a\"],\"regex\":\"a\"}}", 400, "structured_outputs", "invalid_value"),
+                Arguments.of("structured_outputs empty", "{" + M + "," + MSGS + ",\"structured_outputs\":{}}", 400, "structured_outputs", "invalid_value"),
+                Arguments.of("structured_outputs grammar", "{" + M + "," + MSGS + ",\"structured_outputs\":{\"grammar\":\"root ::= x\"}}", 400, "structured_outputs.grammar", "invalid_value"),
+                Arguments.of("structured_outputs unknown field", "{" + M + "," + MSGS + ",\"structured_outputs\":{\"cfg\":1}}", 400, "structured_outputs.cfg", "unknown_parameter"),
+                Arguments.of("structured_outputs empty choice", "{" + M + "," + MSGS + ",\"structured_outputs\":{\"choice\":[]}}", 400, "structured_outputs.choice", "invalid_value"),
+                Arguments.of("structured_outputs regex with a back-reference", "{" + M + "," + MSGS + ",\"structured_outputs\":{\"regex\":\"(a)\\\\1\"}}", 400, "structured_outputs.regex", "invalid_value"),
+                Arguments.of("structured_outputs json that is no JSON", "{" + M + "," + MSGS + ",\"structured_outputs\":{\"json\":\"{x\"}}", 400, "structured_outputs.json", "invalid_value"),
                 Arguments.of("prompt too long", "{" + M + ",\"messages\":[{\"role\":\"user\",\"content\":\"" + "x".repeat(5000) + "\"}]}", 400, "messages", "context_length_exceeded"));
     }
 

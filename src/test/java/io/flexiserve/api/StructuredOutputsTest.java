@@ -132,6 +132,38 @@ class StructuredOutputsTest {
         assertTrue(valid >= 2, "most constrained values end within 3000 tokens: " + body);
     }
 
+    /** vLLM's structured_outputs, sent as the SDK sends an extra field: a choice, a regular expression, a schema. */
+    @Test
+    void vllmStructuredOutputsHoldOnChatAndCompletions() throws Exception {
+        List<String> choices = List.of("positive", "negative");
+        ChatCompletion chat = client.chat().completions().create(ChatCompletionCreateParams.builder().model(MODEL)
+                .addUserMessage("Classify: great!").temperature(1.0).seed(5).maxCompletionTokens(50)
+                .putAdditionalBodyProperty("structured_outputs", com.openai.core.JsonValue.from(Map.of("choice", choices)))
+                .build());
+        assertEquals(ChatCompletion.Choice.FinishReason.STOP, chat.choices().get(0).finishReason());
+        assertTrue(choices.contains(chat.choices().get(0).message().content().orElseThrow()), chat.toString());
+        String regex = "[a-z]{2,6}@[a-z]{2,6}\\.com";
+        com.openai.models.completions.Completion text = client.completions().create(
+                com.openai.models.completions.CompletionCreateParams.builder().model(MODEL).prompt("Email: ").n(3)
+                        .temperature(1.0).seed(9).maxTokens(60)
+                        .putAdditionalBodyProperty("structured_outputs", com.openai.core.JsonValue.from(Map.of("regex", regex)))
+                        .build());
+        for (var choice : text.choices()) {
+            assertEquals(com.openai.models.completions.CompletionChoice.FinishReason.STOP, choice.finishReason(), text.toString());
+            assertTrue(choice.text().matches(regex), "the whole text matches: " + choice.text());
+        }
+        JsonNode json = JSON.readTree(given().contentType(ContentType.JSON).body(JSON.writeValueAsString(Map.of("model", MODEL,
+                "prompt", "A tree: ", "max_tokens", 3000, "temperature", 1.0, "seed", 4,
+                "structured_outputs", Map.of("json", TREE)))).post("/v1/completions").then().statusCode(200).extract().asString());
+        if (!json.at("/choices/0/finish_reason").asText().equals("length")) {
+            validate(TREE, json.at("/choices/0/text").asText()); // the schema as text, as vLLM also takes it
+        }
+        JsonNode stopped = chat(Map.of("temperature", 1.0, "seed", 5, "max_tokens", 60, "stop", List.of("@"),
+                "structured_outputs", Map.of("regex", regex)));
+        assertFalse(stopped.at("/choices/0/message/content").asText().contains("@"),
+                "stop strings cut a regular expression's text, as vLLM's do: " + stopped);
+    }
+
     @Test
     void stopStringsNeverCutAStructuredValue() throws Exception {
         String schema = "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"array\",\"items\":{\"enum\":[\"x,y\",1]},"

@@ -142,6 +142,36 @@ class ConstrainedValuesTest {
     }
 
     @Test
+    void wholeOutputsFollowARegexOrAChoice() throws Exception {
+        java.util.List<String> choices = java.util.List.of("positive", "negative", "n/a (\u00e9)");
+        Grammar choice = Grammar.choice(choices, Llama3Vocabulary.vocabulary());
+        Grammar email = Grammar.regex("\\w{1,8}@\\w{1,8}\\.com\\n", Llama3Vocabulary.vocabulary());
+        int written = 0;
+        for (int seed = 0; seed < 6; seed++) {
+            String c = StructuredOutputTest.generate(choice, new Random(seed), 50, Llama3Vocabulary.vocabulary());
+            String e = StructuredOutputTest.generate(email, new Random(seed), 60, Llama3Vocabulary.vocabulary());
+            if (c != null) {
+                assertTrue(choices.contains(c), "one of the choices, as written: " + c);
+                written++;
+            }
+            if (e != null) {
+                assertTrue(e.matches("\\w{1,8}@\\w{1,8}\\.com\\n"), "the whole output matches: " + e);
+                written++;
+            }
+        }
+        assertTrue(written >= 8, written + " of 12 walks ended");
+        Node raw = new Node.Raw(StringPattern.compileWhole("(?:ab|a)\\d{2}\u00e9?"));
+        assertFalse(feed(State.start(raw), "").accepting());
+        assertTrue(feed(State.start(raw), "a12").accepting());
+        assertTrue(feed(State.start(raw), "ab12\u00e9").accepting());
+        assertNull(feed(State.start(raw), " a12"), "no leading whitespace: the text is the output, not JSON");
+        assertNull(feed(State.start(raw), "a12x"));
+        assertTrue(feed(State.start(new Node.Raw(StringPattern.compileWhole("^x*$"))), "").accepting(),
+                "anchors are allowed, and an empty output may match");
+        Llama3Vocabulary.assertExactMasks(raw, "", "a", "ab1", "a12", "ab12\u00e9".substring(0, 4));
+    }
+
+    @Test
     void patternsMatchTheDecodedCharacters() throws Exception {
         String code = "{\"type\":\"string\",\"pattern\":\"^[a-z]{2,3}-\\\\d+$\"}";
         values(code, new String[] {"\"ab-1\"", "\"abc-123\""},
