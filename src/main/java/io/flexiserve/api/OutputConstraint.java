@@ -18,7 +18,8 @@ record OutputConstraint(JsonNode json, String regex, List<String> choice, @JsonP
                         @JsonProperty("whitespace_pattern") String whitespacePattern) {
 
     static final String FIELD = "structured_outputs";
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     /** What kind of constraint it is, checked: {@code json}, {@code regex}, {@code choice} or {@code json_object}. */
     String kind() {
@@ -60,6 +61,11 @@ record OutputConstraint(JsonNode json, String regex, List<String> choice, @JsonP
             JsonNode parsed = JSON.readTree(json.asText());
             if (parsed == null || !parsed.isObject() && !parsed.isBoolean()) {
                 throw OpenAiException.invalid(FIELD + ".json", "json must be a JSON Schema (an object) or its text");
+            }
+            String surrogate = ApiJson.loneSurrogate(parsed, ""); // the body's own check saw only the text
+            if (surrogate != null) {
+                throw OpenAiException.invalid(FIELD + ".json", "the schema's text holds a lone UTF-16 surrogate at "
+                        + surrogate);
             }
             return parsed;
         } catch (JsonProcessingException e) {

@@ -66,8 +66,11 @@ public class StructuredOutputs {
             }
             case "regex" -> cached(model, "regex\n" + constraint.regex(), v -> Grammar.regex(constraint.regex(), v),
                     field + ".regex");
-            case "choice" -> cached(model, "choice\n" + constraint.choice(), v -> Grammar.choice(constraint.choice(), v),
-                    field + ".choice");
+            case "choice" -> { // keyed by the list as JSON: ["a, b"] and ["a", "b"] are two grammars
+                com.fasterxml.jackson.databind.node.ArrayNode key = JsonNodeFactory.instance.arrayNode();
+                constraint.choice().forEach(key::add);
+                yield cached(model, "choice\n" + key, v -> Grammar.choice(constraint.choice(), v), field + ".choice");
+            }
             default -> cached(model, "json_object", Grammar::jsonObject, field); // json_object
         };
     }

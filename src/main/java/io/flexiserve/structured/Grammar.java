@@ -54,8 +54,9 @@ public final class Grammar {
             throw new SchemaException("#", "choice", "give at least one choice");
         }
         StringBuilder regex = new StringBuilder();
-        for (String choice : choices) {
-            regex.append(regex.length() == 0 ? "" : "|");
+        for (int i = 0; i < choices.size(); i++) {
+            String choice = choices.get(i);
+            regex.append(i == 0 ? "" : "|");
             choice.codePoints().forEach(c -> {
                 if (c < 0x80 && !Character.isLetterOrDigit(c) && c >= 0x20) {
                     regex.append('\\'); // a punctuation character escaped is itself

@@ -48,8 +48,8 @@ record NumberBounds(BigDecimal low, boolean lowOpen, BigDecimal high, boolean hi
         String magnitude = negative ? text.substring(1) : text;
         BigDecimal ulp = integer ? BigDecimal.ONE : GRID;
         switch (state) {
-            case Frame.Num.SIGN -> {
-                return meets(BigDecimal.ZERO, null, negative);
+            case Frame.Num.SIGN -> { // any magnitude the digits can write
+                return meets(BigDecimal.ZERO, BigDecimal.ONE.movePointRight(Frame.Num.MAX_DIGITS).subtract(ulp), negative);
             }
             case Frame.Num.ZERO -> {
                 return meets(BigDecimal.ZERO, BigDecimal.ONE.subtract(ulp), negative);

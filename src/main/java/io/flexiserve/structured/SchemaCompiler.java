@@ -459,8 +459,8 @@ final class SchemaCompiler {
     }
 
     private static BigDecimal decimal(JsonNode v, String keyword, String path) {
-        if (!v.isNumber()) {
-            throw new SchemaException(path, keyword, "'" + keyword + "' must be a number");
+        if (!v.isNumber() || (v.isDouble() || v.isFloat()) && !Double.isFinite(v.doubleValue())) {
+            throw new SchemaException(path, keyword, "'" + keyword + "' must be a (finite) number");
         }
         BigDecimal value = v.decimalValue();
         if (value.stripTrailingZeros().scale() > NumberBounds.FRACTION_DIGITS) {

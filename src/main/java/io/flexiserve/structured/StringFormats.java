@@ -9,14 +9,15 @@ import java.util.Set;
  * a fraction of a second is bounded in length; uppercase {@code T} and {@code Z} only; no leap second; offsets
  * within 18 hours, as {@code java.time} takes them).
  * {@code date} knows the lengths of the months and the leap years (every fourth year, but of the centuries only
- * every fourth).
+ * every fourth), from year 1 to 9999 (year 0 is valid RFC 3339, but Python's {@code date} refuses it).
  */
 final class StringFormats {
 
-    private static final String LEAP_YEAR = "(?:\\d\\d(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)";
+    private static final String LEAP_YEAR = "(?:\\d\\d(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)";
+    private static final String YEAR = "(?:000[1-9]|00[1-9]\\d|0[1-9]\\d\\d|[1-9]\\d{3})"; // 0001-9999, as ISO dates run
     private static final String MONTH_DAY = "(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)"
             + "|02-(?:0[1-9]|1\\d|2[0-8]))";
-    private static final String DATE = "(?:\\d{4}-" + MONTH_DAY + "|" + LEAP_YEAR + "-02-29)";
+    private static final String DATE = "(?:" + YEAR + "-" + MONTH_DAY + "|" + LEAP_YEAR + "-02-29)";
     private static final String TIME = "(?:[01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(?:\\.\\d{1,9})?(?:Z|[+-](?:(?:0\\d|1[0-7]):[0-5]\\d|18:00))";
     private static final String HEX = "[0-9a-fA-F]";
     private static final String OCTET = "(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";

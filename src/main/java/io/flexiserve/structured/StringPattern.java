@@ -61,6 +61,9 @@ final class StringPattern {
         }
     }
 
+    /** Groups a pattern may nest: the parser and the construction recurse. */
+    private static final int MAX_DEPTH = 100;
+
     private StringPattern(String source, Regex tree) {
         this.source = source;
         this.exit = add(null, -1, new int[0]);
@@ -88,6 +91,9 @@ final class StringPattern {
     static StringPattern compileWhole(String regex) {
         return new StringPattern(regex, new Parser(regex, false).pattern());
     }
+
+    /** Deterministic states one pattern may build: past them the output that needs another fails, alone. */
+    static final int MAX_DETERMINIZED = 100_000;
 
     String source() {
         return source;
@@ -146,6 +152,14 @@ final class StringPattern {
     }
 
     private int intern(int[] set) {
+        Integer known = ids.get(new Key(set));
+        if (known != null) {
+            return known;
+        }
+        if (sets.size() >= MAX_DETERMINIZED) { // an ambiguous repetition ({@code [ab]*a[ab]{300}}) can need 2^300
+            throw new IllegalStateException("the pattern '" + source + "' needs more than " + MAX_DETERMINIZED
+                    + " automaton states to follow");
+        }
         return ids.computeIfAbsent(new Key(set), k -> {
             sets.add(set);
             int[] row = new int[cuts.length];
@@ -265,6 +279,7 @@ final class StringPattern {
 
     /** ECMA-262 regular expressions, the parts listed on {@link StringPattern}. */
     private static final class Parser {
+        private static final java.util.regex.Pattern BRACES = java.util.regex.Pattern.compile("\\{(\\d+)(,(\\d*))?}");
         private static final int[] DIGIT = {'0', '9'};
         private static final int[] WORD = {'0', '9', 'A', 'Z', '_', '_', 'a', 'z'};
         private static final int[] SPACE = {'\t', '\r', ' ', ' ', 0xA0, 0xA0, 0x1680, 0x1680, 0x2000, 0x200A,
@@ -275,6 +290,7 @@ final class StringPattern {
         private final String s;
         private final boolean search;
         private int i;
+        private int depth;
 
         /** With {@code search}, a side without its anchor lets any characters stand there; else it is anchored. */
         Parser(String s, boolean search) {
@@ -361,14 +377,22 @@ final class StringPattern {
             return new Regex.Repeat(atom, min, max);
         }
 
+        /** A repetition's bound: past {@link #MAX_STATES} copies no automaton is built anyway. */
+        private int count(String digits) {
+            if (digits.length() > 6 || Integer.parseInt(digits) > MAX_STATES) {
+                throw error("a repetition bound of " + digits + " is more than the automaton's " + MAX_STATES + " states");
+            }
+            return Integer.parseInt(digits);
+        }
+
         /** {@code {n}}, {@code {n,}} or {@code {n,m}} at {@code i}: min, max (-1: none), the index after; else null. */
         private int[] braces() {
-            java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\{(\\d{1,4})(,(\\d{0,4}))?}").matcher(s);
+            java.util.regex.Matcher m = BRACES.matcher(s);
             if (!m.find(i) || m.start() != i) {
                 return null;
             }
-            int min = Integer.parseInt(m.group(1));
-            int max = m.group(2) == null ? min : m.group(3).isEmpty() ? -1 : Integer.parseInt(m.group(3));
+            int min = count(m.group(1));
+            int max = m.group(2) == null ? min : m.group(3).isEmpty() ? -1 : count(m.group(3));
             if (max >= 0 && max < min) {
                 throw error("{" + min + "," + max + "}: the bounds are out of order");
             }
@@ -390,7 +414,11 @@ final class StringPattern {
                     } else if (i < s.length() && s.charAt(i) == '?') {
                         throw error("look-around assertions are not supported");
                     }
+                    if (++depth > MAX_DEPTH) {
+                        throw error("groups nest more than " + MAX_DEPTH + " deep");
+                    }
                     Regex inner = alternatives();
+                    depth--;
                     if (!eat(')')) {
                         throw error("a '(' without its ')'");
                     }
@@ -487,7 +515,12 @@ final class StringPattern {
                 case 't' -> single('\t');
                 case 'v' -> single(0x0B);
                 case 'f' -> single('\f');
-                case '0' -> single(0);
+                case '0' -> {
+                    if (i < s.length() && Character.isDigit(s.charAt(i))) {
+                        throw error("octal escapes are not supported; write \\x or \\u");
+                    }
+                    yield single(0);
+                }
                 case 'b' -> {
                     if (!inClass) {
                         throw error("word boundaries ('\\b') are not supported");
@@ -497,7 +530,7 @@ final class StringPattern {
                 case 'x' -> single(hex(2));
                 case 'u' -> single(hex(4));
                 case 'c' -> {
-                    if (i < s.length() && Character.isLetter(s.charAt(i))) {
+                    if (i < s.length() && (s.charAt(i) | 0x20) >= 'a' && (s.charAt(i) | 0x20) <= 'z') {
                         yield single(s.charAt(i++) % 32);
                     }
                     throw error("'\\c' needs a letter");
@@ -521,13 +554,12 @@ final class StringPattern {
             if (i + digits > s.length()) {
                 throw error("a hexadecimal escape needs " + digits + " digits");
             }
-            try {
-                int v = Integer.parseInt(s.substring(i, i + digits), 16);
-                i += digits;
-                return v;
-            } catch (NumberFormatException e) {
+            String hex = s.substring(i, i + digits);
+            if (!hex.chars().allMatch(c -> Character.digit(c, 16) >= 0 && c < 0x80)) {
                 throw error("a hexadecimal escape needs " + digits + " digits");
             }
+            i += digits;
+            return Integer.parseInt(hex, 16);
         }
 
         private static int[] single(int c) {

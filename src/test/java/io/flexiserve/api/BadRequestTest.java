@@ -97,6 +97,8 @@ class BadRequestTest {
                 Arguments.of("structured_outputs unknown field", "{" + M + "," + MSGS + ",\"structured_outputs\":{\"cfg\":1}}", 400, "structured_outputs.cfg", "unknown_parameter"),
                 Arguments.of("structured_outputs empty choice", "{" + M + "," + MSGS + ",\"structured_outputs\":{\"choice\":[]}}", 400, "structured_outputs.choice", "invalid_value"),
                 Arguments.of("structured_outputs regex with a back-reference", "{" + M + "," + MSGS + ",\"structured_outputs\":{\"regex\":\"(a)\\\\1\"}}", 400, "structured_outputs.regex", "invalid_value"),
+                Arguments.of("structured_outputs json text with a lone surrogate", "{" + M + "," + MSGS + ",\"structured_outputs\":{\"json\":\"{\\\"const\\\":\\\"\\\\ud800\\\"}\"}}", 400, "structured_outputs.json", "invalid_value"),
+                Arguments.of("structured_outputs json text with trailing junk", "{" + M + "," + MSGS + ",\"structured_outputs\":{\"json\":\"{} x\"}}", 400, "structured_outputs.json", "invalid_value"),
                 Arguments.of("structured_outputs json that is no JSON", "{" + M + "," + MSGS + ",\"structured_outputs\":{\"json\":\"{x\"}}", 400, "structured_outputs.json", "invalid_value"),
                 Arguments.of("prompt too long", "{" + M + ",\"messages\":[{\"role\":\"user\",\"content\":\"" + "x".repeat(5000) + "\"}]}", 400, "messages", "context_length_exceeded"));
     }

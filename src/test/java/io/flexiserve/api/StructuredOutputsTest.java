@@ -158,6 +158,12 @@ class StructuredOutputsTest {
         if (!json.at("/choices/0/finish_reason").asText().equals("length")) {
             validate(TREE, json.at("/choices/0/text").asText()); // the schema as text, as vLLM also takes it
         }
+        JsonNode one = chat(Map.of("max_tokens", 40, "structured_outputs", Map.of("choice", List.of("a, b"))));
+        assertEquals("a, b", one.at("/choices/0/message/content").asText());
+        JsonNode two = chat(Map.of("max_tokens", 40, "temperature", 1.0, "seed", 3,
+                "structured_outputs", Map.of("choice", List.of("a", "b"))));
+        assertTrue(List.of("a", "b").contains(two.at("/choices/0/message/content").asText()),
+                "a list is its own grammar, not one whose text looks alike: " + two);
         JsonNode stopped = chat(Map.of("temperature", 1.0, "seed", 5, "max_tokens", 60, "stop", List.of("@"),
                 "structured_outputs", Map.of("regex", regex)));
         assertFalse(stopped.at("/choices/0/message/content").asText().contains("@"),

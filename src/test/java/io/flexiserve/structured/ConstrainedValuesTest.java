@@ -160,6 +160,8 @@ class ConstrainedValuesTest {
             }
         }
         assertTrue(written >= 8, written + " of 12 walks ended");
+        assertTrue(Grammar.choice(java.util.List.of("", "yes"), Llama3Vocabulary.vocabulary()).matcher(new int[] {1})
+                .complete(), "an empty choice, first, may be the output");
         Node raw = new Node.Raw(StringPattern.compileWhole("(?:ab|a)\\d{2}\u00e9?"));
         assertFalse(feed(State.start(raw), "").accepting());
         assertTrue(feed(State.start(raw), "a12").accepting());
@@ -174,6 +176,8 @@ class ConstrainedValuesTest {
     @Test
     void patternsMatchTheDecodedCharacters() throws Exception {
         String code = "{\"type\":\"string\",\"pattern\":\"^[a-z]{2,3}-\\\\d+$\"}";
+        values("{\"type\":\"string\",\"pattern\":\"^x{00002}$\"}", new String[] {"\"xx\""},
+                new String[] {"\"x{00002}\"", "\"x\""}); // a bound of any length is a quantifier
         values(code, new String[] {"\"ab-1\"", "\"abc-123\""},
                 new String[] {"\"a-1\"", "\"abcd-1\"", "\"ab-\"", "\"AB-1\"", "\"ab-1x\""});
         assertNull(feed(start(code), "\"abcd"), "a character the pattern cannot take is refused at once");
@@ -198,7 +202,8 @@ class ConstrainedValuesTest {
     @Test
     void patternsBeyondTheGrammarAreRefusedWithTheReason() {
         for (String pattern : new String[] {"(?=a)", "(a)\\\\1", "a^b", "\\\\bword", "[z-a]", "(a", "a)",
-            "[^\\\\s\\\\S]", "a{2,1}", "(?:a{100}){100}", "*a", "\\\\p{L}"}) {
+            "[^\\\\s\\\\S]", "a{2,1}", "(?:a{100}){100}", "*a", "\\\\p{L}", "^[a-z]{1,10000}$", "^\\\\x+A$",
+            "\\\\01", "(".repeat(150) + "a" + ")".repeat(150)}) {
             String schema = "{\"type\":\"string\",\"pattern\":\"" + pattern + "\"}";
             SchemaException e = assertThrows(SchemaException.class, () -> start(schema), schema);
             assertEquals("pattern", e.keyword(), schema);
@@ -214,10 +219,11 @@ class ConstrainedValuesTest {
     @Test
     void datesKnowTheMonthsAndTheLeapYears() throws Exception {
         String date = "{\"type\":\"string\",\"format\":\"date\"}";
-        for (String ok : new String[] {"2024-02-29", "2000-02-29", "1999-12-31", "2023-04-30", "0000-02-29"}) {
+        for (String ok : new String[] {"2024-02-29", "2000-02-29", "1999-12-31", "2023-04-30", "0004-02-29"}) {
             assertTrue(complete(date, "\"" + ok + "\""), ok);
         }
         for (String refused : new String[] {"2023-02-29", "1900-02-29", "2024-04-31", "2024-13-01", "2024-00-10",
+            "0000-01-01", "0000-02-29",
             "2024-1-01", "24-01-01"}) {
             assertFalse(complete(date, "\"" + refused + "\""), refused);
         }

@@ -343,6 +343,8 @@ class StructuredOutputTest {
                 new Bad("{\"type\":\"string\",\"format\":\"hostname\"}", "format", "#"),
                 new Bad("{\"type\":\"string\",\"minLength\":3,\"maxLength\":2}", "maxLength", "#"),
                 new Bad("{\"allOf\":[{\"type\":\"string\"},{\"maxLength\":2}]}", "allOf", "#"),
+                new Bad("{\"type\":\"integer\",\"maximum\":-10000000000000000}", "maximum", "#"),
+                new Bad("{\"type\":\"number\",\"maximum\":1e400}", "maximum", "#"),
                 new Bad("{\"allOf\":[{\"type\":\"string\"}],\"maxLength\":2}", "allOf", "#"),
                 new Bad("{\"type\":\"array\",\"prefixItems\":[{},{}],\"items\":false,\"minItems\":3}", "minItems", "#"),
                 new Bad("{\"type\":\"array\",\"additionalItems\":false}", "additionalItems", "#"),
