@@ -5,8 +5,8 @@ import java.math.RoundingMode;
 
 /**
  * A number's bounds ({@code minimum}, {@code maximum}, {@code exclusiveMinimum}, {@code exclusiveMaximum}; a null
- * end is unbounded) and the question the matcher asks of them at each byte of a bounded number: can a number that
- * opens with these bytes still end within them?
+ * end is unbounded) and {@code multipleOf} (null: none), and the question the matcher asks of them at each byte of
+ * such a number: can a number that opens with these bytes still end within them, a multiple?
  *
  * <p>A bounded number is written without an exponent, with at most {@link Frame.Num#MAX_DIGITS} digits before the
  * point and as many after it. The numbers an opening can still become are then a few closed intervals of that grid
@@ -14,29 +14,33 @@ import java.math.RoundingMode;
  * {@code [10 d, 10 d + 10 - ulp]} with one more digit, and so on), and the opening is allowed when one of them meets
  * the bounds. Bounds have at most {@link #FRACTION_DIGITS} digits after the point, so a bound and an interval that
  * meet also share a number of the grid; an integer's bounds are rounded in to whole numbers, so that they meet only
- * at an integer. Hence no opening allowed is a dead end.
+ * at an integer. A multiple lies in an interval when the interval's ends, divided by it, round (in) to an
+ * integer range that is not empty; a multiple of at most {@link #FRACTION_DIGITS} digits after the point is on the
+ * grid. Hence no opening allowed is a dead end.
  */
-record NumberBounds(BigDecimal low, boolean lowOpen, BigDecimal high, boolean highOpen) {
+record NumberBounds(BigDecimal low, boolean lowOpen, BigDecimal high, boolean highOpen, BigDecimal multipleOf) {
 
     /** Digits after the point a bound may have. */
     static final int FRACTION_DIGITS = 12;
     private static final BigDecimal GRID = BigDecimal.ONE.movePointLeft(Frame.Num.MAX_DIGITS);
 
     /** The bounds as given; for an integer, rounded in to the whole numbers within them, both ends closed. */
-    static NumberBounds of(BigDecimal low, boolean lowOpen, BigDecimal high, boolean highOpen, boolean integer) {
+    static NumberBounds of(BigDecimal low, boolean lowOpen, BigDecimal high, boolean highOpen, BigDecimal multipleOf,
+                           boolean integer) {
         if (!integer) {
-            return new NumberBounds(low, lowOpen, high, highOpen);
+            return new NumberBounds(low, lowOpen, high, highOpen, multipleOf);
         }
         BigDecimal lowInt = low == null ? null : lowOpen ? low.setScale(0, RoundingMode.FLOOR).add(BigDecimal.ONE)
                 : low.setScale(0, RoundingMode.CEILING);
         BigDecimal highInt = high == null ? null : highOpen ? high.setScale(0, RoundingMode.CEILING).subtract(BigDecimal.ONE)
                 : high.setScale(0, RoundingMode.FLOOR);
-        return new NumberBounds(lowInt, false, highInt, false);
+        return new NumberBounds(lowInt, false, highInt, false, multipleOf);
     }
 
     boolean contains(BigDecimal value) {
         return (low == null || (lowOpen ? value.compareTo(low) > 0 : value.compareTo(low) >= 0))
-                && (high == null || (highOpen ? value.compareTo(high) < 0 : value.compareTo(high) <= 0));
+                && (high == null || (highOpen ? value.compareTo(high) < 0 : value.compareTo(high) <= 0))
+                && (multipleOf == null || value.remainder(multipleOf).signum() == 0);
     }
 
     /**
@@ -102,6 +106,17 @@ record NumberBounds(BigDecimal low, boolean lowOpen, BigDecimal high, boolean hi
         }
         if (lo == null || hi == null) {
             return true;
+        }
+        if (multipleOf != null) { // the multiples k m within: k from the low end's quotient up, to the high end's down
+            BigDecimal first = lo.divide(multipleOf, 0, loClosed ? RoundingMode.CEILING : RoundingMode.FLOOR);
+            BigDecimal last = hi.divide(multipleOf, 0, hiClosed ? RoundingMode.FLOOR : RoundingMode.CEILING);
+            if (!loClosed) {
+                first = first.add(BigDecimal.ONE);
+            }
+            if (!hiClosed) {
+                last = last.subtract(BigDecimal.ONE);
+            }
+            return first.compareTo(last) <= 0;
         }
         int c = lo.compareTo(hi);
         return c < 0 || c == 0 && loClosed && hiClosed;

@@ -18,10 +18,10 @@ import java.util.Set;
  * ({@code prefixItems}, or draft 7's {@code items} array and {@code additionalItems}), {@code minItems} and
  * {@code maxItems}, strings with {@code minLength} and {@code maxLength} or a {@code pattern} or a {@code format}
  * ({@link StringPattern}, {@link StringFormats}), numbers with {@code minimum}, {@code maximum},
- * {@code exclusiveMinimum} and {@code exclusiveMaximum} ({@link NumberBounds}), {@code enum}, {@code const},
- * {@code anyOf}, {@code allOf} of one schema, {@code $defs} and local {@code $ref}, recursion included. A keyword
- * that would constrain the value in a way the grammar does not enforce ({@code multipleOf}, {@code uniqueItems},
- * {@code minProperties}, ...) is refused with its path, never ignored.
+ * {@code exclusiveMinimum}, {@code exclusiveMaximum} and {@code multipleOf} ({@link NumberBounds}), {@code enum},
+ * {@code const}, {@code anyOf}, {@code allOf} of one schema, {@code $defs} and local {@code $ref}, recursion
+ * included. A keyword that would constrain the value in a way the grammar does not enforce ({@code uniqueItems},
+ * {@code minProperties}, {@code not}, ...) is refused with its path, never ignored.
  *
  * <p>Objects are written with their declared properties in declared order (what a strict schema describes; keys
  * that {@code additionalProperties} would allow beside declared ones are never generated, which always validates).
@@ -34,15 +34,15 @@ final class SchemaCompiler {
     private static final Set<String> HANDLED = Set.of("type", "properties", "required", "additionalProperties", "items",
             "prefixItems", "additionalItems",
             "minItems", "maxItems", "minLength", "maxLength", "pattern", "format", "minimum", "maximum", "exclusiveMinimum",
-            "exclusiveMaximum", "enum", "const", "anyOf", "allOf", "$defs", "definitions", "$ref", "oneOf");
+            "exclusiveMaximum", "multipleOf", "enum", "const", "anyOf", "allOf", "$defs", "definitions", "$ref", "oneOf");
     /** Keywords that constrain one kind of value: beside a list of values or options they are refused. */
     private static final List<String> KIND_KEYWORDS = List.of("properties", "required", "additionalProperties", "items",
             "prefixItems", "additionalItems",
             "minItems", "maxItems", "minLength", "maxLength", "pattern", "format", "minimum", "maximum",
-            "exclusiveMinimum", "exclusiveMaximum");
+            "exclusiveMinimum", "exclusiveMaximum", "multipleOf");
     private static final List<String> STRING_KEYWORDS = List.of("minLength", "maxLength", "pattern", "format");
     private static final List<String> NUMBER_KEYWORDS = List.of("minimum", "maximum", "exclusiveMinimum",
-            "exclusiveMaximum");
+            "exclusiveMaximum", "multipleOf");
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final JsonNode root;
@@ -416,17 +416,21 @@ final class SchemaCompiler {
     private static Node number(JsonNode s, boolean integer, String path) {
         Bound low = end(s, "minimum", "exclusiveMinimum", path, 1);
         Bound high = end(s, "maximum", "exclusiveMaximum", path, -1);
-        if (low == null && high == null) {
+        BigDecimal multiple = s.has("multipleOf") ? decimal(s.get("multipleOf"), "multipleOf", path) : null;
+        if (multiple != null && multiple.signum() <= 0) {
+            throw new SchemaException(path, "multipleOf", "'multipleOf' must be above 0");
+        }
+        if (low == null && high == null && multiple == null) {
             return integer ? Node.Num.INTEGER : Node.Num.NUMBER;
         }
         NumberBounds bounds = NumberBounds.of(low == null ? null : low.value, low != null && low.open,
-                high == null ? null : high.value, high != null && high.open, integer);
+                high == null ? null : high.value, high != null && high.open, multiple, integer);
         boolean writable = "-0123456789".chars().anyMatch(c -> bounds.reachable(String.valueOf((char) c),
                 c == '-' ? Frame.Num.SIGN : c == '0' ? Frame.Num.ZERO : Frame.Num.INT, integer));
         if (!writable) {
-            throw new SchemaException(path, high != null ? high.keyword : low.keyword, "no " + (integer ? "integer"
-                    : "number") + " within the bounds can be written without an exponent in at most "
-                    + Frame.Num.MAX_DIGITS + " digits before the point and as many after it");
+            throw new SchemaException(path, high != null ? high.keyword : low != null ? low.keyword : "multipleOf",
+                    "no " + (integer ? "integer" : "number") + " within the bounds can be written without an exponent"
+                    + " in at most " + Frame.Num.MAX_DIGITS + " digits before the point and as many after it");
         }
         return new Node.Num(integer, bounds);
     }

@@ -7,9 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.time.LocalDate;
@@ -122,6 +121,23 @@ class ConstrainedValuesTest {
         refusedAtOnce(celsius, "-273.16", "-274", "1000.5", "1001");
         assertTrue(complete("{\"minimum\":2}", "2.5"), "a number keyword alone makes a number");
         assertTrue(complete("{\"type\":\"number\",\"minimum\":2}", "12345678901234.5"), "no upper bound");
+    }
+
+    @Test
+    void multiplesWithAndWithoutBounds() throws Exception {
+        String five = "{\"type\":\"integer\",\"multipleOf\":5}";
+        values(five, new String[] {"0", "5", "-15", "1000000000000000"}, new String[] {"7", "-1", "16"});
+        assertTrue(opens(five, "7"), "7 may become 70");
+        assertFalse(opens(five, "1000000000000001"), "16 digits and not a multiple: nothing may follow");
+        String bounded = "{\"type\":\"integer\",\"multipleOf\":7,\"minimum\":10,\"maximum\":20}";
+        values(bounded, new String[] {"14"}, new String[] {"7", "21", "10"});
+        refusedAtOnce(bounded, "2", "-", "3");
+        String cents = "{\"type\":\"number\",\"multipleOf\":0.25,\"exclusiveMinimum\":0,\"exclusiveMaximum\":1}";
+        values(cents, new String[] {"0.25", "0.5", "0.750"}, new String[] {"0", "1", "0.3", "0.0"});
+        refusedAtOnce(cents, "0.3", "0.26", "1.");
+        String none = "{\"type\":\"integer\",\"multipleOf\":10,\"exclusiveMinimum\":11,\"exclusiveMaximum\":20}";
+        assertThrows(SchemaException.class, () -> start(none), "no multiple within: refused");
+        assertThrows(SchemaException.class, () -> start("{\"type\":\"number\",\"multipleOf\":0}"));
     }
 
     @Test

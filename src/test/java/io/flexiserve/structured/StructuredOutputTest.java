@@ -77,7 +77,7 @@ class StructuredOutputTest {
               "age": {"type": "integer", "minimum": 18, "exclusiveMaximum": 130},
               "delta": {"type": "integer", "minimum": -5, "maximum": -2},
               "ratio": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
-              "celsius": {"type": "number", "minimum": -273.15, "maximum": 1e3},
+              "celsius": {"type": "number", "minimum": -273.15, "maximum": 1e3, "multipleOf": 0.05},
               "big": {"type": "integer", "minimum": 1000000},
               "tags": {"type": "array", "items": {"type": "string", "maxLength": 3}, "maxItems": 3}},
              "required": ["code", "none", "word", "age", "delta", "ratio", "celsius", "big", "tags"],
@@ -339,7 +339,7 @@ class StructuredOutputTest {
         for (Bad bad : List.of(
                 new Bad("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"array\",\"uniqueItems\":true}}}",
                         "uniqueItems", "#/properties/a"),
-                new Bad("{\"type\":\"array\",\"items\":{\"type\":\"integer\",\"multipleOf\":3}}", "multipleOf", "#/items"),
+                new Bad("{\"type\":\"array\",\"items\":{\"type\":\"integer\",\"not\":{\"const\":3}}}", "not", "#/items"),
                 new Bad("{\"type\":\"string\",\"format\":\"hostname\"}", "format", "#"),
                 new Bad("{\"type\":\"string\",\"minLength\":3,\"maxLength\":2}", "maxLength", "#"),
                 new Bad("{\"allOf\":[{\"type\":\"string\"},{\"maxLength\":2}]}", "allOf", "#"),
