@@ -75,6 +75,30 @@ check("zodResponseFormat: the parsed reply is a valid Person", async () => {
   assert.ok(Person.safeParse(person).success, JSON.stringify(person));
 });
 
+// zod's constraints become minLength/maxLength, minimum/maximum, pattern and formats, all enforced while decoding.
+const Account = z.object({ handle: z.string().min(2).max(8), age: z.number().int().min(18).max(99),
+  email: z.string().email(), id: z.string().uuid(), code: z.string().regex(/^[A-Z]{3}-\d{2}$/),
+  created: z.string().datetime({ offset: true }), ratio: z.number().gt(0).lte(1) });
+
+check("zodResponseFormat with constraints: lengths, bounds, a regex and formats all hold", async () => {
+  const r = await client.chat.completions.parse({
+    model, messages: [{ role: "user", content: "Describe an account" }], max_tokens: 3000, temperature: 1, seed: 6,
+    response_format: zodResponseFormat(Account, "account"),
+  });
+  assert.equal(r.choices[0].finish_reason, "stop");
+  const account = r.choices[0].message.parsed;
+  const parsed = Account.safeParse(account);
+  assert.ok(parsed.success, JSON.stringify(account) + " " + JSON.stringify(parsed.error?.issues));
+});
+
+check("vLLM's structured_outputs choice through the SDK's extra body", async () => {
+  const r = await client.chat.completions.create({
+    model, messages: [{ role: "user", content: "Sentiment of: great!" }], max_tokens: 20, temperature: 1, seed: 2,
+    structured_outputs: { choice: ["positive", "negative", "neutral"] },
+  });
+  assert.ok(["positive", "negative", "neutral"].includes(r.choices[0].message.content), r.choices[0].message.content);
+});
+
 check("zodFunction tool call: arguments parsed, then an answer to the tool's result", async () => {
   const forecast = zodFunction({ name: "get_forecast", parameters: z.object({ city: z.enum(["Paris", "Oslo"]), days: z.number().int() }) });
   const messages = [{ role: "user", content: "Forecast?" }];

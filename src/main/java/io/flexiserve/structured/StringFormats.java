@@ -5,9 +5,10 @@ import java.util.Set;
 
 /**
  * The string {@code format}s a schema may ask for, each written as a {@link StringPattern} that matches only valid
- * values: what the grammar writes always validates, though it may not reach every valid value (an email address or
- * a fraction of a second is bounded in length; uppercase {@code T} and {@code Z} only; no leap second; offsets
- * within 18 hours, as {@code java.time} takes them).
+ * values, valid for the strictest common validators too: what the grammar writes always validates, though it may
+ * not reach every valid value (an email address or a fraction of a second is bounded in length, and an address's
+ * local part takes letters, digits, {@code _+-} and one dot; uppercase {@code T} and {@code Z} only; no leap
+ * second; offsets within 18 hours, as {@code java.time} takes them; a UUID has an RFC 9562 version and variant).
  * {@code date} knows the lengths of the months and the leap years (every fourth year, but of the centuries only
  * every fourth), from year 1 to 9999 (year 0 is valid RFC 3339, but Python's {@code date} refuses it).
  */
@@ -22,13 +23,13 @@ final class StringFormats {
     private static final String HEX = "[0-9a-fA-F]";
     private static final String OCTET = "(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
     private static final String LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?";
-    private static final String ATOM = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]";
+    private static final String ATOM = "[A-Za-z0-9_+-]"; // RFC 5321 allows more; zod and others refuse it
 
     private static final Map<String, String> PATTERNS = Map.of(
             "date-time", "^" + DATE + "T" + TIME + "$",
             "date", "^" + DATE + "$",
             "time", "^" + TIME + "$",
-            "uuid", "^" + HEX + "{8}-" + HEX + "{4}-" + HEX + "{4}-" + HEX + "{4}-" + HEX + "{12}$",
+            "uuid", "^" + HEX + "{8}-" + HEX + "{4}-[1-8]" + HEX + "{3}-[89abAB]" + HEX + "{3}-" + HEX + "{12}$",
             "ipv4", "^" + OCTET + "(?:\\." + OCTET + "){3}$",
             "email", "^" + ATOM + "{1,30}(?:\\." + ATOM + "{1,30})?@(?:" + LABEL + "\\.){1,3}[A-Za-z]{2,12}$");
 
