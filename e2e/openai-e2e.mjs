@@ -65,13 +65,18 @@ check("context overflow is a 400 naming the limit", async () => {
 const Person = z.object({ age: z.number().int(), member: z.boolean(), role: z.enum(["admin", "user"]),
   scores: z.array(z.number()) });
 
-check("zodResponseFormat: the parsed reply is a valid Person", async () => {
+/** A reply in zod's schema, parsed by the SDK; it must have ended by itself, not at max_tokens. */
+async function parsedReply(schema, name, content, seed) {
   const r = await client.chat.completions.parse({
-    model, messages: [{ role: "user", content: "Describe a person" }], max_tokens: 3000, temperature: 1, seed: 4,
-    response_format: zodResponseFormat(Person, "person"),
+    model, messages: [{ role: "user", content }], max_tokens: 3000, temperature: 1, seed,
+    response_format: zodResponseFormat(schema, name),
   });
   assert.equal(r.choices[0].finish_reason, "stop");
-  const person = r.choices[0].message.parsed;
+  return r.choices[0].message.parsed;
+}
+
+check("zodResponseFormat: the parsed reply is a valid Person", async () => {
+  const person = await parsedReply(Person, "person", "Describe a person", 4);
   assert.ok(Person.safeParse(person).success, JSON.stringify(person));
 });
 
@@ -81,12 +86,7 @@ const Account = z.object({ handle: z.string().min(2).max(8), age: z.number().int
   created: z.string().datetime({ offset: true }), ratio: z.number().gt(0).lte(1) });
 
 check("zodResponseFormat with constraints: lengths, bounds, a regex and formats all hold", async () => {
-  const r = await client.chat.completions.parse({
-    model, messages: [{ role: "user", content: "Describe an account" }], max_tokens: 3000, temperature: 1, seed: 6,
-    response_format: zodResponseFormat(Account, "account"),
-  });
-  assert.equal(r.choices[0].finish_reason, "stop");
-  const account = r.choices[0].message.parsed;
+  const account = await parsedReply(Account, "account", "Describe an account", 6);
   const parsed = Account.safeParse(account);
   assert.ok(parsed.success, JSON.stringify(account) + " " + JSON.stringify(parsed.error?.issues));
 });
