@@ -20,6 +20,8 @@ import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -50,7 +52,7 @@ public class FineTuneWiring {
     @Singleton
     FileStore fileStore() {
         FileStore files = new FileStore(config.dataDir());
-        long freed = files.sweep(java.time.Instant.now().minus(java.time.Duration.ofHours(1)));
+        long freed = files.sweep(Instant.now().minus(Duration.ofHours(1)));
         if (freed > 0) {
             LOG.infof("removed %d bytes that unfinished uploads left under %s", freed, config.dataDir().resolve("files"));
         }

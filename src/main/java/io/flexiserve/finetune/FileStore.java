@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.SecureRandom;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -63,7 +64,7 @@ public final class FileStore {
      * record, last changed before {@code before} (a save under way on another replica sharing the directory is
      * newer). Returns the bytes freed.
      */
-    public long sweep(java.time.Instant before) {
+    public long sweep(Instant before) {
         if (!Files.isDirectory(dir)) {
             return 0;
         }

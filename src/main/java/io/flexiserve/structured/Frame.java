@@ -1,5 +1,7 @@
 package io.flexiserve.structured;
 
+import java.math.BigDecimal;
+
 /**
  * One level of the {@link Matcher}'s stack: the value being written at that depth and how far into it the output
  * is. Frames are small immutable records compared by value, so two stacks that will accept the same bytes are
@@ -140,7 +142,7 @@ sealed interface Frame {
         /** Whether the number may end here: its syntax is complete and it lies within the node's bounds. */
         boolean mayEnd() {
             return (state == ZERO || state == INT || state == FRACTION || state == EXP_DIGITS)
-                    && (text == null || node.bounds.contains(new java.math.BigDecimal(text)));
+                    && (text == null || node.bounds.contains(new BigDecimal(text)));
         }
     }
 

@@ -2,6 +2,8 @@ package io.flexiserve.structured;
 
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The string {@code format}s a schema may ask for, each written as a {@link StringPattern} that matches only valid
@@ -33,13 +35,13 @@ final class StringFormats {
             "ipv4", "^" + OCTET + "(?:\\." + OCTET + "){3}$",
             "email", "^" + ATOM + "{1,30}(?:\\." + ATOM + "{1,30})?@(?:" + LABEL + "\\.){1,3}[A-Za-z]{2,12}$");
 
-    private static final Map<String, StringPattern> COMPILED = new java.util.concurrent.ConcurrentHashMap<>();
+    private static final Map<String, StringPattern> COMPILED = new ConcurrentHashMap<>();
 
     private StringFormats() {
     }
 
     static Set<String> names() {
-        return new java.util.TreeSet<>(PATTERNS.keySet());
+        return new TreeSet<>(PATTERNS.keySet());
     }
 
     /** The pattern of {@code format}, or null when it is not one of {@link #names}. */

@@ -5,6 +5,9 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * A string schema's {@code pattern} (or a {@code format} written as one: {@link StringFormats}) as an automaton over
@@ -68,7 +71,7 @@ final class StringPattern {
         this.source = source;
         this.exit = add(null, -1, new int[0]);
         this.entry = build(tree, exit);
-        java.util.TreeSet<Integer> at = new java.util.TreeSet<>(List.of(0));
+        TreeSet<Integer> at = new TreeSet<>(List.of(0));
         for (int[] r : ranges) {
             for (int k = 0; r != null && k < r.length; k += 2) {
                 at.add(r[k]);
@@ -279,7 +282,7 @@ final class StringPattern {
 
     /** ECMA-262 regular expressions, the parts listed on {@link StringPattern}. */
     private static final class Parser {
-        private static final java.util.regex.Pattern BRACES = java.util.regex.Pattern.compile("\\{(\\d+)(,(\\d*))?}");
+        private static final Pattern BRACES = Pattern.compile("\\{(\\d+)(,(\\d*))?}");
         private static final int[] DIGIT = {'0', '9'};
         private static final int[] WORD = {'0', '9', 'A', 'Z', '_', '_', 'a', 'z'};
         private static final int[] SPACE = {'\t', '\r', ' ', ' ', 0xA0, 0xA0, 0x1680, 0x1680, 0x2000, 0x200A,
@@ -387,7 +390,7 @@ final class StringPattern {
 
         /** {@code {n}}, {@code {n,}} or {@code {n,m}} at {@code i}: min, max (-1: none), the index after; else null. */
         private int[] braces() {
-            java.util.regex.Matcher m = BRACES.matcher(s);
+            Matcher m = BRACES.matcher(s);
             if (!m.find(i) || m.start() != i) {
                 return null;
             }
