@@ -19,9 +19,10 @@ import java.util.Set;
  * {@code maxItems}, strings with {@code minLength} and {@code maxLength} or a {@code pattern} or a {@code format}
  * ({@link StringPattern}, {@link StringFormats}), numbers with {@code minimum}, {@code maximum},
  * {@code exclusiveMinimum}, {@code exclusiveMaximum} and {@code multipleOf} ({@link NumberBounds}), {@code enum},
- * {@code const}, {@code anyOf}, {@code allOf} of one schema, {@code $defs} and local {@code $ref}, recursion
- * included. A keyword that would constrain the value in a way the grammar does not enforce ({@code uniqueItems},
- * {@code minProperties}, {@code not}, ...) is refused with its path, never ignored.
+ * {@code const}, {@code anyOf}, {@code oneOf} whose options exclude each other ({@link OneOf}), {@code allOf} of
+ * one schema, {@code $defs} and local {@code $ref}, recursion included. A keyword that would constrain the value in
+ * a way the grammar does not enforce ({@code uniqueItems}, {@code minProperties}, {@code not}, ...) is refused with
+ * its path, never ignored.
  *
  * <p>Objects are written with their declared properties in declared order (what a strict schema describes; keys
  * that {@code additionalProperties} would allow beside declared ones are never generated, which always validates).
@@ -30,7 +31,7 @@ final class SchemaCompiler {
 
     /** Keywords that only annotate: they never make a value invalid. */
     private static final Set<String> ANNOTATIONS = Set.of("title", "description", "default", "examples", "$comment",
-            "$schema", "$id", "deprecated", "readOnly", "writeOnly", "strict", "$anchor");
+            "$schema", "$id", "deprecated", "readOnly", "writeOnly", "strict", "$anchor", "discriminator");
     private static final Set<String> HANDLED = Set.of("type", "properties", "required", "additionalProperties", "items",
             "prefixItems", "additionalItems",
             "minItems", "maxItems", "minLength", "maxLength", "pattern", "format", "minimum", "maximum", "exclusiveMinimum",
@@ -48,6 +49,11 @@ final class SchemaCompiler {
     private final JsonNode root;
     private final Map<String, Node> compiled = new HashMap<>();
     private final List<Node.Ref> refs = new ArrayList<>();
+    private final List<OneOfAt> oneOfs = new ArrayList<>();
+
+    /** A {@code oneOf}'s compiled options and where it is, checked for exclusion ({@link OneOf}) after compiling. */
+    private record OneOfAt(List<Node> options, String path) {
+    }
 
     private SchemaCompiler(JsonNode root) {
         this.root = root;
@@ -65,6 +71,13 @@ final class SchemaCompiler {
         Set<Node> done = new HashSet<>();
         for (Node.Ref ref : compiler.refs) {
             checkNoEmptyCycle(ref, new HashSet<>(), done, ref.ref);
+        }
+        for (OneOfAt oneOf : compiler.oneOfs) {
+            if (!OneOf.exclusive(oneOf.options)) { // a value of two options would be invalid: only anyOf can say so
+                throw new SchemaException(oneOf.path, "oneOf", "'oneOf' whose options may overlap is not supported:"
+                        + " make them exclude each other (a required property with a different const in each, as a"
+                        + " discriminated union has) or use 'anyOf'");
+            }
         }
         checkEveryPartCanEnd(node);
         return node;
@@ -241,13 +254,12 @@ final class SchemaCompiler {
         if (!options.isArray() || options.isEmpty()) {
             throw new SchemaException(path, keyword, "'" + keyword + "' must be a non-empty array of schemas");
         }
-        if (keyword.equals("oneOf")) {
-            // oneOf also needs the options to exclude each other, which the grammar cannot check
-            throw new SchemaException(path, "oneOf", "'oneOf' is not supported; use 'anyOf'");
-        }
         List<Node> nodes = new ArrayList<>();
         for (int i = 0; i < options.size(); i++) {
             nodes.add(node(options.get(i), path + "/" + keyword + "/" + i));
+        }
+        if (keyword.equals("oneOf")) { // checked once references are resolved
+            oneOfs.add(new OneOfAt(List.copyOf(nodes), path));
         }
         return nodes.size() == 1 ? nodes.get(0) : new Node.AnyOf(nodes);
     }

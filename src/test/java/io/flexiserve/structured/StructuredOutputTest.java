@@ -94,6 +94,19 @@ class StructuredOutputTest {
              "$defs": {"label": {"enum": ["a", "b"]}}}
             """;
 
+    static final String UNION = """
+            {"$defs": {
+               "Cat": {"type": "object", "properties": {"pet_type": {"type": "string", "const": "cat"},
+                       "meows": {"type": "integer"}}, "required": ["pet_type", "meows"], "additionalProperties": false},
+               "Dog": {"type": "object", "properties": {"pet_type": {"enum": ["dog", "puppy"]},
+                       "barks": {"type": "number"}}, "required": ["pet_type", "barks"], "additionalProperties": false}},
+             "type": "object", "properties": {
+               "pet": {"oneOf": [{"$ref": "#/$defs/Cat"}, {"$ref": "#/$defs/Dog"}],
+                       "discriminator": {"propertyName": "pet_type"}},
+               "note": {"oneOf": [{"type": "string", "maxLength": 4}, {"type": "null"}, {"const": 3}]}},
+             "required": ["pet", "note"], "additionalProperties": false}
+            """;
+
     static Tokenizer tokenizer;
     static TokenVocabulary vocabulary;
 
@@ -104,7 +117,7 @@ class StructuredOutputTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {PERSON, TREE, OPTIONAL, ANY_OF, MAP, BOUNDED, TUPLES, "{\"type\": \"object\"}", "true"})
+    @ValueSource(strings = {PERSON, TREE, OPTIONAL, ANY_OF, MAP, BOUNDED, TUPLES, UNION, "{\"type\": \"object\"}", "true"})
     void whateverTheLogitsTheOutputParsesAndValidates(String schemaText) throws Exception {
         JsonNode schema = JSON.readTree(schemaText);
         Grammar grammar = Grammar.jsonSchema(schema, vocabulary);
@@ -363,7 +376,12 @@ class StructuredOutputTest {
                 new Bad("{\"$ref\":\"http://example.com/s.json\"}", "$ref", "http://example.com/s.json"),
                 new Bad("{\"type\":\"object\",\"properties\":{},\"required\":[\"x\"]}", "required", "#"),
                 new Bad("{\"type\":\"array\",\"minItems\":3,\"maxItems\":2}", "maxItems", "#"),
-                new Bad("{\"oneOf\":[{\"type\":\"string\"}]}", "oneOf", "#"),
+                new Bad("{\"oneOf\":[{\"type\":\"string\"},{\"type\":\"string\",\"maxLength\":3}]}", "oneOf", "#"),
+                new Bad("{\"oneOf\":[{\"type\":\"integer\"},{\"type\":\"number\"}]}", "oneOf", "#"),
+                new Bad("{\"oneOf\":[{\"const\":1},{\"enum\":[2,1.0]}]}", "oneOf", "#"),
+                new Bad("{\"properties\":{\"u\":{\"oneOf\":[{\"type\":\"object\",\"properties\":{\"k\":{\"const\":\"a\"}}},"
+                        + "{\"type\":\"object\",\"properties\":{\"k\":{\"const\":\"b\"}},\"required\":[\"k\"]}]}}}",
+                        "oneOf", "#/properties/u"),
                 new Bad("{\"anyOf\":[{\"type\":\"string\"},{\"type\":\"integer\"}],\"oneOf\":[{\"type\":\"integer\"}]}",
                         "anyOf", "#"),
                 new Bad("{\"enum\":[]}", "enum", "#"),
