@@ -25,8 +25,11 @@ sealed interface Frame {
         static final int AFTER_COMMA = 4;
     }
 
-    /** Inside an array, after {@code count} items (saturated at the larger bound). */
-    record Arr(Node.Arr node, int phase, int count, int ws) implements Frame {
+    /**
+     * Inside an array, after {@code count} items (saturated at the larger bound); with unique items, {@code used}
+     * has bit {@code k} set once literal {@code k} was written.
+     */
+    record Arr(Node.Arr node, int phase, int count, int ws, long used) implements Frame {
         static final int AFTER_OPEN = 0;
         static final int AFTER_VALUE = 1;
         static final int AFTER_COMMA = 2;

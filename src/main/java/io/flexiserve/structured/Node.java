@@ -73,14 +73,25 @@ abstract sealed class Node permits Node.AnyOf, Node.Obj, Node.Arr, Node.Str, Nod
             this.maxItems = items != null ? maxItems : maxItems < 0 ? prefix.size() : Math.min(maxItems, prefix.size());
         }
 
+        /**
+         * With {@code uniqueItems}: the items' distinct literals (at most 64), each written once at most; else null.
+         * Set once references are resolved (the items may be a reference to an enum).
+         */
+        List<Literal> unique;
+
         /** What item {@code i} (from 0) may be. */
         Node item(int i) {
             return i < prefix.size() ? prefix.get(i) : items;
         }
 
+        /** The most items: {@code maxItems}, and with unique items no more than there are literals (-1: no bound). */
+        int max() {
+            return unique == null ? maxItems : maxItems < 0 ? unique.size() : Math.min(maxItems, unique.size());
+        }
+
         /** The count past which items are not told apart: only the bounds and the prefix matter. */
         int cap() {
-            return Math.max(Math.max(minItems, maxItems), prefix.size());
+            return Math.max(Math.max(minItems, max()), prefix.size());
         }
     }
 

@@ -21,8 +21,8 @@ import java.util.Set;
  * {@code exclusiveMinimum}, {@code exclusiveMaximum} and {@code multipleOf} ({@link NumberBounds}), {@code enum},
  * {@code const}, {@code anyOf}, {@code oneOf} whose options exclude each other ({@link OneOf}), {@code allOf} of
  * one schema, {@code $defs} and local {@code $ref}, recursion included. A keyword that would constrain the value in
- * a way the grammar does not enforce ({@code uniqueItems}, {@code minProperties}, {@code not}, ...) is refused with
- * its path, never ignored.
+ * a way the grammar does not enforce ({@code uniqueItems} over items other than literals, {@code minProperties},
+ * {@code not}, ...) is refused with its path, never ignored.
  *
  * <p>Objects are written with their declared properties in declared order (what a strict schema describes; keys
  * that {@code additionalProperties} would allow beside declared ones are never generated, which always validates).
@@ -35,10 +35,10 @@ final class SchemaCompiler {
     private static final Set<String> HANDLED = Set.of("type", "properties", "required", "additionalProperties", "items",
             "prefixItems", "additionalItems",
             "minItems", "maxItems", "minLength", "maxLength", "pattern", "format", "minimum", "maximum", "exclusiveMinimum",
-            "exclusiveMaximum", "multipleOf", "enum", "const", "anyOf", "allOf", "$defs", "definitions", "$ref", "oneOf");
+            "exclusiveMaximum", "multipleOf", "uniqueItems", "enum", "const", "anyOf", "allOf", "$defs", "definitions", "$ref", "oneOf");
     /** Keywords that constrain one kind of value: beside a list of values or options they are refused. */
     private static final List<String> KIND_KEYWORDS = List.of("properties", "required", "additionalProperties", "items",
-            "prefixItems", "additionalItems",
+            "prefixItems", "additionalItems", "uniqueItems",
             "minItems", "maxItems", "minLength", "maxLength", "pattern", "format", "minimum", "maximum",
             "exclusiveMinimum", "exclusiveMaximum", "multipleOf");
     private static final List<String> STRING_KEYWORDS = List.of("minLength", "maxLength", "pattern", "format");
@@ -50,6 +50,11 @@ final class SchemaCompiler {
     private final Map<String, Node> compiled = new HashMap<>();
     private final List<Node.Ref> refs = new ArrayList<>();
     private final List<OneOfAt> oneOfs = new ArrayList<>();
+    private final List<UniqueAt> uniques = new ArrayList<>();
+
+    /** An array with {@code uniqueItems} and where it is, given its literals once references are resolved. */
+    private record UniqueAt(Node.Arr arr, String path) {
+    }
 
     /** A {@code oneOf}'s compiled options and where it is, checked for exclusion ({@link OneOf}) after compiling. */
     private record OneOfAt(List<Node> options, String path) {
@@ -72,6 +77,9 @@ final class SchemaCompiler {
         for (Node.Ref ref : compiler.refs) {
             checkNoEmptyCycle(ref, new HashSet<>(), done, ref.ref);
         }
+        for (UniqueAt u : compiler.uniques) {
+            u.arr.unique = uniqueLiterals(u.arr, u.path);
+        }
         for (OneOfAt oneOf : compiler.oneOfs) {
             if (!OneOf.exclusive(oneOf.options)) { // a value of two options would be invalid: only anyOf can say so
                 throw new SchemaException(oneOf.path, "oneOf", "'oneOf' whose options may overlap is not supported:"
@@ -81,6 +89,32 @@ final class SchemaCompiler {
         }
         checkEveryPartCanEnd(node);
         return node;
+    }
+
+    /**
+     * The literals an array with {@code uniqueItems} writes each once at most: its items must be a list of at most 64
+     * literals (an enum, booleans), no two the same value; any other items could repeat in ways the grammar does not
+     * follow. More {@code minItems} than literals is refused.
+     */
+    private static List<Node.Literal> uniqueLiterals(Node.Arr arr, String path) {
+        Node items = arr.items instanceof Node.Ref ref ? ref.resolved() : arr.items;
+        List<Node> options = items instanceof Node.AnyOf any ? any.options : List.of(items);
+        List<Node.Literal> literals = new ArrayList<>();
+        for (Node o : options) {
+            if (!(o instanceof Node.Literal literal)) {
+                throw new SchemaException(path, "uniqueItems", "'uniqueItems' is supported over items that are a list"
+                        + " of literals (an enum, booleans) only");
+            }
+            literals.add(literal);
+        }
+        if (literals.size() > 64 || !OneOf.exclusive(List.copyOf(literals))) {
+            throw new SchemaException(path, "uniqueItems", "'uniqueItems' is supported over at most 64 distinct literals");
+        }
+        if (arr.minItems > literals.size()) {
+            throw new SchemaException(path, "minItems", "'minItems' " + arr.minItems + " is more than the "
+                    + literals.size() + " distinct items 'uniqueItems' allows");
+        }
+        return List.copyOf(literals);
     }
 
     /**
@@ -270,7 +304,7 @@ final class SchemaCompiler {
             if (s.has("properties") || s.has("additionalProperties") || s.has("required")) {
                 return object(s, path);
             }
-            if (s.has("items") || s.has("prefixItems") || s.has("minItems") || s.has("maxItems")) {
+            if (s.has("items") || s.has("prefixItems") || s.has("minItems") || s.has("maxItems") || s.has("uniqueItems")) {
                 return array(s, path);
             }
             if (STRING_KEYWORDS.stream().anyMatch(s::has)) {
@@ -373,7 +407,18 @@ final class SchemaCompiler {
             throw new SchemaException(path, "minItems", "'minItems' " + min + " is more than the " + prefix.size()
                     + " items the tuple allows");
         }
-        return new Node.Arr(prefix, item, min, max);
+        Node.Arr arr = new Node.Arr(prefix, item, min, max);
+        JsonNode unique = s.get("uniqueItems");
+        if (unique != null && !unique.isBoolean()) {
+            throw new SchemaException(path, "uniqueItems", "'uniqueItems' must be a boolean");
+        }
+        if (unique != null && unique.asBoolean()) {
+            if (!prefix.isEmpty() || item == null) {
+                throw new SchemaException(path, "uniqueItems", "'uniqueItems' beside a tuple is not supported");
+            }
+            uniques.add(new UniqueAt(arr, path)); // its items may be a reference: resolved first
+        }
+        return arr;
     }
 
     /**

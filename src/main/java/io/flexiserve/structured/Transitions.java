@@ -58,7 +58,7 @@ final class Transitions {
         } else if (node instanceof Node.Obj o && b == '{') {
             out.add(new Stack(new Frame.Obj(o, Frame.Obj.AFTER_OPEN, 0, 0), below));
         } else if (node instanceof Node.Arr a && b == '[') {
-            out.add(new Stack(new Frame.Arr(a, Frame.Arr.AFTER_OPEN, 0, 0), below));
+            out.add(new Stack(new Frame.Arr(a, Frame.Arr.AFTER_OPEN, 0, 0, 0), below));
         } else if (node instanceof Node.Str str && b == '"') {
             out.add(new Stack(Frame.Str.open(str), below));
         } else if (node instanceof Node.Num n && (b == '-' || b >= '0' && b <= '9')) {
@@ -159,14 +159,14 @@ final class Transitions {
         Node.Arr node = a.node();
         if (whitespace(b)) {
             if (a.ws() < Frame.MAX_WHITESPACE) {
-                out.add(s.with(new Frame.Arr(node, a.phase(), a.count(), a.ws() + 1)));
+                out.add(s.with(new Frame.Arr(node, a.phase(), a.count(), a.ws() + 1, a.used())));
             }
             return;
         }
         int cap = node.cap();
         if (a.phase() == Frame.Arr.AFTER_VALUE) {
-            if (b == ',' && (node.maxItems < 0 || a.count() < node.maxItems)) {
-                out.add(s.with(new Frame.Arr(node, Frame.Arr.AFTER_COMMA, a.count(), 0)));
+            if (b == ',' && (node.max() < 0 || a.count() < node.max())) {
+                out.add(s.with(new Frame.Arr(node, Frame.Arr.AFTER_COMMA, a.count(), 0, a.used())));
             } else if (b == ']' && a.count() >= node.minItems) {
                 out.add(s.below);
             }
@@ -178,11 +178,20 @@ final class Transitions {
             }
             return;
         }
-        if (node.maxItems == 0) {
+        if (node.max() == 0) {
             return;
         }
-        Frame.Arr after = new Frame.Arr(node, Frame.Arr.AFTER_VALUE, Math.min(a.count() + 1, cap), 0);
-        startValue(node.item(a.count()), s.with(after), b, out);
+        int count = Math.min(a.count() + 1, cap);
+        if (node.unique != null) { // a literal not yet written, and which one it is, known from its first byte
+            for (int k = 0; k < node.unique.size(); k++) {
+                if ((a.used() & 1L << k) == 0) {
+                    Frame.Arr after = new Frame.Arr(node, Frame.Arr.AFTER_VALUE, count, 0, a.used() | 1L << k);
+                    startValue(node.unique.get(k), s.with(after), b, out);
+                }
+            }
+            return;
+        }
+        startValue(node.item(a.count()), s.with(new Frame.Arr(node, Frame.Arr.AFTER_VALUE, count, 0, 0)), b, out);
     }
 
     /** What the escapes after a backslash stand for, other than {@code u}: {@code "\\/bfnrt}. */

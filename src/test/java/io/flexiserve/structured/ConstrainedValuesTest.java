@@ -141,6 +141,24 @@ class ConstrainedValuesTest {
     }
 
     @Test
+    void uniqueItemsOverLiteralsAreEachWrittenOnce() throws Exception {
+        String colors = "{\"$defs\":{\"c\":{\"enum\":[\"red\",\"green\",\"re\"]}},\"type\":\"array\","
+                + "\"items\":{\"$ref\":\"#/$defs/c\"},\"uniqueItems\":true,\"minItems\":1}";
+        values(colors, new String[] {"[\"red\"]", "[\"re\",\"red\"]", "[\"green\",\"re\",\"red\"]"},
+                new String[] {"[]", "[\"red\",\"red\"]"});
+        refusedAtOnce(colors, "[\"red\",\"red\"", "[\"green\",\"g", "[\"red\",\"re\",\"green\",");
+        String flags = "{\"type\":\"array\",\"items\":{\"type\":\"boolean\"},\"uniqueItems\":true}";
+        values(flags, new String[] {"[true,false]", "[]"}, new String[0]);
+        refusedAtOnce(flags, "[true,t", "[false,true,");
+        values("{\"type\":\"array\",\"uniqueItems\":false}", new String[] {"[1,1]"}, new String[0]);
+        for (String bad : new String[] {"{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"uniqueItems\":true}",
+            "{\"type\":\"array\",\"items\":{\"enum\":[1,1.0]},\"uniqueItems\":true}",
+            "{\"type\":\"array\",\"items\":{\"enum\":[1,2]},\"uniqueItems\":true,\"minItems\":3}"}) {
+            assertThrows(SchemaException.class, () -> start(bad), bad);
+        }
+    }
+
+    @Test
     void tuplesTakeTheirItemsInOrder() throws Exception {
         String point = "{\"type\":\"array\",\"prefixItems\":[{\"type\":\"integer\"},{\"type\":\"string\"}],\"items\":false}";
         values(point, new String[] {"[1,\"a\"]", "[1]", "[]"}, new String[] {"[1,\"a\",2]"});

@@ -103,8 +103,9 @@ class StructuredOutputTest {
              "type": "object", "properties": {
                "pet": {"oneOf": [{"$ref": "#/$defs/Cat"}, {"$ref": "#/$defs/Dog"}],
                        "discriminator": {"propertyName": "pet_type"}},
-               "note": {"oneOf": [{"type": "string", "maxLength": 4}, {"type": "null"}, {"const": 3}]}},
-             "required": ["pet", "note"], "additionalProperties": false}
+               "note": {"oneOf": [{"type": "string", "maxLength": 4}, {"type": "null"}, {"const": 3}]},
+               "colors": {"type": "array", "items": {"enum": ["red", "green", "re"]}, "uniqueItems": true}},
+             "required": ["pet", "note", "colors"], "additionalProperties": false}
             """;
 
     static Tokenizer tokenizer;
@@ -352,6 +353,7 @@ class StructuredOutputTest {
         for (Bad bad : List.of(
                 new Bad("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"array\",\"uniqueItems\":true}}}",
                         "uniqueItems", "#/properties/a"),
+                new Bad("{\"type\":\"object\",\"minProperties\":1}", "minProperties", "#"),
                 new Bad("{\"type\":\"array\",\"items\":{\"type\":\"integer\",\"not\":{\"const\":3}}}", "not", "#/items"),
                 new Bad("{\"type\":\"string\",\"format\":\"hostname\"}", "format", "#"),
                 new Bad("{\"type\":\"string\",\"minLength\":3,\"maxLength\":2}", "maxLength", "#"),
