@@ -90,7 +90,7 @@ public class CompletionsHandler {
                 : "max_tokens", topLogprobs, model);
         boolean calls = ToolSpec.mayCall(tools);
         ResponseShape shape = new ChatShape(model.tokenizer(), logprobs, settings.returnLayers(), calls ? tools : null);
-        StopScope stops = grammar == null || plainText(r.structuredOutputs()) ? StopScope.EVERYWHERE
+        StopScope stops = grammar == null || grammar.plainText() ? StopScope.EVERYWHERE
                 : calls && !tools.forced() && format == null ? StopScope.ANSWERS : StopScope.NOWHERE;
         ToolFormat callFormat = calls ? tools.format() : ToolFormat.ARRAY;
         start(ctx, model, shape, "chatcmpl-", List.of(new Prompt(ids, "")), settings, grammar,
@@ -157,17 +157,9 @@ public class CompletionsHandler {
         List<Prompt> prompts = PromptParser.parse(r.prompt(), model.tokenizer(), model.vocabSize(), echo, limits.maxPrompts());
         ResponseShape shape = new TextShape(model.tokenizer(), r.logprobs() != null, settings.returnLayers());
         Grammar grammar = r.structuredOutputs() == null ? null : structured.grammar(model, r.structuredOutputs());
-        StopScope stops = grammar == null || plainText(r.structuredOutputs()) ? StopScope.EVERYWHERE : StopScope.NOWHERE;
+        StopScope stops = grammar == null || grammar.plainText() ? StopScope.EVERYWHERE : StopScope.NOWHERE;
         start(ctx, model, shape, "cmpl-", prompts, settings, grammar,
                 () -> new ReplyStops(settings.stop(), stops, ToolFormat.ARRAY), COMPLETIONS_MAX_TOKENS);
-    }
-
-    /**
-     * Whether the output is text a regular expression or a choice constrains: stop strings apply there, as vLLM
-     * applies them (a JSON value is never cut short).
-     */
-    private static boolean plainText(OutputConstraint constraint) {
-        return constraint != null && Set.of("regex", "choice").contains(constraint.kind());
     }
 
     /** A prompt's ids, and the text to echo before its completion. */

@@ -1,6 +1,7 @@
 package io.flexiserve.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.flexiserve.engine.TokenConstraint;
 import io.flexiserve.structured.Grammar;
@@ -67,7 +68,7 @@ public class StructuredOutputs {
             case "regex" -> cached(model, "regex\n" + constraint.regex(), v -> Grammar.regex(constraint.regex(), v),
                     field + ".regex");
             case "choice" -> { // keyed by the list as JSON: ["a, b"] and ["a", "b"] are two grammars
-                com.fasterxml.jackson.databind.node.ArrayNode key = JsonNodeFactory.instance.arrayNode();
+                ArrayNode key = JsonNodeFactory.instance.arrayNode();
                 constraint.choice().forEach(key::add);
                 yield cached(model, "choice\n" + key, v -> Grammar.choice(constraint.choice(), v), field + ".choice");
             }
@@ -84,8 +85,7 @@ public class StructuredOutputs {
         try {
             grammar = compile.apply(vocabulary(model));
         } catch (SchemaException e) {
-            throw OpenAiException.invalid(param, (param.endsWith("regex") || param.endsWith("choice")
-                    ? "the regular expression cannot be enforced: " : "the schema cannot be enforced: ") + e.getMessage());
+            throw OpenAiException.invalid(param, param + " cannot be enforced: " + e.getMessage());
         }
         grammars.put(fullKey, grammar);
         return grammar;

@@ -137,6 +137,14 @@ public final class Grammar {
         return new Matcher(this, State.start(root), endIds);
     }
 
+    /**
+     * Whether the output is plain text that a regular expression or a choice constrains (no JSON value): stop
+     * strings apply there, as vLLM applies them, while a JSON value is never cut short.
+     */
+    public boolean plainText() {
+        return root instanceof Node.Raw;
+    }
+
     TokenVocabulary vocabulary() {
         return vocabulary;
     }
