@@ -68,6 +68,28 @@ sealed interface Frame {
             return HEX[n];
         }
 
+        /**
+         * The syntax after UTF-8 lead byte {@code b}: the continuation bytes due and the range of the next (no
+         * overlong form, surrogate or code point past U+10FFFF); null when {@code b} leads no character.
+         */
+        static Str afterLead(int b) {
+            if (b >= 0xC2 && b <= 0xDF) {
+                return cont(1);
+            }
+            if (b >= 0xE0 && b <= 0xEF) {
+                return b == 0xE0 ? AFTER_E0 : b == 0xED ? AFTER_ED : cont(2);
+            }
+            if (b >= 0xF0 && b <= 0xF4) {
+                return b == 0xF0 ? AFTER_F0 : b == 0xF4 ? AFTER_F4 : cont(3);
+            }
+            return null;
+        }
+
+        /** The bits of its code point that a UTF-8 lead byte carries. */
+        static int leadBits(int b) {
+            return b & (b < 0xE0 ? 0x1F : b < 0xF0 ? 0x0F : 0x07);
+        }
+
         /** The frame after a string of {@code node} opens. */
         static Str open(Node.Str node) {
             return node.constrained()
@@ -141,6 +163,11 @@ sealed interface Frame {
         static final int EXP_DIGITS = 7; // may end
         static final int MAX_DIGITS = 16;
         static final int MAX_EXP_DIGITS = 3;
+
+        /** The state after a number's first byte, {@code -} or a digit. */
+        static int first(int b) {
+            return b == '-' ? SIGN : b == '0' ? ZERO : INT;
+        }
 
         /** Whether the number may end here: its syntax is complete and it lies within the node's bounds. */
         boolean mayEnd() {

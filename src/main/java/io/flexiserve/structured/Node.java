@@ -152,6 +152,11 @@ abstract sealed class Node permits Node.AnyOf, Node.Obj, Node.Arr, Node.Str, Nod
             this.bytes = json.getBytes(StandardCharsets.UTF_8);
         }
 
+        /** The value as the JSON text it is written as. */
+        String text() {
+            return new String(bytes, StandardCharsets.UTF_8);
+        }
+
         /** A string as compact JSON. */
         static String json(String s) {
             StringBuilder sb = new StringBuilder("\"");

@@ -43,6 +43,11 @@ record NumberBounds(BigDecimal low, boolean lowOpen, BigDecimal high, boolean hi
                 && (multipleOf == null || value.remainder(multipleOf).signum() == 0);
     }
 
+    /** Whether any number within the bounds can be written: some first byte can still reach one. */
+    boolean writable(boolean integer) {
+        return "-0123456789".chars().anyMatch(c -> reachable(String.valueOf((char) c), Frame.Num.first(c), integer));
+    }
+
     /**
      * Whether some number that opens with {@code text} (which JSON's number syntax allows, leaving it in
      * {@code state}, a {@link Frame.Num} state other than the exponent's) lies within the bounds.

@@ -1,7 +1,6 @@
 package io.flexiserve.structured;
 
 import java.math.BigDecimal;
-import java.nio.charset.StandardCharsets;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -41,16 +40,14 @@ final class OneOf {
         if (kinds.isEmpty()) {
             return true;
         }
-        List<String> la = literals(a);
-        List<String> lb = literals(b);
-        if (la != null && lb != null) {
-            return la.stream().noneMatch(x -> lb.stream().anyMatch(y -> same(x, y)));
+        if (literals(a) != null && literals(b) != null) {
+            return disjoint(literals(a), literals(b));
         }
         if (a instanceof Node.Obj oa && b instanceof Node.Obj ob && !oa.map() && !ob.map()) {
             for (Node.Property pa : oa.properties) {
                 for (Node.Property pb : ob.properties) {
                     if (pa.required() && pb.required() && pa.name().equals(pb.name())
-                            && exclusiveLiterals(pa.value(), pb.value())) {
+                            && disjoint(literals(resolved(pa.value())), literals(resolved(pb.value())))) {
                         return true;
                     }
                 }
@@ -59,10 +56,9 @@ final class OneOf {
         return false;
     }
 
-    private static boolean exclusiveLiterals(Node a, Node b) {
-        List<String> la = literals(resolved(a));
-        List<String> lb = literals(resolved(b));
-        return la != null && lb != null && la.stream().noneMatch(x -> lb.stream().anyMatch(y -> same(x, y)));
+    /** Whether two lists of literals (null: not literals) have no value in common. */
+    private static boolean disjoint(List<String> x, List<String> y) {
+        return x != null && y != null && x.stream().noneMatch(a -> y.stream().anyMatch(b -> same(a, b)));
     }
 
     private static Node resolved(Node n) {
@@ -87,7 +83,7 @@ final class OneOf {
         } else if (n instanceof Node.Num) {
             out.add("number");
         } else if (n instanceof Node.Literal l) {
-            out.add(kindOf(new String(l.bytes, StandardCharsets.UTF_8)));
+            out.add(kindOf(l.text()));
         } else {
             out.addAll(KINDS); // free text: anything
         }
@@ -108,11 +104,10 @@ final class OneOf {
     /** The JSON texts of a literal or of options that are all literals; else null. */
     private static List<String> literals(Node n) {
         if (n instanceof Node.Literal l) {
-            return List.of(new String(l.bytes, StandardCharsets.UTF_8));
+            return List.of(l.text());
         }
         if (n instanceof Node.AnyOf any && any.options.stream().allMatch(o -> o instanceof Node.Literal)) {
-            return any.options.stream().map(o -> new String(((Node.Literal) o).bytes,
-                    StandardCharsets.UTF_8)).toList();
+            return any.options.stream().map(o -> ((Node.Literal) o).text()).toList();
         }
         return null;
     }

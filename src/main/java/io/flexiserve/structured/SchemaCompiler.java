@@ -11,6 +11,8 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * Compiles a JSON Schema into the {@link Node} graph the matcher walks: {@code type} and type arrays, objects with
@@ -32,18 +34,16 @@ final class SchemaCompiler {
     /** Keywords that only annotate: they never make a value invalid. */
     private static final Set<String> ANNOTATIONS = Set.of("title", "description", "default", "examples", "$comment",
             "$schema", "$id", "deprecated", "readOnly", "writeOnly", "strict", "$anchor", "discriminator");
-    private static final Set<String> HANDLED = Set.of("type", "properties", "required", "additionalProperties", "items",
-            "prefixItems", "additionalItems",
-            "minItems", "maxItems", "minLength", "maxLength", "pattern", "format", "minimum", "maximum", "exclusiveMinimum",
-            "exclusiveMaximum", "multipleOf", "uniqueItems", "enum", "const", "anyOf", "allOf", "$defs", "definitions", "$ref", "oneOf");
-    /** Keywords that constrain one kind of value: beside a list of values or options they are refused. */
-    private static final List<String> KIND_KEYWORDS = List.of("properties", "required", "additionalProperties", "items",
-            "prefixItems", "additionalItems", "uniqueItems",
-            "minItems", "maxItems", "minLength", "maxLength", "pattern", "format", "minimum", "maximum",
-            "exclusiveMinimum", "exclusiveMaximum", "multipleOf");
     private static final List<String> STRING_KEYWORDS = List.of("minLength", "maxLength", "pattern", "format");
     private static final List<String> NUMBER_KEYWORDS = List.of("minimum", "maximum", "exclusiveMinimum",
             "exclusiveMaximum", "multipleOf");
+    /** Keywords that constrain one kind of value: beside a list of values or options they are refused. */
+    private static final List<String> KIND_KEYWORDS = Stream.of(List.of("properties", "required",
+            "additionalProperties", "items", "prefixItems", "additionalItems", "uniqueItems", "minItems", "maxItems"),
+            STRING_KEYWORDS, NUMBER_KEYWORDS).flatMap(List::stream).toList();
+    /** Every keyword compiled: those of one kind, and those that choose among values or schemas. */
+    private static final Set<String> HANDLED = Stream.concat(KIND_KEYWORDS.stream(), Stream.of("type", "enum", "const",
+            "anyOf", "oneOf", "allOf", "$defs", "definitions", "$ref")).collect(Collectors.toUnmodifiableSet());
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final JsonNode root;
@@ -197,30 +197,26 @@ final class SchemaCompiler {
             if (s.has("const") && s.has("enum") && !containsValue(s.get("enum"), s.get("const"))) {
                 throw new SchemaException(path, "const", "the 'const' value is not one of 'enum': no value is allowed");
             } // both, agreeing (Pydantic writes a one-value Literal so): the const
-            List<String> siblings = new ArrayList<>(List.of("anyOf", "oneOf"));
-            siblings.addAll(KIND_KEYWORDS);
-            for (String sibling : siblings) {
-                if (!sibling.equals(listed) && s.has(sibling)) {
-                    throw new SchemaException(path, listed, "'" + listed + "' beside '" + sibling + "' is not supported;"
-                            + " list only the values that the other keywords allow");
-                }
-            }
+            refuseBeside(s, listed, List.of("anyOf", "oneOf"), path, "list only the values that the other keywords allow");
             JsonNode values = listed.equals("const") ? JSON.createArrayNode().add(s.get("const")) : s.get("enum");
             return enumeration(values, s.get("type"), path, listed);
         }
         String union = s.has("anyOf") ? "anyOf" : s.has("oneOf") ? "oneOf" : null;
         if (union != null) {
-            List<String> siblings = new ArrayList<>(List.of("oneOf", "type"));
-            siblings.addAll(KIND_KEYWORDS);
-            for (String sibling : siblings) {
-                if (!sibling.equals(union) && s.has(sibling)) {
-                    throw new SchemaException(path, union, "'" + union + "' beside '" + sibling + "' is not supported;"
-                            + " put the shared constraints into each option");
-                }
-            }
+            refuseBeside(s, union, List.of("oneOf", "type"), path, "put the shared constraints into each option");
             return anyOf(s, union, path);
         }
         return typed(s, path);
+    }
+
+    /** Refuses {@code keyword} beside any of {@code others} or of the kind keywords in {@code s}, with {@code advice}. */
+    private static void refuseBeside(JsonNode s, String keyword, List<String> others, String path, String advice) {
+        for (String sibling : Stream.concat(others.stream(), KIND_KEYWORDS.stream()).toList()) {
+            if (!sibling.equals(keyword) && s.has(sibling)) {
+                throw new SchemaException(path, keyword, "'" + keyword + "' beside '" + sibling + "' is not supported; "
+                        + advice);
+            }
+        }
     }
 
     private static boolean containsValue(JsonNode values, JsonNode value) {
@@ -482,9 +478,7 @@ final class SchemaCompiler {
         }
         NumberBounds bounds = NumberBounds.of(low == null ? null : low.value, low != null && low.open,
                 high == null ? null : high.value, high != null && high.open, multiple, integer);
-        boolean writable = "-0123456789".chars().anyMatch(c -> bounds.reachable(String.valueOf((char) c),
-                c == '-' ? Frame.Num.SIGN : c == '0' ? Frame.Num.ZERO : Frame.Num.INT, integer));
-        if (!writable) {
+        if (!bounds.writable(integer)) {
             throw new SchemaException(path, high != null ? high.keyword : low != null ? low.keyword : "multipleOf",
                     "no " + (integer ? "integer" : "number") + " within the bounds can be written without an exponent"
                     + " in at most " + Frame.Num.MAX_DIGITS + " digits before the point and as many after it");

@@ -119,10 +119,9 @@ final class StringPattern {
                     targets.add(next.get(s));
                 }
             }
-            int to = targets.isEmpty() ? -1 : intern(closure(targets.stream().mapToInt(Integer::intValue).toArray()));
-            moves.get(state)[c] = to; // intern() may have grown the list, not this state's row
+            known[c] = targets.isEmpty() ? -1 : intern(closure(targets.stream().mapToInt(Integer::intValue).toArray()));
         }
-        return moves.get(state)[c];
+        return known[c];
     }
 
     /** Whether some code point in {@code [from, to]} may come after {@code state}. */
@@ -155,21 +154,21 @@ final class StringPattern {
     }
 
     private int intern(int[] set) {
-        Integer known = ids.get(new Key(set));
+        Key key = new Key(set);
+        Integer known = ids.get(key);
         if (known != null) {
             return known;
         }
-        if (sets.size() >= MAX_DETERMINIZED) { // an ambiguous repetition ({@code [ab]*a[ab]{300}}) can need 2^300
+        if (sets.size() >= MAX_DETERMINIZED) { // an ambiguous repetition ([ab]*a[ab]{300}) can need 2^300
             throw new IllegalStateException("the pattern '" + source + "' needs more than " + MAX_DETERMINIZED
                     + " automaton states to follow");
         }
-        return ids.computeIfAbsent(new Key(set), k -> {
-            sets.add(set);
-            int[] row = new int[cuts.length];
-            Arrays.fill(row, -2);
-            moves.add(row);
-            return sets.size() - 1;
-        });
+        sets.add(set);
+        int[] row = new int[cuts.length];
+        Arrays.fill(row, -2);
+        moves.add(row);
+        ids.put(key, sets.size() - 1);
+        return sets.size() - 1;
     }
 
     /** The consuming states and the exit reached from {@code states} without a character, sorted, exit last. */

@@ -50,7 +50,7 @@ public final class TokenVocabulary {
         this.stringContent = new long[words()];
         Stack inString = new Stack(Frame.Str.PLAIN, new Stack(new Frame.Root(null, true, 0), null));
         for (int id : sortedIds) {
-            if (staysIn(inString, byId[id])) {
+            if (inStringAfter(inString, byId[id]) != null) {
                 stringContent[id >>> 6] |= 1L << id;
             }
         }
@@ -152,19 +152,10 @@ public final class TokenVocabulary {
             Node.Str unbounded = new Node.Str(0, Integer.MAX_VALUE, null); // counts every character, refuses nothing else
             Stack inString = new Stack(Frame.Str.open(unbounded), new Stack(new Frame.Root(null, true, 0), null));
             lengths = new int[size];
-            List<Stack> out = new ArrayList<>(1);
             for (int w = 0; w < stringContent.length; w++) {
                 for (long bits = stringContent[w]; bits != 0; bits &= bits - 1) {
                     int id = w << 6 | Long.numberOfTrailingZeros(bits);
-                    Stack s = inString;
-                    for (byte b : byId[id]) {
-                        out.clear();
-                        Transitions.step(s, b & 0xff, out);
-                        s = out.isEmpty() ? null : out.get(0);
-                        if (s == null) {
-                            break;
-                        }
-                    }
+                    Stack s = inStringAfter(inString, byId[id]);
                     lengths[id] = s == null ? -1 : ((Frame.Str) s.top).count();
                 }
             }
@@ -177,18 +168,19 @@ public final class TokenVocabulary {
         return (size + 63) >>> 6;
     }
 
-    private static boolean staysIn(Stack inString, byte[] bytes) {
+    /** The stack after {@code bytes} from inside a string ({@code inString}), or null when they leave it or break it. */
+    private static Stack inStringAfter(Stack inString, byte[] bytes) {
         List<Stack> out = new ArrayList<>(1);
         Stack s = inString;
         for (byte b : bytes) {
             out.clear();
             Transitions.step(s, b & 0xff, out);
             if (out.isEmpty() || !(out.get(0).top instanceof Frame.Str)) {
-                return false;
+                return null;
             }
             s = out.get(0);
         }
-        return true;
+        return s;
     }
 
     private static boolean contains(byte[] bytes, char c) {

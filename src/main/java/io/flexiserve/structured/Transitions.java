@@ -62,7 +62,7 @@ final class Transitions {
         } else if (node instanceof Node.Str str && b == '"') {
             out.add(new Stack(Frame.Str.open(str), below));
         } else if (node instanceof Node.Num n && (b == '-' || b >= '0' && b <= '9')) {
-            int state = b == '-' ? Frame.Num.SIGN : b == '0' ? Frame.Num.ZERO : Frame.Num.INT;
+            int state = Frame.Num.first(b);
             String text = n.bounds == null ? null : String.valueOf((char) b);
             if (text == null || n.bounds.reachable(text, state, n.integer)) {
                 out.add(new Stack(new Frame.Num(n, state, b == '-' ? 0 : 1, text), below));
@@ -242,17 +242,12 @@ final class Transitions {
             } else if (b >= 0x20 && b < 0x80) {
                 syntax = Frame.Str.PLAIN;
                 done = b;
-            } else if (b >= 0xC2 && b <= 0xDF) {
-                syntax = Frame.Str.cont(1);
-                partial = b & 0x1F;
-            } else if (b >= 0xE0 && b <= 0xEF) {
-                syntax = b == 0xE0 ? Frame.Str.AFTER_E0 : b == 0xED ? Frame.Str.AFTER_ED : Frame.Str.cont(2);
-                partial = b & 0x0F;
-            } else if (b >= 0xF0 && b <= 0xF4) {
-                syntax = b == 0xF0 ? Frame.Str.AFTER_F0 : b == 0xF4 ? Frame.Str.AFTER_F4 : Frame.Str.cont(3);
-                partial = b & 0x07;
             } else {
-                return;
+                syntax = Frame.Str.afterLead(b);
+                if (syntax == null) {
+                    return;
+                }
+                partial = Frame.Str.leadBits(b);
             }
         }
         Frame.Str next = str.next(syntax, begun, done, partial);
@@ -277,21 +272,15 @@ final class Transitions {
         } else if (b < 0x80) {
             cont = 0;
             partial = b;
-        } else if (b >= 0xC2 && b <= 0xDF) {
-            cont = 1;
-            partial = b & 0x1F;
-        } else if (b >= 0xE0 && b <= 0xEF) {
-            cont = 2;
-            partial = b & 0x0F;
-            lo = b == 0xE0 ? 0xA0 : 0x80; // no overlong form
-            hi = b == 0xED ? 0x9F : 0xBF; // no surrogate
-        } else if (b >= 0xF0 && b <= 0xF4) {
-            cont = 3;
-            partial = b & 0x07;
-            lo = b == 0xF0 ? 0x90 : 0x80;
-            hi = b == 0xF4 ? 0x8F : 0xBF; // nothing past U+10FFFF
         } else {
-            return;
+            Frame.Str lead = Frame.Str.afterLead(b); // the same UTF-8 rules as inside a JSON string
+            if (lead == null) {
+                return;
+            }
+            cont = lead.cont();
+            lo = lead.lo();
+            hi = lead.hi();
+            partial = Frame.Str.leadBits(b);
         }
         if (cont == 0) {
             int at = pattern.step(r.at(), partial);
