@@ -48,15 +48,22 @@ public final class VectorGemm {
     private final NDArray storage; // the packed weight, owned (and freed) by the weight's manager
     private final ByteBuffer packed; // a view of storage's memory
     private final PanelLayout.Packing packing; // F16 only: how the halves widen
+    private final boolean natively; // whether NativeKernels multiply it (they read the buffer by its address)
     private final int out;
     private final int in;
 
     private VectorGemm(WeightFormat format, NDArray storage, ByteBuffer packed, PanelLayout.Packing packing, int out,
                        int in) {
+        this(format, storage, packed, packing, out, in, NativeKernels.AVAILABLE && packed.isDirect());
+    }
+
+    private VectorGemm(WeightFormat format, NDArray storage, ByteBuffer packed, PanelLayout.Packing packing, int out,
+                       int in, boolean natively) {
         this.format = format;
         this.storage = storage;
         this.packed = packed;
         this.packing = packing;
+        this.natively = natively;
         this.out = out;
         this.in = in;
     }
@@ -228,6 +235,10 @@ public final class VectorGemm {
                     p0, p1));
             return;
         }
+        if (format.quantized() && natively) {
+            quantizedNatively(xt, rows, y, yOffset);
+            return;
+        }
         if (format.quantized()) {
             inPanelChunks((long) rows * out * in, (p0, p1) -> QuantKernels.rows(format, packed, out, in, xt, rows, y,
                     yOffset, p0 / 2, p1 / 2));
@@ -236,6 +247,14 @@ public final class VectorGemm {
         float rowScale = rowScale();
         inPanelChunks((long) rows * out * in, (p0, p1) -> PanelKernels.multiply(packed, rowScale, out, in, xt, rows, y,
                 yOffset, p0, p1));
+    }
+
+    /** A quantized weight times {@code rows} rows of {@code xt} ({@code xt[k * rows + r]}) on the native kernels. */
+    private void quantizedNatively(float[] xt, int rows, float[] y, int yOffset) {
+        ByteBuffer scratch = NativeKernels.quantize(xt, rows, in); // this thread's: the chunks below only read it
+        int stride = PanelLayout.stride(out);
+        inPanelChunks((long) rows * out * in, (p0, p1) -> NativeKernels.quantMultiply(format.bits(), packed, in, rows,
+                scratch, y, yOffset, stride, p0, p1));
     }
 
     /** What the f16 kernels scale their input and sums by (see {@link PanelLayout}); 1 for quantized and f32 weights. */
@@ -288,11 +307,19 @@ public final class VectorGemm {
             inPanelChunks((long) out * in, (p0, p1) -> FloatPanels.row(packed, in, x, y, p0, p1));
             return;
         }
+        if (format.quantized() && natively) {
+            quantizedNatively(x, 1, y, 0);
+            return;
+        }
         if (format.quantized()) {
             inPanelChunks((long) out * in, (p0, p1) -> QuantKernels.row(format, packed, in, x, y, p0 / 2, p1 / 2));
             return;
         }
         float rowScale = rowScale();
+        if (natively) {
+            inPanelChunks((long) out * in, (p0, p1) -> NativeKernels.f16Row(packed, rowScale, in, x, y, p0, p1));
+            return;
+        }
         inPanelChunks((long) out * in, (p0, p1) -> RowKernel.multiply(packed, rowScale, in, x, y, p0, p1));
     }
 
@@ -301,6 +328,16 @@ public final class VectorGemm {
         float[] y = new float[paddedOut()];
         multiplyRow(x, y);
         return y.length == out ? y : Arrays.copyOf(y, out);
+    }
+
+    /** The same weight multiplied by the Java kernels only (to test them, and the native ones, where both run). */
+    VectorGemm javaKernels() {
+        return new VectorGemm(format, storage, packed, packing, out, in, false);
+    }
+
+    /** Whether {@link NativeKernels} multiply this weight (where they run: quantized weights, and f16 one row). */
+    boolean natively() {
+        return natively;
     }
 
     /** The output columns rounded up to whole panels: the length {@link #multiplyRow} writes. */

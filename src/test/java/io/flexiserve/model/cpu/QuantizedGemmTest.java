@@ -95,24 +95,43 @@ class QuantizedGemmTest {
             int in = shape[1];
             NDArray half = manager.create(Products.gaussian(random, out * in, 0.02), new Shape(out, in))
                     .toType(DataType.FLOAT16, false);
-            VectorGemm gemm = VectorGemm.pack(half, format);
-            assertEquals(format, gemm.format());
-            float[] deq = dequantized(gemm, out, in);
-            for (int rows : new int[] {1, 2, 5, 8, 9, 16, 64, 70}) {
-                float[] x = Products.gaussian(random, rows * in, 1);
-                float[] y = gemm.multiply(manager.create(x, new Shape(rows, in))).toFloatArray();
-                double error = Products.maxError(y, x, deq, rows, out, in);
-                assertTrue(error < 1e-5, format + " " + out + "x" + in + ", " + rows + " rows: error " + error);
-            }
-            float[] row = new float[gemm.paddedOut()];
-            Arrays.fill(row, Float.NaN);
-            float[] x = Products.gaussian(random, in, 1);
-            gemm.multiplyRow(x, row);
-            assertTrue(Products.maxError(row, x, deq, 1, out, in) < 1e-5, "the one-row kernel");
-            for (int c = out; c < row.length; c++) {
-                assertEquals(0f, row[c], "padding column " + c);
+            VectorGemm packed = VectorGemm.pack(half, format);
+            assertEquals(format, packed.format());
+            float[] deq = dequantized(packed, out, in);
+            for (VectorGemm gemm : kernels(packed)) {
+                String what = format + (gemm.natively() ? " native " : " Java ") + out + "x" + in;
+                for (int rows : new int[] {1, 2, 5, 8, 9, 16, 64, 70}) {
+                    float[] x = Products.gaussian(random, rows * in, 1);
+                    float[] y = gemm.multiply(manager.create(x, new Shape(rows, in))).toFloatArray();
+                    assertProduct(gemm, y, x, deq, rows, out, in, what + ", " + rows + " rows");
+                }
+                float[] row = new float[gemm.paddedOut()];
+                Arrays.fill(row, Float.NaN);
+                float[] x = Products.gaussian(random, in, 1);
+                gemm.multiplyRow(x, row);
+                assertProduct(gemm, row, x, deq, 1, out, in, what + ", the one-row kernel");
+                for (int c = out; c < row.length; c++) {
+                    assertEquals(0f, row[c], "padding column " + c);
+                }
             }
         }
+    }
+
+    /**
+     * Where the CPU has AVX-512 with VNNI and VBMI and the build compiled the library (gcc), the native kernels load
+     * and multiply every quantized weight: a build or a loader that silently fell back to Java fails here.
+     */
+    @ParameterizedTest
+    @EnumSource(value = WeightFormat.class, names = {"Q8", "Q4", "F16"})
+    void theNativeKernelsRunWhereTheCpuAndTheBuildHaveThem(WeightFormat format) throws java.io.IOException {
+        String flags = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/cpuinfo"));
+        boolean cpu = PanelLayout.LANES == 16 && flags.contains(" avx512_vnni") && flags.contains(" avx512vbmi");
+        boolean built = NativeKernels.class.getResource(NativeKernels.RESOURCE) != null;
+        assumeTrue(cpu && built, "this CPU or this build has no native kernels");
+        assertTrue(NativeKernels.AVAILABLE, "the library is built and the CPU has VNNI and VBMI, yet it did not load");
+        VectorGemm gemm = VectorGemm.pack(manager.zeros(new Shape(8, 64), DataType.FLOAT16), format);
+        assertTrue(gemm.natively());
+        assertFalse(gemm.javaKernels().natively());
     }
 
     /** The one-row and the batched kernels add the same products in the same order: batching never changes a row. */
@@ -123,12 +142,51 @@ class QuantizedGemmTest {
         int in = 320;
         VectorGemm gemm = VectorGemm.pack(manager.create(Products.gaussian(random, out * in, 0.02), new Shape(out, in))
                 .toType(DataType.FLOAT16, false), format);
-        for (int rows : new int[] {2, 5, 8, 13, 16, 70}) { // 70: a 64-row chunk and a padded one
-            float[] x = Products.gaussian(random, rows * in, 1);
-            float[] together = gemm.multiplyRows(x, rows);
-            for (int r = 0; r < rows; r++) {
-                float[] alone = gemm.multiplyRows(Arrays.copyOfRange(x, r * in, (r + 1) * in), 1);
-                assertArrayEquals(alone, Arrays.copyOfRange(together, r * out, (r + 1) * out), "row " + r + " of " + rows);
+        for (VectorGemm kernels : kernels(gemm)) {
+            for (int rows : new int[] {2, 5, 8, 13, 16, 70}) { // 70: a 64-row chunk and a padded one
+                float[] x = Products.gaussian(random, rows * in, 1);
+                float[] together = kernels.multiplyRows(x, rows);
+                for (int r = 0; r < rows; r++) {
+                    float[] alone = kernels.multiplyRows(Arrays.copyOfRange(x, r * in, (r + 1) * in), 1);
+                    assertArrayEquals(alone, Arrays.copyOfRange(together, r * out, (r + 1) * out),
+                            (kernels.natively() ? "native, " : "Java, ") + "row " + r + " of " + rows);
+                }
+            }
+        }
+    }
+
+    /** The Java kernels, and the native ones where they run. */
+    static java.util.List<VectorGemm> kernels(VectorGemm gemm) {
+        return gemm.natively() ? java.util.List.of(gemm.javaKernels(), gemm) : java.util.List.of(gemm);
+    }
+
+    /**
+     * The Java kernels multiply within float rounding of a product in doubles (1e-5 here). The native ones quantize
+     * each row's input to 8 bits per block of 32 first ({@link NativeKernels}): an input moves by at most half its
+     * block's step, {@code max|x_b| / 254}, so a column's sum moves by at most that times the magnitudes of its
+     * weights in the block, summed over blocks, and by no more than float rounding besides.
+     */
+    static void assertProduct(VectorGemm gemm, float[] y, float[] x, float[] w, int rows, int out, int in,
+                              String what) {
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < out; c++) {
+                double exact = 0;
+                double allowed = 1e-5;
+                for (int b = 0; b < in / QuantLayout.BLOCK; b++) {
+                    double largest = 0;
+                    double weights = 0;
+                    for (int k = b * QuantLayout.BLOCK; k < (b + 1) * QuantLayout.BLOCK; k++) {
+                        exact += (double) x[r * in + k] * w[c * in + k];
+                        largest = Math.max(largest, Math.abs(x[r * in + k]));
+                        weights += Math.abs(w[c * in + k]);
+                    }
+                    if (gemm.natively()) {
+                        allowed += largest / 254 * weights * (1 + 1e-3);
+                    }
+                }
+                double error = Math.abs(y[r * out + c] - exact);
+                assertTrue(error <= allowed, what + ": row " + r + ", column " + c + ": error " + error + " above "
+                        + allowed);
             }
         }
     }

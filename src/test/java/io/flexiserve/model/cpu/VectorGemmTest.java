@@ -157,6 +157,34 @@ class VectorGemmTest {
         assertThrows(IllegalArgumentException.class, () -> gemm.multiplyRow(new float[8], new float[4]));
     }
 
+    /**
+     * The native f16 row kernel widens and adds as {@link RowKernel} does: the same bits, for re-biased weights and
+     * for IEEE ones (a weight of magnitude 128 or more), ragged shapes, and split over the helpers.
+     */
+    @Test
+    void theNativeF16RowKernelGivesTheJavaKernelsBits() {
+        int panel = PanelLayout.PANEL;
+        for (int[] shape : new int[][] {{1, 1}, {panel + 3, 7}, {37 * panel + 5, 1024}}) {
+            for (boolean large : new boolean[] {false, true}) {
+                int out = shape[0];
+                int in = shape[1];
+                float[] values = gaussian(out * in, 0.02);
+                if (large) {
+                    values[0] = 300f; // packed with IEEE f16 bits, not re-biased
+                }
+                VectorGemm gemm = VectorGemm.pack(stored(values, new Shape(out, in), WeightFormat.F16));
+                assumeTrue(gemm.natively(), "no native kernels here");
+                assertEquals(!large, gemm.rebiased());
+                float[] x = gaussian(in, 1);
+                float[] y = new float[gemm.paddedOut()];
+                float[] java = new float[gemm.paddedOut()];
+                gemm.multiplyRow(x, y);
+                gemm.javaKernels().multiplyRow(x, java);
+                assertArrayEquals(java, y, out + "x" + in + (large ? ", IEEE bits" : ", re-biased"));
+            }
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(value = WeightFormat.class, names = {"F16", "F32"})
     void aRowsProductHasTheSameBitsAloneAndAmongOtherRows(WeightFormat format) {

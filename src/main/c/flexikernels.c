@@ -1,0 +1,271 @@
+/*
+ * FlexiServe's native one-row kernels: y = W x for a weight packed by the Java side (QuantLayout for q8 and q4,
+ * PanelLayout for f16), read where it lies (a direct or mapped ByteBuffer), for decode steps of one sequence.
+ *
+ * Why native: on Intel hosts the Vector API kernels of JDK 17 are bound by their own instructions at about half the
+ * memory's speed (docs/djl-traps.md, traps 20 and 22), while a decode step of one sequence only has to stream each
+ * weight once. These kernels read the same bytes with AVX-512: the quantized ones multiply 8-bit codes by an input
+ * quantized to 8 bits a block at a time (VNNI's VPDPBUSD: 64 products per instruction, as llama.cpp's Q8_0 x Q8_0
+ * dot does), the f16 one widens codes exactly as the Java kernel does and adds in the same order, so that its
+ * result is the Java kernel's to the bit.
+ *
+ * Compiled by `mvn package` (the `native-kernels` profile, when gcc is on the build machine) with the target
+ * attributes below, not -march: the library loads on any x86-64 and says, through fs_supported(), whether this CPU
+ * has what the kernels use; where it has not, the Java kernels run.
+ *
+ * Layouts (the Java classes hold the authoritative description; LANES is 16 here, AVX-512):
+ *  - q8/q4: panels of 32 columns, a panel block after block of 32 inputs; a block is 16 words of bf16 scales (word
+ *    j: column j low, column 16 + j high) then 8 groups of 4 inputs: q8 two vectors of 16 words a group (word j of
+ *    the first: column j's 4 codes, input k + i in byte i; the second: column 16 + j), q4 one vector (word j: column
+ *    j's 4 codes in nibbles 0-3, column 16 + j's in nibbles 4-7). Codes are two's complement.
+ *  - f16: panels of 32 columns, for each input 16 words (column j low half, 16 + j high half), codes re-biased by
+ *    the packing (PanelLayout.Packing), widened by shifts to floats that rowScale^2 turns into weights.
+ */
+#include <jni.h>
+#include <immintrin.h>
+#include <stdint.h>
+#include <string.h>
+
+#define KERNEL __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi,fma")))
+
+enum { LANES = 16, PANEL = 32, BLOCK = 32, GROUP = 4, SCALE_BYTES = 64 };
+
+/* Whether this CPU runs the kernels (AVX-512 with BW, VL, VNNI and VBMI). */
+static int fs_supported(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+        && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni")
+        && __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("fma");
+}
+
+/* Bytes of one row's quantized input: its codes, then a float scale and an int sum per block. */
+static long fs_row_bytes(int in) {
+    return in + (long) (in / BLOCK) * 8;
+}
+
+/*
+ * One row's input quantized per block of 32 as llama.cpp's Q8_0 does: d = max|x| / 127, q = round(x / d) in
+ * [-127, 127]; per block the scale d and the sum of its codes (the kernels feed VPDPBUSD codes biased to unsigned
+ * and subtract the bias times this sum). The input is x[k * step] (step = rows for a transposed batch).
+ */
+KERNEL static void fs_quantize(const float *x, int step, int in, uint8_t *row) {
+    int8_t *q = (int8_t *) row;
+    float *d = (float *) (row + in);
+    int32_t *sum = (int32_t *) (row + in + (in / BLOCK) * 4);
+    float block[BLOCK];
+    for (int b = 0; b < in / BLOCK; b++) {
+        const float *from = x + (long) b * BLOCK * step;
+        if (step != 1) {
+            for (int i = 0; i < BLOCK; i++) {
+                block[i] = from[(long) i * step];
+            }
+            from = block;
+        }
+        __m512 lo = _mm512_loadu_ps(from), hi = _mm512_loadu_ps(from + LANES);
+        float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(lo), _mm512_abs_ps(hi)));
+        __m512 inverse = _mm512_set1_ps(amax > 0 ? 127.0f / amax : 0.0f);
+        const __m512i lim = _mm512_set1_epi32(127), nlim = _mm512_set1_epi32(-127);
+        __m512i qlo = _mm512_cvt_roundps_epi32(_mm512_mul_ps(lo, inverse), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        __m512i qhi = _mm512_cvt_roundps_epi32(_mm512_mul_ps(hi, inverse), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        qlo = _mm512_max_epi32(_mm512_min_epi32(qlo, lim), nlim);
+        qhi = _mm512_max_epi32(_mm512_min_epi32(qhi, lim), nlim);
+        _mm_storeu_si128((__m128i *) (q + b * BLOCK), _mm512_cvtepi32_epi8(qlo));
+        _mm_storeu_si128((__m128i *) (q + b * BLOCK + LANES), _mm512_cvtepi32_epi8(qhi));
+        d[b] = amax / 127.0f;
+        sum[b] = _mm512_reduce_add_epi32(_mm512_add_epi32(qlo, qhi));
+    }
+}
+
+/* A block's scales as floats: the low halves (columns 0-15) and the high halves (16-31) of its 16 words. */
+#define SCALES(s, a, b) \
+    __m512i s##_w = _mm512_loadu_si512(s); \
+    __m512 a = _mm512_castsi512_ps(_mm512_slli_epi32(s##_w, 16)); \
+    __m512 b = _mm512_castsi512_ps(_mm512_and_si512(s##_w, _mm512_set1_epi32((int) 0xFFFF0000)))
+
+/* The per-block sums of two panels, scaled and added to their columns' sums: the tail of both quantized kernels. */
+#define SCALE_AND_ADD(bias_per_sum) \
+    __m512i bias = _mm512_set1_epi32((bias_per_sum) * xs[k]); \
+    __m512 dx = _mm512_set1_ps(xd[k]); \
+    SCALES(u, sa, sb); \
+    SCALES(v, sc, se); \
+    a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(ia, bias)), _mm512_mul_ps(sa, dx), a); \
+    b = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(ib, bias)), _mm512_mul_ps(sb, dx), b); \
+    c = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(ic, bias)), _mm512_mul_ps(sc, dx), c); \
+    e = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(ie, bias)), _mm512_mul_ps(se, dx), e)
+
+#define STORE_PAIR(y) \
+    _mm512_storeu_ps((y), a); \
+    _mm512_storeu_ps((y) + LANES, b); \
+    _mm512_storeu_ps((y) + PANEL, c); \
+    _mm512_storeu_ps((y) + PANEL + LANES, e)
+
+/*
+ * Q8, one row over the pair of panels at u (64 columns into y): a block's products of codes are summed exactly in
+ * 32-bit lanes (codes made unsigned by flipping their top bit: (q + 128) x, less 128 times the block's input sum),
+ * then scaled by the column's and the input's scales and added in block order. Both panels side by side: four
+ * independent sums in flight.
+ */
+KERNEL static void fs_q8_pair(const uint8_t *u, int in, const int8_t *xq, const float *xd, const int32_t *xs,
+                              float *y) {
+    const int blocks = in / BLOCK;
+    const long block_bytes = SCALE_BYTES + BLOCK * PANEL;
+    const uint8_t *v = u + blocks * block_bytes;
+    const __m512i flip = _mm512_set1_epi8((char) 0x80);
+    __m512 a = _mm512_setzero_ps(), b = a, c = a, e = a;
+    for (int k = 0; k < blocks; k++, u += block_bytes, v += block_bytes) {
+        __m512i ia = _mm512_setzero_si512(), ib = ia, ic = ia, ie = ia;
+        const uint8_t *cu = u + SCALE_BYTES, *cv = v + SCALE_BYTES;
+        for (int g = 0; g < BLOCK / GROUP; g++) {
+            int32_t four;
+            memcpy(&four, xq + k * BLOCK + g * GROUP, sizeof four);
+            __m512i xb = _mm512_set1_epi32(four);
+            ia = _mm512_dpbusd_epi32(ia, _mm512_xor_si512(_mm512_loadu_si512(cu + g * 128), flip), xb);
+            ib = _mm512_dpbusd_epi32(ib, _mm512_xor_si512(_mm512_loadu_si512(cu + g * 128 + 64), flip), xb);
+            ic = _mm512_dpbusd_epi32(ic, _mm512_xor_si512(_mm512_loadu_si512(cv + g * 128), flip), xb);
+            ie = _mm512_dpbusd_epi32(ie, _mm512_xor_si512(_mm512_loadu_si512(cv + g * 128 + 64), flip), xb);
+        }
+        SCALE_AND_ADD(128);
+    }
+    STORE_PAIR(y);
+}
+
+/*
+ * Q4, as fs_q8_pair: each group's vector of words holds both halves' nibbles; VPMULTISHIFTQB gathers column j's four
+ * nibbles into the four bytes of lane j (low halves from bits 0-15 of each word, high from 16-31), and a ternary
+ * logic op keeps the nibble and flips its top bit, which maps a two's complement code q to q + 8 in [0, 15].
+ */
+KERNEL static void fs_q4_pair(const uint8_t *u, int in, const int8_t *xq, const float *xd, const int32_t *xs,
+                              float *y) {
+    const int blocks = in / BLOCK;
+    const long block_bytes = SCALE_BYTES + BLOCK * PANEL / 2;
+    const uint8_t *v = u + blocks * block_bytes;
+    const __m512i low_ctl = _mm512_set1_epi64(0x2C2824200C080400LL);  /* bits 0, 4, 8, 12 and 32, 36, 40, 44 */
+    const __m512i high_ctl = _mm512_set1_epi64(0x3C3834301C181410LL); /* bits 16 .. 28 and 48 .. 60 */
+    const __m512i nibble = _mm512_set1_epi8(0x0F), eight = _mm512_set1_epi8(0x08);
+    __m512 a = _mm512_setzero_ps(), b = a, c = a, e = a;
+    for (int k = 0; k < blocks; k++, u += block_bytes, v += block_bytes) {
+        __m512i ia = _mm512_setzero_si512(), ib = ia, ic = ia, ie = ia;
+        const uint8_t *cu = u + SCALE_BYTES, *cv = v + SCALE_BYTES;
+        for (int g = 0; g < BLOCK / GROUP; g++) {
+            int32_t four;
+            memcpy(&four, xq + k * BLOCK + g * GROUP, sizeof four);
+            __m512i xb = _mm512_set1_epi32(four);
+            __m512i wu = _mm512_loadu_si512(cu + g * 64), wv = _mm512_loadu_si512(cv + g * 64);
+            /* 0x6A: (A & B) ^ C, A the gathered bytes, B = 0x0F, C = 0x08 */
+            ia = _mm512_dpbusd_epi32(ia, _mm512_ternarylogic_epi32(
+                    _mm512_multishift_epi64_epi8(low_ctl, wu), nibble, eight, 0x6A), xb);
+            ib = _mm512_dpbusd_epi32(ib, _mm512_ternarylogic_epi32(
+                    _mm512_multishift_epi64_epi8(high_ctl, wu), nibble, eight, 0x6A), xb);
+            ic = _mm512_dpbusd_epi32(ic, _mm512_ternarylogic_epi32(
+                    _mm512_multishift_epi64_epi8(low_ctl, wv), nibble, eight, 0x6A), xb);
+            ie = _mm512_dpbusd_epi32(ie, _mm512_ternarylogic_epi32(
+                    _mm512_multishift_epi64_epi8(high_ctl, wv), nibble, eight, 0x6A), xb);
+        }
+        SCALE_AND_ADD(8);
+    }
+    STORE_PAIR(y);
+}
+
+/*
+ * Rows (one for a decode step) times the panels [p0, p1) (even), each row's input quantized by fs_quantize into
+ * `row_bytes` of scratch: y[r * stride + c]. A pair of panels is read from memory for the first row and from cache
+ * (a core's L2) for the others, and every row is multiplied exactly as a lone row would be.
+ */
+KERNEL static void fs_quant_rows(int bits, const uint8_t *w, int in, int rows, const uint8_t *scratch, float *y,
+                                 int stride, int p0, int p1) {
+    const long panel_bytes = (long) (in / BLOCK) * (SCALE_BYTES + BLOCK * PANEL * bits / 8);
+    const long row_bytes = fs_row_bytes(in);
+    for (int p = p0; p < p1; p += 2) {
+        for (int r = 0; r < rows; r++) {
+            const uint8_t *x = scratch + r * row_bytes;
+            const int8_t *q = (const int8_t *) x;
+            const float *d = (const float *) (x + in);
+            const int32_t *s = (const int32_t *) (x + in + (in / BLOCK) * 4);
+            if (bits == 8) {
+                fs_q8_pair(w + p * panel_bytes, in, q, d, s, y + (long) r * stride + p * PANEL);
+            } else {
+                fs_q4_pair(w + p * panel_bytes, in, q, d, s, y + (long) r * stride + p * PANEL);
+            }
+        }
+    }
+}
+
+/*
+ * F16, panels [p0, p1), both even: RowKernel's arithmetic to the bit (the same widening, x[k] * rowScale broadcast,
+ * one FMA per vector in input order, the sums times rowScale at the end), two panels side by side.
+ */
+KERNEL static void fs_f16_row(const uint8_t *w, float row_scale, int in, const float *x, float *y, int p0, int p1) {
+    const __m512i keep_low = _mm512_set1_epi32((int) 0x8FFFFFFF), keep_high = _mm512_set1_epi32((int) 0x8FFFE000);
+    const long panel_bytes = (long) PANEL * in * 2;
+    for (int p = p0; p < p1; p += 2) {
+        const uint8_t *u = w + p * panel_bytes, *v = u + panel_bytes;
+        __m512 a = _mm512_setzero_ps(), b = a, c = a, e = a;
+        for (int k = 0; k < in; k++, u += 64, v += 64) {
+            __m512i first = _mm512_loadu_si512(u), second = _mm512_loadu_si512(v);
+            __m512 xk = _mm512_set1_ps(x[k] * row_scale);
+            a = _mm512_fmadd_ps(_mm512_castsi512_ps(
+                    _mm512_and_si512(_mm512_srai_epi32(_mm512_slli_epi32(first, 16), 3), keep_low)), xk, a);
+            b = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(_mm512_srai_epi32(first, 3), keep_high)), xk, b);
+            c = _mm512_fmadd_ps(_mm512_castsi512_ps(
+                    _mm512_and_si512(_mm512_srai_epi32(_mm512_slli_epi32(second, 16), 3), keep_low)), xk, c);
+            e = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(_mm512_srai_epi32(second, 3), keep_high)), xk, e);
+        }
+        __m512 s = _mm512_set1_ps(row_scale);
+        _mm512_storeu_ps(y + p * PANEL, _mm512_mul_ps(a, s));
+        _mm512_storeu_ps(y + p * PANEL + LANES, _mm512_mul_ps(b, s));
+        _mm512_storeu_ps(y + p * PANEL + PANEL, _mm512_mul_ps(c, s));
+        _mm512_storeu_ps(y + p * PANEL + PANEL + LANES, _mm512_mul_ps(e, s));
+    }
+}
+
+#ifndef FS_NO_JNI
+/* ---- JNI: io.flexiserve.model.cpu.NativeKernels ------------------------------------------------------------- */
+
+JNIEXPORT jboolean JNICALL Java_io_flexiserve_model_cpu_NativeKernels_supported(JNIEnv *env, jclass cls) {
+    (void) env; (void) cls;
+    return fs_supported() ? JNI_TRUE : JNI_FALSE;
+}
+
+JNIEXPORT jlong JNICALL Java_io_flexiserve_model_cpu_NativeKernels_rowBytes(JNIEnv *env, jclass cls, jint in) {
+    (void) env; (void) cls;
+    return fs_row_bytes(in);
+}
+
+/* xt[k * rows + r] for rows r, quantized into scratch, a row after the other. */
+JNIEXPORT void JNICALL Java_io_flexiserve_model_cpu_NativeKernels_quantize(JNIEnv *env, jclass cls, jfloatArray xt,
+        jint rows, jint in, jobject scratch) {
+    (void) cls;
+    uint8_t *base = (*env)->GetDirectBufferAddress(env, scratch);
+    float *x = (*env)->GetPrimitiveArrayCritical(env, xt, NULL);
+    for (int r = 0; r < rows; r++) {
+        fs_quantize(x + r, rows, in, base + r * fs_row_bytes(in));
+    }
+    (*env)->ReleasePrimitiveArrayCritical(env, xt, x, JNI_ABORT);
+}
+
+/*
+ * y[yOffset + r * stride + c] for the quantized rows in scratch and the columns of panels [p0, p1). HotSpot hands
+ * out the array itself (no copy), so threads writing disjoint columns of one y at once is safe.
+ */
+JNIEXPORT void JNICALL Java_io_flexiserve_model_cpu_NativeKernels_quantMultiply(JNIEnv *env, jclass cls, jint bits,
+        jobject packed, jint in, jint rows, jobject scratch, jfloatArray y, jint y_offset, jint stride, jint p0,
+        jint p1) {
+    (void) cls;
+    const uint8_t *w = (*env)->GetDirectBufferAddress(env, packed);
+    const uint8_t *x = (*env)->GetDirectBufferAddress(env, scratch);
+    float *out = (*env)->GetPrimitiveArrayCritical(env, y, NULL);
+    fs_quant_rows(bits, w, in, rows, x, out + y_offset, stride, p0, p1);
+    (*env)->ReleasePrimitiveArrayCritical(env, y, out, 0);
+}
+
+JNIEXPORT void JNICALL Java_io_flexiserve_model_cpu_NativeKernels_f16Row(JNIEnv *env, jclass cls, jobject packed,
+        jfloat row_scale, jint in, jfloatArray x, jfloatArray y, jint p0, jint p1) {
+    (void) cls;
+    const uint8_t *w = (*env)->GetDirectBufferAddress(env, packed);
+    float *xs = (*env)->GetPrimitiveArrayCritical(env, x, NULL);
+    float *out = (*env)->GetPrimitiveArrayCritical(env, y, NULL);
+    fs_f16_row(w, row_scale, in, xs, out, p0, p1);
+    (*env)->ReleasePrimitiveArrayCritical(env, y, out, 0);
+    (*env)->ReleasePrimitiveArrayCritical(env, x, xs, JNI_ABORT);
+}
+#endif

@@ -1,0 +1,118 @@
+package io.flexiserve.model.cpu;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import org.jboss.logging.Logger;
+
+/**
+ * FlexiServe's native kernels (src/main/c/flexikernels.c, built by {@code mvn package} where gcc is found), for the
+ * CPUs the Java kernels serve worst: AVX-512 with VNNI and VBMI (Intel from Ice Lake and Sapphire Rapids on, AMD
+ * from Zen 4). There they multiply {@link WeightFormat#Q8} and {@link WeightFormat#Q4} weights, one row or many, and
+ * {@link WeightFormat#F16} weights one row at a time, reading the same packed bytes as the Java kernels; elsewhere,
+ * or with {@code -Dio.flexiserve.native-kernels=false}, the Java kernels run.
+ *
+ * <p>Why: on an Intel host the Vector API kernels of JDK 17 are bound by their own instructions at about half the
+ * memory's speed (docs/djl-traps.md, traps 20 and 22), and the Vector API cannot express int8 products. The
+ * quantized kernels here quantize each row's input to 8 bits per block of 32 (as llama.cpp's Q8_0 does) and sum
+ * products of codes with VPDPBUSD, 64 to an instruction; a weight's columns then read at the memory's speed. Their
+ * results differ from the Java kernels' by that quantization of the input (about 0.3% of a column's largest sum;
+ * {@code NativeKernelsTest}), and every row, alone or batched, is multiplied the same way, so a row's result never
+ * depends on the rows beside it. The f16 kernel widens and adds exactly as {@link RowKernel} does: the same bits.
+ *
+ * <p>Calls go through JNI with the packed weight's direct buffer and the Java arrays pinned for the call
+ * ({@code GetPrimitiveArrayCritical}: HotSpot hands out the array itself, so threads writing disjoint columns of one
+ * output at once is safe).
+ */
+public final class NativeKernels {
+
+    private static final Logger LOG = Logger.getLogger(NativeKernels.class);
+
+    /** The library inside the application's jar. */
+    static final String RESOURCE = "/native/linux-x86_64/libflexikernels.so";
+
+    /** Whether the kernels run here: the library loaded, this CPU has what they use, and the layouts are AVX-512's. */
+    public static final boolean AVAILABLE = load();
+
+    /** A per-thread buffer for quantized inputs, grown as needed (a caller's chunks all read its own). */
+    private static final ThreadLocal<ByteBuffer> SCRATCH = new ThreadLocal<>();
+
+    private NativeKernels() {
+    }
+
+    /** A line for the log and health: which kernels multiply CPU weights. */
+    public static String describe() {
+        return AVAILABLE ? "native AVX-512 VNNI kernels for q8/q4 (one row and batches) and f16 (one row)"
+                : "Java Vector API kernels";
+    }
+
+    /**
+     * Quantizes rows of {@code xt} ({@code xt[k * rows + r]}, {@code in} inputs each; one row is a plain vector) into
+     * this thread's scratch, which is returned and which {@link #quantMultiply} reads.
+     */
+    static ByteBuffer quantize(float[] xt, int rows, int in) {
+        long bytes = rows * rowBytes(in);
+        ByteBuffer scratch = SCRATCH.get();
+        if (scratch == null || scratch.capacity() < bytes) {
+            scratch = ByteBuffer.allocateDirect((int) Math.max(bytes, 64 * 1024));
+            SCRATCH.set(scratch);
+        }
+        quantize(xt, rows, in, scratch);
+        return scratch;
+    }
+
+    /** Bytes of one row's quantized input: its codes, then a scale and a sum of codes per block of 32. */
+    static native long rowBytes(int in);
+
+    private static native boolean supported();
+
+    private static native void quantize(float[] xt, int rows, int in, ByteBuffer scratch);
+
+    /**
+     * {@code y[yOffset + r * stride + c] = sum_k x_r[k] W[c][k]} for the {@code rows} inputs quantized in
+     * {@code scratch} and the columns of panels {@code [p0, p1)}, both even; {@code bits} is 8 or 4.
+     */
+    static native void quantMultiply(int bits, ByteBuffer packed, int in, int rows, ByteBuffer scratch, float[] y,
+                                     int yOffset, int stride, int p0, int p1);
+
+    /** {@link RowKernel#multiply}, natively: the same arguments, the same result to the bit. */
+    static native void f16Row(ByteBuffer packed, float rowScale, int in, float[] x, float[] y, int p0, int p1);
+
+    private static boolean load() {
+        if (!Boolean.parseBoolean(System.getProperty("io.flexiserve.native-kernels", "true"))) {
+            LOG.info("native kernels turned off (-Dio.flexiserve.native-kernels=false): the Java kernels run");
+            return false;
+        }
+        if (!VectorGemm.AVAILABLE || PanelLayout.LANES != 16) {
+            return false; // the packed layouts are the Vector API's; the native kernels read AVX-512's
+        }
+        String os = System.getProperty("os.name", "") + "/" + System.getProperty("os.arch", "");
+        if (!os.equals("Linux/amd64")) {
+            return false;
+        }
+        try (InputStream library = NativeKernels.class.getResourceAsStream(RESOURCE)) {
+            if (library == null) {
+                LOG.info("this build has no native kernels (gcc was not found by mvn package): the Java kernels run");
+                return false;
+            }
+            Path file = Files.createTempFile("flexikernels", ".so");
+            try {
+                Files.copy(library, file, StandardCopyOption.REPLACE_EXISTING);
+                System.load(file.toString());
+            } finally {
+                Files.deleteIfExists(file); // the loaded library stays mapped
+            }
+        } catch (IOException | UnsatisfiedLinkError e) {
+            LOG.warnf("the native kernels did not load (%s): the Java kernels run", e.toString());
+            return false;
+        }
+        if (!supported()) {
+            LOG.info("this CPU lacks AVX-512 VNNI or VBMI: the Java kernels run");
+            return false;
+        }
+        return true;
+    }
+}
