@@ -30,6 +30,14 @@
 
 enum { LANES = 16, PANEL = 32, BLOCK = 32, GROUP = 4, SCALE_BYTES = 64 };
 
+/*
+ * How far ahead of its loads a kernel asks for each line of its streams. The hardware's own prefetcher alone left
+ * the q4 and f16 kernels at 24-26 GB/s from memory on two cores of an Intel host (Sapphire Rapids, KVM) where the
+ * q8 one and a plain read reach 34; asking 4 KB ahead brought them to 32-33 (2-8 KB measured alike).
+ */
+#define PREFETCH_BYTES 4096
+#define PREFETCH(p) _mm_prefetch((const char *) (p) + PREFETCH_BYTES, _MM_HINT_T0)
+
 /* Whether this CPU runs the kernels (AVX-512 with BW, VL, VNNI and VBMI). */
 static int fs_supported(void) {
     __builtin_cpu_init();
@@ -119,6 +127,10 @@ KERNEL static void fs_q8_pair(const uint8_t *u, int in, const int8_t *xq, const 
             int32_t four;
             memcpy(&four, xq + k * BLOCK + g * GROUP, sizeof four);
             __m512i xb = _mm512_set1_epi32(four);
+            PREFETCH(cu + g * 128);
+            PREFETCH(cu + g * 128 + 64);
+            PREFETCH(cv + g * 128);
+            PREFETCH(cv + g * 128 + 64);
             ia = _mm512_dpbusd_epi32(ia, _mm512_xor_si512(_mm512_loadu_si512(cu + g * 128), flip), xb);
             ib = _mm512_dpbusd_epi32(ib, _mm512_xor_si512(_mm512_loadu_si512(cu + g * 128 + 64), flip), xb);
             ic = _mm512_dpbusd_epi32(ic, _mm512_xor_si512(_mm512_loadu_si512(cv + g * 128), flip), xb);
@@ -151,6 +163,8 @@ KERNEL static void fs_q4_pair(const uint8_t *u, int in, const int8_t *xq, const 
             memcpy(&four, xq + k * BLOCK + g * GROUP, sizeof four);
             __m512i xb = _mm512_set1_epi32(four);
             __m512i wu = _mm512_loadu_si512(cu + g * 64), wv = _mm512_loadu_si512(cv + g * 64);
+            PREFETCH(cu + g * 64);
+            PREFETCH(cv + g * 64);
             /* 0x6A: (A & B) ^ C, A the gathered bytes, B = 0x0F, C = 0x08 */
             ia = _mm512_dpbusd_epi32(ia, _mm512_ternarylogic_epi32(
                     _mm512_multishift_epi64_epi8(low_ctl, wu), nibble, eight, 0x6A), xb);
@@ -202,6 +216,8 @@ KERNEL static void fs_f16_row(const uint8_t *w, float row_scale, int in, const f
         __m512 a = _mm512_setzero_ps(), b = a, c = a, e = a;
         for (int k = 0; k < in; k++, u += 64, v += 64) {
             __m512i first = _mm512_loadu_si512(u), second = _mm512_loadu_si512(v);
+            PREFETCH(u);
+            PREFETCH(v);
             __m512 xk = _mm512_set1_ps(x[k] * row_scale);
             a = _mm512_fmadd_ps(_mm512_castsi512_ps(
                     _mm512_and_si512(_mm512_srai_epi32(_mm512_slli_epi32(first, 16), 3), keep_low)), xk, a);
