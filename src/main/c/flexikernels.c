@@ -1,13 +1,13 @@
 /*
- * FlexiServe's native one-row kernels: y = W x for a weight packed by the Java side (QuantLayout for q8 and q4,
- * PanelLayout for f16), read where it lies (a direct or mapped ByteBuffer), for decode steps of one sequence.
+ * FlexiServe's native kernels: y = W x for a weight packed by the Java side (QuantLayout for q8 and q4, PanelLayout
+ * for f16), read where it lies (a direct or mapped ByteBuffer): q8 and q4 for any number of rows, f16 for one.
  *
  * Why native: on Intel hosts the Vector API kernels of JDK 17 are bound by their own instructions at about half the
- * memory's speed (docs/djl-traps.md, traps 20 and 22), while a decode step of one sequence only has to stream each
- * weight once. These kernels read the same bytes with AVX-512: the quantized ones multiply 8-bit codes by an input
- * quantized to 8 bits a block at a time (VNNI's VPDPBUSD: 64 products per instruction, as llama.cpp's Q8_0 x Q8_0
- * dot does), the f16 one widens codes exactly as the Java kernel does and adds in the same order, so that its
- * result is the Java kernel's to the bit.
+ * memory's speed (docs/djl-traps.md, traps 20, 22 and 23), while a decode step of one sequence only has to stream
+ * each weight once. These kernels read the same bytes with AVX-512: the quantized ones multiply 8- or 4-bit codes by
+ * an input quantized to 16 bits a block at a time, with VNNI's VPDPBUSD (64 products of bytes per instruction, two
+ * per code: the input's high and low bytes); the f16 one widens codes exactly as the Java kernel does and adds in
+ * the same order, so that its result is the Java kernel's to the bit.
  *
  * Compiled by `mvn package` (the `native-kernels` profile, when gcc is on the build machine) with the target
  * attributes below, not -march: the library loads on any x86-64 and says, through fs_supported(), whether this CPU
@@ -46,21 +46,41 @@ static int fs_supported(void) {
         && __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("fma");
 }
 
-/* Bytes of one row's quantized input: its codes, then a float scale and an int sum per block. */
+/* Bytes of one row's quantized input: high and low bytes of its codes, then a float scale and an int sum per block. */
 static long fs_row_bytes(int in) {
-    return in + (long) (in / BLOCK) * 8;
+    return 2L * in + (long) (in / BLOCK) * 8;
+}
+
+/* The parts of one row's quantized input. */
+typedef struct {
+    const int8_t *high;   /* the codes' high bytes, signed: code >> 8 */
+    const uint8_t *low;   /* their low bytes, unsigned: code & 255 */
+    const float *scale;   /* per block: d, the input being code * d */
+    const int32_t *sum;   /* per block: the sum of the high bytes */
+} fs_input;
+
+static fs_input fs_input_at(const uint8_t *row, int in) {
+    fs_input x = {(const int8_t *) row, row + in, (const float *) (row + 2L * in),
+                  (const int32_t *) (row + 2L * in + (in / BLOCK) * 4)};
+    return x;
 }
 
 /*
- * One row's input quantized per block of 32 as llama.cpp's Q8_0 does: d = max|x| / 127, q = round(x / d) in
- * [-127, 127]; per block the scale d and the sum of its codes (the kernels feed VPDPBUSD codes biased to unsigned
- * and subtract the bias times this sum). The input is x[k * step] (step = rows for a transposed batch).
+ * One row's input quantized per block of 32 to 16-bit codes: d = max|x| / 32767, code = round(x / d), kept as its
+ * signed high byte and unsigned low byte (code = 256 high + low), so that VPDPBUSD, which multiplies unsigned bytes
+ * by signed ones, takes both: the low bytes as they are against the signed weight codes, the high bytes against
+ * weight codes made unsigned by a bias, less the bias times the block's sum of high bytes. An input then moves by at
+ * most half of 1/32767 of its block's largest magnitude, far below the weights' own rounding (8-bit inputs, as
+ * llama.cpp's Q8_0 products use, doubled q8's departure from f16 on the bench's checkpoint). The input is
+ * x[k * step] (step = rows for a transposed batch).
  */
 KERNEL static void fs_quantize(const float *x, int step, int in, uint8_t *row) {
-    int8_t *q = (int8_t *) row;
-    float *d = (float *) (row + in);
-    int32_t *sum = (int32_t *) (row + in + (in / BLOCK) * 4);
+    int8_t *high = (int8_t *) row;
+    uint8_t *low = row + in;
+    float *d = (float *) (row + 2L * in);
+    int32_t *sum = (int32_t *) (row + 2L * in + (in / BLOCK) * 4);
     float block[BLOCK];
+    const __m512i lim = _mm512_set1_epi32(32767), nlim = _mm512_set1_epi32(-32767), byte = _mm512_set1_epi32(255);
     for (int b = 0; b < in / BLOCK; b++) {
         const float *from = x + (long) b * BLOCK * step;
         if (step != 1) {
@@ -71,16 +91,18 @@ KERNEL static void fs_quantize(const float *x, int step, int in, uint8_t *row) {
         }
         __m512 lo = _mm512_loadu_ps(from), hi = _mm512_loadu_ps(from + LANES);
         float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(lo), _mm512_abs_ps(hi)));
-        __m512 inverse = _mm512_set1_ps(amax > 0 ? 127.0f / amax : 0.0f);
-        const __m512i lim = _mm512_set1_epi32(127), nlim = _mm512_set1_epi32(-127);
+        __m512 inverse = _mm512_set1_ps(amax > 0 ? 32767.0f / amax : 0.0f);
         __m512i qlo = _mm512_cvt_roundps_epi32(_mm512_mul_ps(lo, inverse), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
         __m512i qhi = _mm512_cvt_roundps_epi32(_mm512_mul_ps(hi, inverse), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
         qlo = _mm512_max_epi32(_mm512_min_epi32(qlo, lim), nlim);
         qhi = _mm512_max_epi32(_mm512_min_epi32(qhi, lim), nlim);
-        _mm_storeu_si128((__m128i *) (q + b * BLOCK), _mm512_cvtepi32_epi8(qlo));
-        _mm_storeu_si128((__m128i *) (q + b * BLOCK + LANES), _mm512_cvtepi32_epi8(qhi));
-        d[b] = amax / 127.0f;
-        sum[b] = _mm512_reduce_add_epi32(_mm512_add_epi32(qlo, qhi));
+        __m512i hlo = _mm512_srai_epi32(qlo, 8), hhi = _mm512_srai_epi32(qhi, 8);
+        _mm_storeu_si128((__m128i *) (high + b * BLOCK), _mm512_cvtepi32_epi8(hlo));
+        _mm_storeu_si128((__m128i *) (high + b * BLOCK + LANES), _mm512_cvtepi32_epi8(hhi));
+        _mm_storeu_si128((__m128i *) (low + b * BLOCK), _mm512_cvtepi32_epi8(_mm512_and_si512(qlo, byte)));
+        _mm_storeu_si128((__m128i *) (low + b * BLOCK + LANES), _mm512_cvtepi32_epi8(_mm512_and_si512(qhi, byte)));
+        d[b] = amax / 32767.0f;
+        sum[b] = _mm512_reduce_add_epi32(_mm512_add_epi32(hlo, hhi));
     }
 }
 
@@ -90,16 +112,23 @@ KERNEL static void fs_quantize(const float *x, int step, int in, uint8_t *row) {
     __m512 a = _mm512_castsi512_ps(_mm512_slli_epi32(s##_w, 16)); \
     __m512 b = _mm512_castsi512_ps(_mm512_and_si512(s##_w, _mm512_set1_epi32((int) 0xFFFF0000)))
 
-/* The per-block sums of two panels, scaled and added to their columns' sums: the tail of both quantized kernels. */
-#define SCALE_AND_ADD(bias_per_sum) \
-    __m512i bias = _mm512_set1_epi32((bias_per_sum) * xs[k]); \
-    __m512 dx = _mm512_set1_ps(xd[k]); \
+/*
+ * A block's sums of two panels, scaled and added to their columns' sums: the tail of both quantized kernels. Lane
+ * sums: h, the weight codes biased by `bias` times the inputs' high bytes; l, the signed codes times the low bytes.
+ */
+#define SCALE_AND_ADD(bias) \
+    __m512i hb = _mm512_set1_epi32((bias) * x.sum[k]); \
+    __m512 dx = _mm512_set1_ps(x.scale[k]); \
     SCALES(u, sa, sb); \
     SCALES(v, sc, se); \
-    a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(ia, bias)), _mm512_mul_ps(sa, dx), a); \
-    b = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(ib, bias)), _mm512_mul_ps(sb, dx), b); \
-    c = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(ic, bias)), _mm512_mul_ps(sc, dx), c); \
-    e = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(ie, bias)), _mm512_mul_ps(se, dx), e)
+    a = _mm512_fmadd_ps(COMBINE(ha, la, hb), _mm512_mul_ps(sa, dx), a); \
+    b = _mm512_fmadd_ps(COMBINE(hb_, lb, hb), _mm512_mul_ps(sb, dx), b); \
+    c = _mm512_fmadd_ps(COMBINE(hc, lc, hb), _mm512_mul_ps(sc, dx), c); \
+    e = _mm512_fmadd_ps(COMBINE(he, le, hb), _mm512_mul_ps(se, dx), e)
+
+/* 256 (h - bias) + l, exact in 32 bits (at most 2^27 in magnitude over a block), then rounded once to a float. */
+#define COMBINE(h, l, bias) \
+    _mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_slli_epi32(_mm512_sub_epi32(h, bias), 8), l))
 
 #define STORE_PAIR(y) \
     _mm512_storeu_ps((y), a); \
@@ -107,34 +136,45 @@ KERNEL static void fs_quantize(const float *x, int step, int in, uint8_t *row) {
     _mm512_storeu_ps((y) + PANEL, c); \
     _mm512_storeu_ps((y) + PANEL + LANES, e)
 
+/* The group's four high bytes and four low bytes of the input, each broadcast to every lane. */
+#define GROUP_INPUT(x, k, g) \
+    int32_t four_high, four_low; \
+    memcpy(&four_high, (x).high + (k) * BLOCK + (g) * GROUP, sizeof four_high); \
+    memcpy(&four_low, (x).low + (k) * BLOCK + (g) * GROUP, sizeof four_low); \
+    __m512i xh = _mm512_set1_epi32(four_high), xl = _mm512_set1_epi32(four_low)
+
 /*
  * Q8, one row over the pair of panels at u (64 columns into y): a block's products of codes are summed exactly in
- * 32-bit lanes (codes made unsigned by flipping their top bit: (q + 128) x, less 128 times the block's input sum),
- * then scaled by the column's and the input's scales and added in block order. Both panels side by side: four
- * independent sums in flight.
+ * 32-bit lanes, four inputs a lane per VPDPBUSD: the low bytes of the input (unsigned) times the signed weight codes,
+ * and the high bytes (signed) times the weight codes made unsigned by flipping their top bit (q + 128); then scaled
+ * by the column's and the input's scales and added in block order. Both panels side by side: eight independent
+ * sums in flight.
  */
-KERNEL static void fs_q8_pair(const uint8_t *u, int in, const int8_t *xq, const float *xd, const int32_t *xs,
-                              float *y) {
+KERNEL static void fs_q8_pair(const uint8_t *u, int in, fs_input x, float *y) {
     const int blocks = in / BLOCK;
     const long block_bytes = SCALE_BYTES + BLOCK * PANEL;
     const uint8_t *v = u + blocks * block_bytes;
     const __m512i flip = _mm512_set1_epi8((char) 0x80);
     __m512 a = _mm512_setzero_ps(), b = a, c = a, e = a;
     for (int k = 0; k < blocks; k++, u += block_bytes, v += block_bytes) {
-        __m512i ia = _mm512_setzero_si512(), ib = ia, ic = ia, ie = ia;
+        __m512i ha = _mm512_setzero_si512(), hb_ = ha, hc = ha, he = ha, la = ha, lb = ha, lc = ha, le = ha;
         const uint8_t *cu = u + SCALE_BYTES, *cv = v + SCALE_BYTES;
         for (int g = 0; g < BLOCK / GROUP; g++) {
-            int32_t four;
-            memcpy(&four, xq + k * BLOCK + g * GROUP, sizeof four);
-            __m512i xb = _mm512_set1_epi32(four);
+            GROUP_INPUT(x, k, g);
             PREFETCH(cu + g * 128);
             PREFETCH(cu + g * 128 + 64);
             PREFETCH(cv + g * 128);
             PREFETCH(cv + g * 128 + 64);
-            ia = _mm512_dpbusd_epi32(ia, _mm512_xor_si512(_mm512_loadu_si512(cu + g * 128), flip), xb);
-            ib = _mm512_dpbusd_epi32(ib, _mm512_xor_si512(_mm512_loadu_si512(cu + g * 128 + 64), flip), xb);
-            ic = _mm512_dpbusd_epi32(ic, _mm512_xor_si512(_mm512_loadu_si512(cv + g * 128), flip), xb);
-            ie = _mm512_dpbusd_epi32(ie, _mm512_xor_si512(_mm512_loadu_si512(cv + g * 128 + 64), flip), xb);
+            __m512i wa = _mm512_loadu_si512(cu + g * 128), wb = _mm512_loadu_si512(cu + g * 128 + 64);
+            __m512i wc = _mm512_loadu_si512(cv + g * 128), we = _mm512_loadu_si512(cv + g * 128 + 64);
+            la = _mm512_dpbusd_epi32(la, xl, wa);
+            lb = _mm512_dpbusd_epi32(lb, xl, wb);
+            lc = _mm512_dpbusd_epi32(lc, xl, wc);
+            le = _mm512_dpbusd_epi32(le, xl, we);
+            ha = _mm512_dpbusd_epi32(ha, _mm512_xor_si512(wa, flip), xh);
+            hb_ = _mm512_dpbusd_epi32(hb_, _mm512_xor_si512(wb, flip), xh);
+            hc = _mm512_dpbusd_epi32(hc, _mm512_xor_si512(wc, flip), xh);
+            he = _mm512_dpbusd_epi32(he, _mm512_xor_si512(we, flip), xh);
         }
         SCALE_AND_ADD(128);
     }
@@ -144,10 +184,10 @@ KERNEL static void fs_q8_pair(const uint8_t *u, int in, const int8_t *xq, const 
 /*
  * Q4, as fs_q8_pair: each group's vector of words holds both halves' nibbles; VPMULTISHIFTQB gathers column j's four
  * nibbles into the four bytes of lane j (low halves from bits 0-15 of each word, high from 16-31), and a ternary
- * logic op keeps the nibble and flips its top bit, which maps a two's complement code q to q + 8 in [0, 15].
+ * logic op keeps the nibble and flips its top bit, which maps a two's complement code q to q + 8 in [0, 15]: that
+ * against the input's high bytes; q itself (q + 8 less 8) against its low bytes.
  */
-KERNEL static void fs_q4_pair(const uint8_t *u, int in, const int8_t *xq, const float *xd, const int32_t *xs,
-                              float *y) {
+KERNEL static void fs_q4_pair(const uint8_t *u, int in, fs_input x, float *y) {
     const int blocks = in / BLOCK;
     const long block_bytes = SCALE_BYTES + BLOCK * PANEL / 2;
     const uint8_t *v = u + blocks * block_bytes;
@@ -156,24 +196,26 @@ KERNEL static void fs_q4_pair(const uint8_t *u, int in, const int8_t *xq, const 
     const __m512i nibble = _mm512_set1_epi8(0x0F), eight = _mm512_set1_epi8(0x08);
     __m512 a = _mm512_setzero_ps(), b = a, c = a, e = a;
     for (int k = 0; k < blocks; k++, u += block_bytes, v += block_bytes) {
-        __m512i ia = _mm512_setzero_si512(), ib = ia, ic = ia, ie = ia;
+        __m512i ha = _mm512_setzero_si512(), hb_ = ha, hc = ha, he = ha, la = ha, lb = ha, lc = ha, le = ha;
         const uint8_t *cu = u + SCALE_BYTES, *cv = v + SCALE_BYTES;
         for (int g = 0; g < BLOCK / GROUP; g++) {
-            int32_t four;
-            memcpy(&four, xq + k * BLOCK + g * GROUP, sizeof four);
-            __m512i xb = _mm512_set1_epi32(four);
+            GROUP_INPUT(x, k, g);
             __m512i wu = _mm512_loadu_si512(cu + g * 64), wv = _mm512_loadu_si512(cv + g * 64);
             PREFETCH(cu + g * 64);
             PREFETCH(cv + g * 64);
             /* 0x6A: (A & B) ^ C, A the gathered bytes, B = 0x0F, C = 0x08 */
-            ia = _mm512_dpbusd_epi32(ia, _mm512_ternarylogic_epi32(
-                    _mm512_multishift_epi64_epi8(low_ctl, wu), nibble, eight, 0x6A), xb);
-            ib = _mm512_dpbusd_epi32(ib, _mm512_ternarylogic_epi32(
-                    _mm512_multishift_epi64_epi8(high_ctl, wu), nibble, eight, 0x6A), xb);
-            ic = _mm512_dpbusd_epi32(ic, _mm512_ternarylogic_epi32(
-                    _mm512_multishift_epi64_epi8(low_ctl, wv), nibble, eight, 0x6A), xb);
-            ie = _mm512_dpbusd_epi32(ie, _mm512_ternarylogic_epi32(
-                    _mm512_multishift_epi64_epi8(high_ctl, wv), nibble, eight, 0x6A), xb);
+            __m512i qa = _mm512_ternarylogic_epi32(_mm512_multishift_epi64_epi8(low_ctl, wu), nibble, eight, 0x6A);
+            __m512i qb = _mm512_ternarylogic_epi32(_mm512_multishift_epi64_epi8(high_ctl, wu), nibble, eight, 0x6A);
+            __m512i qc = _mm512_ternarylogic_epi32(_mm512_multishift_epi64_epi8(low_ctl, wv), nibble, eight, 0x6A);
+            __m512i qe = _mm512_ternarylogic_epi32(_mm512_multishift_epi64_epi8(high_ctl, wv), nibble, eight, 0x6A);
+            ha = _mm512_dpbusd_epi32(ha, qa, xh);
+            hb_ = _mm512_dpbusd_epi32(hb_, qb, xh);
+            hc = _mm512_dpbusd_epi32(hc, qc, xh);
+            he = _mm512_dpbusd_epi32(he, qe, xh);
+            la = _mm512_dpbusd_epi32(la, xl, _mm512_sub_epi8(qa, eight));
+            lb = _mm512_dpbusd_epi32(lb, xl, _mm512_sub_epi8(qb, eight));
+            lc = _mm512_dpbusd_epi32(lc, xl, _mm512_sub_epi8(qc, eight));
+            le = _mm512_dpbusd_epi32(le, xl, _mm512_sub_epi8(qe, eight));
         }
         SCALE_AND_ADD(8);
     }
@@ -191,14 +233,11 @@ KERNEL static void fs_quant_rows(int bits, const uint8_t *w, int in, int rows, c
     const long row_bytes = fs_row_bytes(in);
     for (int p = p0; p < p1; p += 2) {
         for (int r = 0; r < rows; r++) {
-            const uint8_t *x = scratch + r * row_bytes;
-            const int8_t *q = (const int8_t *) x;
-            const float *d = (const float *) (x + in);
-            const int32_t *s = (const int32_t *) (x + in + (in / BLOCK) * 4);
+            fs_input x = fs_input_at(scratch + r * row_bytes, in);
             if (bits == 8) {
-                fs_q8_pair(w + p * panel_bytes, in, q, d, s, y + (long) r * stride + p * PANEL);
+                fs_q8_pair(w + p * panel_bytes, in, x, y + (long) r * stride + p * PANEL);
             } else {
-                fs_q4_pair(w + p * panel_bytes, in, q, d, s, y + (long) r * stride + p * PANEL);
+                fs_q4_pair(w + p * panel_bytes, in, x, y + (long) r * stride + p * PANEL);
             }
         }
     }

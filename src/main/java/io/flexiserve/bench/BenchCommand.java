@@ -13,6 +13,7 @@ import io.flexiserve.model.ModelOptions;
 import io.flexiserve.model.checkpoint.CheckpointGenerator;
 import io.flexiserve.model.checkpoint.CheckpointTensors;
 import io.flexiserve.model.checkpoint.TensorDtype;
+import io.flexiserve.model.cpu.NativeKernels;
 import io.flexiserve.model.cpu.ShortLivedThread;
 import io.flexiserve.model.cpu.WeightFormat;
 import io.flexiserve.tokenizer.Tokenizer;
@@ -230,6 +231,7 @@ public final class BenchCommand implements Callable<Integer> {
         }
         double bandwidth = bandwidths.stream().mapToDouble(Bandwidth.Measurement::best).max().orElseThrow();
         double roofline = bandwidth / bytes.perToken(1);
+        report.put("kernels", NativeKernels.describe());
         report.put("memory_bandwidth_gb_s", round(bandwidth / 1e9));
         report.put("memory_bandwidth_libtorch_sum_gb_s", bandwidths.stream().map(b -> round(b.libtorch() / 1e9)).toList());
         report.put("memory_bandwidth_java_read_gb_s", bandwidths.stream().map(b -> round(b.java() / 1e9)).toList());

@@ -31,8 +31,9 @@ final class HttpBench implements AutoCloseable {
     private final String model;
     private final Path data;
 
-    /** The JVM properties that turn FlexiServe's Java kernels or its Java decode steps off, passed on to the service. */
-    private static final List<String> KERNEL_SWITCHES = List.of("io.flexiserve.vector-gemm", "io.flexiserve.java-decode");
+    /** The JVM properties that turn FlexiServe's Java or native kernels or its Java decode steps off, passed on. */
+    private static final List<String> KERNEL_SWITCHES = List.of("io.flexiserve.vector-gemm", "io.flexiserve.java-decode",
+            "io.flexiserve.native-kernels");
 
     HttpBench(Path runnerJar, Path checkpoint, String dtype, int port) throws IOException, InterruptedException {
         this(runnerJar, checkpoint, dtype, port, null);

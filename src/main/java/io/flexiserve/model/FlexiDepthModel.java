@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.pytorch.jni.JniUtils;
 import io.flexiserve.model.checkpoint.CheckpointTensors;
+import io.flexiserve.model.cpu.NativeKernels;
 import io.flexiserve.model.cpu.PackedWeightCache;
 import io.flexiserve.model.cpu.TorchThreads;
 import io.flexiserve.model.cpu.VectorGemm;
@@ -228,8 +229,8 @@ public final class FlexiDepthModel implements AutoCloseable {
         String weights = lmHead.packed() ? "packed " + lmHead.packedWeight().format().label() + " weights"
                 : weightDtype() + " weights";
         return decode != null
-                ? "decode steps in Java (DecodeForward), prompt chunks on libtorch tensors; every projection on the Java"
-                        + " kernels' " + weights
+                ? "decode steps in Java (DecodeForward), prompt chunks on libtorch tensors; every projection on "
+                        + weights + ", multiplied by the " + NativeKernels.describe()
                 : "every step on libtorch tensors, " + weights + (lmHead.packed() ? " (projections on the Java kernels)"
                         : "") + (DecodeForward.ENABLED ? "" : "; Java decode steps turned off (-Dio.flexiserve.java-decode=false)");
     }

@@ -17,11 +17,11 @@ import org.jboss.logging.Logger;
  *
  * <p>Why: on an Intel host the Vector API kernels of JDK 17 are bound by their own instructions at about half the
  * memory's speed (docs/djl-traps.md, traps 20 and 22), and the Vector API cannot express int8 products. The
- * quantized kernels here quantize each row's input to 8 bits per block of 32 (as llama.cpp's Q8_0 does) and sum
- * products of codes with VPDPBUSD, 64 to an instruction; a weight's columns then read at the memory's speed. Their
- * results differ from the Java kernels' by that quantization of the input (about 0.3% of a column's largest sum;
- * {@code NativeKernelsTest}), and every row, alone or batched, is multiplied the same way, so a row's result never
- * depends on the rows beside it. The f16 kernel widens and adds exactly as {@link RowKernel} does: the same bits.
+ * quantized kernels here quantize each row's input to 16 bits per block of 32 (a scale per block) and sum products
+ * of codes with VPDPBUSD, 64 to an instruction, twice (the input's high bytes, then its low bytes); a weight's
+ * columns then read at the memory's speed. Their results differ from the Java kernels' by that rounding of the input
+ * (a 65534th of a block's largest input at most; {@code QuantizedGemmTest} bounds every product by it), and every
+ * row, alone or batched, is multiplied the same way, so a row's result never depends on the rows beside it. The f16 kernel widens and adds exactly as {@link RowKernel} does: the same bits.
  *
  * <p>Calls go through JNI with the packed weight's direct buffer and the Java arrays pinned for the call
  * ({@code GetPrimitiveArrayCritical}: HotSpot hands out the array itself, so threads writing disjoint columns of one
@@ -43,10 +43,10 @@ public final class NativeKernels {
     private NativeKernels() {
     }
 
-    /** A line for the log and health: which kernels multiply CPU weights. */
+    /** Which kernels multiply packed CPU weights, for the log and the bench's report. */
     public static String describe() {
-        return AVAILABLE ? "native AVX-512 VNNI kernels for q8/q4 (one row and batches) and f16 (one row)"
-                : "Java Vector API kernels";
+        return AVAILABLE ? "native AVX-512 VNNI kernels where they serve (q8/q4 at every row count, f16 one row at a time)"
+                + " and the Java Vector API kernels otherwise" : "Java Vector API kernels";
     }
 
     /**

@@ -162,8 +162,8 @@ class QuantizedGemmTest {
 
     /**
      * The Java kernels multiply within float rounding of a product in doubles (1e-5 here). The native ones quantize
-     * each row's input to 8 bits per block of 32 first ({@link NativeKernels}): an input moves by at most half its
-     * block's step, {@code max|x_b| / 254}, so a column's sum moves by at most that times the magnitudes of its
+     * each row's input to 16 bits per block of 32 first ({@link NativeKernels}): an input moves by at most half its
+     * block's step, {@code max|x_b| / 65534}, so a column's sum moves by at most that times the magnitudes of its
      * weights in the block, summed over blocks, and by no more than float rounding besides.
      */
     static void assertProduct(VectorGemm gemm, float[] y, float[] x, float[] w, int rows, int out, int in,
@@ -181,7 +181,7 @@ class QuantizedGemmTest {
                         weights += Math.abs(w[c * in + k]);
                     }
                     if (gemm.natively()) {
-                        allowed += largest / 254 * weights * (1 + 1e-3);
+                        allowed += largest / 65534 * weights * (1 + 1e-3);
                     }
                 }
                 double error = Math.abs(y[r * out + c] - exact);
