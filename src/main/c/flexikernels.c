@@ -106,35 +106,8 @@ KERNEL static void fs_quantize(const float *x, int step, int in, uint8_t *row) {
     }
 }
 
-/* A block's scales as floats: the low halves (columns 0-15) and the high halves (16-31) of its 16 words. */
-#define SCALES(s, a, b) \
-    __m512i s##_w = _mm512_loadu_si512(s); \
-    __m512 a = _mm512_castsi512_ps(_mm512_slli_epi32(s##_w, 16)); \
-    __m512 b = _mm512_castsi512_ps(_mm512_and_si512(s##_w, _mm512_set1_epi32((int) 0xFFFF0000)))
-
-/*
- * A block's sums of two panels, scaled and added to their columns' sums: the tail of both quantized kernels. Lane
- * sums: h, the weight codes biased by `bias` times the inputs' high bytes; l, the signed codes times the low bytes.
- */
-#define SCALE_AND_ADD(bias) \
-    __m512i hb = _mm512_set1_epi32((bias) * x.sum[k]); \
-    __m512 dx = _mm512_set1_ps(x.scale[k]); \
-    SCALES(u, sa, sb); \
-    SCALES(v, sc, se); \
-    a = _mm512_fmadd_ps(COMBINE(ha, la, hb), _mm512_mul_ps(sa, dx), a); \
-    b = _mm512_fmadd_ps(COMBINE(hb_, lb, hb), _mm512_mul_ps(sb, dx), b); \
-    c = _mm512_fmadd_ps(COMBINE(hc, lc, hb), _mm512_mul_ps(sc, dx), c); \
-    e = _mm512_fmadd_ps(COMBINE(he, le, hb), _mm512_mul_ps(se, dx), e)
-
-/* 256 (h - bias) + l, exact in 32 bits (at most 2^27 in magnitude over a block), then rounded once to a float. */
-#define COMBINE(h, l, bias) \
-    _mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_slli_epi32(_mm512_sub_epi32(h, bias), 8), l))
-
-#define STORE_PAIR(y) \
-    _mm512_storeu_ps((y), a); \
-    _mm512_storeu_ps((y) + LANES, b); \
-    _mm512_storeu_ps((y) + PANEL, c); \
-    _mm512_storeu_ps((y) + PANEL + LANES, e)
+/* Fully unrolls a loop over a pair's four vectors (so that its arrays of vectors live in registers). */
+#define UNROLL _Pragma("GCC unroll 4")
 
 /* The group's four high bytes and four low bytes of the input, each broadcast to every lane. */
 #define GROUP_INPUT(x, k, g) \
@@ -144,82 +117,83 @@ KERNEL static void fs_quantize(const float *x, int step, int in, uint8_t *row) {
     __m512i xh = _mm512_set1_epi32(four_high), xl = _mm512_set1_epi32(four_low)
 
 /*
- * Q8, one row over the pair of panels at u (64 columns into y): a block's products of codes are summed exactly in
- * 32-bit lanes, four inputs a lane per VPDPBUSD: the low bytes of the input (unsigned) times the signed weight codes,
- * and the high bytes (signed) times the weight codes made unsigned by flipping their top bit (q + 128); then scaled
- * by the column's and the input's scales and added in block order. Both panels side by side: eight independent
- * sums in flight.
+ * One row over the pair of panels at u (64 columns into y), q8 or q4: a block's products of codes are summed exactly
+ * in 32-bit lanes, four inputs a lane per VPDPBUSD (unsigned bytes times signed ones), twice per vector of codes: the
+ * input's low bytes (unsigned) times the signed codes, and its high bytes (signed) times the codes biased to
+ * unsigned, less the bias times the block's sum of high bytes: 256 (h - bias) + l. That is scaled by the column's
+ * and the input's scales and added in block order. The four vectors of a group (two per panel, both panels side by
+ * side) give eight independent sums in flight.
+ *
+ * Codes. Q8 (bias 128): a group is two vectors of words per panel, a byte per code; flipping a byte's top bit makes
+ * q + 128. Q4 (bias 8): a group is one vector of words per panel, both halves' nibbles; VPMULTISHIFTQB gathers column
+ * j's four nibbles into the four bytes of lane j (the low halves from bits 0-15 of each word, the high from 16-31),
+ * and one ternary logic op keeps the nibble and flips its top bit, which maps a two's complement code q to q + 8.
+ * Always inlined with a constant `bits`, so each format compiles to its own loop.
  */
-KERNEL static void fs_q8_pair(const uint8_t *u, int in, fs_input x, float *y) {
+KERNEL static inline __attribute__((always_inline)) void fs_quant_pair(int bits, const uint8_t *u, int in,
+                                                                       fs_input x, float *y) {
     const int blocks = in / BLOCK;
-    const long block_bytes = SCALE_BYTES + BLOCK * PANEL;
+    const long block_bytes = SCALE_BYTES + BLOCK * PANEL * bits / 8;
     const uint8_t *v = u + blocks * block_bytes;
+    const int bias = bits == 8 ? 128 : 8;
     const __m512i flip = _mm512_set1_epi8((char) 0x80);
-    __m512 a = _mm512_setzero_ps(), b = a, c = a, e = a;
-    for (int k = 0; k < blocks; k++, u += block_bytes, v += block_bytes) {
-        __m512i ha = _mm512_setzero_si512(), hb_ = ha, hc = ha, he = ha, la = ha, lb = ha, lc = ha, le = ha;
-        const uint8_t *cu = u + SCALE_BYTES, *cv = v + SCALE_BYTES;
-        for (int g = 0; g < BLOCK / GROUP; g++) {
-            GROUP_INPUT(x, k, g);
-            PREFETCH(cu + g * 128);
-            PREFETCH(cu + g * 128 + 64);
-            PREFETCH(cv + g * 128);
-            PREFETCH(cv + g * 128 + 64);
-            __m512i wa = _mm512_loadu_si512(cu + g * 128), wb = _mm512_loadu_si512(cu + g * 128 + 64);
-            __m512i wc = _mm512_loadu_si512(cv + g * 128), we = _mm512_loadu_si512(cv + g * 128 + 64);
-            la = _mm512_dpbusd_epi32(la, xl, wa);
-            lb = _mm512_dpbusd_epi32(lb, xl, wb);
-            lc = _mm512_dpbusd_epi32(lc, xl, wc);
-            le = _mm512_dpbusd_epi32(le, xl, we);
-            ha = _mm512_dpbusd_epi32(ha, _mm512_xor_si512(wa, flip), xh);
-            hb_ = _mm512_dpbusd_epi32(hb_, _mm512_xor_si512(wb, flip), xh);
-            hc = _mm512_dpbusd_epi32(hc, _mm512_xor_si512(wc, flip), xh);
-            he = _mm512_dpbusd_epi32(he, _mm512_xor_si512(we, flip), xh);
-        }
-        SCALE_AND_ADD(128);
-    }
-    STORE_PAIR(y);
-}
-
-/*
- * Q4, as fs_q8_pair: each group's vector of words holds both halves' nibbles; VPMULTISHIFTQB gathers column j's four
- * nibbles into the four bytes of lane j (low halves from bits 0-15 of each word, high from 16-31), and a ternary
- * logic op keeps the nibble and flips its top bit, which maps a two's complement code q to q + 8 in [0, 15]: that
- * against the input's high bytes; q itself (q + 8 less 8) against its low bytes.
- */
-KERNEL static void fs_q4_pair(const uint8_t *u, int in, fs_input x, float *y) {
-    const int blocks = in / BLOCK;
-    const long block_bytes = SCALE_BYTES + BLOCK * PANEL / 2;
-    const uint8_t *v = u + blocks * block_bytes;
     const __m512i low_ctl = _mm512_set1_epi64(0x2C2824200C080400LL);  /* bits 0, 4, 8, 12 and 32, 36, 40, 44 */
     const __m512i high_ctl = _mm512_set1_epi64(0x3C3834301C181410LL); /* bits 16 .. 28 and 48 .. 60 */
     const __m512i nibble = _mm512_set1_epi8(0x0F), eight = _mm512_set1_epi8(0x08);
-    __m512 a = _mm512_setzero_ps(), b = a, c = a, e = a;
+    __m512 sum[4];
+    UNROLL for (int i = 0; i < 4; i++) {
+        sum[i] = _mm512_setzero_ps();
+    }
     for (int k = 0; k < blocks; k++, u += block_bytes, v += block_bytes) {
-        __m512i ha = _mm512_setzero_si512(), hb_ = ha, hc = ha, he = ha, la = ha, lb = ha, lc = ha, le = ha;
+        __m512i h[4], l[4];
+        UNROLL for (int i = 0; i < 4; i++) {
+            h[i] = l[i] = _mm512_setzero_si512();
+        }
         const uint8_t *cu = u + SCALE_BYTES, *cv = v + SCALE_BYTES;
         for (int g = 0; g < BLOCK / GROUP; g++) {
             GROUP_INPUT(x, k, g);
-            __m512i wu = _mm512_loadu_si512(cu + g * 64), wv = _mm512_loadu_si512(cv + g * 64);
-            PREFETCH(cu + g * 64);
-            PREFETCH(cv + g * 64);
-            /* 0x6A: (A & B) ^ C, A the gathered bytes, B = 0x0F, C = 0x08 */
-            __m512i qa = _mm512_ternarylogic_epi32(_mm512_multishift_epi64_epi8(low_ctl, wu), nibble, eight, 0x6A);
-            __m512i qb = _mm512_ternarylogic_epi32(_mm512_multishift_epi64_epi8(high_ctl, wu), nibble, eight, 0x6A);
-            __m512i qc = _mm512_ternarylogic_epi32(_mm512_multishift_epi64_epi8(low_ctl, wv), nibble, eight, 0x6A);
-            __m512i qe = _mm512_ternarylogic_epi32(_mm512_multishift_epi64_epi8(high_ctl, wv), nibble, eight, 0x6A);
-            ha = _mm512_dpbusd_epi32(ha, qa, xh);
-            hb_ = _mm512_dpbusd_epi32(hb_, qb, xh);
-            hc = _mm512_dpbusd_epi32(hc, qc, xh);
-            he = _mm512_dpbusd_epi32(he, qe, xh);
-            la = _mm512_dpbusd_epi32(la, xl, _mm512_sub_epi8(qa, eight));
-            lb = _mm512_dpbusd_epi32(lb, xl, _mm512_sub_epi8(qb, eight));
-            lc = _mm512_dpbusd_epi32(lc, xl, _mm512_sub_epi8(qc, eight));
-            le = _mm512_dpbusd_epi32(le, xl, _mm512_sub_epi8(qe, eight));
+            __m512i q[4], biased[4]; /* the group's codes: columns 0-15 and 16-31 of panel u, then of panel v */
+            if (bits == 8) {
+                const uint8_t *at[4] = {cu + g * 128, cu + g * 128 + 64, cv + g * 128, cv + g * 128 + 64};
+                UNROLL for (int i = 0; i < 4; i++) {
+                    PREFETCH(at[i]);
+                    q[i] = _mm512_loadu_si512(at[i]);
+                    biased[i] = _mm512_xor_si512(q[i], flip);
+                }
+            } else {
+                __m512i wu = _mm512_loadu_si512(cu + g * 64), wv = _mm512_loadu_si512(cv + g * 64);
+                PREFETCH(cu + g * 64);
+                PREFETCH(cv + g * 64);
+                const __m512i words[4] = {wu, wu, wv, wv}, ctl[4] = {low_ctl, high_ctl, low_ctl, high_ctl};
+                UNROLL for (int i = 0; i < 4; i++) {
+                    /* 0x6A: (A & B) ^ C, A the gathered bytes, B = 0x0F, C = 0x08 */
+                    biased[i] = _mm512_ternarylogic_epi32(_mm512_multishift_epi64_epi8(ctl[i], words[i]), nibble,
+                                                          eight, 0x6A);
+                    q[i] = _mm512_sub_epi8(biased[i], eight);
+                }
+            }
+            UNROLL for (int i = 0; i < 4; i++) {
+                h[i] = _mm512_dpbusd_epi32(h[i], biased[i], xh);
+                l[i] = _mm512_dpbusd_epi32(l[i], xl, q[i]);
+            }
         }
-        SCALE_AND_ADD(8);
+        /* scales: word j holds column j's bf16 (low half) and column 16 + j's (high half), per panel */
+        __m512i su = _mm512_loadu_si512(u), sv = _mm512_loadu_si512(v);
+        const __m512i high_half = _mm512_set1_epi32((int) 0xFFFF0000);
+        __m512 scale[4] = {
+            _mm512_castsi512_ps(_mm512_slli_epi32(su, 16)), _mm512_castsi512_ps(_mm512_and_si512(su, high_half)),
+            _mm512_castsi512_ps(_mm512_slli_epi32(sv, 16)), _mm512_castsi512_ps(_mm512_and_si512(sv, high_half))};
+        __m512i taken = _mm512_set1_epi32(bias * x.sum[k]);
+        __m512 dx = _mm512_set1_ps(x.scale[k]);
+        UNROLL for (int i = 0; i < 4; i++) {
+            /* 256 (h - bias) + l: exact in 32 bits (under 2^27 in magnitude), then rounded once to a float */
+            __m512i exact = _mm512_add_epi32(_mm512_slli_epi32(_mm512_sub_epi32(h[i], taken), 8), l[i]);
+            sum[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(exact), _mm512_mul_ps(scale[i], dx), sum[i]);
+        }
     }
-    STORE_PAIR(y);
+    UNROLL for (int i = 0; i < 4; i++) {
+        _mm512_storeu_ps(y + i * LANES, sum[i]);
+    }
 }
 
 /*
@@ -235,9 +209,9 @@ KERNEL static void fs_quant_rows(int bits, const uint8_t *w, int in, int rows, c
         for (int r = 0; r < rows; r++) {
             fs_input x = fs_input_at(scratch + r * row_bytes, in);
             if (bits == 8) {
-                fs_q8_pair(w + p * panel_bytes, in, x, y + (long) r * stride + p * PANEL);
+                fs_quant_pair(8, w + p * panel_bytes, in, x, y + (long) r * stride + p * PANEL);
             } else {
-                fs_q4_pair(w + p * panel_bytes, in, x, y + (long) r * stride + p * PANEL);
+                fs_quant_pair(4, w + p * panel_bytes, in, x, y + (long) r * stride + p * PANEL);
             }
         }
     }
