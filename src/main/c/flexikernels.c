@@ -255,6 +255,23 @@ JNIEXPORT jboolean JNICALL Java_io_flexiserve_model_cpu_NativeKernels_supported(
     return fs_supported() ? JNI_TRUE : JNI_FALSE;
 }
 
+/*
+ * Whether JNI failed to give a pointer: a buffer that is not direct (IllegalArgumentException thrown here) or an
+ * array it could not pin (its OutOfMemoryError already pending). The caller then returns at once.
+ */
+static int fs_missing(JNIEnv *env, const void *pointer, const char *what) {
+    if (pointer != NULL) {
+        return 0;
+    }
+    if (!(*env)->ExceptionCheck(env)) {
+        jclass type = (*env)->FindClass(env, "java/lang/IllegalArgumentException");
+        if (type != NULL) {
+            (*env)->ThrowNew(env, type, what);
+        }
+    }
+    return 1;
+}
+
 JNIEXPORT jlong JNICALL Java_io_flexiserve_model_cpu_NativeKernels_rowBytes(JNIEnv *env, jclass cls, jint in) {
     (void) env; (void) cls;
     return fs_row_bytes(in);
@@ -265,7 +282,13 @@ JNIEXPORT void JNICALL Java_io_flexiserve_model_cpu_NativeKernels_quantize(JNIEn
         jint rows, jint in, jobject scratch) {
     (void) cls;
     uint8_t *base = (*env)->GetDirectBufferAddress(env, scratch);
+    if (fs_missing(env, base, "the scratch is not a direct buffer")) {
+        return;
+    }
     float *x = (*env)->GetPrimitiveArrayCritical(env, xt, NULL);
+    if (fs_missing(env, x, "the input could not be pinned")) {
+        return;
+    }
     for (int r = 0; r < rows; r++) {
         fs_quantize(x + r, rows, in, base + r * fs_row_bytes(in));
     }
@@ -282,7 +305,13 @@ JNIEXPORT void JNICALL Java_io_flexiserve_model_cpu_NativeKernels_quantMultiply(
     (void) cls;
     const uint8_t *w = (*env)->GetDirectBufferAddress(env, packed);
     const uint8_t *x = (*env)->GetDirectBufferAddress(env, scratch);
+    if (fs_missing(env, w, "the weight is not a direct buffer") || fs_missing(env, x, "the scratch is not direct")) {
+        return;
+    }
     float *out = (*env)->GetPrimitiveArrayCritical(env, y, NULL);
+    if (fs_missing(env, out, "the output could not be pinned")) {
+        return;
+    }
     fs_quant_rows(bits, w, in, rows, x, out + y_offset, stride, p0, p1);
     (*env)->ReleasePrimitiveArrayCritical(env, y, out, 0);
 }
@@ -291,8 +320,19 @@ JNIEXPORT void JNICALL Java_io_flexiserve_model_cpu_NativeKernels_f16Row(JNIEnv 
         jfloat row_scale, jint in, jfloatArray x, jfloatArray y, jint p0, jint p1) {
     (void) cls;
     const uint8_t *w = (*env)->GetDirectBufferAddress(env, packed);
+    if (fs_missing(env, w, "the weight is not a direct buffer")) {
+        return;
+    }
     float *xs = (*env)->GetPrimitiveArrayCritical(env, x, NULL);
+    if (fs_missing(env, xs, "the input could not be pinned")) {
+        return;
+    }
     float *out = (*env)->GetPrimitiveArrayCritical(env, y, NULL);
+    if (out == NULL) {
+        (*env)->ReleasePrimitiveArrayCritical(env, x, xs, JNI_ABORT); /* no other JNI call inside a critical region */
+        fs_missing(env, out, "the output could not be pinned");
+        return;
+    }
     fs_f16_row(w, row_scale, in, xs, out, p0, p1);
     (*env)->ReleasePrimitiveArrayCritical(env, y, out, 0);
     (*env)->ReleasePrimitiveArrayCritical(env, x, xs, JNI_ABORT);

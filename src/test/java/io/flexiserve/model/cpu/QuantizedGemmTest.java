@@ -155,6 +155,20 @@ class QuantizedGemmTest {
         }
     }
 
+    /** The native kernels read buffers by address: one that is not direct is refused with an exception, not read. */
+    @org.junit.jupiter.api.Test
+    void theNativeKernelsRefuseAHeapBufferRatherThanReadIt() {
+        assumeTrue(NativeKernels.AVAILABLE, "no native kernels here");
+        int in = 64;
+        java.nio.ByteBuffer heap = java.nio.ByteBuffer.allocate(4096);
+        java.nio.ByteBuffer scratch = NativeKernels.quantize(new float[in], 1, in);
+        float[] y = new float[PanelLayout.PANEL * 2];
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> NativeKernels.quantMultiply(8, heap, in, 1, scratch, y, 0, y.length, 0, 2));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> NativeKernels.f16Row(heap, 1f, in, new float[in], y, 0, 2));
+    }
+
     /** The Java kernels, and the native ones where they run. */
     static java.util.List<VectorGemm> kernels(VectorGemm gemm) {
         return gemm.natively() ? java.util.List.of(gemm.javaKernels(), gemm) : java.util.List.of(gemm);
