@@ -48,13 +48,14 @@ public final class VectorGemm {
     private final NDArray storage; // the packed weight, owned (and freed) by the weight's manager
     private final ByteBuffer packed; // a view of storage's memory
     private final PanelLayout.Packing packing; // F16 only: how the halves widen
-    private final boolean natively; // whether NativeKernels multiply it (they read the buffer by its address)
+    private final boolean natively; // whether NativeKernels multiply it: q8, q4 and f16 weights in a direct buffer
     private final int out;
     private final int in;
 
     private VectorGemm(WeightFormat format, NDArray storage, ByteBuffer packed, PanelLayout.Packing packing, int out,
                        int in) {
-        this(format, storage, packed, packing, out, in, NativeKernels.AVAILABLE && packed.isDirect());
+        this(format, storage, packed, packing, out, in,
+                NativeKernels.AVAILABLE && packed.isDirect() && format != WeightFormat.F32);
     }
 
     private VectorGemm(WeightFormat format, NDArray storage, ByteBuffer packed, PanelLayout.Packing packing, int out,
