@@ -25,6 +25,9 @@
 #include <immintrin.h>
 #include <stdint.h>
 #include <string.h>
+#include <cpuid.h>
+#include <unistd.h>
+#include <sys/syscall.h>
 
 #define KERNEL __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi,fma")))
 
@@ -44,6 +47,21 @@ static int fs_supported(void) {
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
         && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni")
         && __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("fma");
+}
+
+/* Whether the batched quantized products run on AMX tiles: set once, by fs_amx_enable. */
+static int fs_amx;
+
+/*
+ * AMX-INT8 (Sapphire Rapids on): asks Linux for the tile data state (ARCH_REQ_XCOMP_PERM, once per process, before
+ * any thread uses a tile), and keeps the kernels on VNNI where the CPU lacks it or the kernel refuses.
+ */
+static int fs_amx_enable(void) {
+    unsigned int a, b, c, d;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(d & (1u << 24)) || !(d & (1u << 25))) {
+        return fs_amx = 0; /* AMX-TILE and AMX-INT8 */
+    }
+    return fs_amx = syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XFEATURE_XTILEDATA */) == 0;
 }
 
 /* Bytes of one row's quantized input: high and low bytes of its codes, then a float scale and an int sum per block. */
@@ -66,43 +84,49 @@ static fs_input fs_input_at(const uint8_t *row, int in) {
 }
 
 /*
- * One row's input quantized per block of 32 to 16-bit codes: d = max|x| / 32767, code = round(x / d), kept as its
+ * Each row's input quantized per block of 32 to 16-bit codes: d = max|x| / 32767, code = round(x / d), kept as its
  * signed high byte and unsigned low byte (code = 256 high + low), so that VPDPBUSD, which multiplies unsigned bytes
  * by signed ones, takes both: the low bytes as they are against the signed weight codes, the high bytes against
  * weight codes made unsigned by a bias, less the bias times the block's sum of high bytes. An input then moves by at
  * most half of 1/32767 of its block's largest magnitude, far below the weights' own rounding (8-bit inputs, as
- * llama.cpp's Q8_0 products use, doubled q8's departure from f16 on the bench's checkpoint). The input is
- * x[k * step] (step = rows for a transposed batch).
+ * llama.cpp's Q8_0 products use, doubled q8's departure from f16 on the bench's checkpoint). The input is a transposed
+ * batch, xt[k * rows + r] (one row: a plain vector), and row r goes to scratch + r * fs_row_bytes(in).
  */
-KERNEL static void fs_quantize(const float *x, int step, int in, uint8_t *row) {
-    int8_t *high = (int8_t *) row;
-    uint8_t *low = row + in;
-    float *d = (float *) (row + 2L * in);
-    int32_t *sum = (int32_t *) (row + 2L * in + (in / BLOCK) * 4);
-    float block[BLOCK];
+KERNEL static void fs_quantize(const float *xt, int rows, int in, uint8_t *scratch) {
+    const long row_bytes = fs_row_bytes(in);
     const __m512i lim = _mm512_set1_epi32(32767), nlim = _mm512_set1_epi32(-32767), byte = _mm512_set1_epi32(255);
-    for (int b = 0; b < in / BLOCK; b++) {
-        const float *from = x + (long) b * BLOCK * step;
-        if (step != 1) {
-            for (int i = 0; i < BLOCK; i++) {
-                block[i] = from[(long) i * step];
+    float block[BLOCK];
+    for (int b = 0; b < in / BLOCK; b++) { /* a block of every row at a time: 32 x rows floats, read from L1 */
+        for (int r = 0; r < rows; r++) {
+            const float *from = xt + (long) b * BLOCK * rows + r;
+            if (rows != 1) {
+                for (int i = 0; i < BLOCK; i++) {
+                    block[i] = from[(long) i * rows];
+                }
+                from = block;
             }
-            from = block;
+            uint8_t *row = scratch + r * row_bytes;
+            int8_t *high = (int8_t *) row;
+            uint8_t *low = row + in;
+            float *d = (float *) (row + 2L * in);
+            int32_t *sum = (int32_t *) (row + 2L * in + (in / BLOCK) * 4);
+            __m512 lo = _mm512_loadu_ps(from), hi = _mm512_loadu_ps(from + LANES);
+            float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(lo), _mm512_abs_ps(hi)));
+            __m512 inverse = _mm512_set1_ps(amax > 0 ? 32767.0f / amax : 0.0f);
+            __m512i qlo = _mm512_cvt_roundps_epi32(_mm512_mul_ps(lo, inverse),
+                                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            __m512i qhi = _mm512_cvt_roundps_epi32(_mm512_mul_ps(hi, inverse),
+                                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            qlo = _mm512_max_epi32(_mm512_min_epi32(qlo, lim), nlim);
+            qhi = _mm512_max_epi32(_mm512_min_epi32(qhi, lim), nlim);
+            __m512i hlo = _mm512_srai_epi32(qlo, 8), hhi = _mm512_srai_epi32(qhi, 8);
+            _mm_storeu_si128((__m128i *) (high + b * BLOCK), _mm512_cvtepi32_epi8(hlo));
+            _mm_storeu_si128((__m128i *) (high + b * BLOCK + LANES), _mm512_cvtepi32_epi8(hhi));
+            _mm_storeu_si128((__m128i *) (low + b * BLOCK), _mm512_cvtepi32_epi8(_mm512_and_si512(qlo, byte)));
+            _mm_storeu_si128((__m128i *) (low + b * BLOCK + LANES), _mm512_cvtepi32_epi8(_mm512_and_si512(qhi, byte)));
+            d[b] = amax / 32767.0f;
+            sum[b] = _mm512_reduce_add_epi32(_mm512_add_epi32(hlo, hhi));
         }
-        __m512 lo = _mm512_loadu_ps(from), hi = _mm512_loadu_ps(from + LANES);
-        float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(lo), _mm512_abs_ps(hi)));
-        __m512 inverse = _mm512_set1_ps(amax > 0 ? 32767.0f / amax : 0.0f);
-        __m512i qlo = _mm512_cvt_roundps_epi32(_mm512_mul_ps(lo, inverse), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-        __m512i qhi = _mm512_cvt_roundps_epi32(_mm512_mul_ps(hi, inverse), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-        qlo = _mm512_max_epi32(_mm512_min_epi32(qlo, lim), nlim);
-        qhi = _mm512_max_epi32(_mm512_min_epi32(qhi, lim), nlim);
-        __m512i hlo = _mm512_srai_epi32(qlo, 8), hhi = _mm512_srai_epi32(qhi, 8);
-        _mm_storeu_si128((__m128i *) (high + b * BLOCK), _mm512_cvtepi32_epi8(hlo));
-        _mm_storeu_si128((__m128i *) (high + b * BLOCK + LANES), _mm512_cvtepi32_epi8(hhi));
-        _mm_storeu_si128((__m128i *) (low + b * BLOCK), _mm512_cvtepi32_epi8(_mm512_and_si512(qlo, byte)));
-        _mm_storeu_si128((__m128i *) (low + b * BLOCK + LANES), _mm512_cvtepi32_epi8(_mm512_and_si512(qhi, byte)));
-        d[b] = amax / 32767.0f;
-        sum[b] = _mm512_reduce_add_epi32(_mm512_add_epi32(hlo, hhi));
     }
 }
 
@@ -196,13 +220,122 @@ KERNEL static inline __attribute__((always_inline)) void fs_quant_pair(int bits,
     }
 }
 
+#define AMX_KERNEL __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi,fma,amx-tile,amx-int8")))
+
+/* Rows a batched product takes on AMX tiles from (below it, VNNI row by row is as fast). */
+enum { AMX_MIN_ROWS = 8, AMX_ROWS = 16 };
+
+/* The tile configuration: palette 1, then bytes per row and rows of each of the 8 tiles. */
+typedef struct {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t bytes[16];
+    uint8_t rows[16];
+} __attribute__((packed, aligned(64))) fs_tiles;
+
+/*
+ * Rows times the panels [p0, p1) on AMX tiles, 16 rows a pass, a panel at a time (from the core's L2 after the first
+ * pass): per block of 32 inputs, tile A holds 16 rows' high bytes (signed) and another their low bytes (unsigned);
+ * tile B a half panel's codes, which QuantLayout already stores as AMX wants them (word j of a group's vector: column
+ * j's four codes of four successive inputs; a block's 8 group vectors are B's 8 rows, 128 bytes apart for q8; q4's
+ * nibbles are first gathered into bytes as fs_quant_pair gathers them). TDPBSSD and TDPBUSD sum the products exactly,
+ * so each row's block sums are the very integers fs_quant_pair computes, and the same float operations follow:
+ * a batch's row has a lone row's bits. Rows past `rows` up to the next 16 are read (the scratch holds them) and
+ * dropped.
+ */
+AMX_KERNEL static void fs_quant_rows_amx(int bits, const uint8_t *w, int in, int rows, const uint8_t *scratch,
+                                         float *y, int stride, int p0, int p1) {
+    const int blocks = in / BLOCK;
+    const long block_bytes = SCALE_BYTES + BLOCK * PANEL * bits / 8;
+    const long panel_bytes = blocks * block_bytes;
+    const long row_bytes = fs_row_bytes(in);
+    fs_tiles config;
+    memset(&config, 0, sizeof config);
+    config.palette = 1;
+    for (int t = 0; t < 8; t++) { /* 0, 1: inputs (high, low); 2, 3: codes (columns 0-15, 16-31); 4-7: sums */
+        config.rows[t] = t == 2 || t == 3 ? BLOCK / GROUP : AMX_ROWS;
+        config.bytes[t] = t < 2 ? BLOCK : 64;
+    }
+    _tile_loadconfig(&config);
+    int32_t sums[4][AMX_ROWS][LANES] __attribute__((aligned(64))); /* high a, low a, high b, low b */
+    int8_t gathered[2][BLOCK / GROUP][64] __attribute__((aligned(64)));
+    float acc[AMX_ROWS][PANEL] __attribute__((aligned(64)));
+    const __m512i low_ctl = _mm512_set1_epi64(0x2C2824200C080400LL), high_ctl = _mm512_set1_epi64(0x3C3834301C181410LL);
+    const __m512i nibble = _mm512_set1_epi8(0x0F), eight = _mm512_set1_epi8(0x08);
+    const __m512i high_half = _mm512_set1_epi32((int) 0xFFFF0000);
+    for (int p = p0; p < p1; p++) {
+        for (int r0 = 0; r0 < rows; r0 += AMX_ROWS) {
+            const int m = rows - r0 < AMX_ROWS ? rows - r0 : AMX_ROWS;
+            const uint8_t *x = scratch + r0 * row_bytes;
+            memset(acc, 0, sizeof acc);
+            const uint8_t *u = w + p * panel_bytes;
+            for (int k = 0; k < blocks; k++, u += block_bytes) {
+                const uint8_t *codes = u + SCALE_BYTES;
+                _tile_loadd(0, x + k * BLOCK, row_bytes);
+                _tile_loadd(1, x + in + k * BLOCK, row_bytes);
+                if (bits == 8) {
+                    _tile_loadd(2, codes, 128);
+                    _tile_loadd(3, codes + 64, 128);
+                } else {
+                    for (int g = 0; g < BLOCK / GROUP; g++) {
+                        __m512i words = _mm512_loadu_si512(codes + g * 64);
+                        /* 0x6A: (A & B) ^ C: q + 8; less 8: q */
+                        _mm512_store_si512(gathered[0][g], _mm512_sub_epi8(_mm512_ternarylogic_epi32(
+                                _mm512_multishift_epi64_epi8(low_ctl, words), nibble, eight, 0x6A), eight));
+                        _mm512_store_si512(gathered[1][g], _mm512_sub_epi8(_mm512_ternarylogic_epi32(
+                                _mm512_multishift_epi64_epi8(high_ctl, words), nibble, eight, 0x6A), eight));
+                    }
+                    _tile_loadd(2, gathered[0], 64);
+                    _tile_loadd(3, gathered[1], 64);
+                }
+                _tile_zero(4);
+                _tile_zero(5);
+                _tile_zero(6);
+                _tile_zero(7);
+                _tile_dpbssd(4, 0, 2);
+                _tile_dpbusd(5, 1, 2);
+                _tile_dpbssd(6, 0, 3);
+                _tile_dpbusd(7, 1, 3);
+                _tile_stored(4, sums[0], 64);
+                _tile_stored(5, sums[1], 64);
+                _tile_stored(6, sums[2], 64);
+                _tile_stored(7, sums[3], 64);
+                __m512i s = _mm512_loadu_si512(u);
+                __m512 sa = _mm512_castsi512_ps(_mm512_slli_epi32(s, 16));
+                __m512 sb = _mm512_castsi512_ps(_mm512_and_si512(s, high_half));
+                for (int r = 0; r < m; r++) {
+                    fs_input xr = fs_input_at(x + r * row_bytes, in);
+                    __m512 dx = _mm512_set1_ps(xr.scale[k]);
+                    /* 256 h + l: fs_quant_pair's exact integer (its bias already taken back), rounded once */
+                    __m512i ea = _mm512_add_epi32(_mm512_slli_epi32(_mm512_load_si512(sums[0][r]), 8),
+                                                  _mm512_load_si512(sums[1][r]));
+                    __m512i eb = _mm512_add_epi32(_mm512_slli_epi32(_mm512_load_si512(sums[2][r]), 8),
+                                                  _mm512_load_si512(sums[3][r]));
+                    _mm512_store_ps(acc[r], _mm512_fmadd_ps(_mm512_cvtepi32_ps(ea), _mm512_mul_ps(sa, dx),
+                                                            _mm512_load_ps(acc[r])));
+                    _mm512_store_ps(acc[r] + LANES, _mm512_fmadd_ps(_mm512_cvtepi32_ps(eb), _mm512_mul_ps(sb, dx),
+                                                                    _mm512_load_ps(acc[r] + LANES)));
+                }
+            }
+            for (int r = 0; r < m; r++) {
+                memcpy(y + (long) (r0 + r) * stride + p * PANEL, acc[r], sizeof acc[r]);
+            }
+        }
+    }
+    _tile_release();
+}
+
 /*
  * Rows (one for a decode step) times the panels [p0, p1) (even), each row's input quantized by fs_quantize into
  * `row_bytes` of scratch: y[r * stride + c]. A pair of panels is read from memory for the first row and from cache
- * (a core's L2) for the others, and every row is multiplied exactly as a lone row would be.
+ * (a core's L2) for the others, and every row is multiplied exactly as a lone row would be. From AMX_MIN_ROWS rows,
+ * on AMX tiles where the CPU has them (the same bits).
  */
 KERNEL static void fs_quant_rows(int bits, const uint8_t *w, int in, int rows, const uint8_t *scratch, float *y,
                                  int stride, int p0, int p1) {
+    if (fs_amx && rows >= AMX_MIN_ROWS) {
+        fs_quant_rows_amx(bits, w, in, rows, scratch, y, stride, p0, p1);
+        return;
+    }
     const long panel_bytes = (long) (in / BLOCK) * (SCALE_BYTES + BLOCK * PANEL * bits / 8);
     const long row_bytes = fs_row_bytes(in);
     for (int p = p0; p < p1; p += 2) {
@@ -252,7 +385,16 @@ KERNEL static void fs_f16_row(const uint8_t *w, float row_scale, int in, const f
 
 JNIEXPORT jboolean JNICALL Java_io_flexiserve_model_cpu_NativeKernels_supported(JNIEnv *env, jclass cls) {
     (void) env; (void) cls;
-    return fs_supported() ? JNI_TRUE : JNI_FALSE;
+    if (!fs_supported()) {
+        return JNI_FALSE;
+    }
+    fs_amx_enable();
+    return JNI_TRUE;
+}
+
+JNIEXPORT jboolean JNICALL Java_io_flexiserve_model_cpu_NativeKernels_amx(JNIEnv *env, jclass cls) {
+    (void) env; (void) cls;
+    return fs_amx ? JNI_TRUE : JNI_FALSE;
 }
 
 /*
@@ -289,9 +431,7 @@ JNIEXPORT void JNICALL Java_io_flexiserve_model_cpu_NativeKernels_quantize(JNIEn
     if (fs_missing(env, x, "the input could not be pinned")) {
         return;
     }
-    for (int r = 0; r < rows; r++) {
-        fs_quantize(x + r, rows, in, base + r * fs_row_bytes(in));
-    }
+    fs_quantize(x, rows, in, base);
     (*env)->ReleasePrimitiveArrayCritical(env, xt, x, JNI_ABORT);
 }
 

@@ -37,6 +37,12 @@ public final class NativeKernels {
     /** Whether the kernels run here: the library loaded, this CPU has what they use, and the layouts are AVX-512's. */
     public static final boolean AVAILABLE = load();
 
+    /** Whether batched quantized products (8 rows and more) run on AMX tiles: the CPU has AMX-INT8, Linux allowed it. */
+    public static final boolean AMX = AVAILABLE && amx();
+
+    /** Rows one AMX pass reads: a batch's quantized input is padded to a multiple of it in the scratch. */
+    private static final int AMX_ROWS = 16;
+
     /** A per-thread buffer for quantized inputs, grown as needed (a caller's chunks all read its own). */
     private static final ThreadLocal<ByteBuffer> SCRATCH = new ThreadLocal<>();
 
@@ -45,8 +51,9 @@ public final class NativeKernels {
 
     /** Which kernels multiply packed CPU weights, for the log and the bench's report. */
     public static String describe() {
-        return AVAILABLE ? "native AVX-512 VNNI kernels where they serve (q8/q4 at every row count, f16 one row at a time)"
-                + " and the Java Vector API kernels otherwise" : "Java Vector API kernels";
+        return AVAILABLE ? "native AVX-512 VNNI kernels where they serve (q8/q4 at every row count" + (AMX
+                ? ", batches of 8+ rows on AMX tiles" : "") + "; f16 one row at a time) and the Java Vector API kernels"
+                + " otherwise" : "Java Vector API kernels";
     }
 
     /**
@@ -54,7 +61,7 @@ public final class NativeKernels {
      * this thread's scratch, which is returned and which {@link #quantMultiply} reads.
      */
     static ByteBuffer quantize(float[] xt, int rows, int in) {
-        long bytes = rows * rowBytes(in);
+        long bytes = (rows + AMX_ROWS - 1) / AMX_ROWS * AMX_ROWS * rowBytes(in); // an AMX pass reads 16 rows
         ByteBuffer scratch = SCRATCH.get();
         if (scratch == null || scratch.capacity() < bytes) {
             scratch = ByteBuffer.allocateDirect((int) Math.max(bytes, 64 * 1024));
@@ -67,7 +74,10 @@ public final class NativeKernels {
     /** Bytes of one row's quantized input: its codes, then a scale and a sum of codes per block of 32. */
     static native long rowBytes(int in);
 
+    /** Whether the CPU has the kernels' instructions; also asks Linux for the AMX tile state where there is AMX. */
     private static native boolean supported();
+
+    private static native boolean amx();
 
     private static native void quantize(float[] xt, int rows, int in, ByteBuffer scratch);
 

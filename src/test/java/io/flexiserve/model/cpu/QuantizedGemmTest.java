@@ -119,7 +119,8 @@ class QuantizedGemmTest {
 
     /**
      * Where the CPU has AVX-512 with VNNI and VBMI and the build compiled the library (gcc), the native kernels load
-     * and multiply every quantized weight: a build or a loader that silently fell back to Java fails here.
+     * and multiply every quantized weight (batches on AMX tiles where the CPU has AMX-INT8): a build or a loader that
+     * silently fell back fails here.
      */
     @ParameterizedTest
     @EnumSource(value = WeightFormat.class, names = {"Q8", "Q4", "F16"})
@@ -129,6 +130,8 @@ class QuantizedGemmTest {
         boolean built = NativeKernels.class.getResource(NativeKernels.RESOURCE) != null;
         assumeTrue(cpu && built, "this CPU or this build has no native kernels");
         assertTrue(NativeKernels.AVAILABLE, "the library is built and the CPU has VNNI and VBMI, yet it did not load");
+        assertEquals(flags.contains(" amx_int8") && flags.contains(" amx_tile"), NativeKernels.AMX,
+                "AMX-INT8 is used exactly where the CPU has it");
         VectorGemm gemm = VectorGemm.pack(manager.zeros(new Shape(8, 64), DataType.FLOAT16), format);
         assertTrue(gemm.natively());
         assertFalse(gemm.javaKernels().natively());
