@@ -21,7 +21,8 @@ import org.jboss.logging.Logger;
  * of codes with VPDPBUSD, 64 to an instruction, twice (the input's high bytes, then its low bytes); a weight's
  * columns then read at the memory's speed. Their results differ from the Java kernels' by that rounding of the input
  * (a 65534th of a block's largest input at most; {@code QuantizedGemmTest} bounds every product by it), and every
- * row, alone or batched, is multiplied the same way, so a row's result never depends on the rows beside it. The f16 kernel widens and adds exactly as {@link RowKernel} does: the same bits.
+ * row, alone or batched, is multiplied the same way, so a row's result never depends on the rows beside it; batches
+ * of 8 rows or more run on AMX tiles where the CPU has AMX-INT8 ({@link #AMX}), with the same exact integer sums. The f16 kernel widens and adds exactly as {@link RowKernel} does: the same bits.
  *
  * <p>Calls go through JNI with the packed weight's direct buffer and the Java arrays pinned for the call
  * ({@code GetPrimitiveArrayCritical}: HotSpot hands out the array itself, so threads writing disjoint columns of one
