@@ -89,27 +89,20 @@ static fs_input fs_input_at(const uint8_t *row, int in) {
  * by signed ones, takes both: the low bytes as they are against the signed weight codes, the high bytes against
  * weight codes made unsigned by a bias, less the bias times the block's sum of high bytes. An input then moves by at
  * most half of 1/32767 of its block's largest magnitude, far below the weights' own rounding (8-bit inputs, as
- * llama.cpp's Q8_0 products use, doubled q8's departure from f16 on the bench's checkpoint). The input is a transposed
- * batch, xt[k * rows + r] (one row: a plain vector), and row r goes to scratch + r * fs_row_bytes(in).
+ * llama.cpp's Q8_0 products use, doubled q8's departure from f16 on the bench's checkpoint). The input is `rows` rows,
+ * row-major, and row r goes to scratch + r * fs_row_bytes(in).
  */
-KERNEL static void fs_quantize(const float *xt, int rows, int in, uint8_t *scratch) {
+KERNEL static void fs_quantize(const float *x, int rows, int in, uint8_t *scratch) {
     const long row_bytes = fs_row_bytes(in);
     const __m512i lim = _mm512_set1_epi32(32767), nlim = _mm512_set1_epi32(-32767), byte = _mm512_set1_epi32(255);
-    float block[BLOCK];
-    for (int b = 0; b < in / BLOCK; b++) { /* a block of every row at a time: 32 x rows floats, read from L1 */
-        for (int r = 0; r < rows; r++) {
-            const float *from = xt + (long) b * BLOCK * rows + r;
-            if (rows != 1) {
-                for (int i = 0; i < BLOCK; i++) {
-                    block[i] = from[(long) i * rows];
-                }
-                from = block;
-            }
-            uint8_t *row = scratch + r * row_bytes;
-            int8_t *high = (int8_t *) row;
-            uint8_t *low = row + in;
-            float *d = (float *) (row + 2L * in);
-            int32_t *sum = (int32_t *) (row + 2L * in + (in / BLOCK) * 4);
+    for (int r = 0; r < rows; r++) {
+        uint8_t *row = scratch + r * row_bytes;
+        int8_t *high = (int8_t *) row;
+        uint8_t *low = row + in;
+        float *d = (float *) (row + 2L * in);
+        int32_t *sum = (int32_t *) (row + 2L * in + (in / BLOCK) * 4);
+        for (int b = 0; b < in / BLOCK; b++) {
+            const float *from = x + (long) r * in + b * BLOCK;
             __m512 lo = _mm512_loadu_ps(from), hi = _mm512_loadu_ps(from + LANES);
             float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(lo), _mm512_abs_ps(hi)));
             __m512 inverse = _mm512_set1_ps(amax > 0 ? 32767.0f / amax : 0.0f);
@@ -419,9 +412,9 @@ JNIEXPORT jlong JNICALL Java_io_flexiserve_model_cpu_NativeKernels_rowBytes(JNIE
     return fs_row_bytes(in);
 }
 
-/* xt[k * rows + r] for rows r, quantized into scratch, a row after the other. */
+/* Rows of x (row-major from offset) quantized into scratch, a row after the other. */
 JNIEXPORT void JNICALL Java_io_flexiserve_model_cpu_NativeKernels_quantize(JNIEnv *env, jclass cls, jfloatArray xt,
-        jint rows, jint in, jobject scratch) {
+        jint offset, jint rows, jint in, jobject scratch) {
     (void) cls;
     uint8_t *base = (*env)->GetDirectBufferAddress(env, scratch);
     if (fs_missing(env, base, "the scratch is not a direct buffer")) {
@@ -431,7 +424,7 @@ JNIEXPORT void JNICALL Java_io_flexiserve_model_cpu_NativeKernels_quantize(JNIEn
     if (fs_missing(env, x, "the input could not be pinned")) {
         return;
     }
-    fs_quantize(x, rows, in, base);
+    fs_quantize(x + offset, rows, in, base);
     (*env)->ReleasePrimitiveArrayCritical(env, xt, x, JNI_ABORT);
 }
 

@@ -58,17 +58,20 @@ public final class NativeKernels {
     }
 
     /**
-     * Quantizes rows of {@code xt} ({@code xt[k * rows + r]}, {@code in} inputs each; one row is a plain vector) into
-     * this thread's scratch, which is returned and which {@link #quantMultiply} reads.
+     * Quantizes {@code rows} rows of {@code x} ({@code in} inputs each, row-major from {@code offset}) into this
+     * thread's scratch, which is returned and which {@link #quantMultiply} reads.
      */
-    static ByteBuffer quantize(float[] xt, int rows, int in) {
+    static ByteBuffer quantize(float[] x, int offset, int rows, int in) {
+        if (offset < 0 || (long) offset + (long) rows * in > x.length) {
+            throw new IllegalArgumentException(rows + " rows of " + in + " from " + offset + " in " + x.length);
+        }
         long bytes = (rows + AMX_ROWS - 1) / AMX_ROWS * AMX_ROWS * rowBytes(in); // an AMX pass reads 16 rows
         ByteBuffer scratch = SCRATCH.get();
         if (scratch == null || scratch.capacity() < bytes) {
             scratch = ByteBuffer.allocateDirect((int) Math.max(bytes, 64 * 1024));
             SCRATCH.set(scratch);
         }
-        quantize(xt, rows, in, scratch);
+        quantize(x, offset, rows, in, scratch);
         return scratch;
     }
 
@@ -80,7 +83,7 @@ public final class NativeKernels {
 
     private static native boolean amx();
 
-    private static native void quantize(float[] xt, int rows, int in, ByteBuffer scratch);
+    private static native void quantize(float[] x, int offset, int rows, int in, ByteBuffer scratch);
 
     /**
      * {@code y[yOffset + r * stride + c] = sum_k x_r[k] W[c][k]} for the {@code rows} inputs quantized in

@@ -214,6 +214,12 @@ public final class VectorGemm {
     private float[] multiplyPadded(float[] xs, int rows) {
         int stride = PanelLayout.stride(out);
         float[] ys = new float[padded(rows) * stride];
+        if (format.quantized() && natively) { // rows as they are: no transposed copy, no padding rows to multiply
+            for (int r0 = 0; r0 < rows; r0 += ROW_CHUNK) {
+                quantizedNatively(xs, r0 * in, Math.min(ROW_CHUNK, rows - r0), ys, r0 * stride);
+            }
+            return ys;
+        }
         float rowScale = rowScale(); // see PanelKernels: the input carries half the packing's scale
         for (int r0 = 0; r0 < rows; r0 += ROW_CHUNK) {
             int m = Math.min(ROW_CHUNK, rows - r0);
@@ -236,10 +242,6 @@ public final class VectorGemm {
                     p0, p1));
             return;
         }
-        if (format.quantized() && natively) {
-            quantizedNatively(xt, rows, y, yOffset);
-            return;
-        }
         if (format.quantized()) {
             inPanelChunks((long) rows * out * in, (p0, p1) -> QuantKernels.rows(format, packed, out, in, xt, rows, y,
                     yOffset, p0 / 2, p1 / 2));
@@ -250,9 +252,12 @@ public final class VectorGemm {
                 yOffset, p0, p1));
     }
 
-    /** A quantized weight times {@code rows} rows of {@code xt} ({@code xt[k * rows + r]}) on the native kernels. */
-    private void quantizedNatively(float[] xt, int rows, float[] y, int yOffset) {
-        ByteBuffer scratch = NativeKernels.quantize(xt, rows, in); // this thread's: the chunks below only read it
+    /**
+     * A quantized weight times {@code rows} rows of {@code x} (row-major from {@code offset}) on the native kernels,
+     * into {@code y} from {@code yOffset}, a row every {@link PanelLayout#stride} floats.
+     */
+    private void quantizedNatively(float[] x, int offset, int rows, float[] y, int yOffset) {
+        ByteBuffer scratch = NativeKernels.quantize(x, offset, rows, in); // this thread's: the chunks only read it
         int stride = PanelLayout.stride(out);
         inPanelChunks((long) rows * out * in, (p0, p1) -> NativeKernels.quantMultiply(format.bits(), packed, in, rows,
                 scratch, y, yOffset, stride, p0, p1));
@@ -309,7 +314,7 @@ public final class VectorGemm {
             return;
         }
         if (format.quantized() && natively) {
-            quantizedNatively(x, 1, y, 0);
+            quantizedNatively(x, 0, 1, y, 0);
             return;
         }
         if (format.quantized()) {

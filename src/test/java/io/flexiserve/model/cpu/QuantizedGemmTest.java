@@ -164,7 +164,7 @@ class QuantizedGemmTest {
         assumeTrue(NativeKernels.AVAILABLE, "no native kernels here");
         int in = 64;
         java.nio.ByteBuffer heap = java.nio.ByteBuffer.allocate(4096);
-        java.nio.ByteBuffer scratch = NativeKernels.quantize(new float[in], 1, in);
+        java.nio.ByteBuffer scratch = NativeKernels.quantize(new float[in], 0, 1, in);
         float[] y = new float[PanelLayout.PANEL * 2];
         org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
                 () -> NativeKernels.quantMultiply(8, heap, in, 1, scratch, y, 0, y.length, 0, 2));
