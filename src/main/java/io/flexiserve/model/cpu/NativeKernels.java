@@ -22,7 +22,8 @@ import org.jboss.logging.Logger;
  * columns then read at the memory's speed. Their results differ from the Java kernels' by that rounding of the input
  * (a 65534th of a block's largest input at most; {@code QuantizedGemmTest} bounds every product by it), and every
  * row, alone or batched, is multiplied the same way, so a row's result never depends on the rows beside it; batches
- * of 8 rows or more run on AMX tiles where the CPU has AMX-INT8 ({@link #AMX}), with the same exact integer sums. The f16 kernel widens and adds exactly as {@link RowKernel} does: the same bits.
+ * of 8 rows or more run on AMX tiles where the CPU has AMX-INT8 ({@link #AMX}), with the same exact integer sums.
+ * The f16 kernel widens and adds exactly as {@link RowKernel} does: the same bits.
  *
  * <p>Calls go through JNI with the packed weight's direct buffer and the Java arrays pinned for the call
  * ({@code GetPrimitiveArrayCritical}: HotSpot hands out the array itself, so threads writing disjoint columns of one
@@ -38,7 +39,7 @@ public final class NativeKernels {
     /** Whether the kernels run here: the library loaded, this CPU has what they use, and the layouts are AVX-512's. */
     public static final boolean AVAILABLE = load();
 
-    /** Whether batched quantized products (8 rows and more) run on AMX tiles: the CPU has AMX-INT8, Linux allowed it. */
+    /** Whether quantized batches of 8+ rows run on AMX tiles: the CPU has AMX-INT8 and Linux allowed its use. */
     public static final boolean AMX = AVAILABLE && amx();
 
     /** Rows one AMX pass reads: a batch's quantized input is padded to a multiple of it in the scratch. */
@@ -75,7 +76,7 @@ public final class NativeKernels {
         return scratch;
     }
 
-    /** Bytes of one row's quantized input: its codes, then a scale and a sum of codes per block of 32. */
+    /** Bytes of one row's quantized input: its codes' high and low bytes, then a scale and a sum per block of 32. */
     static native long rowBytes(int in);
 
     /** Whether the CPU has the kernels' instructions; also asks Linux for the AMX tile state where there is AMX. */
