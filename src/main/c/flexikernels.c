@@ -69,17 +69,17 @@ static long fs_row_bytes(int in) {
     return 2L * in + (long) (in / BLOCK) * 8;
 }
 
-/* The parts of one row's quantized input. */
+/* The parts of one row's quantized input (fs_quantize writes them, the kernels read them). */
 typedef struct {
-    const int8_t *high;   /* the codes' high bytes, signed: code >> 8 */
-    const uint8_t *low;   /* their low bytes, unsigned: code & 255 */
-    const float *scale;   /* per block: d, the input being code * d */
-    const int32_t *sum;   /* per block: the sum of the high bytes */
+    int8_t *high;   /* the codes' high bytes, signed: code >> 8 */
+    uint8_t *low;   /* their low bytes, unsigned: code & 255 */
+    float *scale;   /* per block: d, the input being code * d */
+    int32_t *sum;   /* per block: the sum of the high bytes */
 } fs_input;
 
 static fs_input fs_input_at(const uint8_t *row, int in) {
-    fs_input x = {(const int8_t *) row, row + in, (const float *) (row + 2L * in),
-                  (const int32_t *) (row + 2L * in + (in / BLOCK) * 4)};
+    uint8_t *at = (uint8_t *) row;
+    fs_input x = {(int8_t *) at, at + in, (float *) (at + 2L * in), (int32_t *) (at + 2L * in + (in / BLOCK) * 4)};
     return x;
 }
 
@@ -96,11 +96,11 @@ KERNEL static void fs_quantize(const float *x, int rows, int in, uint8_t *scratc
     const long row_bytes = fs_row_bytes(in);
     const __m512i lim = _mm512_set1_epi32(32767), nlim = _mm512_set1_epi32(-32767), byte = _mm512_set1_epi32(255);
     for (int r = 0; r < rows; r++) {
-        uint8_t *row = scratch + r * row_bytes;
-        int8_t *high = (int8_t *) row;
-        uint8_t *low = row + in;
-        float *d = (float *) (row + 2L * in);
-        int32_t *sum = (int32_t *) (row + 2L * in + (in / BLOCK) * 4);
+        fs_input parts = fs_input_at(scratch + r * row_bytes, in);
+        int8_t *high = parts.high;
+        uint8_t *low = parts.low;
+        float *d = parts.scale;
+        int32_t *sum = parts.sum;
         for (int b = 0; b < in / BLOCK; b++) {
             const float *from = x + (long) r * in + b * BLOCK;
             __m512 lo = _mm512_loadu_ps(from), hi = _mm512_loadu_ps(from + LANES);
@@ -259,12 +259,13 @@ AMX_KERNEL static void fs_quant_rows_amx(int bits, const uint8_t *w, int in, int
         for (int r0 = 0; r0 < rows; r0 += AMX_ROWS) {
             const int m = rows - r0 < AMX_ROWS ? rows - r0 : AMX_ROWS;
             const uint8_t *x = scratch + r0 * row_bytes;
+            const fs_input first = fs_input_at(x, in); /* the pass's first row: tiles read 16 rows from it */
             memset(acc, 0, sizeof acc);
             const uint8_t *u = w + p * panel_bytes;
             for (int k = 0; k < blocks; k++, u += block_bytes) {
                 const uint8_t *codes = u + SCALE_BYTES;
-                _tile_loadd(0, x + k * BLOCK, row_bytes);
-                _tile_loadd(1, x + in + k * BLOCK, row_bytes);
+                _tile_loadd(0, first.high + k * BLOCK, row_bytes);
+                _tile_loadd(1, first.low + k * BLOCK, row_bytes);
                 if (bits == 8) {
                     _tile_loadd(2, codes, 128);
                     _tile_loadd(3, codes + 64, 128);
@@ -407,9 +408,11 @@ static int fs_missing(JNIEnv *env, const void *pointer, const char *what) {
     return 1;
 }
 
-JNIEXPORT jlong JNICALL Java_io_flexiserve_model_cpu_NativeKernels_rowBytes(JNIEnv *env, jclass cls, jint in) {
+/* Bytes of scratch that `rows` quantized rows take: whole AMX passes of 16 rows (a pass reads them all). */
+JNIEXPORT jlong JNICALL Java_io_flexiserve_model_cpu_NativeKernels_scratchBytes(JNIEnv *env, jclass cls, jint rows,
+                                                                                jint in) {
     (void) env; (void) cls;
-    return fs_row_bytes(in);
+    return (long) (rows + AMX_ROWS - 1) / AMX_ROWS * AMX_ROWS * fs_row_bytes(in);
 }
 
 /* Rows of x (row-major from offset) quantized into scratch, a row after the other. */

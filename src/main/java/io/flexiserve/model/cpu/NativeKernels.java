@@ -42,9 +42,6 @@ public final class NativeKernels {
     /** Whether quantized batches of 8+ rows run on AMX tiles: the CPU has AMX-INT8 and Linux allowed its use. */
     public static final boolean AMX = AVAILABLE && amx();
 
-    /** Rows one AMX pass reads: a batch's quantized input is padded to a multiple of it in the scratch. */
-    private static final int AMX_ROWS = 16;
-
     /** A per-thread buffer for quantized inputs, grown as needed (a caller's chunks all read its own). */
     private static final ThreadLocal<ByteBuffer> SCRATCH = new ThreadLocal<>();
 
@@ -66,7 +63,7 @@ public final class NativeKernels {
         if (offset < 0 || (long) offset + (long) rows * in > x.length) {
             throw new IllegalArgumentException(rows + " rows of " + in + " from " + offset + " in " + x.length);
         }
-        long bytes = (rows + AMX_ROWS - 1) / AMX_ROWS * AMX_ROWS * rowBytes(in); // an AMX pass reads 16 rows
+        long bytes = scratchBytes(rows, in);
         ByteBuffer scratch = SCRATCH.get();
         if (scratch == null || scratch.capacity() < bytes) {
             scratch = ByteBuffer.allocateDirect((int) Math.max(bytes, 64 * 1024));
@@ -76,8 +73,11 @@ public final class NativeKernels {
         return scratch;
     }
 
-    /** Bytes of one row's quantized input: its codes' high and low bytes, then a scale and a sum per block of 32. */
-    static native long rowBytes(int in);
+    /**
+     * Bytes of scratch {@code rows} quantized rows of {@code in} inputs take: each row its codes' high and low bytes,
+     * then a scale and a sum per block of 32, and the rows rounded up to whole AMX passes of 16 (a pass reads them).
+     */
+    private static native long scratchBytes(int rows, int in);
 
     /** Whether the CPU has the kernels' instructions; also asks Linux for the AMX tile state where there is AMX. */
     private static native boolean supported();
