@@ -126,6 +126,39 @@ KERNEL static void fs_quantize(const float *x, int rows, int in, uint8_t *scratc
 /* Fully unrolls a loop over a pair's four vectors (so that its arrays of vectors live in registers). */
 #define UNROLL _Pragma("GCC unroll 4")
 
+#define HELPER KERNEL static inline __attribute__((always_inline))
+
+/*
+ * A q4 group vector's codes of one half of its panel, as bytes biased to q + 8 in [0, 15]: VPMULTISHIFTQB gathers
+ * column j's four nibbles into the four bytes of lane j (the low halves of the words hold columns 0-15, the high
+ * halves 16-31), and one ternary logic op keeps the nibble and flips its top bit, which maps a two's complement q
+ * to q + 8.
+ */
+HELPER __m512i fs_q4_biased(__m512i words, int high) {
+    const __m512i ctl = high ? _mm512_set1_epi64(0x3C3834301C181410LL)  /* bits 16 .. 28 and 48 .. 60 */
+                             : _mm512_set1_epi64(0x2C2824200C080400LL); /* bits 0, 4, 8, 12 and 32, 36, 40, 44 */
+    /* 0x6A: (A & B) ^ C, A the gathered bytes, B = 0x0F, C = 0x08 */
+    return _mm512_ternarylogic_epi32(_mm512_multishift_epi64_epi8(ctl, words), _mm512_set1_epi8(0x0F),
+                                     _mm512_set1_epi8(0x08), 0x6A);
+}
+
+/* A panel's block scales as floats: word j holds column j's bf16 (low half) and column 16 + j's (high half). */
+HELPER void fs_block_scales(const uint8_t *block, __m512 *low, __m512 *high) {
+    __m512i words = _mm512_loadu_si512(block);
+    *low = _mm512_castsi512_ps(_mm512_slli_epi32(words, 16));
+    *high = _mm512_castsi512_ps(_mm512_and_si512(words, _mm512_set1_epi32((int) 0xFFFF0000)));
+}
+
+/*
+ * A column vector's sum after one more block: its exact integer sum of code products (256 times the high bytes'
+ * part plus the low bytes', under 2^27 in magnitude), rounded once to floats, times the column's and the input's
+ * scales. Both the VNNI and the AMX paths add a block through here, which is what keeps their bits equal.
+ */
+HELPER __m512 fs_add_block(__m512 sum, __m512i high, __m512i low, __m512 scale, __m512 dx) {
+    __m512i exact = _mm512_add_epi32(_mm512_slli_epi32(high, 8), low);
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(exact), _mm512_mul_ps(scale, dx), sum);
+}
+
 /* The group's four high bytes and four low bytes of the input, each broadcast to every lane. */
 #define GROUP_INPUT(x, k, g) \
     int32_t four_high, four_low; \
@@ -142,10 +175,7 @@ KERNEL static void fs_quantize(const float *x, int rows, int in, uint8_t *scratc
  * side) give eight independent sums in flight.
  *
  * Codes. Q8 (bias 128): a group is two vectors of words per panel, a byte per code; flipping a byte's top bit makes
- * q + 128. Q4 (bias 8): a group is one vector of words per panel, both halves' nibbles; VPMULTISHIFTQB gathers column
- * j's four nibbles into the four bytes of lane j (the low halves from bits 0-15 of each word, the high from 16-31),
- * and one ternary logic op keeps the nibble and flips its top bit, which maps a two's complement code q to q + 8.
- * Always inlined with a constant `bits`, so each format compiles to its own loop.
+ * q + 128. Q4 (bias 8): a group is one vector of words per panel, both halves' nibbles (fs_q4_biased). Always inlined with a constant `bits`, so each format compiles to its own loop.
  */
 KERNEL static inline __attribute__((always_inline)) void fs_quant_pair(int bits, const uint8_t *u, int in,
                                                                        fs_input x, float *y) {
@@ -153,10 +183,7 @@ KERNEL static inline __attribute__((always_inline)) void fs_quant_pair(int bits,
     const long block_bytes = SCALE_BYTES + BLOCK * PANEL * bits / 8;
     const uint8_t *v = u + blocks * block_bytes;
     const int bias = bits == 8 ? 128 : 8;
-    const __m512i flip = _mm512_set1_epi8((char) 0x80);
-    const __m512i low_ctl = _mm512_set1_epi64(0x2C2824200C080400LL);  /* bits 0, 4, 8, 12 and 32, 36, 40, 44 */
-    const __m512i high_ctl = _mm512_set1_epi64(0x3C3834301C181410LL); /* bits 16 .. 28 and 48 .. 60 */
-    const __m512i nibble = _mm512_set1_epi8(0x0F), eight = _mm512_set1_epi8(0x08);
+    const __m512i flip = _mm512_set1_epi8((char) 0x80), eight = _mm512_set1_epi8(0x08);
     __m512 sum[4];
     UNROLL for (int i = 0; i < 4; i++) {
         sum[i] = _mm512_setzero_ps();
@@ -181,11 +208,9 @@ KERNEL static inline __attribute__((always_inline)) void fs_quant_pair(int bits,
                 __m512i wu = _mm512_loadu_si512(cu + g * 64), wv = _mm512_loadu_si512(cv + g * 64);
                 PREFETCH(cu + g * 64);
                 PREFETCH(cv + g * 64);
-                const __m512i words[4] = {wu, wu, wv, wv}, ctl[4] = {low_ctl, high_ctl, low_ctl, high_ctl};
+                const __m512i words[4] = {wu, wu, wv, wv};
                 UNROLL for (int i = 0; i < 4; i++) {
-                    /* 0x6A: (A & B) ^ C, A the gathered bytes, B = 0x0F, C = 0x08 */
-                    biased[i] = _mm512_ternarylogic_epi32(_mm512_multishift_epi64_epi8(ctl[i], words[i]), nibble,
-                                                          eight, 0x6A);
+                    biased[i] = fs_q4_biased(words[i], i % 2);
                     q[i] = _mm512_sub_epi8(biased[i], eight);
                 }
             }
@@ -194,18 +219,13 @@ KERNEL static inline __attribute__((always_inline)) void fs_quant_pair(int bits,
                 l[i] = _mm512_dpbusd_epi32(l[i], xl, q[i]);
             }
         }
-        /* scales: word j holds column j's bf16 (low half) and column 16 + j's (high half), per panel */
-        __m512i su = _mm512_loadu_si512(u), sv = _mm512_loadu_si512(v);
-        const __m512i high_half = _mm512_set1_epi32((int) 0xFFFF0000);
-        __m512 scale[4] = {
-            _mm512_castsi512_ps(_mm512_slli_epi32(su, 16)), _mm512_castsi512_ps(_mm512_and_si512(su, high_half)),
-            _mm512_castsi512_ps(_mm512_slli_epi32(sv, 16)), _mm512_castsi512_ps(_mm512_and_si512(sv, high_half))};
+        __m512 scale[4];
+        fs_block_scales(u, &scale[0], &scale[1]);
+        fs_block_scales(v, &scale[2], &scale[3]);
         __m512i taken = _mm512_set1_epi32(bias * x.sum[k]);
         __m512 dx = _mm512_set1_ps(x.scale[k]);
         UNROLL for (int i = 0; i < 4; i++) {
-            /* 256 (h - bias) + l: exact in 32 bits (under 2^27 in magnitude), then rounded once to a float */
-            __m512i exact = _mm512_add_epi32(_mm512_slli_epi32(_mm512_sub_epi32(h[i], taken), 8), l[i]);
-            sum[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(exact), _mm512_mul_ps(scale[i], dx), sum[i]);
+            sum[i] = fs_add_block(sum[i], _mm512_sub_epi32(h[i], taken), l[i], scale[i], dx);
         }
     }
     UNROLL for (int i = 0; i < 4; i++) {
@@ -252,9 +272,7 @@ AMX_KERNEL static void fs_quant_rows_amx(int bits, const uint8_t *w, int in, int
     int32_t sums[4][AMX_ROWS][LANES] __attribute__((aligned(64))); /* high a, low a, high b, low b */
     int8_t gathered[2][BLOCK / GROUP][64] __attribute__((aligned(64)));
     float acc[AMX_ROWS][PANEL] __attribute__((aligned(64)));
-    const __m512i low_ctl = _mm512_set1_epi64(0x2C2824200C080400LL), high_ctl = _mm512_set1_epi64(0x3C3834301C181410LL);
-    const __m512i nibble = _mm512_set1_epi8(0x0F), eight = _mm512_set1_epi8(0x08);
-    const __m512i high_half = _mm512_set1_epi32((int) 0xFFFF0000);
+    const __m512i eight = _mm512_set1_epi8(0x08);
     for (int p = p0; p < p1; p++) {
         for (int r0 = 0; r0 < rows; r0 += AMX_ROWS) {
             const int m = rows - r0 < AMX_ROWS ? rows - r0 : AMX_ROWS;
@@ -271,12 +289,9 @@ AMX_KERNEL static void fs_quant_rows_amx(int bits, const uint8_t *w, int in, int
                     _tile_loadd(3, codes + 64, 128);
                 } else {
                     for (int g = 0; g < BLOCK / GROUP; g++) {
-                        __m512i words = _mm512_loadu_si512(codes + g * 64);
-                        /* 0x6A: (A & B) ^ C: q + 8; less 8: q */
-                        _mm512_store_si512(gathered[0][g], _mm512_sub_epi8(_mm512_ternarylogic_epi32(
-                                _mm512_multishift_epi64_epi8(low_ctl, words), nibble, eight, 0x6A), eight));
-                        _mm512_store_si512(gathered[1][g], _mm512_sub_epi8(_mm512_ternarylogic_epi32(
-                                _mm512_multishift_epi64_epi8(high_ctl, words), nibble, eight, 0x6A), eight));
+                        __m512i words = _mm512_loadu_si512(codes + g * 64); /* q: q + 8 less 8 */
+                        _mm512_store_si512(gathered[0][g], _mm512_sub_epi8(fs_q4_biased(words, 0), eight));
+                        _mm512_store_si512(gathered[1][g], _mm512_sub_epi8(fs_q4_biased(words, 1), eight));
                     }
                     _tile_loadd(2, gathered[0], 64);
                     _tile_loadd(3, gathered[1], 64);
@@ -293,21 +308,15 @@ AMX_KERNEL static void fs_quant_rows_amx(int bits, const uint8_t *w, int in, int
                 _tile_stored(5, sums[1], 64);
                 _tile_stored(6, sums[2], 64);
                 _tile_stored(7, sums[3], 64);
-                __m512i s = _mm512_loadu_si512(u);
-                __m512 sa = _mm512_castsi512_ps(_mm512_slli_epi32(s, 16));
-                __m512 sb = _mm512_castsi512_ps(_mm512_and_si512(s, high_half));
-                for (int r = 0; r < m; r++) {
-                    fs_input xr = fs_input_at(x + r * row_bytes, in);
-                    __m512 dx = _mm512_set1_ps(xr.scale[k]);
-                    /* 256 h + l: fs_quant_pair's exact integer (its bias already taken back), rounded once */
-                    __m512i ea = _mm512_add_epi32(_mm512_slli_epi32(_mm512_load_si512(sums[0][r]), 8),
-                                                  _mm512_load_si512(sums[1][r]));
-                    __m512i eb = _mm512_add_epi32(_mm512_slli_epi32(_mm512_load_si512(sums[2][r]), 8),
-                                                  _mm512_load_si512(sums[3][r]));
-                    _mm512_store_ps(acc[r], _mm512_fmadd_ps(_mm512_cvtepi32_ps(ea), _mm512_mul_ps(sa, dx),
-                                                            _mm512_load_ps(acc[r])));
-                    _mm512_store_ps(acc[r] + LANES, _mm512_fmadd_ps(_mm512_cvtepi32_ps(eb), _mm512_mul_ps(sb, dx),
-                                                                    _mm512_load_ps(acc[r] + LANES)));
+                __m512 sa, sb;
+                fs_block_scales(u, &sa, &sb);
+                for (int r = 0; r < m; r++) { /* the high bytes' sums need no bias back: TDPBSSD is signed */
+                    __m512 dx = _mm512_set1_ps(fs_input_at(x + r * row_bytes, in).scale[k]);
+                    _mm512_store_ps(acc[r], fs_add_block(_mm512_load_ps(acc[r]), _mm512_load_si512(sums[0][r]),
+                                                         _mm512_load_si512(sums[1][r]), sa, dx));
+                    _mm512_store_ps(acc[r] + LANES, fs_add_block(_mm512_load_ps(acc[r] + LANES),
+                                                                 _mm512_load_si512(sums[2][r]),
+                                                                 _mm512_load_si512(sums[3][r]), sb, dx));
                 }
             }
             for (int r = 0; r < m; r++) {
