@@ -3,6 +3,7 @@ package io.flexiserve.model.cpu;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -11,12 +12,18 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.flexiserve.model.Products;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Random;
 import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -124,8 +131,8 @@ class QuantizedGemmTest {
      */
     @ParameterizedTest
     @EnumSource(value = WeightFormat.class, names = {"Q8", "Q4", "F16"})
-    void theNativeKernelsRunWhereTheCpuAndTheBuildHaveThem(WeightFormat format) throws java.io.IOException {
-        String flags = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/cpuinfo"));
+    void theNativeKernelsRunWhereTheCpuAndTheBuildHaveThem(WeightFormat format) throws IOException {
+        String flags = Files.readString(Path.of("/proc/cpuinfo"));
         boolean cpu = PanelLayout.LANES == 16 && flags.contains(" avx512_vnni") && flags.contains(" avx512vbmi");
         boolean built = NativeKernels.class.getResource(NativeKernels.RESOURCE) != null;
         assumeTrue(cpu && built, "this CPU or this build has no native kernels");
@@ -159,22 +166,22 @@ class QuantizedGemmTest {
     }
 
     /** The native kernels read buffers by address: one that is not direct is refused with an exception, not read. */
-    @org.junit.jupiter.api.Test
+    @Test
     void theNativeKernelsRefuseAHeapBufferRatherThanReadIt() {
         assumeTrue(NativeKernels.AVAILABLE, "no native kernels here");
         int in = 64;
-        java.nio.ByteBuffer heap = java.nio.ByteBuffer.allocate(4096);
-        java.nio.ByteBuffer scratch = NativeKernels.quantize(new float[in], 0, 1, in);
+        ByteBuffer heap = ByteBuffer.allocate(4096);
+        ByteBuffer scratch = NativeKernels.quantize(new float[in], 0, 1, in);
         float[] y = new float[PanelLayout.PANEL * 2];
-        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        assertThrows(IllegalArgumentException.class,
                 () -> NativeKernels.quantMultiply(8, heap, in, 1, scratch, y, 0, y.length, 0, 2));
-        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        assertThrows(IllegalArgumentException.class,
                 () -> NativeKernels.f16Row(heap, 1f, in, new float[in], y, 0, 2));
     }
 
     /** The Java kernels, and the native ones where they run. */
-    static java.util.List<VectorGemm> kernels(VectorGemm gemm) {
-        return gemm.natively() ? java.util.List.of(gemm.javaKernels(), gemm) : java.util.List.of(gemm);
+    static List<VectorGemm> kernels(VectorGemm gemm) {
+        return gemm.natively() ? List.of(gemm.javaKernels(), gemm) : List.of(gemm);
     }
 
     /**
