@@ -21,15 +21,10 @@
  *  - f16: panels of 32 columns, for each input 16 words (column j low half, 16 + j high half), codes re-biased by
  *    the packing (PanelLayout.Packing), widened by shifts to floats that rowScale^2 turns into weights.
  */
-#include <jni.h>
-#include <immintrin.h>
-#include <stdint.h>
-#include <string.h>
+#include "flexikernels.h"
 #include <cpuid.h>
 #include <unistd.h>
 #include <sys/syscall.h>
-
-#define KERNEL __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512vbmi,fma")))
 
 enum { LANES = 16, PANEL = 32, BLOCK = 32, GROUP = 4, SCALE_BYTES = 64 };
 
@@ -125,8 +120,6 @@ KERNEL static void fs_quantize(const float *x, int rows, int in, uint8_t *scratc
 
 /* Fully unrolls a loop over a pair's four vectors (so that its arrays of vectors live in registers). */
 #define UNROLL _Pragma("GCC unroll 4")
-
-#define HELPER KERNEL static inline __attribute__((always_inline))
 
 /*
  * A q4 group vector's codes of one half of its panel, as bytes biased to q + 8 in [0, 15]: VPMULTISHIFTQB gathers
@@ -400,11 +393,8 @@ JNIEXPORT jboolean JNICALL Java_io_flexiserve_model_cpu_NativeKernels_amx(JNIEnv
     return fs_amx ? JNI_TRUE : JNI_FALSE;
 }
 
-/*
- * Whether JNI failed to give a pointer: a buffer that is not direct (IllegalArgumentException thrown here) or an
- * array it could not pin (its OutOfMemoryError already pending). The caller then returns at once.
- */
-static int fs_missing(JNIEnv *env, const void *pointer, const char *what) {
+/* See flexikernels.h. */
+int fs_missing(JNIEnv *env, const void *pointer, const char *what) {
     if (pointer != NULL) {
         return 0;
     }

@@ -25,6 +25,12 @@ import org.jboss.logging.Logger;
  * of 8 rows or more run on AMX tiles where the CPU has AMX-INT8 ({@link #AMX}), with the same exact integer sums.
  * The f16 kernel widens and adds exactly as {@link RowKernel} does: the same bits.
  *
+ * <p>Two more kernels serve the Java forward path (src/main/c/flexiattention.c): causal attention for the rows of
+ * a prompt chunk ({@link #attend}: one KV head of one sequence, its keys transposed once, queries scored 16 at a
+ * time, softmax and the weighted values in f32; no score tensor) and the SwiGLU gate ({@link #siluTimes}, e^x by a
+ * vectorised polynomial rather than one {@code Math.exp} per element). A query's result depends only on its own row
+ * and the cache, so a row of a prompt gets the same bits in any chunk.
+ *
  * <p>Calls go through JNI with the packed weight's direct buffer and the Java arrays pinned for the call
  * ({@code GetPrimitiveArrayCritical}: HotSpot hands out the array itself, so threads writing disjoint columns of one
  * output at once is safe).
@@ -44,6 +50,9 @@ public final class NativeKernels {
 
     /** A per-thread buffer for quantized inputs, grown as needed (a caller's chunks all read its own). */
     private static final ThreadLocal<ByteBuffer> SCRATCH = new ThreadLocal<>();
+
+    /** Each thread's scratch for {@link #attend}: a sequence's keys transposed, and a group of queries' scores. */
+    private static final ThreadLocal<ByteBuffer> ATTENTION_SCRATCH = new ThreadLocal<>();
 
     private NativeKernels() {
     }
@@ -78,6 +87,66 @@ public final class NativeKernels {
      * then a scale and a sum per block of 32, and the rows rounded up to whole AMX passes of 16 (a pass reads them).
      */
     private static native long scratchBytes(int rows, int in);
+
+    /** Whether {@link #attend} takes attention heads of this size. */
+    public static boolean attends(int headDim) {
+        return AVAILABLE && (headDim == 16 || headDim == 32 || headDim == 64 || headDim == 128);
+    }
+
+    /**
+     * Causal attention of {@code vectors} query vectors of one sequence that read one KV head: query i (headDim
+     * floats of {@code q} from {@code at[i]}, already scaled by 1/sqrt(Dh)) attends to the sequence's positions
+     * [0, keysOf[i]), whose cache rows {@code cacheRows} gives, and its context ({@code softmax(q K^T) V}) goes to
+     * {@code context} at {@code at[i]}. Keys and values are the cache's f32 rows of {@code rowFloats} floats, the KV
+     * head's from float {@code headAt}. Threads may fill disjoint parts of one context at once.
+     *
+     * @throws IllegalArgumentException when an index would read or write outside its array or buffer
+     */
+    public static void attend(ByteBuffer keys, ByteBuffer values, int rowFloats, int headAt, int headDim,
+                              int[] cacheRows, float[] q, float[] context, int[] at, int[] keysOf, int vectors) {
+        if (!attends(headDim) || headAt < 0 || headAt + headDim > rowFloats || vectors > at.length
+                || vectors > keysOf.length || keys.capacity() != values.capacity()) {
+            throw new IllegalArgumentException("heads of " + headDim + " from " + headAt + " in rows of " + rowFloats
+                    + ", " + vectors + " queries");
+        }
+        int keyCount = 0;
+        for (int i = 0; i < vectors; i++) {
+            if (at[i] < 0 || at[i] + headDim > q.length || at[i] + headDim > context.length || keysOf[i] < 1
+                    || keysOf[i] > cacheRows.length) {
+                throw new IllegalArgumentException("query " + i + " at " + at[i] + " over " + keysOf[i] + " keys");
+            }
+            keyCount = Math.max(keyCount, keysOf[i]);
+        }
+        long rows = keys.capacity() / ((long) rowFloats * Float.BYTES);
+        for (int t = 0; t < keyCount; t++) {
+            if (cacheRows[t] < 0 || cacheRows[t] >= rows) {
+                throw new IllegalArgumentException("position " + t + " at cache row " + cacheRows[t] + " of " + rows);
+            }
+        }
+        long bytes = attentionScratchBytes(keyCount, headDim);
+        ByteBuffer scratch = ATTENTION_SCRATCH.get();
+        if (scratch == null || scratch.capacity() < bytes) {
+            scratch = ByteBuffer.allocateDirect((int) Math.max(bytes, 256 * 1024));
+            ATTENTION_SCRATCH.set(scratch);
+        }
+        attend(keys, values, rowFloats, headAt, headDim, cacheRows, q, context, at, keysOf, vectors, scratch);
+    }
+
+    /** {@code g[i] = silu(g[i]) * v[i]} for i < n: the gate of a SwiGLU. */
+    public static void siluTimes(float[] g, float[] v, int n) {
+        if (n < 0 || n > g.length || n > v.length) {
+            throw new IllegalArgumentException(n + " gates of " + g.length + " and " + v.length);
+        }
+        siluTimes0(g, v, n);
+    }
+
+    private static native long attentionScratchBytes(int keys, int headDim);
+
+    private static native void attend(ByteBuffer keys, ByteBuffer values, int rowFloats, int headAt, int headDim,
+                                      int[] cacheRows, float[] q, float[] context, int[] at, int[] keysOf,
+                                      int vectors, ByteBuffer scratch);
+
+    private static native void siluTimes0(float[] g, float[] v, int n);
 
     /** Whether the CPU has the kernels' instructions; also asks Linux for the AMX tile state where there is AMX. */
     private static native boolean supported();

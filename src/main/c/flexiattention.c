@@ -1,0 +1,310 @@
+/*
+ * Causal attention for the rows of a prompt chunk, and SiLU for the MLPs of the Java forward path.
+ *
+ * A prompt chunk of n rows attends n x (past + n) / 2 query-key pairs per head: at 2000 tokens of the ~1.5B shape
+ * that is 16 GFLOP a layer, which libtorch ran in one thread on score tensors of 64 MB (their pages faulted in
+ * afresh for every tile), a third of the prompt's time. Here one call takes one KV head of one sequence: its keys
+ * are transposed once into blocks of 16 positions (a vector's lanes), then the head's query vectors (each a query
+ * head of one row) go 16 at a time:
+ *  1. scores: for each block of 16 keys, 16 accumulators (one per query) gain q[d] * K[., d] for d = 0.. Dh - 1,
+ *     each one FMA with its query's value broadcast from memory;
+ *  2. softmax of each query over its own positions [0, position], in f32 after subtracting the maximum, e^x by
+ *     fs_exp; later positions get probability 0;
+ *  3. context = sum over positions of p * V[position], the value rows read once for several queries, divided by the
+ *     sum of the probabilities at the end.
+ * A query's numbers depend only on its own row and the keys and values before it, always added in the same order:
+ * the result of a row does not depend on the chunk it came in or the rows beside it.
+ */
+#include "flexikernels.h"
+#include <math.h>
+
+/* floats in a vector; positions in a block of keys (a vector of scores); query vectors scored at once */
+enum { FLOATS = 16, KEYS = 16, QUERIES = 16 };
+
+/*
+ * e^x in f32 to about 2 ulp (Cephes' expf: x = n ln 2 + r, |r| <= ln 2 / 2, a degree-6 polynomial of r, times 2^n
+ * by VSCALEFPS); 0 below -104, infinity above 88.7, as the true value rounds.
+ */
+HELPER __m512 fs_exp(__m512 x) {
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-104.0f)), _mm512_set1_ps(88.8f));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x); /* ln 2 in two parts: exact n * high */
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    return _mm512_scalef_ps(p, n);
+}
+
+/* g[i] = g[i] * sigmoid(g[i]) * v[i], sigmoid(z) = 1 / (1 + e^-z): the gate of a SwiGLU. */
+KERNEL static void fs_silu_times(float *g, const float *v, long n) {
+    __m512 one = _mm512_set1_ps(1.0f);
+    long i = 0;
+    for (; i + FLOATS <= n; i += FLOATS) {
+        __m512 z = _mm512_loadu_ps(g + i);
+        __m512 s = _mm512_div_ps(one, _mm512_add_ps(one, fs_exp(_mm512_sub_ps(_mm512_setzero_ps(), z))));
+        _mm512_storeu_ps(g + i, _mm512_mul_ps(_mm512_mul_ps(z, s), _mm512_loadu_ps(v + i)));
+    }
+    if (i < n) {
+        __mmask16 tail = (__mmask16) ((1u << (n - i)) - 1);
+        __m512 z = _mm512_maskz_loadu_ps(tail, g + i);
+        __m512 s = _mm512_div_ps(one, _mm512_add_ps(one, fs_exp(_mm512_sub_ps(_mm512_setzero_ps(), z))));
+        _mm512_mask_storeu_ps(g + i, tail, _mm512_mul_ps(_mm512_mul_ps(z, s), _mm512_maskz_loadu_ps(tail, v + i)));
+    }
+}
+
+/* Floats of scratch one call needs: the transposed keys, the values, the queries of a group, and their scores. */
+static long fs_attention_floats(int keys, int dh) {
+    long blocks = (keys + KEYS - 1) / KEYS;
+    return 2 * blocks * KEYS * dh + (long) dh * QUERIES + QUERIES * blocks * KEYS;
+}
+
+/*
+ * The keys of positions [0, keys) (head_at: the KV head's first float in a cache row of row_floats) into kt, in
+ * blocks of KEYS positions: block b holds, for each d, the values of its positions in one vector (zero past keys).
+ */
+static void fs_transpose_keys(const float *k, long row_floats, int head_at, const int *cache_rows, int keys, int dh,
+                              float *kt) {
+    int blocks = (keys + KEYS - 1) / KEYS;
+    for (int b = 0; b < blocks; b++) {
+        float *block = kt + (long) b * dh * KEYS;
+        for (int i = 0; i < KEYS; i++) {
+            int t = b * KEYS + i;
+            const float *src = t < keys ? k + cache_rows[t] * row_floats + head_at : NULL;
+            for (int d = 0; d < dh; d++) {
+                block[d * KEYS + i] = src != NULL ? src[d] : 0.0f;
+            }
+        }
+    }
+}
+
+/*
+ * The values of positions [0, keys) side by side in vh, a position's dh floats after the other's: the weighted sums
+ * stream them in order (in the cache a position's head is 256 bytes every 2 KB, a stride the prefetchers do not
+ * follow; read there, half of the prompt's attention time went to waiting for them).
+ */
+static void fs_gather_values(const float *v, long row_floats, int head_at, const int *cache_rows, int keys, int dh,
+                             float *vh) {
+    for (int t = 0; t < keys; t++) {
+        memcpy(vh + (long) t * dh, v + cache_rows[t] * row_floats + head_at, (size_t) dh * sizeof(float));
+    }
+}
+
+/*
+ * Scores of the QUERIES queries in qt (for each d, their values side by side) over key blocks [0, blocks), into
+ * s (a query's scores every `stride` floats).
+ */
+KERNEL static void fs_scores(const float *qt, const float *kt, int dh, int blocks, float *s, long stride) {
+    for (int b = 0; b < blocks; b++) {
+        const float *block = kt + (long) b * dh * KEYS;
+        __m512 acc[QUERIES];
+        _Pragma("GCC unroll 16")
+        for (int v = 0; v < QUERIES; v++) {
+            acc[v] = _mm512_setzero_ps();
+        }
+        for (int d = 0; d < dh; d++) {
+            __m512 kd = _mm512_loadu_ps(block + d * KEYS);
+            const float *q = qt + d * QUERIES;
+            _Pragma("GCC unroll 16")
+            for (int v = 0; v < QUERIES; v++) {
+                acc[v] = _mm512_fmadd_ps(_mm512_set1_ps(q[v]), kd, acc[v]);
+            }
+        }
+        _Pragma("GCC unroll 16")
+        for (int v = 0; v < QUERIES; v++) {
+            _mm512_storeu_ps(s + v * stride + b * KEYS, acc[v]);
+        }
+    }
+}
+
+/*
+ * Scores s[0, keys) into probabilities in place, unnormalised (e^(s - max)), zero from keys to `width` (a multiple
+ * of KEYS); returns their sum.
+ */
+KERNEL static float fs_softmax(float *s, int keys, int width) {
+    __m512 max = _mm512_set1_ps(-INFINITY);
+    int t = 0;
+    for (; t + KEYS <= keys; t += KEYS) {
+        max = _mm512_max_ps(max, _mm512_loadu_ps(s + t));
+    }
+    __mmask16 tail = (__mmask16) ((1u << (keys - t)) - 1);
+    max = _mm512_mask_max_ps(max, tail, max, _mm512_maskz_loadu_ps(tail, s + t));
+    __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(max));
+    __m512 sum = _mm512_setzero_ps();
+    for (t = 0; t + KEYS <= keys; t += KEYS) {
+        __m512 p = fs_exp(_mm512_sub_ps(_mm512_loadu_ps(s + t), m));
+        sum = _mm512_add_ps(sum, p);
+        _mm512_storeu_ps(s + t, p);
+    }
+    if (t < width) { /* the block holding the last key, its later positions zero */
+        __m512 p = _mm512_maskz_mov_ps(tail, fs_exp(_mm512_sub_ps(_mm512_loadu_ps(s + t), m)));
+        sum = _mm512_add_ps(sum, p);
+        _mm512_storeu_ps(s + t, p);
+        for (t += KEYS; t < width; t += KEYS) {
+            _mm512_storeu_ps(s + t, _mm512_setzero_ps());
+        }
+    }
+    return _mm512_reduce_add_ps(sum);
+}
+
+/*
+ * out[v] = sum over positions t < keys of p[v][t] * vh[t] / sums[v] for `count` queries, VG at a time, a value row
+ * being VC vectors (Dh = 16 VC): each value row is read once for VG queries, and each query adds its positions in
+ * order. One function per head size, so that the VG x VC accumulators are registers.
+ */
+#define WEIGHTED_VALUES(VC, VG) \
+KERNEL static void fs_weighted_values_##VC(const float *vh, int keys, const float *p, long stride, int count, \
+                                           float *const *out, const float *sums) { \
+    for (int v0 = 0; v0 < count; v0 += VG) { \
+        int n = count - v0 < VG ? count - v0 : VG; \
+        __m512 acc[VG][VC]; \
+        _Pragma("GCC unroll 16") for (int i = 0; i < VG; i++) { \
+            _Pragma("GCC unroll 8") for (int c = 0; c < VC; c++) { \
+                acc[i][c] = _mm512_setzero_ps(); \
+            } \
+        } \
+        const float *weights[VG]; /* a group's missing queries read the last one's probabilities, unused */ \
+        _Pragma("GCC unroll 16") for (int i = 0; i < VG; i++) { \
+            weights[i] = p + (v0 + (i < n ? i : n - 1)) * stride; \
+        } \
+        for (int t = 0; t < keys; t++) { \
+            const float *row = vh + (long) t * VC * FLOATS; \
+            __m512 value[VC]; \
+            _Pragma("GCC unroll 8") for (int c = 0; c < VC; c++) { \
+                value[c] = _mm512_loadu_ps(row + c * FLOATS); \
+            } \
+            _Pragma("GCC unroll 16") for (int i = 0; i < VG; i++) { \
+                __m512 weight = _mm512_set1_ps(weights[i][t]); \
+                _Pragma("GCC unroll 8") for (int c = 0; c < VC; c++) { \
+                    acc[i][c] = _mm512_fmadd_ps(weight, value[c], acc[i][c]); \
+                } \
+            } \
+        } \
+        for (int i = 0; i < n; i++) { \
+            __m512 sum = _mm512_set1_ps(sums[v0 + i]); \
+            _Pragma("GCC unroll 8") for (int c = 0; c < VC; c++) { \
+                _mm512_storeu_ps(out[v0 + i] + c * FLOATS, _mm512_div_ps(acc[i][c], sum)); \
+            } \
+        } \
+    } \
+}
+WEIGHTED_VALUES(1, 16)
+WEIGHTED_VALUES(2, 8)
+WEIGHTED_VALUES(4, 4)
+WEIGHTED_VALUES(8, 2)
+
+/*
+ * Attention of `vectors` query vectors (query heads of rows of one sequence, all reading one KV head) over the
+ * sequence's keys and values in the cache: query i starts at q + at[i], attends to positions [0, keys_of[i]) and
+ * writes its context at context + at[i]. Keys and values are f32 cache rows of row_floats floats, the KV head's
+ * from float head_at; cache_rows[t] is position t's row. dh is 16, 32, 64 or 128.
+ */
+KERNEL static void fs_attend(const float *k, const float *v, long row_floats, int head_at, int dh,
+                             const int *cache_rows, const float *q, float *context, const int *at,
+                             const int *keys_of, int vectors, float *scratch) {
+    int keys = 0;
+    for (int i = 0; i < vectors; i++) {
+        keys = keys_of[i] > keys ? keys_of[i] : keys;
+    }
+    int blocks = (keys + KEYS - 1) / KEYS;
+    long stride = (long) blocks * KEYS;
+    float *kt = scratch;
+    float *vh = kt + stride * dh;
+    float *qt = vh + stride * dh;
+    float *s = qt + (long) dh * QUERIES;
+    fs_transpose_keys(k, row_floats, head_at, cache_rows, keys, dh, kt);
+    fs_gather_values(v, row_floats, head_at, cache_rows, keys, dh, vh);
+    for (int v0 = 0; v0 < vectors; v0 += QUERIES) {
+        int count = vectors - v0 < QUERIES ? vectors - v0 : QUERIES;
+        int group_keys = 0;
+        for (int i = 0; i < QUERIES; i++) { /* a short group repeats its last query: scored, then unused */
+            int from = at[v0 + (i < count ? i : count - 1)];
+            for (int d = 0; d < dh; d++) {
+                qt[d * QUERIES + i] = q[from + d];
+            }
+            group_keys = keys_of[v0 + (i < count ? i : count - 1)] > group_keys
+                    ? keys_of[v0 + (i < count ? i : count - 1)] : group_keys;
+        }
+        int group_blocks = (group_keys + KEYS - 1) / KEYS;
+        fs_scores(qt, kt, dh, group_blocks, s, stride);
+        float sums[QUERIES];
+        float *out[QUERIES];
+        for (int i = 0; i < count; i++) {
+            sums[i] = fs_softmax(s + i * stride, keys_of[v0 + i], group_blocks * KEYS);
+            out[i] = context + at[v0 + i];
+        }
+        switch (dh) {
+            case 16: fs_weighted_values_1(vh, group_keys, s, stride, count, out, sums); break;
+            case 32: fs_weighted_values_2(vh, group_keys, s, stride, count, out, sums); break;
+            case 64: fs_weighted_values_4(vh, group_keys, s, stride, count, out, sums); break;
+            default: fs_weighted_values_8(vh, group_keys, s, stride, count, out, sums); break;
+        }
+    }
+}
+
+#ifndef FS_NO_JNI
+/* ---- JNI: io.flexiserve.model.cpu.NativeKernels ------------------------------------------------------------- */
+
+JNIEXPORT jlong JNICALL Java_io_flexiserve_model_cpu_NativeKernels_attentionScratchBytes(JNIEnv *env, jclass cls,
+                                                                                         jint keys, jint dh) {
+    (void) env; (void) cls;
+    return fs_attention_floats(keys, dh) * (jlong) sizeof(float);
+}
+
+JNIEXPORT void JNICALL Java_io_flexiserve_model_cpu_NativeKernels_attend(JNIEnv *env, jclass cls, jobject keys,
+        jobject values, jint row_floats, jint head_at, jint dh, jintArray cache_rows, jfloatArray q,
+        jfloatArray context, jintArray at, jintArray keys_of, jint vectors, jobject scratch) {
+    (void) cls;
+    const float *k = (*env)->GetDirectBufferAddress(env, keys);
+    const float *v = (*env)->GetDirectBufferAddress(env, values);
+    float *work = (*env)->GetDirectBufferAddress(env, scratch);
+    if (fs_missing(env, k, "the keys are not a direct buffer") || fs_missing(env, v, "the values are not direct")
+            || fs_missing(env, work, "the scratch is not a direct buffer")) {
+        return;
+    }
+    int *rows = (*env)->GetPrimitiveArrayCritical(env, cache_rows, NULL);
+    if (fs_missing(env, rows, "the cache rows could not be pinned")) {
+        return;
+    }
+    int *from = (*env)->GetPrimitiveArrayCritical(env, at, NULL);
+    int *counts = from == NULL ? NULL : (*env)->GetPrimitiveArrayCritical(env, keys_of, NULL);
+    float *qs = counts == NULL ? NULL : (*env)->GetPrimitiveArrayCritical(env, q, NULL);
+    float *out = qs == NULL ? NULL : (*env)->GetPrimitiveArrayCritical(env, context, NULL);
+    if (out != NULL) {
+        fs_attend(k, v, row_floats, head_at, dh, rows, qs, out, from, counts, vectors, work);
+        (*env)->ReleasePrimitiveArrayCritical(env, context, out, 0);
+    }
+    if (qs != NULL) {
+        (*env)->ReleasePrimitiveArrayCritical(env, q, qs, JNI_ABORT);
+    }
+    if (counts != NULL) {
+        (*env)->ReleasePrimitiveArrayCritical(env, keys_of, counts, JNI_ABORT);
+    }
+    if (from != NULL) {
+        (*env)->ReleasePrimitiveArrayCritical(env, at, from, JNI_ABORT);
+    }
+    (*env)->ReleasePrimitiveArrayCritical(env, cache_rows, rows, JNI_ABORT);
+    fs_missing(env, out, "an array could not be pinned");
+}
+
+JNIEXPORT void JNICALL Java_io_flexiserve_model_cpu_NativeKernels_siluTimes0(JNIEnv *env, jclass cls, jfloatArray g,
+        jfloatArray v, jint n) {
+    (void) cls;
+    float *gs = (*env)->GetPrimitiveArrayCritical(env, g, NULL);
+    if (fs_missing(env, gs, "the gates could not be pinned")) {
+        return;
+    }
+    float *vs = (*env)->GetPrimitiveArrayCritical(env, v, NULL);
+    if (vs != NULL) {
+        fs_silu_times(gs, vs, n);
+        (*env)->ReleasePrimitiveArrayCritical(env, v, vs, JNI_ABORT);
+    }
+    (*env)->ReleasePrimitiveArrayCritical(env, g, gs, 0);
+    fs_missing(env, vs, "the values could not be pinned");
+}
+#endif
