@@ -1,22 +1,27 @@
 package io.flexiserve.model;
 
 import io.flexiserve.model.cpu.GemmHelpers;
+import io.flexiserve.model.cpu.NativeKernels;
 import io.flexiserve.model.cpu.PanelLayout;
 import io.flexiserve.model.cpu.VectorGemm;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
 import static io.flexiserve.model.cpu.PanelLayout.FLOATS;
 
 /**
- * {@link Attention} for the rows of a decode step, in Java: keys and values written straight into the cache's
- * memory, and each row's one query attending to its own sequence's cached rows ({@code softmax(q K^T / sqrt(Dh)) V}
- * per query head, query head {@code h} reading KV head {@code h / G} as HF's repeat_kv, softmax in f32). Each KV
- * head's keys are read once for its G query heads; the (row, KV head) pairs are split over
- * {@link GemmHelpers#shared()} once there is enough of them to share.
+ * {@link Attention} for the rows of a step on the Java path: keys and values written straight into the cache's
+ * memory, and each row's query attending to its own sequence's cached rows up to its position
+ * ({@code softmax(q K^T / sqrt(Dh)) V} per query head, query head {@code h} reading KV head {@code h / G} as HF's
+ * repeat_kv, softmax in f32). A decoded row's KV heads are attended in Java, each KV head's keys read once for its G
+ * query heads; a prompt chunk's rows go to the native kernel one KV head at a time ({@link NativeKernels#attend}).
+ * These units of work are shared out over {@link GemmHelpers#shared()} once there is enough of them to share.
  */
 final class DecodeAttention {
 
@@ -78,17 +83,66 @@ final class DecodeAttention {
         float[] context = new float[n * width];
         ByteBuffer k = step.cache.keyBytes(layer);
         ByteBuffer v = step.cache.valueBytes(layer);
-        int units = n * kvHeads; // (row, KV head) pairs
+        List<Runnable> units = new ArrayList<>(); // a (row, KV head) pair, or a prompt chunk's rows and a KV head
+        for (int i = 0; i < n; ) {
+            int end = i + 1; // rows [i, end): rows of one chunk
+            while (end < n && step.chunk[rows[end]] == step.chunk[rows[i]]) {
+                end++;
+            }
+            if (step.chunkRows[step.chunk[rows[i]]] > 1) {
+                for (int j = 0; j < kvHeads; j++) {
+                    int head = j;
+                    int from = i;
+                    int to = end;
+                    units.add(() -> attendChunk(head, q, from, to, rows, k, v, step, context));
+                }
+            } else {
+                for (int row = i; row < end; row++) {
+                    for (int j = 0; j < kvHeads; j++) {
+                        int head = j;
+                        int at = row * width;
+                        int r = rows[row];
+                        units.add(() -> attendKvHead(head, q, at, k, v, step.kv[r], step.position[r] + 1, context));
+                    }
+                }
+            }
+            i = end;
+        }
         GemmHelpers helpers = GemmHelpers.shared();
-        int parts = macs < PARALLEL_MIN_MACS ? 1 : Math.min(helpers.threads(), units);
+        int parts = macs < PARALLEL_MIN_MACS ? 1 : Math.min(helpers.threads(), units.size());
+        AtomicInteger next = new AtomicInteger();
         helpers.run(parts, part -> {
-            for (int u = units * part / parts; u < units * (part + 1) / parts; u++) {
-                int i = u / kvHeads;
-                int row = rows[i];
-                attendKvHead(u % kvHeads, q, i * width, k, v, step.kv[row], step.position[row] + 1, context);
+            for (int u = next.getAndIncrement(); u < units.size(); u = next.getAndIncrement()) {
+                units.get(u).run();
             }
         });
         return oProj.multiplyRows(context, n);
+    }
+
+    /**
+     * The G query heads of KV head j of rows [from, to) of q (rows of one prompt chunk, in position order) on the
+     * native kernel ({@link NativeKernels#attend}), each over its sequence's positions up to its own.
+     */
+    private void attendChunk(int j, float[] q, int from, int to, int[] rows, ByteBuffer k, ByteBuffer v,
+                             DecodeStep step, float[] context) {
+        int g = heads / kvHeads;
+        int width = heads * headDim;
+        int vectors = (to - from) * g;
+        int[] at = new int[vectors];
+        int[] keysOf = new int[vectors];
+        for (int i = from; i < to; i++) {
+            for (int h = 0; h < g; h++) {
+                at[(i - from) * g + h] = i * width + (j * g + h) * headDim;
+                keysOf[(i - from) * g + h] = step.position[rows[i]] + 1;
+            }
+        }
+        KvRows kv = step.kv[rows[from]];
+        int[] cacheRows = new int[step.position[rows[to - 1]] + 1];
+        for (int t = 0; t < cacheRows.length; t++) {
+            cacheRows[t] = kv.row(t);
+        }
+        NativeKernels.attend(k, v, kvHeads * headDim, j * headDim, headDim, cacheRows, q, context, at, keysOf,
+                vectors);
     }
 
     /**

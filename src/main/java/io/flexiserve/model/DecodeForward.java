@@ -2,11 +2,13 @@ package io.flexiserve.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
+import io.flexiserve.model.cpu.NativeKernels;
 import io.flexiserve.model.cpu.RowKernel;
 import io.flexiserve.model.cpu.VectorGemm;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.stream.IntStream;
 
 /**
  * A decode step (every sequence of the step brings one new token) through the whole network in Java, on the packed
@@ -38,6 +40,7 @@ final class DecodeForward implements AutoCloseable {
     private final DecodeNorm norm;
     private final VectorGemm lmHead;
     private final List<VectorGemm> packedHere; // the routers' and adapters' packed copies, closed with this
+    private final boolean promptChunks; // whether chunks of several rows run here too (NativeKernels.attends)
 
     private DecodeForward(ModelConfig config, Rope rope, Embedding embedding, DecodeLayer[] layers, DecodeNorm norm,
                           VectorGemm lmHead, List<VectorGemm> packedHere) {
@@ -48,6 +51,7 @@ final class DecodeForward implements AutoCloseable {
         this.norm = norm;
         this.lmHead = lmHead;
         this.packedHere = packedHere;
+        this.promptChunks = NativeKernels.attends(config.headDim());
     }
 
     /**
@@ -78,44 +82,55 @@ final class DecodeForward implements AutoCloseable {
         return new DecodeForward(config, rope, embedding, java, DecodeNorm.of(norm), lmHead.packedWeight(), packedHere);
     }
 
-    /** Whether this path takes the step: every chunk a single row, and a cache Java can read and write in place. */
+    /**
+     * Whether this path takes the step: a cache Java can read and write in place, and every chunk a single row, or
+     * the native attention kernel there for chunks of several (prompt chunks).
+     */
     boolean accepts(StepBatch batch, KvCache cache) {
-        return batch.rows() == batch.chunks().size() && cache.javaViews();
+        return cache.javaViews() && (batch.rows() == batch.chunks().size() || promptChunks);
     }
 
-    /** The step of {@link FlexiDepthModel#forward} for a batch of single-row chunks. */
+    /** Whether chunks of several rows (prompt chunks) run here too: where the native attention kernel is. */
+    boolean takesPromptChunks() {
+        return promptChunks;
+    }
+
+    /** The step of {@link FlexiDepthModel#forward}: each chunk's rows through every layer, the logits of its last. */
     ForwardResult forward(StepBatch batch, KvCache cache) {
         int n = batch.rows();
         int d = config.hiddenSize();
         RoutingTrace trace = new RoutingTrace(config, n);
         DecodeStep step = new DecodeStep(cache, batch, rope, config.headDim(), trace);
         float[] x = new float[n * d]; // (N, D)
-        for (int r = 0; r < n; r++) {
-            embedding.row(batch.chunks().get(r).tokens()[0], x, r * d);
+        int r = 0;
+        for (SequenceChunk chunk : batch.chunks()) {
+            for (int token : chunk.tokens()) {
+                embedding.row(token, x, r++ * d);
+            }
         }
         for (DecodeLayer layer : layers) {
             layer.forward(x, step);
         }
-        return new ForwardResult(logits(norm.apply(x), batch), trace);
+        return new ForwardResult(logits(x, batch), trace);
     }
 
-    /** lm_head over the normed rows that want logits: S x (V), null for the others. */
-    private float[][] logits(float[] normed, StepBatch batch) {
-        int n = batch.rows();
+    /** lm_head over the normed last row of each chunk that wants logits: S x (V), null for the others. */
+    private float[][] logits(float[] x, StepBatch batch) {
+        int chunks = batch.chunks().size();
+        int d = config.hiddenSize();
         int vocab = config.vocabSize();
-        boolean[] wanted = new boolean[n];
-        for (int r = 0; r < n; r++) {
-            wanted[r] = batch.chunks().get(r).wantLogits();
-        }
-        float[][] out = new float[n][];
-        RowSet rows = RowSet.where(wanted);
-        int count = rows.size();
-        if (count == 0) {
+        float[][] out = new float[chunks][];
+        int[] wanted = IntStream.range(0, chunks).filter(c -> batch.chunks().get(c).wantLogits()).toArray();
+        if (wanted.length == 0) {
             return out;
         }
-        float[] flat = lmHead.multiplyRows(rows.gather(normed, n), count); // (S, V)
-        for (int i = 0; i < count; i++) {
-            out[rows.rows()[i]] = count == 1 ? flat : Arrays.copyOfRange(flat, i * vocab, (i + 1) * vocab);
+        float[] last = new float[wanted.length * d];
+        for (int i = 0; i < wanted.length; i++) {
+            System.arraycopy(x, batch.lastRow(wanted[i]) * d, last, i * d, d);
+        }
+        float[] flat = lmHead.multiplyRows(norm.apply(last), wanted.length); // (S, V)
+        for (int i = 0; i < wanted.length; i++) {
+            out[wanted[i]] = wanted.length == 1 ? flat : Arrays.copyOfRange(flat, i * vocab, (i + 1) * vocab);
         }
         return out;
     }

@@ -1,14 +1,16 @@
 package io.flexiserve.model;
 
 /**
- * What every layer of a decode step shares ({@link DecodeForward}): for each row, the single new token of its own
- * sequence, where it sits in that sequence and in the KV cache, its routing cut and its RoPE angles; the cache; and
- * the step's routing trace.
+ * What every layer of a step on the Java path shares ({@link DecodeForward}): for each row (a decoded token, or one
+ * of a prompt chunk's tokens), its chunk, where it sits in its sequence and in the KV cache, its routing cut and its
+ * RoPE angles; the cache; and the step's routing trace. A chunk's rows are consecutive, in position order.
  */
 final class DecodeStep {
 
     final KvCache cache;
     final int rows;           // N
+    final int[] chunk;        // (N) each row's chunk of the batch
+    final int[] chunkRows;    // (chunks) how many rows each chunk has
     final int[] position;     // (N) each row's position in its sequence: it attends to positions 0..position
     final KvRows[] kv;        // (N) where its sequence's tokens sit in the cache
     final int[] cacheRow;     // (N) the cache row it writes: its position's
@@ -20,6 +22,8 @@ final class DecodeStep {
     DecodeStep(KvCache cache, StepBatch batch, Rope rope, int headDim, RoutingTrace trace) {
         this.cache = cache;
         this.rows = batch.rows();
+        this.chunk = new int[rows];
+        this.chunkRows = new int[batch.chunks().size()];
         this.position = new int[rows];
         this.kv = new KvRows[rows];
         this.cacheRow = new int[rows];
@@ -27,13 +31,18 @@ final class DecodeStep {
         this.cos = new float[rows * headDim];
         this.sin = new float[rows * headDim];
         this.trace = trace;
-        for (int r = 0; r < rows; r++) {
-            SequenceChunk chunk = batch.chunks().get(r);
-            position[r] = chunk.pastLength();
-            kv[r] = chunk.kv();
-            cacheRow[r] = chunk.kv().row(chunk.pastLength());
-            threshold[r] = chunk.threshold();
-            rope.angles(position[r], cos, sin, r * headDim);
+        int r = 0;
+        for (int c = 0; c < chunkRows.length; c++) {
+            SequenceChunk part = batch.chunks().get(c);
+            chunkRows[c] = part.tokens().length;
+            for (int i = 0; i < chunkRows[c]; i++, r++) {
+                chunk[r] = c;
+                position[r] = part.pastLength() + i;
+                kv[r] = part.kv();
+                cacheRow[r] = part.kv().row(position[r]);
+                threshold[r] = part.threshold();
+                rope.angles(position[r], cos, sin, r * headDim);
+            }
         }
     }
 }

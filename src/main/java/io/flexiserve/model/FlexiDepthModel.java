@@ -224,12 +224,18 @@ public final class FlexiDepthModel implements AutoCloseable {
         return decode != null;
     }
 
+    /** Whether {@link #forward} takes this step in Java ({@link DecodeForward}) rather than on tensors. */
+    boolean runsInJava(StepBatch batch, KvCache cache) {
+        return decode != null && decode.accepts(batch, cache);
+    }
+
     /** Which forward path takes which step, and on what weights: chosen at load, for the log. */
     public String forwardPaths() {
         String weights = lmHead.packed() ? "packed " + lmHead.packedWeight().format().label() + " weights"
                 : weightDtype() + " weights";
         return decode != null
-                ? "decode steps in Java (DecodeForward), prompt chunks on libtorch tensors; every projection on "
+                ? "decode steps" + (decode.takesPromptChunks() ? " and prompt chunks" : "") + " in Java (DecodeForward)"
+                        + (decode.takesPromptChunks() ? "" : ", prompt chunks on libtorch tensors") + "; every projection on "
                         + weights + ", multiplied by the " + NativeKernels.describe()
                 : "every step on libtorch tensors, " + weights + (lmHead.packed() ? " (projections on the Java kernels)"
                         : "") + (DecodeForward.ENABLED ? "" : "; Java decode steps turned off (-Dio.flexiserve.java-decode=false)");

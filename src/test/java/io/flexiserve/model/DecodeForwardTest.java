@@ -9,6 +9,7 @@ import io.flexiserve.model.checkpoint.SafetensorsFile;
 import io.flexiserve.model.checkpoint.SafetensorsWriter;
 import io.flexiserve.model.checkpoint.TensorDtype;
 import io.flexiserve.model.checkpoint.TensorInfo;
+import io.flexiserve.model.cpu.NativeKernels;
 import io.flexiserve.model.cpu.VectorGemm;
 import io.flexiserve.model.cpu.WeightFormat;
 import java.io.IOException;
@@ -127,21 +128,48 @@ class DecodeForwardTest {
     }
 
     @Test
-    void stepsWithPromptChunksStayOnTensorsAndDecodeStepsAskingNoLogitsGetNone() throws Exception {
+    void promptChunksRunInJavaFollowingTheEquationsAndARowsBitsDoNotDependOnItsChunk() throws Exception {
+        assumeTrue(NativeKernels.attends(TestCheckpoints.flexi().headDim()), "no native attention: chunks on tensors");
         Path ckpt = f16Exact(TestCheckpoints.flexi());
-        try (FlexiDepthModel model = ModelLoader.load(ckpt, mixed()); KvCache a = model.newKvCache(64);
-             KvCache b = model.newKvCache(64)) {
-            // a prompt chunk next to a decode row: the step runs on tensors, bit for bit
-            model.forward(StepBatch.of(new SequenceChunk(0, 0, PROMPT, 0.5f, true)), a);
-            model.forward(StepBatch.of(new SequenceChunk(0, 0, PROMPT, 0.5f, true)), b);
-            StepBatch mixedStep = StepBatch.of(new SequenceChunk(0, PROMPT.length, new int[] {7}, 0.5f, true),
-                    new SequenceChunk(32, 0, new int[] {8, 9, 10}, 0.5f, true));
-            assertArrayEquals(model.forwardOnTensors(mixedStep, b).logits()[1], model.forward(mixedStep, a).logits()[1]);
-            // single-row chunks that want no logits (a prompt fed one token at a time) get none
-            ForwardResult quiet = model.forward(StepBatch.of(new SequenceChunk(0, PROMPT.length + 1, new int[] {5},
-                    0.5f, false), new SequenceChunk(32, 3, new int[] {6}, 0.5f, true)), a);
-            assertEquals(null, quiet.logits()[0]);
-            assertEquals(TestCheckpoints.VOCAB, quiet.logits()[1].length);
+        NaiveModel naive = new NaiveModel(ckpt);
+        int[] prompt = {3, 14, 15, 92, 65, 35, 89, 79, 32, 38, 46, 26, 43, 38, 32, 79, 50, 28, 84, 19, 71};
+        float[] thresholds = new float[prompt.length];
+        Arrays.fill(thresholds, 0.5f);
+        NaiveModel.Output expected = naive.forward(prompt, thresholds);
+        try (FlexiDepthModel model = ModelLoader.load(ckpt, mixed()); KvCache whole = model.newKvCache(128);
+             KvCache chunked = model.newKvCache(128); KvCache tensors = model.newKvCache(128)) {
+            // the whole prompt as one chunk, next to another sequence's decode row: the step runs in Java
+            StepBatch step = StepBatch.of(new SequenceChunk(KV_OFFSET, 0, prompt, 0.5f, true),
+                    new SequenceChunk(96, 0, new int[] {8}, 0.5f, true));
+            assertTrue(model.runsInJava(step, whole));
+            ForwardResult java = model.forward(step, whole);
+            ForwardResult onTensors = model.forwardOnTensors(step, tensors);
+            int last = prompt.length - 1;
+            assertEquals(Sampler.argmax(expected.logits()), Sampler.argmax(java.logits()[0]));
+            assertTrue(maxDifference(expected.logits(), java.logits()[0]) < 2e-4, "prefill logits follow the equations");
+            assertTrue(maxDifference(onTensors.logits()[0], java.logits()[0]) < 2e-4, "and the tensor path's");
+            int ran = 0;
+            for (int r = 0; r < 2; r++) {
+                for (int t = 0; t < prompt.length; t++) {
+                    assertEquals(expected.gates()[r][t], java.trace().gate(r, t), 1e-5, "gate " + r + " at " + t);
+                    ran += java.trace().ran(r, t) ? 1 : 0;
+                }
+            }
+            assertTrue(ran > 0 && ran < 2 * prompt.length, "rows of one chunk ran and skipped the routed layers: " + ran);
+            assertEquals(expected.layersUsed()[last], java.trace().layersUsed(last));
+            // the same prompt in three chunks, the middle one asking for no logits: the last row's bits are the same
+            model.forward(StepBatch.of(new SequenceChunk(KV_OFFSET, 0, Arrays.copyOfRange(prompt, 0, 5), 0.5f, true)),
+                    chunked);
+            ForwardResult quiet = model.forward(StepBatch.of(new SequenceChunk(KV_OFFSET, 5,
+                    Arrays.copyOfRange(prompt, 5, 17), 0.5f, false)), chunked);
+            assertEquals(null, quiet.logits()[0], "a chunk that wants no logits gets none");
+            ForwardResult end = model.forward(StepBatch.of(new SequenceChunk(KV_OFFSET, 17,
+                    Arrays.copyOfRange(prompt, 17, prompt.length), 0.5f, true)), chunked);
+            assertArrayEquals(java.logits()[0], end.logits()[0]);
+            // and decoding on from either cache gives the same bits
+            SequenceChunk next = new SequenceChunk(KV_OFFSET, prompt.length, new int[] {DECODED[0]}, 0.5f, true);
+            assertArrayEquals(model.forward(StepBatch.of(next), whole).logits()[0],
+                    model.forward(StepBatch.of(next), chunked).logits()[0]);
         }
     }
 

@@ -78,10 +78,11 @@ class PackedLinearTest {
                 ModelOptions.of(Device.cpu(), "mixed", 0, false)));
         try (model; KvCache cache = model.newKvCache(32)) {
             int[] threads = ShortLivedThread.call("step", () -> {
-                model.forward(StepBatch.of(new SequenceChunk(0, 0, new int[] {1, 2, 3}, 0.5f, true)), cache);
+                // (prompt chunks run in Java too where the native attention is: this is the tensor path's rule)
+                model.forwardOnTensors(StepBatch.of(new SequenceChunk(0, 0, new int[] {1, 2, 3}, 0.5f, true)), cache);
                 int batched = JniUtils.getNumThreads();
                 int fresh = ShortLivedThread.call("fresh", JniUtils::getNumThreads); // while libtorch's default is 1
-                // (a decode step normally runs in Java, with no libtorch kernel: DecodeForwardTest)
+                // (a decode step runs in Java, with no libtorch kernel: DecodeForwardTest)
                 model.forwardOnTensors(StepBatch.of(new SequenceChunk(0, 3, new int[] {4}, 0.5f, true)), cache);
                 return new int[] {batched, fresh, JniUtils.getNumThreads()};
             });
