@@ -376,6 +376,73 @@ KERNEL static void fs_f16_row(const uint8_t *w, float row_scale, int in, const f
     }
 }
 
+/*
+ * Rows of f16 inputs for fs_f16_rows: x's rows (row-major, `in` floats each) times row_scale, in blocks of F16_ROWS
+ * rows with a block's inputs side by side for each k (a short last block repeats its last row), so that the kernel
+ * broadcasts each from a fixed offset.
+ */
+enum { F16_ROWS = 12 };
+
+static long fs_f16_inputs_floats(int rows, int in) {
+    return (long) (rows + F16_ROWS - 1) / F16_ROWS * F16_ROWS * in;
+}
+
+static void fs_f16_inputs(const float *x, int rows, int in, float row_scale, float *scratch) {
+    for (int r0 = 0; r0 < rows; r0 += F16_ROWS) {
+        float *block = scratch + (long) r0 * in;
+        for (int i = 0; i < F16_ROWS; i++) {
+            const float *row = x + (long) (r0 + i < rows ? r0 + i : rows - 1) * in;
+            for (int k = 0; k < in; k++) {
+                block[(long) k * F16_ROWS + i] = row[k] * row_scale;
+            }
+        }
+    }
+}
+
+/*
+ * The rows fs_f16_inputs prepared times the f16 panels [p0, p1), into y (a row every stride floats). Each column's
+ * sum is fs_f16_row's step for step (the same widened codes, FMAs in input order, the sum times row_scale), so a
+ * row's result is the one-row kernel's to the bit, however many rows come with it. A panel is widened once for
+ * F16_ROWS rows (24 accumulators), read from memory for the first block and from the core's L2 for the others.
+ */
+KERNEL static void fs_f16_rows(const uint8_t *w, float row_scale, int in, int rows, const float *inputs, float *y,
+                               long stride, int p0, int p1) {
+    const __m512i keep_low = _mm512_set1_epi32((int) 0x8FFFFFFF), keep_high = _mm512_set1_epi32((int) 0x8FFFE000);
+    const __m512 s = _mm512_set1_ps(row_scale);
+    const long panel_bytes = (long) PANEL * in * 2;
+    for (int p = p0; p < p1; p++) {
+        for (int r0 = 0; r0 < rows; r0 += F16_ROWS) {
+            const uint8_t *u = w + p * panel_bytes;
+            const float *xk = inputs + (long) r0 * in;
+            __m512 low[F16_ROWS], high[F16_ROWS];
+            _Pragma("GCC unroll 12")
+            for (int i = 0; i < F16_ROWS; i++) {
+                low[i] = _mm512_setzero_ps();
+                high[i] = low[i];
+            }
+            for (int k = 0; k < in; k++, u += 64, xk += F16_ROWS) {
+                __m512i words = _mm512_loadu_si512(u);
+                PREFETCH(u);
+                __m512 a = _mm512_castsi512_ps(
+                        _mm512_and_si512(_mm512_srai_epi32(_mm512_slli_epi32(words, 16), 3), keep_low));
+                __m512 b = _mm512_castsi512_ps(_mm512_and_si512(_mm512_srai_epi32(words, 3), keep_high));
+                _Pragma("GCC unroll 12")
+                for (int i = 0; i < F16_ROWS; i++) {
+                    __m512 x = _mm512_set1_ps(xk[i]);
+                    low[i] = _mm512_fmadd_ps(a, x, low[i]);
+                    high[i] = _mm512_fmadd_ps(b, x, high[i]);
+                }
+            }
+            int n = rows - r0 < F16_ROWS ? rows - r0 : F16_ROWS;
+            for (int i = 0; i < n; i++) {
+                float *out = y + (r0 + i) * stride + p * PANEL;
+                _mm512_storeu_ps(out, _mm512_mul_ps(low[i], s));
+                _mm512_storeu_ps(out + LANES, _mm512_mul_ps(high[i], s));
+            }
+        }
+    }
+}
+
 #ifndef FS_NO_JNI
 /* ---- JNI: io.flexiserve.model.cpu.NativeKernels ------------------------------------------------------------- */
 
@@ -471,5 +538,43 @@ JNIEXPORT void JNICALL Java_io_flexiserve_model_cpu_NativeKernels_f16Row(JNIEnv 
     fs_f16_row(w, row_scale, in, xs, out, p0, p1);
     (*env)->ReleasePrimitiveArrayCritical(env, y, out, 0);
     (*env)->ReleasePrimitiveArrayCritical(env, x, xs, JNI_ABORT);
+}
+/* Bytes of scratch that `rows` f16 input rows take (fs_f16_inputs). */
+JNIEXPORT jlong JNICALL Java_io_flexiserve_model_cpu_NativeKernels_f16InputBytes(JNIEnv *env, jclass cls, jint rows,
+                                                                                 jint in) {
+    (void) env; (void) cls;
+    return fs_f16_inputs_floats(rows, in) * (jlong) sizeof(float);
+}
+
+JNIEXPORT void JNICALL Java_io_flexiserve_model_cpu_NativeKernels_f16Inputs(JNIEnv *env, jclass cls, jfloatArray xt,
+        jint offset, jint rows, jint in, jfloat row_scale, jobject scratch) {
+    (void) cls;
+    float *base = (*env)->GetDirectBufferAddress(env, scratch);
+    if (fs_missing(env, base, "the scratch is not a direct buffer")) {
+        return;
+    }
+    float *x = (*env)->GetPrimitiveArrayCritical(env, xt, NULL);
+    if (fs_missing(env, x, "the input could not be pinned")) {
+        return;
+    }
+    fs_f16_inputs(x + offset, rows, in, row_scale, base);
+    (*env)->ReleasePrimitiveArrayCritical(env, xt, x, JNI_ABORT);
+}
+
+JNIEXPORT void JNICALL Java_io_flexiserve_model_cpu_NativeKernels_f16Rows(JNIEnv *env, jclass cls, jobject packed,
+        jfloat row_scale, jint in, jint rows, jobject scratch, jfloatArray y, jint y_offset, jint stride, jint p0,
+        jint p1) {
+    (void) cls;
+    const uint8_t *w = (*env)->GetDirectBufferAddress(env, packed);
+    const float *x = (*env)->GetDirectBufferAddress(env, scratch);
+    if (fs_missing(env, w, "the weight is not a direct buffer") || fs_missing(env, x, "the scratch is not direct")) {
+        return;
+    }
+    float *out = (*env)->GetPrimitiveArrayCritical(env, y, NULL);
+    if (fs_missing(env, out, "the output could not be pinned")) {
+        return;
+    }
+    fs_f16_rows(w, row_scale, in, rows, x, out + y_offset, stride, p0, p1);
+    (*env)->ReleasePrimitiveArrayCritical(env, y, out, 0);
 }
 #endif

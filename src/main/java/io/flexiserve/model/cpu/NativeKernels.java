@@ -60,7 +60,7 @@ public final class NativeKernels {
     /** Which kernels multiply packed CPU weights, for the log and the bench's report. */
     public static String describe() {
         return AVAILABLE ? "native AVX-512 VNNI kernels where they serve (q8/q4 at every row count" + (AMX
-                ? ", batches of 8+ rows on AMX tiles" : "") + "; f16 one row at a time) and the Java Vector API kernels"
+                ? ", batches of 8+ rows on AMX tiles" : "") + "; f16 at every row count) and the Java Vector API kernels"
                 + " otherwise" : "Java Vector API kernels";
     }
 
@@ -69,23 +69,34 @@ public final class NativeKernels {
      * thread's scratch, which is returned and which {@link #quantMultiply} reads.
      */
     static ByteBuffer quantize(float[] x, int offset, int rows, int in) {
-        if (offset < 0 || (long) offset + (long) rows * in > x.length) {
-            throw new IllegalArgumentException(rows + " rows of " + in + " from " + offset + " in " + x.length);
-        }
-        long bytes = scratchBytes(rows, in);
-        ByteBuffer scratch = SCRATCH.get();
-        if (scratch == null || scratch.capacity() < bytes) {
-            scratch = ByteBuffer.allocateDirect((int) Math.max(bytes, 64 * 1024));
-            SCRATCH.set(scratch);
-        }
+        ByteBuffer scratch = scratch(x, offset, rows, in, scratchBytes(rows, in));
         quantize(x, offset, rows, in, scratch);
         return scratch;
     }
 
     /**
-     * Bytes of scratch {@code rows} quantized rows of {@code in} inputs take: each row its codes' high and low bytes,
-     * then a scale and a sum per block of 32, and the rows rounded up to whole AMX passes of 16 (a pass reads them).
+     * Prepares {@code rows} rows of {@code x} ({@code in} inputs each, row-major from {@code offset}) for
+     * {@link #f16Rows} in this thread's scratch, which is returned: times {@code rowScale}, in blocks of rows.
      */
+    static ByteBuffer f16Inputs(float[] x, int offset, int rows, int in, float rowScale) {
+        ByteBuffer scratch = scratch(x, offset, rows, in, f16InputBytes(rows, in));
+        f16Inputs(x, offset, rows, in, rowScale, scratch);
+        return scratch;
+    }
+
+    /** This thread's scratch, at least {@code bytes} long, once the rows are known to lie within x. */
+    private static ByteBuffer scratch(float[] x, int offset, int rows, int in, long bytes) {
+        if (offset < 0 || (long) offset + (long) rows * in > x.length) {
+            throw new IllegalArgumentException(rows + " rows of " + in + " from " + offset + " in " + x.length);
+        }
+        ByteBuffer scratch = SCRATCH.get();
+        if (scratch == null || scratch.capacity() < bytes) {
+            scratch = ByteBuffer.allocateDirect((int) Math.max(bytes, 64 * 1024));
+            SCRATCH.set(scratch);
+        }
+        return scratch;
+    }
+
     private static native long scratchBytes(int rows, int in);
 
     /** Whether {@link #attend} takes attention heads of this size. */
@@ -164,6 +175,17 @@ public final class NativeKernels {
 
     /** {@link RowKernel#multiply}, natively: the same arguments, the same result to the bit. */
     static native void f16Row(ByteBuffer packed, float rowScale, int in, float[] x, float[] y, int p0, int p1);
+
+    private static native long f16InputBytes(int rows, int in);
+
+    private static native void f16Inputs(float[] x, int offset, int rows, int in, float rowScale, ByteBuffer scratch);
+
+    /**
+     * y[yOffset + r * stride + c] for the rows {@link #f16Inputs} prepared and the columns of f16 panels [p0, p1):
+     * each row's sums are {@link #f16Row}'s, to the bit.
+     */
+    static native void f16Rows(ByteBuffer packed, float rowScale, int in, int rows, ByteBuffer scratch, float[] y,
+                               int yOffset, int stride, int p0, int p1);
 
     private static boolean load() {
         if (!Boolean.parseBoolean(System.getProperty("io.flexiserve.native-kernels", "true"))) {

@@ -214,9 +214,14 @@ public final class VectorGemm {
     private float[] multiplyPadded(float[] xs, int rows) {
         int stride = PanelLayout.stride(out);
         float[] ys = new float[padded(rows) * stride];
-        if (format.quantized() && natively) { // rows as they are: no transposed copy, no padding rows to multiply
+        if (natively) { // rows as they are: no transposed copy, no padding rows to multiply
             for (int r0 = 0; r0 < rows; r0 += ROW_CHUNK) {
-                quantizedNatively(xs, r0 * in, Math.min(ROW_CHUNK, rows - r0), ys, r0 * stride);
+                int m = Math.min(ROW_CHUNK, rows - r0);
+                if (format.quantized()) {
+                    quantizedNatively(xs, r0 * in, m, ys, r0 * stride);
+                } else {
+                    f16Natively(xs, r0 * in, m, ys, r0 * stride);
+                }
             }
             return ys;
         }
@@ -261,6 +266,15 @@ public final class VectorGemm {
         int stride = PanelLayout.stride(out);
         inPanelChunks((long) rows * out * in, (p0, p1) -> NativeKernels.quantMultiply(format.bits(), packed, in, rows,
                 scratch, y, yOffset, stride, p0, p1));
+    }
+
+    /** As {@link #quantizedNatively}, for an f16 weight: each row's sums are the one-row kernel's to the bit. */
+    private void f16Natively(float[] x, int offset, int rows, float[] y, int yOffset) {
+        float rowScale = rowScale();
+        ByteBuffer scratch = NativeKernels.f16Inputs(x, offset, rows, in, rowScale); // this thread's, only read
+        int stride = PanelLayout.stride(out);
+        inPanelChunks((long) rows * out * in, (p0, p1) -> NativeKernels.f16Rows(packed, rowScale, in, rows, scratch,
+                y, yOffset, stride, p0, p1));
     }
 
     /** What the f16 kernels scale their input and sums by (see {@link PanelLayout}); 1 for quantized and f32 weights. */

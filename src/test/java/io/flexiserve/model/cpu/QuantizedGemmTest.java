@@ -177,6 +177,10 @@ class QuantizedGemmTest {
                 () -> NativeKernels.quantMultiply(8, heap, in, 1, scratch, y, 0, y.length, 0, 2));
         assertThrows(IllegalArgumentException.class,
                 () -> NativeKernels.f16Row(heap, 1f, in, new float[in], y, 0, 2));
+        ByteBuffer inputs = NativeKernels.f16Inputs(new float[2 * in], 0, 2, in, 1f);
+        assertThrows(IllegalArgumentException.class,
+                () -> NativeKernels.f16Rows(heap, 1f, in, 2, inputs, new float[2 * y.length], 0, y.length, 0, 2));
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.f16Inputs(new float[in], 0, 2, in, 1f));
     }
 
     /** The Java kernels, and the native ones where they run. */

@@ -54,16 +54,19 @@ class VectorGemmTest {
             int in = shape[1];
             NDArray weight = stored(gaussian(out * in, 1 / Math.sqrt(in)), new Shape(out, in), format);
             float[] w = weight.toType(DataType.FLOAT32, false).toFloatArray();
-            VectorGemm gemm = VectorGemm.pack(weight);
-            assertEquals(format, gemm.format(), "packed in the weight's own precision");
-            // both kernels (4 and 8 rows), padded row counts, and the 64-row chunks with a ragged last one
-            for (int rows : new int[] {1, 2, 3, 4, 5, 7, 8, 9, 12, 16, 17, 64, 65, 70}) {
-                float[] x = gaussian(rows * in, 1);
-                NDArray y = gemm.multiply(manager.create(x, new Shape(rows, in)));
-                assertEquals(new Shape(rows, out), y.getShape());
-                assertEquals(DataType.FLOAT32, y.getDataType());
-                double error = Products.maxError(y.toFloatArray(), x, w, rows, out, in);
-                assertTrue(error < 1e-5, out + "x" + in + ", " + rows + " rows: error " + error);
+            VectorGemm packed = VectorGemm.pack(weight);
+            assertEquals(format, packed.format(), "packed in the weight's own precision");
+            // both kernels (4 and 8 rows; native: 12), padded row counts, and the 64-row chunks with a ragged last one
+            for (VectorGemm gemm : QuantizedGemmTest.kernels(packed)) {
+                for (int rows : new int[] {1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 16, 17, 25, 64, 65, 70}) {
+                    float[] x = gaussian(rows * in, 1);
+                    NDArray y = gemm.multiply(manager.create(x, new Shape(rows, in)));
+                    assertEquals(new Shape(rows, out), y.getShape());
+                    assertEquals(DataType.FLOAT32, y.getDataType());
+                    double error = Products.maxError(y.toFloatArray(), x, w, rows, out, in);
+                    assertTrue(error < 1e-5, (gemm.natively() ? "native, " : "Java, ") + out + "x" + in + ", "
+                            + rows + " rows: error " + error);
+                }
             }
         }
     }
@@ -191,14 +194,16 @@ class VectorGemmTest {
         int out = 3 * PanelLayout.PANEL + 5;
         int in = 300;
         VectorGemm gemm = VectorGemm.pack(stored(gaussian(out * in, 0.02), new Shape(out, in), format));
-        for (int rows : new int[] {2, 5, 8, 13, 70}) {
-            float[] x = gaussian(rows * in, 1);
-            float[] together = gemm.multiplyRows(x, rows);
-            assertEquals(rows * out, together.length);
-            for (int r = 0; r < rows; r++) {
-                float[] alone = gemm.multiplyRows(java.util.Arrays.copyOfRange(x, r * in, (r + 1) * in), 1);
-                assertArrayEquals(alone, java.util.Arrays.copyOfRange(together, r * out, (r + 1) * out),
-                        "row " + r + " of " + rows);
+        for (VectorGemm kernels : QuantizedGemmTest.kernels(gemm)) {
+            for (int rows : new int[] {2, 5, 8, 13, 70}) {
+                float[] x = gaussian(rows * in, 1);
+                float[] together = kernels.multiplyRows(x, rows);
+                assertEquals(rows * out, together.length);
+                for (int r = 0; r < rows; r++) {
+                    float[] alone = kernels.multiplyRows(java.util.Arrays.copyOfRange(x, r * in, (r + 1) * in), 1);
+                    assertArrayEquals(alone, java.util.Arrays.copyOfRange(together, r * out, (r + 1) * out),
+                            (kernels.natively() ? "native, " : "Java, ") + "row " + r + " of " + rows);
+                }
             }
         }
         assertThrows(IllegalArgumentException.class, () -> gemm.multiplyRows(new float[in + 1], 1));
