@@ -64,21 +64,95 @@ static long fs_attention_floats(int keys, int dh) {
     return 2 * blocks * KEYS * dh + (long) dh * QUERIES + QUERIES * blocks * KEYS;
 }
 
+/* r[i] = column i of the 16 x 16 block whose row i was r[i] on entry: unpacks within 128-bit lanes, then lanes. */
+HELPER void fs_transpose16(__m512 r[16]) {
+    __m512 a[16], b[16];
+    _Pragma("GCC unroll 8")
+    for (int k = 0; k < 8; k++) { /* lane L of a[2k]: rows 2k, 2k+1 at 4L, 4L+1; of a[2k+1]: at 4L+2, 4L+3 */
+        a[2 * k] = _mm512_unpacklo_ps(r[2 * k], r[2 * k + 1]);
+        a[2 * k + 1] = _mm512_unpackhi_ps(r[2 * k], r[2 * k + 1]);
+    }
+    _Pragma("GCC unroll 4")
+    for (int m = 0; m < 4; m++) { /* lane L of b[4m + e]: rows 4m..4m+3 at 4L + e */
+        __m512d x0 = _mm512_castps_pd(a[4 * m]), x1 = _mm512_castps_pd(a[4 * m + 1]);
+        __m512d x2 = _mm512_castps_pd(a[4 * m + 2]), x3 = _mm512_castps_pd(a[4 * m + 3]);
+        b[4 * m] = _mm512_castpd_ps(_mm512_unpacklo_pd(x0, x2));
+        b[4 * m + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(x0, x2));
+        b[4 * m + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(x1, x3));
+        b[4 * m + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(x1, x3));
+    }
+    _Pragma("GCC unroll 4")
+    for (int e = 0; e < 4; e++) { /* column 4L + e: lane L of b[e], b[4 + e], b[8 + e], b[12 + e] */
+        __m512 c1 = _mm512_shuffle_f32x4(b[e], b[4 + e], 0x88), c2 = _mm512_shuffle_f32x4(b[e], b[4 + e], 0xDD);
+        __m512 c3 = _mm512_shuffle_f32x4(b[8 + e], b[12 + e], 0x88), c4 = _mm512_shuffle_f32x4(b[8 + e], b[12 + e], 0xDD);
+        r[e] = _mm512_shuffle_f32x4(c1, c3, 0x88);
+        r[8 + e] = _mm512_shuffle_f32x4(c1, c3, 0xDD);
+        r[4 + e] = _mm512_shuffle_f32x4(c2, c4, 0x88);
+        r[12 + e] = _mm512_shuffle_f32x4(c2, c4, 0xDD);
+    }
+}
+
 /*
- * The keys of positions [0, keys) (head_at: the KV head's first float in a cache row of row_floats) into kt, in
- * blocks of KEYS positions: block b holds, for each d, the values of its positions in one vector (zero past keys).
+ * Dims [c, c + 16) of the keys of positions [b * KEYS, b * KEYS + KEYS) (zero past keys), transposed: r[j] holds dim
+ * c + j of the block's positions. head: the KV head's first float in the cache (rows of row_floats floats).
  */
-static void fs_transpose_keys(const float *k, long row_floats, int head_at, const int *cache_rows, int keys, int dh,
-                              float *kt) {
+HELPER void fs_key_block(const float *head, long row_floats, const int *cache_rows, int keys, int b, int c,
+                         __m512 r[KEYS]) {
+    _Pragma("GCC unroll 16")
+    for (int i = 0; i < KEYS; i++) {
+        int t = b * KEYS + i;
+        r[i] = t < keys ? _mm512_loadu_ps(head + cache_rows[t] * row_floats + c) : _mm512_setzero_ps();
+    }
+    fs_transpose16(r);
+}
+
+/*
+ * The keys of positions [0, keys) into kt, in blocks of KEYS positions: block b holds, for each d, the values of its
+ * positions in one vector (zero past keys), for fs_scores_16 to read once per 16 queries.
+ */
+KERNEL static void fs_transpose_keys(const float *head, long row_floats, const int *cache_rows, int keys, int dh,
+                                     float *kt) {
     int blocks = (keys + KEYS - 1) / KEYS;
     for (int b = 0; b < blocks; b++) {
-        float *block = kt + (long) b * dh * KEYS;
-        for (int i = 0; i < KEYS; i++) {
-            int t = b * KEYS + i;
-            const float *src = t < keys ? k + cache_rows[t] * row_floats + head_at : NULL;
-            for (int d = 0; d < dh; d++) {
-                block[d * KEYS + i] = src != NULL ? src[d] : 0.0f;
+        for (int c = 0; c < dh; c += FLOATS) {
+            __m512 r[KEYS];
+            fs_key_block(head, row_floats, cache_rows, keys, b, c, r);
+            _Pragma("GCC unroll 16")
+            for (int j = 0; j < FLOATS; j++) {
+                _mm512_storeu_ps(kt + ((long) b * dh + c + j) * KEYS, r[j]);
             }
+        }
+    }
+}
+
+/*
+ * fs_scores_4 for a decoded row's queries (at most 4), its keys transposed in registers straight from the cache
+ * instead of through kt (written once and read once, that copy was half of a decoded row's attention time): the
+ * same products added in the same order, so the same bits.
+ */
+KERNEL static void fs_scores_direct(const float *qt, const float *head, long row_floats, const int *cache_rows,
+                                    int keys, int dh, int blocks, float *s, long stride) {
+    for (int b = 0; b < blocks; b++) {
+        __m512 acc[4];
+        _Pragma("GCC unroll 4")
+        for (int v = 0; v < 4; v++) {
+            acc[v] = _mm512_setzero_ps();
+        }
+        for (int c = 0; c < dh; c += FLOATS) {
+            __m512 r[KEYS];
+            fs_key_block(head, row_floats, cache_rows, keys, b, c, r);
+            _Pragma("GCC unroll 16")
+            for (int j = 0; j < FLOATS; j++) {
+                const float *q = qt + (c + j) * QUERIES;
+                _Pragma("GCC unroll 4")
+                for (int v = 0; v < 4; v++) {
+                    acc[v] = _mm512_fmadd_ps(_mm512_set1_ps(q[v]), r[j], acc[v]);
+                }
+            }
+        }
+        _Pragma("GCC unroll 4")
+        for (int v = 0; v < 4; v++) {
+            _mm512_storeu_ps(s + v * stride + b * KEYS, acc[v]);
         }
     }
 }
@@ -96,31 +170,32 @@ static void fs_gather_values(const float *v, long row_floats, int head_at, const
 }
 
 /*
- * Scores of the QUERIES queries in qt (for each d, their values side by side) over key blocks [0, blocks), into
- * s (a query's scores every `stride` floats).
+ * Scores of N queries in qt (for each d, QUERIES values side by side, the first N used) over key blocks
+ * [0, blocks), into s (a query's scores every `stride` floats). Each accumulator adds its query's products in
+ * order of d, whatever N: 16 queries for prompt rows, 4 for a decoded row's query heads (G = 4), the same bits.
  */
-KERNEL static void fs_scores(const float *qt, const float *kt, int dh, int blocks, float *s, long stride) {
-    for (int b = 0; b < blocks; b++) {
-        const float *block = kt + (long) b * dh * KEYS;
-        __m512 acc[QUERIES];
-        _Pragma("GCC unroll 16")
-        for (int v = 0; v < QUERIES; v++) {
-            acc[v] = _mm512_setzero_ps();
-        }
-        for (int d = 0; d < dh; d++) {
-            __m512 kd = _mm512_loadu_ps(block + d * KEYS);
-            const float *q = qt + d * QUERIES;
-            _Pragma("GCC unroll 16")
-            for (int v = 0; v < QUERIES; v++) {
-                acc[v] = _mm512_fmadd_ps(_mm512_set1_ps(q[v]), kd, acc[v]);
-            }
-        }
-        _Pragma("GCC unroll 16")
-        for (int v = 0; v < QUERIES; v++) {
-            _mm512_storeu_ps(s + v * stride + b * KEYS, acc[v]);
-        }
-    }
+#define SCORES(N) \
+KERNEL static void fs_scores_##N(const float *qt, const float *kt, int dh, int blocks, float *s, long stride) { \
+    for (int b = 0; b < blocks; b++) { \
+        const float *block = kt + (long) b * dh * KEYS; \
+        __m512 acc[N]; \
+        _Pragma("GCC unroll 16") for (int v = 0; v < N; v++) { \
+            acc[v] = _mm512_setzero_ps(); \
+        } \
+        for (int d = 0; d < dh; d++) { \
+            __m512 kd = _mm512_loadu_ps(block + d * KEYS); \
+            const float *q = qt + d * QUERIES; \
+            _Pragma("GCC unroll 16") for (int v = 0; v < N; v++) { \
+                acc[v] = _mm512_fmadd_ps(_mm512_set1_ps(q[v]), kd, acc[v]); \
+            } \
+        } \
+        _Pragma("GCC unroll 16") for (int v = 0; v < N; v++) { \
+            _mm512_storeu_ps(s + v * stride + b * KEYS, acc[v]); \
+        } \
+    } \
 }
+SCORES(16)
+SCORES(4)
 
 /*
  * Scores s[0, keys) into probabilities in place, unnormalised (e^(s - max)), zero from keys to `width` (a multiple
@@ -153,13 +228,15 @@ KERNEL static float fs_softmax(float *s, int keys, int width) {
 }
 
 /*
- * out[v] = sum over positions t < keys of p[v][t] * vh[t] / sums[v] for `count` queries, VG at a time, a value row
- * being VC vectors (Dh = 16 VC): each value row is read once for VG queries, and each query adds its positions in
+ * out[v] = sum over positions t < keys of p[v][t] * V[t] / sums[v] for `count` queries, VG at a time, a value row
+ * being VC vectors (Dh = 16 VC), V[t] at vh + rows[t] * row_floats (the cache's rows), or at vh + t * row_floats
+ * without rows (the values gathered side by side): each value row is read once for VG queries, and each query adds its positions in
  * order. One function per head size, so that the VG x VC accumulators are registers.
  */
 #define WEIGHTED_VALUES(VC, VG) \
-KERNEL static void fs_weighted_values_##VC(const float *vh, int keys, const float *p, long stride, int count, \
-                                           float *const *out, const float *sums) { \
+KERNEL static void fs_weighted_values_##VC(const float *vh, long row_floats, const int *rows, int keys, \
+                                           const float *p, long stride, int count, float *const *out, \
+                                           const float *sums) { \
     for (int v0 = 0; v0 < count; v0 += VG) { \
         int n = count - v0 < VG ? count - v0 : VG; \
         __m512 acc[VG][VC]; \
@@ -173,7 +250,7 @@ KERNEL static void fs_weighted_values_##VC(const float *vh, int keys, const floa
             weights[i] = p + (v0 + (i < n ? i : n - 1)) * stride; \
         } \
         for (int t = 0; t < keys; t++) { \
-            const float *row = vh + (long) t * VC * FLOATS; \
+            const float *row = vh + (rows != NULL ? rows[t] : t) * row_floats; \
             __m512 value[VC]; \
             _Pragma("GCC unroll 8") for (int c = 0; c < VC; c++) { \
                 value[c] = _mm512_loadu_ps(row + c * FLOATS); \
@@ -217,8 +294,14 @@ KERNEL static void fs_attend(const float *k, const float *v, long row_floats, in
     float *vh = kt + stride * dh;
     float *qt = vh + stride * dh;
     float *s = qt + (long) dh * QUERIES;
-    fs_transpose_keys(k, row_floats, head_at, cache_rows, keys, dh, kt);
-    fs_gather_values(v, row_floats, head_at, cache_rows, keys, dh, vh);
+    int direct = vectors <= 4; /* a decoded row's query heads: keys and values read where they lie, once */
+    if (!direct) {
+        fs_transpose_keys(k + head_at, row_floats, cache_rows, keys, dh, kt);
+        fs_gather_values(v, row_floats, head_at, cache_rows, keys, dh, vh);
+    }
+    const float *values = direct ? v + head_at : vh;
+    const long value_floats = direct ? row_floats : dh;
+    const int *value_rows = direct ? cache_rows : NULL;
     for (int v0 = 0; v0 < vectors; v0 += QUERIES) {
         int count = vectors - v0 < QUERIES ? vectors - v0 : QUERIES;
         int group_keys = 0;
@@ -231,7 +314,13 @@ KERNEL static void fs_attend(const float *k, const float *v, long row_floats, in
                     ? keys_of[v0 + (i < count ? i : count - 1)] : group_keys;
         }
         int group_blocks = (group_keys + KEYS - 1) / KEYS;
-        fs_scores(qt, kt, dh, group_blocks, s, stride);
+        if (direct) {
+            fs_scores_direct(qt, k + head_at, row_floats, cache_rows, keys, dh, group_blocks, s, stride);
+        } else if (count <= 4) {
+            fs_scores_4(qt, kt, dh, group_blocks, s, stride);
+        } else {
+            fs_scores_16(qt, kt, dh, group_blocks, s, stride);
+        }
         float sums[QUERIES];
         float *out[QUERIES];
         for (int i = 0; i < count; i++) {
@@ -239,10 +328,10 @@ KERNEL static void fs_attend(const float *k, const float *v, long row_floats, in
             out[i] = context + at[v0 + i];
         }
         switch (dh) {
-            case 16: fs_weighted_values_1(vh, group_keys, s, stride, count, out, sums); break;
-            case 32: fs_weighted_values_2(vh, group_keys, s, stride, count, out, sums); break;
-            case 64: fs_weighted_values_4(vh, group_keys, s, stride, count, out, sums); break;
-            default: fs_weighted_values_8(vh, group_keys, s, stride, count, out, sums); break;
+            case 16: fs_weighted_values_1(values, value_floats, value_rows, group_keys, s, stride, count, out, sums); break;
+            case 32: fs_weighted_values_2(values, value_floats, value_rows, group_keys, s, stride, count, out, sums); break;
+            case 64: fs_weighted_values_4(values, value_floats, value_rows, group_keys, s, stride, count, out, sums); break;
+            default: fs_weighted_values_8(values, value_floats, value_rows, group_keys, s, stride, count, out, sums); break;
         }
     }
 }

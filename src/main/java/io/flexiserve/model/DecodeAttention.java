@@ -19,8 +19,10 @@ import static io.flexiserve.model.cpu.PanelLayout.FLOATS;
  * {@link Attention} for the rows of a step on the Java path: keys and values written straight into the cache's
  * memory, and each row's query attending to its own sequence's cached rows up to its position
  * ({@code softmax(q K^T / sqrt(Dh)) V} per query head, query head {@code h} reading KV head {@code h / G} as HF's
- * repeat_kv, softmax in f32). A decoded row's KV heads are attended in Java, each KV head's keys read once for its G
- * query heads; a prompt chunk's rows go to the native kernel one KV head at a time ({@link NativeKernels#attend}).
+ * repeat_kv, softmax in f32). Where the native kernel runs, every row goes to it, a chunk's rows (a decoded row, or a
+ * prompt chunk's) one KV head at a time ({@link NativeKernels#attend}), so a row gets the same bits decoded or
+ * prefilled; elsewhere (decoded rows only) each row's KV heads are attended in Java, each KV head's keys read once
+ * for its G query heads.
  * These units of work are shared out over {@link GemmHelpers#shared()} once there is enough of them to share.
  */
 final class DecodeAttention {
@@ -38,6 +40,7 @@ final class DecodeAttention {
     private final int kvHeads;
     private final int headDim;
     private final float scale; // 1/sqrt(Dh), the value Attention multiplies by
+    private final boolean natively; // whether NativeKernels.attend takes every row (else decoded rows in Java)
 
     /** Built by {@link Attention#decodeForm}. */
     DecodeAttention(int layer, ModelConfig config, VectorGemm qProj, VectorGemm kProj, VectorGemm vProj,
@@ -47,6 +50,7 @@ final class DecodeAttention {
         this.kvHeads = config.numKvHeads();
         this.headDim = config.headDim();
         this.scale = (float) (1.0 / Math.sqrt(headDim));
+        this.natively = NativeKernels.attends(headDim);
         this.qProj = qProj;
         this.kProj = kProj;
         this.vProj = vProj;
@@ -83,30 +87,31 @@ final class DecodeAttention {
         float[] context = new float[n * width];
         ByteBuffer k = step.cache.keyBytes(layer);
         ByteBuffer v = step.cache.valueBytes(layer);
-        List<Runnable> units = new ArrayList<>(); // a (row, KV head) pair, or a prompt chunk's rows and a KV head
+        List<Runnable> units = new ArrayList<>(); // rows of one chunk (a decoded row, or a prompt chunk's) and a KV head
         for (int i = 0; i < n; ) {
-            int end = i + 1; // rows [i, end): rows of one chunk
-            while (end < n && step.chunk[rows[end]] == step.chunk[rows[i]]) {
-                end++;
+            int from = i;
+            int to = i + 1;
+            while (to < n && step.chunk[rows[to]] == step.chunk[rows[from]]) {
+                to++;
             }
-            if (step.chunkRows[step.chunk[rows[i]]] > 1) {
+            if (natively) {
+                int[] cacheRows = cacheRows(step.kv[rows[from]], step.position[rows[to - 1]] + 1);
                 for (int j = 0; j < kvHeads; j++) {
                     int head = j;
-                    int from = i;
-                    int to = end;
-                    units.add(() -> attendChunk(head, q, from, to, rows, k, v, step, context));
+                    int end = to;
+                    units.add(() -> attendNatively(head, q, from, end, rows, cacheRows, k, v, step, context));
                 }
-            } else {
-                for (int row = i; row < end; row++) {
+            } else { // decoded rows only (DecodeForward.accepts)
+                for (int row = from; row < to; row++) {
+                    int at = row * width;
+                    int r = rows[row];
                     for (int j = 0; j < kvHeads; j++) {
                         int head = j;
-                        int at = row * width;
-                        int r = rows[row];
                         units.add(() -> attendKvHead(head, q, at, k, v, step.kv[r], step.position[r] + 1, context));
                     }
                 }
             }
-            i = end;
+            i = to;
         }
         GemmHelpers helpers = GemmHelpers.shared();
         int parts = macs < PARALLEL_MIN_MACS ? 1 : Math.min(helpers.threads(), units.size());
@@ -119,12 +124,21 @@ final class DecodeAttention {
         return oProj.multiplyRows(context, n);
     }
 
+    /** The cache rows of a sequence's positions [0, count). */
+    private static int[] cacheRows(KvRows kv, int count) {
+        int[] rows = new int[count];
+        for (int t = 0; t < count; t++) {
+            rows[t] = kv.row(t);
+        }
+        return rows;
+    }
+
     /**
-     * The G query heads of KV head j of rows [from, to) of q (rows of one prompt chunk, in position order) on the
-     * native kernel ({@link NativeKernels#attend}), each over its sequence's positions up to its own.
+     * The G query heads of KV head j of rows [from, to) of q (rows of one chunk, in position order) on the native
+     * kernel ({@link NativeKernels#attend}), each over its sequence's positions up to its own.
      */
-    private void attendChunk(int j, float[] q, int from, int to, int[] rows, ByteBuffer k, ByteBuffer v,
-                             DecodeStep step, float[] context) {
+    private void attendNatively(int j, float[] q, int from, int to, int[] rows, int[] cacheRows, ByteBuffer k,
+                                ByteBuffer v, DecodeStep step, float[] context) {
         int g = heads / kvHeads;
         int width = heads * headDim;
         int vectors = (to - from) * g;
@@ -135,11 +149,6 @@ final class DecodeAttention {
                 at[(i - from) * g + h] = i * width + (j * g + h) * headDim;
                 keysOf[(i - from) * g + h] = step.position[rows[i]] + 1;
             }
-        }
-        KvRows kv = step.kv[rows[from]];
-        int[] cacheRows = new int[step.position[rows[to - 1]] + 1];
-        for (int t = 0; t < cacheRows.length; t++) {
-            cacheRows[t] = kv.row(t);
         }
         NativeKernels.attend(k, v, kvHeads * headDim, j * headDim, headDim, cacheRows, q, context, at, keysOf,
                 vectors);

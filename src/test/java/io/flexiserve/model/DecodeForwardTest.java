@@ -128,7 +128,7 @@ class DecodeForwardTest {
     }
 
     @Test
-    void promptChunksRunInJavaFollowingTheEquationsAndARowsBitsDoNotDependOnItsChunk() throws Exception {
+    void promptChunksRunInJavaFollowingTheEquationsAndARowsBitsDependOnNeitherItsChunkNorItsStep() throws Exception {
         assumeTrue(NativeKernels.attends(TestCheckpoints.flexi().headDim()), "no native attention: chunks on tensors");
         Path ckpt = f16Exact(TestCheckpoints.flexi());
         NaiveModel naive = new NaiveModel(ckpt);
@@ -166,6 +166,14 @@ class DecodeForwardTest {
             ForwardResult end = model.forward(StepBatch.of(new SequenceChunk(KV_OFFSET, 17,
                     Arrays.copyOfRange(prompt, 17, prompt.length), 0.5f, true)), chunked);
             assertArrayEquals(java.logits()[0], end.logits()[0]);
+            // the prompt's last token decoded after the rest was prefilled: the same bits again
+            try (KvCache stepwise = model.newKvCache(128)) {
+                model.forward(StepBatch.of(new SequenceChunk(KV_OFFSET, 0, Arrays.copyOfRange(prompt, 0, last), 0.5f,
+                        false)), stepwise);
+                ForwardResult decoded = model.forward(StepBatch.of(new SequenceChunk(KV_OFFSET, last,
+                        new int[] {prompt[last]}, 0.5f, true)), stepwise);
+                assertArrayEquals(java.logits()[0], decoded.logits()[0], "prefilled or decoded, a row's bits agree");
+            }
             // and decoding on from either cache gives the same bits
             SequenceChunk next = new SequenceChunk(KV_OFFSET, prompt.length, new int[] {DECODED[0]}, 0.5f, true);
             assertArrayEquals(model.forward(StepBatch.of(next), whole).logits()[0],

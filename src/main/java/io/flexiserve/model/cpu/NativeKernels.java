@@ -12,7 +12,7 @@ import org.jboss.logging.Logger;
  * FlexiServe's native kernels (src/main/c/flexikernels.c, built by {@code mvn package} where gcc is found), for the
  * CPUs the Java kernels serve worst: AVX-512 with VNNI and VBMI (Intel from Ice Lake and Sapphire Rapids on, AMD
  * from Zen 4). There they multiply {@link WeightFormat#Q8} and {@link WeightFormat#Q4} weights, one row or many, and
- * {@link WeightFormat#F16} weights one row at a time, reading the same packed bytes as the Java kernels; elsewhere,
+ * {@link WeightFormat#F16} weights (the same bits as the Java kernels), reading the same packed bytes as the Java kernels; elsewhere,
  * or with {@code -Dio.flexiserve.native-kernels=false}, the Java kernels run.
  *
  * <p>Why: on an Intel host the Vector API kernels of JDK 17 are bound by their own instructions at about half the

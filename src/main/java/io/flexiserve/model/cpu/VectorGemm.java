@@ -355,7 +355,7 @@ public final class VectorGemm {
         return new VectorGemm(format, storage, packed, packing, out, in, false);
     }
 
-    /** Whether {@link NativeKernels} multiply this weight (where they run: quantized weights, and f16 one row). */
+    /** Whether {@link NativeKernels} multiply this weight (where they run: q8, q4 and f16 weights). */
     boolean natively() {
         return natively;
     }
