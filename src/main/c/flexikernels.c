@@ -474,18 +474,22 @@ int fs_missing(JNIEnv *env, const void *pointer, const char *what) {
     return 1;
 }
 
-/* Bytes of scratch that `rows` quantized rows take: whole AMX passes of 16 rows (a pass reads them all). */
-JNIEXPORT jlong JNICALL Java_io_flexiserve_model_cpu_NativeKernels_scratchBytes(JNIEnv *env, jclass cls, jint rows,
-                                                                                jint in) {
+/*
+ * Bytes of scratch that `rows` rows of `in` inputs take once prepared for a weight of `bits`: 8 and 4, quantized
+ * (whole AMX passes of 16 rows: a pass reads them all); 16, f16 weights' inputs in blocks of F16_ROWS rows.
+ */
+JNIEXPORT jlong JNICALL Java_io_flexiserve_model_cpu_NativeKernels_preparedBytes(JNIEnv *env, jclass cls, jint bits,
+                                                                                 jint rows, jint in) {
     (void) env; (void) cls;
-    return (long) (rows + AMX_ROWS - 1) / AMX_ROWS * AMX_ROWS * fs_row_bytes(in);
+    return bits == 16 ? fs_f16_inputs_floats(rows, in) * (jlong) sizeof(float)
+                      : (long) (rows + AMX_ROWS - 1) / AMX_ROWS * AMX_ROWS * fs_row_bytes(in);
 }
 
-/* Rows of x (row-major from offset) quantized into scratch, a row after the other. */
-JNIEXPORT void JNICALL Java_io_flexiserve_model_cpu_NativeKernels_quantize(JNIEnv *env, jclass cls, jfloatArray xt,
-        jint offset, jint rows, jint in, jobject scratch) {
+/* Rows of x (row-major from offset) prepared into scratch for a weight of `bits` (f16: times row_scale). */
+JNIEXPORT void JNICALL Java_io_flexiserve_model_cpu_NativeKernels_prepare(JNIEnv *env, jclass cls, jint bits,
+        jfloatArray xt, jint offset, jint rows, jint in, jfloat row_scale, jobject scratch) {
     (void) cls;
-    uint8_t *base = (*env)->GetDirectBufferAddress(env, scratch);
+    void *base = (*env)->GetDirectBufferAddress(env, scratch);
     if (fs_missing(env, base, "the scratch is not a direct buffer")) {
         return;
     }
@@ -493,17 +497,21 @@ JNIEXPORT void JNICALL Java_io_flexiserve_model_cpu_NativeKernels_quantize(JNIEn
     if (fs_missing(env, x, "the input could not be pinned")) {
         return;
     }
-    fs_quantize(x + offset, rows, in, base);
+    if (bits == 16) {
+        fs_f16_inputs(x + offset, rows, in, row_scale, base);
+    } else {
+        fs_quantize(x + offset, rows, in, base);
+    }
     (*env)->ReleasePrimitiveArrayCritical(env, xt, x, JNI_ABORT);
 }
 
 /*
- * y[yOffset + r * stride + c] for the quantized rows in scratch and the columns of panels [p0, p1). HotSpot hands
- * out the array itself (no copy), so threads writing disjoint columns of one y at once is safe.
+ * y[yOffset + r * stride + c] for the rows prepared in scratch and the columns of panels [p0, p1) of a weight of
+ * `bits`. HotSpot hands out the array itself (no copy), so threads writing disjoint columns of one y at once is safe.
  */
-JNIEXPORT void JNICALL Java_io_flexiserve_model_cpu_NativeKernels_quantMultiply(JNIEnv *env, jclass cls, jint bits,
-        jobject packed, jint in, jint rows, jobject scratch, jfloatArray y, jint y_offset, jint stride, jint p0,
-        jint p1) {
+JNIEXPORT void JNICALL Java_io_flexiserve_model_cpu_NativeKernels_multiplyPrepared(JNIEnv *env, jclass cls,
+        jint bits, jobject packed, jfloat row_scale, jint in, jint rows, jobject scratch, jfloatArray y,
+        jint y_offset, jint stride, jint p0, jint p1) {
     (void) cls;
     const uint8_t *w = (*env)->GetDirectBufferAddress(env, packed);
     const uint8_t *x = (*env)->GetDirectBufferAddress(env, scratch);
@@ -514,7 +522,11 @@ JNIEXPORT void JNICALL Java_io_flexiserve_model_cpu_NativeKernels_quantMultiply(
     if (fs_missing(env, out, "the output could not be pinned")) {
         return;
     }
-    fs_quant_rows(bits, w, in, rows, x, out + y_offset, stride, p0, p1);
+    if (bits == 16) {
+        fs_f16_rows(w, row_scale, in, rows, (const float *) x, out + y_offset, stride, p0, p1);
+    } else {
+        fs_quant_rows(bits, w, in, rows, x, out + y_offset, stride, p0, p1);
+    }
     (*env)->ReleasePrimitiveArrayCritical(env, y, out, 0);
 }
 
@@ -538,43 +550,5 @@ JNIEXPORT void JNICALL Java_io_flexiserve_model_cpu_NativeKernels_f16Row(JNIEnv 
     fs_f16_row(w, row_scale, in, xs, out, p0, p1);
     (*env)->ReleasePrimitiveArrayCritical(env, y, out, 0);
     (*env)->ReleasePrimitiveArrayCritical(env, x, xs, JNI_ABORT);
-}
-/* Bytes of scratch that `rows` f16 input rows take (fs_f16_inputs). */
-JNIEXPORT jlong JNICALL Java_io_flexiserve_model_cpu_NativeKernels_f16InputBytes(JNIEnv *env, jclass cls, jint rows,
-                                                                                 jint in) {
-    (void) env; (void) cls;
-    return fs_f16_inputs_floats(rows, in) * (jlong) sizeof(float);
-}
-
-JNIEXPORT void JNICALL Java_io_flexiserve_model_cpu_NativeKernels_f16Inputs(JNIEnv *env, jclass cls, jfloatArray xt,
-        jint offset, jint rows, jint in, jfloat row_scale, jobject scratch) {
-    (void) cls;
-    float *base = (*env)->GetDirectBufferAddress(env, scratch);
-    if (fs_missing(env, base, "the scratch is not a direct buffer")) {
-        return;
-    }
-    float *x = (*env)->GetPrimitiveArrayCritical(env, xt, NULL);
-    if (fs_missing(env, x, "the input could not be pinned")) {
-        return;
-    }
-    fs_f16_inputs(x + offset, rows, in, row_scale, base);
-    (*env)->ReleasePrimitiveArrayCritical(env, xt, x, JNI_ABORT);
-}
-
-JNIEXPORT void JNICALL Java_io_flexiserve_model_cpu_NativeKernels_f16Rows(JNIEnv *env, jclass cls, jobject packed,
-        jfloat row_scale, jint in, jint rows, jobject scratch, jfloatArray y, jint y_offset, jint stride, jint p0,
-        jint p1) {
-    (void) cls;
-    const uint8_t *w = (*env)->GetDirectBufferAddress(env, packed);
-    const float *x = (*env)->GetDirectBufferAddress(env, scratch);
-    if (fs_missing(env, w, "the weight is not a direct buffer") || fs_missing(env, x, "the scratch is not direct")) {
-        return;
-    }
-    float *out = (*env)->GetPrimitiveArrayCritical(env, y, NULL);
-    if (fs_missing(env, out, "the output could not be pinned")) {
-        return;
-    }
-    fs_f16_rows(w, row_scale, in, rows, x, out + y_offset, stride, p0, p1);
-    (*env)->ReleasePrimitiveArrayCritical(env, y, out, 0);
 }
 #endif

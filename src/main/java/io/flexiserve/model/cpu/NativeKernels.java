@@ -65,39 +65,25 @@ public final class NativeKernels {
     }
 
     /**
-     * Quantizes {@code rows} rows of {@code x} ({@code in} inputs each, row-major from {@code offset}) into this
-     * thread's scratch, which is returned and which {@link #quantMultiply} reads.
+     * Prepares {@code rows} rows of {@code x} ({@code in} inputs each, row-major from {@code offset}) for a weight
+     * of {@code bits} (8 or 4: quantized to 16 bits per block; 16, f16: times {@code rowScale}, in blocks of rows)
+     * in this thread's scratch, which is returned and which {@link #multiplyPrepared} reads.
      */
-    static ByteBuffer quantize(float[] x, int offset, int rows, int in) {
-        ByteBuffer scratch = scratch(x, offset, rows, in, scratchBytes(rows, in));
-        quantize(x, offset, rows, in, scratch);
-        return scratch;
-    }
-
-    /**
-     * Prepares {@code rows} rows of {@code x} ({@code in} inputs each, row-major from {@code offset}) for
-     * {@link #f16Rows} in this thread's scratch, which is returned: times {@code rowScale}, in blocks of rows.
-     */
-    static ByteBuffer f16Inputs(float[] x, int offset, int rows, int in, float rowScale) {
-        ByteBuffer scratch = scratch(x, offset, rows, in, f16InputBytes(rows, in));
-        f16Inputs(x, offset, rows, in, rowScale, scratch);
-        return scratch;
-    }
-
-    /** This thread's scratch, at least {@code bytes} long, once the rows are known to lie within x. */
-    private static ByteBuffer scratch(float[] x, int offset, int rows, int in, long bytes) {
+    static ByteBuffer prepare(int bits, float[] x, int offset, int rows, int in, float rowScale) {
         if (offset < 0 || (long) offset + (long) rows * in > x.length) {
             throw new IllegalArgumentException(rows + " rows of " + in + " from " + offset + " in " + x.length);
         }
+        long bytes = preparedBytes(bits, rows, in);
         ByteBuffer scratch = SCRATCH.get();
         if (scratch == null || scratch.capacity() < bytes) {
             scratch = ByteBuffer.allocateDirect((int) Math.max(bytes, 64 * 1024));
             SCRATCH.set(scratch);
         }
+        prepare(bits, x, offset, rows, in, rowScale, scratch);
         return scratch;
     }
 
-    private static native long scratchBytes(int rows, int in);
+    private static native long preparedBytes(int bits, int rows, int in);
 
     /** Whether {@link #attend} takes attention heads of this size. */
     public static boolean attends(int headDim) {
@@ -164,28 +150,20 @@ public final class NativeKernels {
 
     private static native boolean amx();
 
-    private static native void quantize(float[] x, int offset, int rows, int in, ByteBuffer scratch);
+    private static native void prepare(int bits, float[] x, int offset, int rows, int in, float rowScale,
+                                       ByteBuffer scratch);
 
     /**
-     * {@code y[yOffset + r * stride + c] = sum_k x_r[k] W[c][k]} for the {@code rows} inputs quantized in
-     * {@code scratch} and the columns of panels {@code [p0, p1)}, both even; {@code bits} is 8 or 4.
+     * {@code y[yOffset + r * stride + c] = sum_k x_r[k] W[c][k]} for the {@code rows} inputs {@link #prepare}
+     * left in {@code scratch} and the columns of panels {@code [p0, p1)}, both even, of a weight of {@code bits}
+     * (8, 4 or 16; {@code rowScale} is f16's, see {@link PanelLayout}). An f16 row's sums are {@link #f16Row}'s to
+     * the bit, and a quantized row's the same alone or among others.
      */
-    static native void quantMultiply(int bits, ByteBuffer packed, int in, int rows, ByteBuffer scratch, float[] y,
-                                     int yOffset, int stride, int p0, int p1);
+    static native void multiplyPrepared(int bits, ByteBuffer packed, float rowScale, int in, int rows,
+                                        ByteBuffer scratch, float[] y, int yOffset, int stride, int p0, int p1);
 
     /** {@link RowKernel#multiply}, natively: the same arguments, the same result to the bit. */
     static native void f16Row(ByteBuffer packed, float rowScale, int in, float[] x, float[] y, int p0, int p1);
-
-    private static native long f16InputBytes(int rows, int in);
-
-    private static native void f16Inputs(float[] x, int offset, int rows, int in, float rowScale, ByteBuffer scratch);
-
-    /**
-     * y[yOffset + r * stride + c] for the rows {@link #f16Inputs} prepared and the columns of f16 panels [p0, p1):
-     * each row's sums are {@link #f16Row}'s, to the bit.
-     */
-    static native void f16Rows(ByteBuffer packed, float rowScale, int in, int rows, ByteBuffer scratch, float[] y,
-                               int yOffset, int stride, int p0, int p1);
 
     private static boolean load() {
         if (!Boolean.parseBoolean(System.getProperty("io.flexiserve.native-kernels", "true"))) {

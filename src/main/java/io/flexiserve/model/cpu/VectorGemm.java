@@ -216,12 +216,7 @@ public final class VectorGemm {
         float[] ys = new float[padded(rows) * stride];
         if (natively) { // rows as they are: no transposed copy, no padding rows to multiply
             for (int r0 = 0; r0 < rows; r0 += ROW_CHUNK) {
-                int m = Math.min(ROW_CHUNK, rows - r0);
-                if (format.quantized()) {
-                    quantizedNatively(xs, r0 * in, m, ys, r0 * stride);
-                } else {
-                    f16Natively(xs, r0 * in, m, ys, r0 * stride);
-                }
+                multiplyNatively(xs, r0 * in, Math.min(ROW_CHUNK, rows - r0), ys, r0 * stride);
             }
             return ys;
         }
@@ -258,23 +253,16 @@ public final class VectorGemm {
     }
 
     /**
-     * A quantized weight times {@code rows} rows of {@code x} (row-major from {@code offset}) on the native kernels,
-     * into {@code y} from {@code yOffset}, a row every {@link PanelLayout#stride} floats.
+     * This weight (q8, q4 or f16) times {@code rows} rows of {@code x} (row-major from {@code offset}) on the native
+     * kernels, into {@code y} from {@code yOffset}, a row every {@link PanelLayout#stride} floats.
      */
-    private void quantizedNatively(float[] x, int offset, int rows, float[] y, int yOffset) {
-        ByteBuffer scratch = NativeKernels.quantize(x, offset, rows, in); // this thread's: the chunks only read it
-        int stride = PanelLayout.stride(out);
-        inPanelChunks((long) rows * out * in, (p0, p1) -> NativeKernels.quantMultiply(format.bits(), packed, in, rows,
-                scratch, y, yOffset, stride, p0, p1));
-    }
-
-    /** As {@link #quantizedNatively}, for an f16 weight: each row's sums are the one-row kernel's to the bit. */
-    private void f16Natively(float[] x, int offset, int rows, float[] y, int yOffset) {
+    private void multiplyNatively(float[] x, int offset, int rows, float[] y, int yOffset) {
+        int bits = format.bits();
         float rowScale = rowScale();
-        ByteBuffer scratch = NativeKernels.f16Inputs(x, offset, rows, in, rowScale); // this thread's, only read
+        ByteBuffer scratch = NativeKernels.prepare(bits, x, offset, rows, in, rowScale); // this thread's, only read
         int stride = PanelLayout.stride(out);
-        inPanelChunks((long) rows * out * in, (p0, p1) -> NativeKernels.f16Rows(packed, rowScale, in, rows, scratch,
-                y, yOffset, stride, p0, p1));
+        inPanelChunks((long) rows * out * in, (p0, p1) -> NativeKernels.multiplyPrepared(bits, packed, rowScale, in,
+                rows, scratch, y, yOffset, stride, p0, p1));
     }
 
     /** What the f16 kernels scale their input and sums by (see {@link PanelLayout}); 1 for quantized and f32 weights. */
@@ -328,7 +316,7 @@ public final class VectorGemm {
             return;
         }
         if (format.quantized() && natively) {
-            quantizedNatively(x, 0, 1, y, 0);
+            multiplyNatively(x, 0, 1, y, 0);
             return;
         }
         if (format.quantized()) {

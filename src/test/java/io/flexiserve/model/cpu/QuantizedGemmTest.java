@@ -171,16 +171,16 @@ class QuantizedGemmTest {
         assumeTrue(NativeKernels.AVAILABLE, "no native kernels here");
         int in = 64;
         ByteBuffer heap = ByteBuffer.allocate(4096);
-        ByteBuffer scratch = NativeKernels.quantize(new float[in], 0, 1, in);
         float[] y = new float[PanelLayout.PANEL * 2];
-        assertThrows(IllegalArgumentException.class,
-                () -> NativeKernels.quantMultiply(8, heap, in, 1, scratch, y, 0, y.length, 0, 2));
+        for (int bits : new int[] {8, 4, 16}) {
+            ByteBuffer scratch = NativeKernels.prepare(bits, new float[2 * in], 0, 2, in, 1f);
+            assertThrows(IllegalArgumentException.class, () -> NativeKernels.multiplyPrepared(bits, heap, 1f, in, 2,
+                    scratch, new float[2 * y.length], 0, y.length, 0, 2), bits + "-bit weight in a heap buffer");
+            assertThrows(IllegalArgumentException.class, () -> NativeKernels.prepare(bits, new float[in], 0, 2, in, 1f),
+                    "two rows of an array holding one");
+        }
         assertThrows(IllegalArgumentException.class,
                 () -> NativeKernels.f16Row(heap, 1f, in, new float[in], y, 0, 2));
-        ByteBuffer inputs = NativeKernels.f16Inputs(new float[2 * in], 0, 2, in, 1f);
-        assertThrows(IllegalArgumentException.class,
-                () -> NativeKernels.f16Rows(heap, 1f, in, 2, inputs, new float[2 * y.length], 0, y.length, 0, 2));
-        assertThrows(IllegalArgumentException.class, () -> NativeKernels.f16Inputs(new float[in], 0, 2, in, 1f));
     }
 
     /** The Java kernels, and the native ones where they run. */
