@@ -1,13 +1,15 @@
 /*
  * FlexiServe's native kernels: y = W x for a weight packed by the Java side (QuantLayout for q8 and q4, PanelLayout
- * for f16), read where it lies (a direct or mapped ByteBuffer): q8 and q4 for any number of rows, f16 for one.
+ * for f16), read where it lies (a direct or mapped ByteBuffer), for any number of rows. (flexiattention.c holds the
+ * Java forward path's attention and SwiGLU gates.)
  *
  * Why native: on Intel hosts the Vector API kernels of JDK 17 are bound by their own instructions at about half the
  * memory's speed (docs/djl-traps.md, traps 20, 22 and 23), while a decode step of one sequence only has to stream
  * each weight once. These kernels read the same bytes with AVX-512: the quantized ones multiply 8- or 4-bit codes by
  * an input quantized to 16 bits a block at a time, with VNNI's VPDPBUSD (64 products of bytes per instruction, two
- * per code: the input's high and low bytes); the f16 one widens codes exactly as the Java kernel does and adds in
- * the same order, so that its result is the Java kernel's to the bit.
+ * per code: the input's high and low bytes); the f16 ones widen codes exactly as the Java kernels do and add in
+ * the same order, so that their results are the Java kernels' to the bit. A batch's row always gets its lone row's
+ * bits (batches of quantized rows on AMX tiles from 8 rows, f16 batches 12 rows a pass).
  *
  * Compiled by `mvn package` (the `native-kernels` profile, when gcc is on the build machine) with the target
  * attributes below, not -march: the library loads on any x86-64 and says, through fs_supported(), whether this CPU

@@ -11,8 +11,9 @@ import java.util.List;
 import java.util.stream.IntStream;
 
 /**
- * A decode step (every sequence of the step brings one new token) through the whole network in Java, on the packed
- * weights of {@code mixed}, {@code q8} or {@code q4}: no libtorch op per layer.
+ * A step through the whole network in Java, on the packed weights of {@code mixed}, {@code q8} or {@code q4}: no
+ * libtorch op per layer. It takes every decode step (every sequence of the step brings one new token) and, where the
+ * native attention kernel runs ({@link NativeKernels#attends}), steps with prompt chunks too.
  *
  * <p>Why: a step of one row is bound by reading every weight once, and two things kept libtorch's path from that
  * bound on this CPU: its f16 matvec streams slower than {@link RowKernel}, and the ~70 tensor ops a layer takes
@@ -24,8 +25,10 @@ import java.util.stream.IntStream;
  * <p>The equations are {@link DecoderLayer}'s, row by row ({@link DecodeLayer}). A row's numbers do not depend on the
  * rows beside it (the kernels add each row's products in the same order at any row count), so batching never
  * changes a sequence's output here; they differ from libtorch's path at the level of f16 rounding, since libtorch's
- * f16 matvec rounds its input and output to f16 where the Java kernels keep f32. Steps with prompt chunks of several
- * rows stay on tensors, where a chunk's attention is one batched product. Used only when every projection has a
+ * f16 matvec rounds its input and output to f16 where the Java kernels keep f32. With the native attention kernel a
+ * row's numbers do not depend on its chunk either, nor on whether it was prefilled or decoded; a prompt step there
+ * kept both cores busy where the tensor path ran its attention on one (docs/djl-traps.md, trap 24). Without that
+ * kernel, steps with prompt chunks of several rows stay on tensors. Used only when every projection has a
  * packed form (dtype {@code mixed} on CPU with the Vector API), the activations are f32 and the cache can be viewed
  * from Java; the JVM property {@code -Dio.flexiserve.java-decode=false} turns it off (to compare).
  */
