@@ -58,10 +58,21 @@ KERNEL static void fs_silu_times(float *g, const float *v, long n) {
     }
 }
 
-/* Floats of scratch one call needs: the transposed keys, the values, the queries of a group, and their scores. */
-static long fs_attention_floats(int keys, int dh) {
-    long blocks = (keys + KEYS - 1) / KEYS;
-    return 2 * blocks * KEYS * dh + (long) dh * QUERIES + QUERIES * blocks * KEYS;
+/*
+ * Whether a call's queries are read straight from the cache (a decoded row's query heads) rather than through the
+ * transposed keys and gathered values a prompt chunk's queries share.
+ */
+static int fs_direct(int vectors) {
+    return vectors <= 4;
+}
+
+/*
+ * Floats of scratch one call needs: the queries of a group and their scores, and for a prompt chunk the transposed
+ * keys and the gathered values.
+ */
+static long fs_attention_floats(int keys, int dh, int vectors) {
+    long positions = (long) (keys + KEYS - 1) / KEYS * KEYS;
+    return (fs_direct(vectors) ? 0 : 2 * positions * dh) + (long) dh * QUERIES + QUERIES * positions;
 }
 
 /* r[i] = column i of the 16 x 16 block whose row i was r[i] on entry: unpacks within 128-bit lanes, then lanes. */
@@ -290,11 +301,11 @@ KERNEL static void fs_attend(const float *k, const float *v, long row_floats, in
     }
     int blocks = (keys + KEYS - 1) / KEYS;
     long stride = (long) blocks * KEYS;
-    float *kt = scratch;
-    float *vh = kt + stride * dh;
-    float *qt = vh + stride * dh;
+    const int direct = fs_direct(vectors); /* a decoded row's query heads: keys and values read where they lie */
+    float *qt = scratch;
     float *s = qt + (long) dh * QUERIES;
-    int direct = vectors <= 4; /* a decoded row's query heads: keys and values read where they lie, once */
+    float *kt = s + QUERIES * stride; /* a prompt chunk's only */
+    float *vh = kt + stride * dh;
     if (!direct) {
         fs_transpose_keys(k + head_at, row_floats, cache_rows, keys, dh, kt);
         fs_gather_values(v, row_floats, head_at, cache_rows, keys, dh, vh);
@@ -340,9 +351,10 @@ KERNEL static void fs_attend(const float *k, const float *v, long row_floats, in
 /* ---- JNI: io.flexiserve.model.cpu.NativeKernels ------------------------------------------------------------- */
 
 JNIEXPORT jlong JNICALL Java_io_flexiserve_model_cpu_NativeKernels_attentionScratchBytes(JNIEnv *env, jclass cls,
-                                                                                         jint keys, jint dh) {
+                                                                                         jint keys, jint dh,
+                                                                                         jint vectors) {
     (void) env; (void) cls;
-    return fs_attention_floats(keys, dh) * (jlong) sizeof(float);
+    return fs_attention_floats(keys, dh, vectors) * (jlong) sizeof(float);
 }
 
 JNIEXPORT void JNICALL Java_io_flexiserve_model_cpu_NativeKernels_attend(JNIEnv *env, jclass cls, jobject keys,

@@ -120,7 +120,7 @@ public final class NativeKernels {
                 throw new IllegalArgumentException("position " + t + " at cache row " + cacheRows[t] + " of " + rows);
             }
         }
-        long bytes = attentionScratchBytes(keyCount, headDim);
+        long bytes = attentionScratchBytes(keyCount, headDim, vectors);
         ByteBuffer scratch = ATTENTION_SCRATCH.get();
         if (scratch == null || scratch.capacity() < bytes) {
             scratch = ByteBuffer.allocateDirect((int) Math.max(bytes, 256 * 1024));
@@ -137,7 +137,7 @@ public final class NativeKernels {
         siluTimes0(g, v, n);
     }
 
-    private static native long attentionScratchBytes(int keys, int headDim);
+    private static native long attentionScratchBytes(int keys, int headDim, int vectors);
 
     private static native void attend(ByteBuffer keys, ByteBuffer values, int rowFloats, int headAt, int headDim,
                                       int[] cacheRows, float[] q, float[] context, int[] at, int[] keysOf,

@@ -33,6 +33,7 @@ class NativeAttentionTest {
             for (int g : new int[] {1, 4}) {
                 assertAttention(dh, g, 0, 37, 11L * dh + g);  // a prompt chunk from position 0, not a multiple of 16
                 assertAttention(dh, g, 300, 21, 13L * dh + g); // a later chunk: 300 cached positions before it
+                assertAttention(dh, g, 300, 1, 17L * dh + g);  // a decoded row: keys and values read in place
             }
         }
         assertAttention(64, 4, 0, 1, 5);   // one row
@@ -48,7 +49,8 @@ class NativeAttentionTest {
         float[] q = queries(rows, g, dh, 8);
         float[] whole = attend(cache, q, g, dh, 100, 0, rows);
         float[] parts = new float[whole.length];
-        for (int[] range : new int[][] {{0, 3}, {3, 20}, {20, 21}, {21, 50}}) { // other groupings of the same rows
+        // other groupings of the same rows, one of them a lone row (read from the cache in place, as a decoded row)
+        for (int[] range : new int[][] {{0, 3}, {3, 20}, {20, 21}, {21, 50}}) {
             float[] part = attend(cache, q, g, dh, 100, range[0], range[1]);
             int width = KV_HEADS * g * dh;
             System.arraycopy(part, range[0] * width, parts, range[0] * width, (range[1] - range[0]) * width);
