@@ -1,5 +1,6 @@
 /*
- * Causal attention for the rows of a prompt chunk, and SiLU for the MLPs of the Java forward path.
+ * Causal attention for the rows of a chunk (a prompt chunk's, or a decoded row), and SiLU for the MLPs of the Java
+ * forward path.
  *
  * A prompt chunk of n rows attends n x (past + n) / 2 query-key pairs per head: at 2000 tokens of the ~1.5B shape
  * that is 16 GFLOP a layer, which libtorch ran in one thread on score tensors of 64 MB (their pages faulted in
@@ -12,8 +13,10 @@
  *     fs_exp; later positions get probability 0;
  *  3. context = sum over positions of p * V[position], the value rows read once for several queries, divided by the
  *     sum of the probabilities at the end.
+ * A decoded row's 4 query heads take the same three steps with its keys transposed in registers and its values read
+ * where they lie (fs_direct): the same products in the same order.
  * A query's numbers depend only on its own row and the keys and values before it, always added in the same order:
- * the result of a row does not depend on the chunk it came in or the rows beside it.
+ * the result of a row does not depend on the chunk it came in, the rows beside it, or whether it was decoded.
  */
 #include "flexikernels.h"
 #include <math.h>

@@ -10,7 +10,6 @@ final class DecodeStep {
     final KvCache cache;
     final int rows;           // N
     final int[] chunk;        // (N) each row's chunk of the batch
-    final int[] chunkRows;    // (chunks) how many rows each chunk has
     final int[] position;     // (N) each row's position in its sequence: it attends to positions 0..position
     final KvRows[] kv;        // (N) where its sequence's tokens sit in the cache
     final int[] cacheRow;     // (N) the cache row it writes: its position's
@@ -23,7 +22,6 @@ final class DecodeStep {
         this.cache = cache;
         this.rows = batch.rows();
         this.chunk = new int[rows];
-        this.chunkRows = new int[batch.chunks().size()];
         this.position = new int[rows];
         this.kv = new KvRows[rows];
         this.cacheRow = new int[rows];
@@ -32,10 +30,9 @@ final class DecodeStep {
         this.sin = new float[rows * headDim];
         this.trace = trace;
         int r = 0;
-        for (int c = 0; c < chunkRows.length; c++) {
+        for (int c = 0; c < batch.chunks().size(); c++) {
             SequenceChunk part = batch.chunks().get(c);
-            chunkRows[c] = part.tokens().length;
-            for (int i = 0; i < chunkRows[c]; i++, r++) {
+            for (int i = 0; i < part.tokens().length; i++, r++) {
                 chunk[r] = c;
                 position[r] = part.pastLength() + i;
                 kv[r] = part.kv();

@@ -233,11 +233,12 @@ public final class FlexiDepthModel implements AutoCloseable {
     public String forwardPaths() {
         String weights = lmHead.packed() ? "packed " + lmHead.packedWeight().format().label() + " weights"
                 : weightDtype() + " weights";
-        return decode != null
-                ? "decode steps" + (decode.takesPromptChunks() ? " and prompt chunks" : "") + " in Java (DecodeForward)"
-                        + (decode.takesPromptChunks() ? "" : ", prompt chunks on libtorch tensors") + "; every projection on "
-                        + weights + ", multiplied by the " + NativeKernels.describe()
-                : "every step on libtorch tensors, " + weights + (lmHead.packed() ? " (projections on the Java kernels)"
+        if (decode != null) {
+            String steps = decode.takesPromptChunks() ? "decode steps and prompt chunks in Java (DecodeForward)"
+                    : "decode steps in Java (DecodeForward), prompt chunks on libtorch tensors";
+            return steps + "; every projection on " + weights + ", multiplied by the " + NativeKernels.describe();
+        }
+        return "every step on libtorch tensors, " + weights + (lmHead.packed() ? " (projections on the Java kernels)"
                         : "") + (DecodeForward.ENABLED ? "" : "; Java decode steps turned off (-Dio.flexiserve.java-decode=false)");
     }
 

@@ -12,8 +12,8 @@ import org.jboss.logging.Logger;
  * FlexiServe's native kernels (src/main/c/flexikernels.c, built by {@code mvn package} where gcc is found), for the
  * CPUs the Java kernels serve worst: AVX-512 with VNNI and VBMI (Intel from Ice Lake and Sapphire Rapids on, AMD
  * from Zen 4). There they multiply {@link WeightFormat#Q8} and {@link WeightFormat#Q4} weights, one row or many, and
- * {@link WeightFormat#F16} weights (the same bits as the Java kernels), reading the same packed bytes as the Java kernels; elsewhere,
- * or with {@code -Dio.flexiserve.native-kernels=false}, the Java kernels run.
+ * {@link WeightFormat#F16} weights, one row or many, reading the same packed bytes as the Java kernels; elsewhere, or
+ * with {@code -Dio.flexiserve.native-kernels=false}, the Java kernels run.
  *
  * <p>Why: on an Intel host the Vector API kernels of JDK 17 are bound by their own instructions at about half the
  * memory's speed (docs/djl-traps.md, traps 20 and 22), and the Vector API cannot express int8 products. The
@@ -23,13 +23,14 @@ import org.jboss.logging.Logger;
  * (a 65534th of a block's largest input at most; {@code QuantizedGemmTest} bounds every product by it), and every
  * row, alone or batched, is multiplied the same way, so a row's result never depends on the rows beside it; batches
  * of 8 rows or more run on AMX tiles where the CPU has AMX-INT8 ({@link #AMX}), with the same exact integer sums.
- * The f16 kernel widens and adds exactly as {@link RowKernel} does: the same bits.
+ * The f16 kernels widen and add exactly as {@link RowKernel} does: the same bits, one row or many.
  *
  * <p>Two more kernels serve the Java forward path (src/main/c/flexiattention.c): causal attention for the rows of
- * a prompt chunk ({@link #attend}: one KV head of one sequence, its keys transposed once, queries scored 16 at a
- * time, softmax and the weighted values in f32; no score tensor) and the SwiGLU gate ({@link #siluTimes}, e^x by a
- * vectorised polynomial rather than one {@code Math.exp} per element). A query's result depends only on its own row
- * and the cache, so a row of a prompt gets the same bits in any chunk.
+ * a chunk ({@link #attend}: one KV head of one sequence; a prompt chunk's keys transposed once and queries scored 16
+ * at a time, a decoded row's keys and values read in place; softmax and the weighted values in f32; no score tensor)
+ * and the SwiGLU gate ({@link #siluTimes}, e^x by a vectorised polynomial rather than one {@code Math.exp} per
+ * element). A query's result depends only on its own row and the cache, so a row gets the same bits in any chunk,
+ * prefilled or decoded.
  *
  * <p>Calls go through JNI with the packed weight's direct buffer and the Java arrays pinned for the call
  * ({@code GetPrimitiveArrayCritical}: HotSpot hands out the array itself, so threads writing disjoint columns of one
