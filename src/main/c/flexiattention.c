@@ -17,6 +17,8 @@
  * where they lie (fs_direct): the same products in the same order.
  * A query's numbers depend only on its own row and the keys and values before it, always added in the same order:
  * the result of a row does not depend on the chunk it came in, the rows beside it, or whether it was decoded.
+ * The cache holds keys and values in f32 or in f16 (half the bytes to keep and to read); f16 values are widened to
+ * f32 as they are loaded (exactly), and everything after is the same f32 arithmetic.
  */
 #include "flexikernels.h"
 #include <math.h>
@@ -78,6 +80,12 @@ static long fs_attention_floats(int keys, int dh, int vectors) {
     return (fs_direct(vectors) ? 0 : 2 * positions * dh) + (long) dh * QUERIES + QUERIES * positions;
 }
 
+/* 16 values of the cache from element i: f32 as they are, or f16 widened to f32 (exact). */
+HELPER __m512 fs_load_kv(const void *cache, long i, int half) {
+    return half ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) ((const uint16_t *) cache + i)))
+                : _mm512_loadu_ps((const float *) cache + i);
+}
+
 /* r[i] = column i of the 16 x 16 block whose row i was r[i] on entry: unpacks within 128-bit lanes, then lanes. */
 HELPER void fs_transpose16(__m512 r[16]) {
     __m512 a[16], b[16];
@@ -108,14 +116,14 @@ HELPER void fs_transpose16(__m512 r[16]) {
 
 /*
  * Dims [c, c + 16) of the keys of positions [b * KEYS, b * KEYS + KEYS) (zero past keys), transposed: r[j] holds dim
- * c + j of the block's positions. head: the KV head's first float in the cache (rows of row_floats floats).
+ * c + j of the block's positions. The KV head starts at element head_at of each cache row (row_values elements).
  */
-HELPER void fs_key_block(const float *head, long row_floats, const int *cache_rows, int keys, int b, int c,
-                         __m512 r[KEYS]) {
+HELPER void fs_key_block(const void *k, int half, long row_values, int head_at, const int *cache_rows, int keys,
+                         int b, int c, __m512 r[KEYS]) {
     _Pragma("GCC unroll 16")
     for (int i = 0; i < KEYS; i++) {
         int t = b * KEYS + i;
-        r[i] = t < keys ? _mm512_loadu_ps(head + cache_rows[t] * row_floats + c) : _mm512_setzero_ps();
+        r[i] = t < keys ? fs_load_kv(k, cache_rows[t] * row_values + head_at + c, half) : _mm512_setzero_ps();
     }
     fs_transpose16(r);
 }
@@ -124,13 +132,13 @@ HELPER void fs_key_block(const float *head, long row_floats, const int *cache_ro
  * The keys of positions [0, keys) into kt, in blocks of KEYS positions: block b holds, for each d, the values of its
  * positions in one vector (zero past keys), for fs_scores_16 to read once per 16 queries.
  */
-KERNEL static void fs_transpose_keys(const float *head, long row_floats, const int *cache_rows, int keys, int dh,
-                                     float *kt) {
+KERNEL static void fs_transpose_keys(const void *k, int half, long row_values, int head_at, const int *cache_rows,
+                                     int keys, int dh, float *kt) {
     int blocks = (keys + KEYS - 1) / KEYS;
     for (int b = 0; b < blocks; b++) {
         for (int c = 0; c < dh; c += FLOATS) {
             __m512 r[KEYS];
-            fs_key_block(head, row_floats, cache_rows, keys, b, c, r);
+            fs_key_block(k, half, row_values, head_at, cache_rows, keys, b, c, r);
             _Pragma("GCC unroll 16")
             for (int j = 0; j < FLOATS; j++) {
                 _mm512_storeu_ps(kt + ((long) b * dh + c + j) * KEYS, r[j]);
@@ -144,8 +152,8 @@ KERNEL static void fs_transpose_keys(const float *head, long row_floats, const i
  * instead of through kt (written once and read once, that copy was half of a decoded row's attention time): the
  * same products added in the same order, so the same bits.
  */
-KERNEL static void fs_scores_direct(const float *qt, const float *head, long row_floats, const int *cache_rows,
-                                    int keys, int dh, int blocks, float *s, long stride) {
+KERNEL static void fs_scores_direct(const float *qt, const void *k, int half, long row_values, int head_at,
+                                    const int *cache_rows, int keys, int dh, int blocks, float *s, long stride) {
     for (int b = 0; b < blocks; b++) {
         __m512 acc[4];
         _Pragma("GCC unroll 4")
@@ -154,7 +162,7 @@ KERNEL static void fs_scores_direct(const float *qt, const float *head, long row
         }
         for (int c = 0; c < dh; c += FLOATS) {
             __m512 r[KEYS];
-            fs_key_block(head, row_floats, cache_rows, keys, b, c, r);
+            fs_key_block(k, half, row_values, head_at, cache_rows, keys, b, c, r);
             _Pragma("GCC unroll 16")
             for (int j = 0; j < FLOATS; j++) {
                 const float *q = qt + (c + j) * QUERIES;
@@ -172,14 +180,16 @@ KERNEL static void fs_scores_direct(const float *qt, const float *head, long row
 }
 
 /*
- * The values of positions [0, keys) side by side in vh, a position's dh floats after the other's: the weighted sums
- * stream them in order (in the cache a position's head is 256 bytes every 2 KB, a stride the prefetchers do not
- * follow; read there, half of the prompt's attention time went to waiting for them).
+ * The values of positions [0, keys) side by side in vh, in f32, a position's dh floats after the other's: the
+ * weighted sums stream them in order (in the cache a position's head is 256 bytes every 2 KB, a stride the
+ * prefetchers do not follow; read there, half of the prompt's attention time went to waiting for them).
  */
-static void fs_gather_values(const float *v, long row_floats, int head_at, const int *cache_rows, int keys, int dh,
-                             float *vh) {
+KERNEL static void fs_gather_values(const void *v, int half, long row_values, int head_at, const int *cache_rows,
+                                    int keys, int dh, float *vh) {
     for (int t = 0; t < keys; t++) {
-        memcpy(vh + (long) t * dh, v + cache_rows[t] * row_floats + head_at, (size_t) dh * sizeof(float));
+        for (int c = 0; c < dh; c += FLOATS) {
+            _mm512_storeu_ps(vh + (long) t * dh + c, fs_load_kv(v, cache_rows[t] * row_values + head_at + c, half));
+        }
     }
 }
 
@@ -243,12 +253,13 @@ KERNEL static float fs_softmax(float *s, int keys, int width) {
 
 /*
  * out[v] = sum over positions t < keys of p[v][t] * V[t] / sums[v] for `count` queries, VG at a time, a value row
- * being VC vectors (Dh = 16 VC), V[t] at vh + rows[t] * row_floats (the cache's rows), or at vh + t * row_floats
- * without rows (the values gathered side by side): each value row is read once for VG queries, and each query adds its positions in
- * order. One function per head size, so that the VG x VC accumulators are registers.
+ * being VC vectors (Dh = 16 VC), V[t] from element rows[t] * row_values of vh (the cache's rows, f16 where half), or
+ * from t * row_values without rows (the values gathered side by side, f32): each value row is read once for VG
+ * queries, and each query adds its positions in order. One function per head size, so that the VG x VC accumulators
+ * are registers.
  */
 #define WEIGHTED_VALUES(VC, VG) \
-KERNEL static void fs_weighted_values_##VC(const float *vh, long row_floats, const int *rows, int keys, \
+KERNEL static void fs_weighted_values_##VC(const void *vh, int half, long row_values, const int *rows, int keys, \
                                            const float *p, long stride, int count, float *const *out, \
                                            const float *sums) { \
     for (int v0 = 0; v0 < count; v0 += VG) { \
@@ -264,10 +275,10 @@ KERNEL static void fs_weighted_values_##VC(const float *vh, long row_floats, con
             weights[i] = p + (v0 + (i < n ? i : n - 1)) * stride; \
         } \
         for (int t = 0; t < keys; t++) { \
-            const float *row = vh + (rows != NULL ? rows[t] : t) * row_floats; \
+            const long row = (rows != NULL ? rows[t] : t) * row_values; \
             __m512 value[VC]; \
             _Pragma("GCC unroll 8") for (int c = 0; c < VC; c++) { \
-                value[c] = _mm512_loadu_ps(row + c * FLOATS); \
+                value[c] = fs_load_kv(vh, row + c * FLOATS, half); \
             } \
             _Pragma("GCC unroll 16") for (int i = 0; i < VG; i++) { \
                 __m512 weight = _mm512_set1_ps(weights[i][t]); \
@@ -292,10 +303,10 @@ WEIGHTED_VALUES(8, 2)
 /*
  * Attention of `vectors` query vectors (query heads of rows of one sequence, all reading one KV head) over the
  * sequence's keys and values in the cache: query i starts at q + at[i], attends to positions [0, keys_of[i]) and
- * writes its context at context + at[i]. Keys and values are f32 cache rows of row_floats floats, the KV head's
- * from float head_at; cache_rows[t] is position t's row. dh is 16, 32, 64 or 128.
+ * writes its context at context + at[i]. Keys and values are cache rows of row_values elements, f32 or (half) f16,
+ * the KV head's from element head_at; cache_rows[t] is position t's row. dh is 16, 32, 64 or 128.
  */
-KERNEL static void fs_attend(const float *k, const float *v, long row_floats, int head_at, int dh,
+KERNEL static void fs_attend(const void *k, const void *v, int half, long row_values, int head_at, int dh,
                              const int *cache_rows, const float *q, float *context, const int *at,
                              const int *keys_of, int vectors, float *scratch) {
     int keys = 0;
@@ -310,11 +321,14 @@ KERNEL static void fs_attend(const float *k, const float *v, long row_floats, in
     float *kt = s + QUERIES * stride; /* a prompt chunk's only */
     float *vh = kt + stride * dh;
     if (!direct) {
-        fs_transpose_keys(k + head_at, row_floats, cache_rows, keys, dh, kt);
-        fs_gather_values(v, row_floats, head_at, cache_rows, keys, dh, vh);
+        fs_transpose_keys(k, half, row_values, head_at, cache_rows, keys, dh, kt);
+        fs_gather_values(v, half, row_values, head_at, cache_rows, keys, dh, vh);
     }
-    const float *values = direct ? v + head_at : vh;
-    const long value_floats = direct ? row_floats : dh;
+    /* the weighted sums read a decoded row's values in the cache (from its head), a prompt chunk's gathered */
+    const void *values = direct ? (half ? (const void *) ((const uint16_t *) v + head_at)
+                                        : (const void *) ((const float *) v + head_at)) : vh;
+    const int value_half = direct && half;
+    const long value_stride = direct ? row_values : dh;
     const int *value_rows = direct ? cache_rows : NULL;
     for (int v0 = 0; v0 < vectors; v0 += QUERIES) {
         int count = vectors - v0 < QUERIES ? vectors - v0 : QUERIES;
@@ -329,7 +343,7 @@ KERNEL static void fs_attend(const float *k, const float *v, long row_floats, in
         }
         int group_blocks = (group_keys + KEYS - 1) / KEYS;
         if (direct) {
-            fs_scores_direct(qt, k + head_at, row_floats, cache_rows, keys, dh, group_blocks, s, stride);
+            fs_scores_direct(qt, k, half, row_values, head_at, cache_rows, keys, dh, group_blocks, s, stride);
         } else if (count <= 4) {
             fs_scores_4(qt, kt, dh, group_blocks, s, stride);
         } else {
@@ -342,10 +356,10 @@ KERNEL static void fs_attend(const float *k, const float *v, long row_floats, in
             out[i] = context + at[v0 + i];
         }
         switch (dh) {
-            case 16: fs_weighted_values_1(values, value_floats, value_rows, group_keys, s, stride, count, out, sums); break;
-            case 32: fs_weighted_values_2(values, value_floats, value_rows, group_keys, s, stride, count, out, sums); break;
-            case 64: fs_weighted_values_4(values, value_floats, value_rows, group_keys, s, stride, count, out, sums); break;
-            default: fs_weighted_values_8(values, value_floats, value_rows, group_keys, s, stride, count, out, sums); break;
+            case 16: fs_weighted_values_1(values, value_half, value_stride, value_rows, group_keys, s, stride, count, out, sums); break;
+            case 32: fs_weighted_values_2(values, value_half, value_stride, value_rows, group_keys, s, stride, count, out, sums); break;
+            case 64: fs_weighted_values_4(values, value_half, value_stride, value_rows, group_keys, s, stride, count, out, sums); break;
+            default: fs_weighted_values_8(values, value_half, value_stride, value_rows, group_keys, s, stride, count, out, sums); break;
         }
     }
 }
@@ -361,11 +375,11 @@ JNIEXPORT jlong JNICALL Java_io_flexiserve_model_cpu_NativeKernels_attentionScra
 }
 
 JNIEXPORT void JNICALL Java_io_flexiserve_model_cpu_NativeKernels_attend(JNIEnv *env, jclass cls, jobject keys,
-        jobject values, jint row_floats, jint head_at, jint dh, jintArray cache_rows, jfloatArray q,
+        jobject values, jboolean half, jint row_values, jint head_at, jint dh, jintArray cache_rows, jfloatArray q,
         jfloatArray context, jintArray at, jintArray keys_of, jint vectors, jobject scratch) {
     (void) cls;
-    const float *k = (*env)->GetDirectBufferAddress(env, keys);
-    const float *v = (*env)->GetDirectBufferAddress(env, values);
+    const void *k = (*env)->GetDirectBufferAddress(env, keys);
+    const void *v = (*env)->GetDirectBufferAddress(env, values);
     float *work = (*env)->GetDirectBufferAddress(env, scratch);
     if (fs_missing(env, k, "the keys are not a direct buffer") || fs_missing(env, v, "the values are not direct")
             || fs_missing(env, work, "the scratch is not a direct buffer")) {
@@ -380,7 +394,7 @@ JNIEXPORT void JNICALL Java_io_flexiserve_model_cpu_NativeKernels_attend(JNIEnv 
     float *qs = counts == NULL ? NULL : (*env)->GetPrimitiveArrayCritical(env, q, NULL);
     float *out = qs == NULL ? NULL : (*env)->GetPrimitiveArrayCritical(env, context, NULL);
     if (out != NULL) {
-        fs_attend(k, v, row_floats, head_at, dh, rows, qs, out, from, counts, vectors, work);
+        fs_attend(k, v, half == JNI_TRUE, row_values, head_at, dh, rows, qs, out, from, counts, vectors, work);
         (*env)->ReleasePrimitiveArrayCritical(env, context, out, 0);
     }
     if (qs != NULL) {
@@ -394,6 +408,35 @@ JNIEXPORT void JNICALL Java_io_flexiserve_model_cpu_NativeKernels_attend(JNIEnv 
     }
     (*env)->ReleasePrimitiveArrayCritical(env, cache_rows, rows, JNI_ABORT);
     fs_missing(env, out, "an array could not be pinned");
+}
+
+/* dst[i] = f16 of src[i], rounded to nearest even, for i < n (as a cast to f16 rounds). */
+KERNEL static void fs_store_halves(const float *src, uint16_t *dst, int n) {
+    int i = 0;
+    for (; i + FLOATS <= n; i += FLOATS) {
+        _mm256_storeu_si256((__m256i *) (dst + i),
+                            _mm512_cvtps_ph(_mm512_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    }
+    if (i < n) {
+        __mmask16 tail = (__mmask16) ((1u << (n - i)) - 1);
+        _mm256_mask_storeu_epi16(dst + i, tail, _mm512_cvtps_ph(_mm512_maskz_loadu_ps(tail, src + i),
+                                                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    }
+}
+
+JNIEXPORT void JNICALL Java_io_flexiserve_model_cpu_NativeKernels_storeHalves0(JNIEnv *env, jclass cls,
+        jfloatArray src, jint from, jint n, jobject dst, jlong index) {
+    (void) cls;
+    uint16_t *to = (*env)->GetDirectBufferAddress(env, dst);
+    if (fs_missing(env, to, "the destination is not a direct buffer")) {
+        return;
+    }
+    float *values = (*env)->GetPrimitiveArrayCritical(env, src, NULL);
+    if (fs_missing(env, values, "the source could not be pinned")) {
+        return;
+    }
+    fs_store_halves(values + from, to + index, n);
+    (*env)->ReleasePrimitiveArrayCritical(env, src, values, JNI_ABORT);
 }
 
 JNIEXPORT void JNICALL Java_io_flexiserve_model_cpu_NativeKernels_siluTimes0(JNIEnv *env, jclass cls, jfloatArray g,

@@ -376,8 +376,9 @@ public class FlexiServeWiring implements ModelRegistry, RouterSets, FineTuningSe
             System.gc(); // loading's Java garbage (conversion scratch): the heap shrinks before the KV cache is sized
             int kvTokens = e.kvCacheTokens().orElseGet(() -> device.isGpu()
                     ? MemoryPlan.kvTokensWithin((long) (freeGpuBytes(device) * 0.8),
-                            KvCache.bytesPerToken(model.config(), model.dtype()), model.maxPositions(), e.maxNumSeqs())
-                    : memory.kvTokens(model.config(), options, model.maxPositions(), e.maxBatchTokens(), e.maxNumSeqs()));
+                            KvCache.bytesPerToken(model.config(), model.kvDtype()), model.maxPositions(), e.maxNumSeqs())
+                    : memory.kvTokens(model.config(), model.kvDtype(), model.maxPositions(), e.maxBatchTokens(),
+                            e.maxNumSeqs()));
             EngineConfig engineConfig = engineConfig(model.maxPositions(), kvTokens);
             Engine engine = new Engine(model, engineConfig, name,
                     metrics.listenerFor(name, model.config().numLayers(), model.config().routingLayers()));
@@ -391,8 +392,10 @@ public class FlexiServeWiring implements ModelRegistry, RouterSets, FineTuningSe
             throw failure;
         }
         metrics.register(endpoint);
-        LOG.infof("engine for %s: %s; resident %.1f GB, %.1f GB of the budget left", name, endpoint.engine().config(),
-                MemoryPlan.residentBytes() / 1e9, memory.free() / 1e9);
+        LOG.infof("engine for %s: %s; KV cache in %s (%d KB a token); resident %.1f GB, %.1f GB of the budget left",
+                name, endpoint.engine().config(), model.kvDtype(),
+                KvCache.bytesPerToken(model.config(), model.kvDtype()) / 1024, MemoryPlan.residentBytes() / 1e9,
+                memory.free() / 1e9);
         state.ready();
         readyEvents.fire(new BaseModelReady(name));
         LOG.infof("model %s ready in %.1f s (%d layers, routed %s)", name, (System.nanoTime() - start) / 1e9,

@@ -1,5 +1,6 @@
 package io.flexiserve;
 
+import ai.djl.ndarray.types.DataType;
 import io.flexiserve.model.KvCache;
 import io.flexiserve.model.MemoryEstimate;
 import io.flexiserve.model.ModelConfig;
@@ -150,9 +151,9 @@ public final class MemoryPlan {
      * KV cache tokens from what is free after loading, less the largest step: at most enough for max-num-seqs
      * full-length sequences, at least one full sequence. The split is logged by the caller.
      */
-    int kvTokens(ModelConfig config, ModelOptions options, int maxModelLen, int maxBatchTokens, int maxNumSeqs) {
+    int kvTokens(ModelConfig config, DataType kvDtype, int maxModelLen, int maxBatchTokens, int maxNumSeqs) {
         long room = free() - MemoryEstimate.stepBytes(config, maxBatchTokens, maxNumSeqs, maxModelLen);
-        return kvTokensWithin(room, KvCache.bytesPerToken(config, options.dtype()), maxModelLen, maxNumSeqs);
+        return kvTokensWithin(room, KvCache.bytesPerToken(config, kvDtype), maxModelLen, maxNumSeqs);
     }
 
     /** KV tokens that {@code bytes} hold: at most max-num-seqs full-length sequences, at least one. */
@@ -180,7 +181,7 @@ public final class MemoryPlan {
     }
 
     private static long kvBytes(ModelConfig config, ModelOptions options, long tokens) {
-        return tokens * KvCache.bytesPerToken(config, options.dtype());
+        return tokens * KvCache.bytesPerToken(config, options.kvDtype(config));
     }
 
     /** The memory limit of this process's cgroup (v2 {@code memory.max}, v1 {@code memory.limit_in_bytes}), if one is set. */

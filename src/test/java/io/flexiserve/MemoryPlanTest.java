@@ -79,6 +79,23 @@ class MemoryPlanTest {
         assertTrue(java.util.List.of("mixed", "q8", "q4").contains(unconfigured.dtype()), unconfigured.toString());
     }
 
+    /**
+     * The Java path's dtypes keep the cache in f16 where it takes every step (ModelOptions.kvDtype): one full-length
+     * sequence of the release (8192 tokens) is planned at 1.07 GB, not the 2.15 GB of f32 rows.
+     */
+    @Test
+    void theKvCacheIsPlannedInTheDtypeItWillBeStoredIn() {
+        MemoryPlan plan = new MemoryPlan((long) (24 * GB), (long) GB, "test");
+        String f32 = assertThrows(MemoryBudgetException.class, () -> plan.checkFits("release", RELEASE, options("f32"),
+                "f32", 2048, 64, (long) GB)).getMessage();
+        assertTrue(f32.contains("KV for one 8192-token sequence 2.15 GB"), f32);
+        org.junit.jupiter.api.Assumptions.assumeTrue(options("q8").kvDtype(RELEASE) == ai.djl.ndarray.types.DataType.FLOAT16,
+                "no native attention kernel for heads of 128 here: the cache stays f32");
+        String q8 = assertThrows(MemoryBudgetException.class, () -> plan.checkFits("release", RELEASE, options("q8"),
+                "q8", 2048, 64, (long) GB)).getMessage();
+        assertTrue(q8.contains("KV for one 8192-token sequence 1.07 GB"), q8);
+    }
+
     @Test
     void aModelThatDoesNotFitIsRefusedNamingTheNeedAndWhatWouldFit() {
         MemoryPlan plan = new MemoryPlan((long) (24 * GB), (long) GB, "test");

@@ -22,7 +22,7 @@ import static io.flexiserve.model.cpu.PanelLayout.FLOATS;
  * repeat_kv, softmax in f32). Where the native kernel runs, every row goes to it, a chunk's rows (a decoded row, or a
  * prompt chunk's) one KV head at a time ({@link NativeKernels#attend}), so a row gets the same bits decoded or
  * prefilled; elsewhere (decoded rows only) each row's KV heads are attended in Java, each KV head's keys read once
- * for its G query heads.
+ * for its G query heads. The cache is f16 exactly where the native kernel runs ({@link FlexiDepthModel#kvDtype}).
  * These units of work are shared out over {@link GemmHelpers#shared()} once there is enough of them to share.
  */
 final class DecodeAttention {
@@ -62,10 +62,21 @@ final class DecodeAttention {
         float[] k = kProj.multiplyRows(h, step.rows); // (N, Hkv*Dh)
         float[] v = vProj.multiplyRows(h, step.rows);
         int width = kvHeads * headDim;
+        for (int r = 0; r < step.rows; r++) {
+            Rope.rotate(k, r * width, kvHeads, step.cos, step.sin, r * headDim, headDim);
+        }
+        if (step.cache.halves()) { // f16 rows, rounded as the tensor path's cast rounds
+            ByteBuffer keys = step.cache.keyBytes(layer);
+            ByteBuffer values = step.cache.valueBytes(layer);
+            for (int r = 0; r < step.rows; r++) {
+                NativeKernels.storeHalves(k, r * width, width, keys, (long) step.cacheRow[r] * width);
+                NativeKernels.storeHalves(v, r * width, width, values, (long) step.cacheRow[r] * width);
+            }
+            return;
+        }
         FloatBuffer keys = step.cache.keyBytes(layer).asFloatBuffer();
         FloatBuffer values = step.cache.valueBytes(layer).asFloatBuffer();
         for (int r = 0; r < step.rows; r++) {
-            Rope.rotate(k, r * width, kvHeads, step.cos, step.sin, r * headDim, headDim);
             keys.put(step.cacheRow[r] * width, k, r * width, width);
             values.put(step.cacheRow[r] * width, v, r * width, width);
         }
@@ -101,7 +112,7 @@ final class DecodeAttention {
                     int end = to;
                     units.add(() -> attendNatively(head, q, from, end, rows, cacheRows, k, v, step, context));
                 }
-            } else { // decoded rows only (DecodeForward.accepts)
+            } else { // decoded rows only (DecodeForward.accepts), from an f32 cache (FlexiDepthModel.kvDtype)
                 for (int row = from; row < to; row++) {
                     int at = row * width;
                     int r = rows[row];
@@ -150,8 +161,8 @@ final class DecodeAttention {
                 keysOf[(i - from) * g + h] = step.position[rows[i]] + 1;
             }
         }
-        NativeKernels.attend(k, v, kvHeads * headDim, j * headDim, headDim, cacheRows, q, context, at, keysOf,
-                vectors);
+        NativeKernels.attend(k, v, step.cache.halves(), kvHeads * headDim, j * headDim, headDim, cacheRows, q, context,
+                at, keysOf, vectors);
     }
 
     /**

@@ -35,6 +35,8 @@ import java.util.stream.IntStream;
 final class DecodeForward implements AutoCloseable {
 
     static final boolean ENABLED = Boolean.parseBoolean(System.getProperty("io.flexiserve.java-decode", "true"));
+    /** Whether the cache stores f16 where this path takes every step ({@link FlexiDepthModel#kvDtype}); off to compare. */
+    static final boolean HALF_KV = Boolean.parseBoolean(System.getProperty("io.flexiserve.f16-kv", "true"));
 
     private final ModelConfig config;
     private final Rope rope;
@@ -87,15 +89,20 @@ final class DecodeForward implements AutoCloseable {
 
     /**
      * Whether this path takes the step: a cache Java can read and write in place, and every chunk a single row, or
-     * the native attention kernel there for chunks of several (prompt chunks).
+     * the native attention kernel there for chunks of several (prompt chunks) and for an f16 cache.
      */
     boolean accepts(StepBatch batch, KvCache cache) {
-        return cache.javaViews() && (batch.rows() == batch.chunks().size() || promptChunks);
+        return cache.javaViews() && (promptChunks || batch.rows() == batch.chunks().size() && !cache.halves());
     }
 
     /** Whether chunks of several rows (prompt chunks) run here too: where the native attention kernel is. */
     boolean takesPromptChunks() {
         return promptChunks;
+    }
+
+    /** Whether this path, where it applies, takes every step of a model of this shape (as {@link #takesPromptChunks}). */
+    static boolean takesEveryStep(ModelConfig config) {
+        return ENABLED && NativeKernels.attends(config.headDim());
     }
 
     /** The step of {@link FlexiDepthModel#forward}: each chunk's rows through every layer, the logits of its last. */

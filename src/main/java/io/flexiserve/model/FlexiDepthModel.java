@@ -205,9 +205,19 @@ public final class FlexiDepthModel implements AutoCloseable {
         return rope.maxPositions();
     }
 
+    /**
+     * The dtype the KV cache stores its rows in: f16 where the Java path takes every step ({@link
+     * DecodeForward#takesPromptChunks}: its attention kernel widens f16 rows as it loads them), half the memory and
+     * the reads of f32 at every context length; else the compute dtype. {@link ModelOptions#kvDtype} foretells it
+     * before loading.
+     */
+    public DataType kvDtype() {
+        return decode != null && decode.takesPromptChunks() && DecodeForward.HALF_KV ? DataType.FLOAT16 : dtype;
+    }
+
     /** A KV cache for {@code capacity} token rows, shared by all sequences of an engine. */
     public KvCache newKvCache(int capacity) {
-        return new KvCache(manager, config, capacity, dtype);
+        return new KvCache(manager, config, capacity, kvDtype(), dtype);
     }
 
     /** One step: every chunk's rows through every layer, writing their keys and values into the cache. */

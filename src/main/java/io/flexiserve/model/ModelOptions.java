@@ -95,6 +95,15 @@ public record ModelOptions(Device device, DataType dtype, DataType weightDtype, 
         return batchRows > 0 && weightDtype == DataType.FLOAT16 && !device.isGpu() && VectorGemm.AVAILABLE;
     }
 
+    /**
+     * The dtype a model loaded with these options keeps its KV cache in ({@link FlexiDepthModel#kvDtype}): f16 where
+     * the Java path takes every step (the Java kernels, and the native attention kernel for this head size), else the
+     * compute dtype. For the memory plan, before any weight is read.
+     */
+    public DataType kvDtype(ModelConfig config) {
+        return javaKernels() && DecodeForward.takesEveryStep(config) && DecodeForward.HALF_KV ? DataType.FLOAT16 : dtype;
+    }
+
     /** f32 on the CPU, full context, exact router. */
     public static ModelOptions cpu() {
         return new ModelOptions(Device.cpu(), DataType.FLOAT32, 0, false);

@@ -131,7 +131,7 @@ class DecodeForwardTest {
     void promptChunksRunInJavaFollowingTheEquationsAndARowsBitsDependOnNeitherItsChunkNorItsStep() throws Exception {
         assumeTrue(NativeKernels.attends(TestCheckpoints.flexi().headDim()), "no native attention: chunks on tensors");
         Path ckpt = f16Exact(TestCheckpoints.flexi());
-        NaiveModel naive = new NaiveModel(ckpt);
+        NaiveModel naive = new NaiveModel(ckpt, halfKv(TestCheckpoints.flexi()));
         int[] prompt = {3, 14, 15, 92, 65, 35, 89, 79, 32, 38, 46, 26, 43, 38, 32, 79, 50, 28, 84, 19, 71};
         float[] thresholds = new float[prompt.length];
         Arrays.fill(thresholds, 0.5f);
@@ -199,11 +199,12 @@ class DecodeForwardTest {
             SequenceChunk chunk = new SequenceChunk(KV_OFFSET, 0, new int[] {42}, 0.5f, true);
             model.forward(StepBatch.of(chunk), row);
             model.forwardOnTensors(StepBatch.of(chunk), tensors);
+            assertEquals(halfKv(model.config()), row.halves(), "f16 rows where the Java path takes every step");
             for (int l = 0; l < 4; l++) {
-                float[] k = floats(row.keyBytes(l));
-                float[] expected = floats(tensors.keyBytes(l));
-                float[] v = floats(row.valueBytes(l));
-                float[] expectedV = floats(tensors.valueBytes(l));
+                float[] k = values(row, row.keyBytes(l));
+                float[] expected = values(tensors, tensors.keyBytes(l));
+                float[] v = values(row, row.valueBytes(l));
+                float[] expectedV = values(tensors, tensors.valueBytes(l));
                 int width = 2 * 16;
                 for (int i = 0; i < k.length; i++) {
                     boolean written = i / width == KV_OFFSET;
@@ -221,7 +222,7 @@ class DecodeForwardTest {
      */
     private void assertDecodeFollowsEquations(ModelConfig config) throws Exception {
         Path ckpt = f16Exact(config);
-        NaiveModel naive = new NaiveModel(ckpt);
+        NaiveModel naive = new NaiveModel(ckpt, halfKv(config));
         try (FlexiDepthModel model = ModelLoader.load(ckpt, mixed());
              KvCache row = model.newKvCache(64); KvCache tensors = model.newKvCache(64)) {
             assertTrue(model.decodesInJava(), "mixed with the Vector API decodes in Java");
@@ -293,10 +294,23 @@ class DecodeForwardTest {
         return ckpt;
     }
 
-    private static float[] floats(ByteBuffer bytes) {
-        float[] out = new float[bytes.capacity() / Float.BYTES];
-        bytes.duplicate().order(bytes.order()).asFloatBuffer().get(out);
+    /** A cache buffer's values (f32, or f16 widened). */
+    private static float[] values(KvCache cache, ByteBuffer bytes) {
+        if (!cache.halves()) {
+            float[] out = new float[bytes.capacity() / Float.BYTES];
+            bytes.duplicate().order(bytes.order()).asFloatBuffer().get(out);
+            return out;
+        }
+        float[] out = new float[bytes.capacity() / Short.BYTES];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = TensorDtype.halfToFloat(bytes.getShort(i * Short.BYTES));
+        }
         return out;
+    }
+
+    /** Whether mixed's cache holds f16 rows for this shape (FlexiDepthModel.kvDtype): the reference rounds them too. */
+    private static boolean halfKv(ModelConfig config) {
+        return mixed().kvDtype(config) == DataType.FLOAT16;
     }
 
     private static double maxDifference(float[] a, float[] b) {

@@ -21,8 +21,15 @@ final class NaiveModel {
 
     final ModelConfig c;
     private final Map<String, float[]> w = new HashMap<>();
+    private final boolean halfKv; // keys and values rounded to f16, as a cache of f16 rows holds them
 
     NaiveModel(Path dir) throws IOException {
+        this(dir, false);
+    }
+
+    /** With {@code halfKv}, each key and value is rounded to f16 before attention reads it (FlexiDepthModel.kvDtype). */
+    NaiveModel(Path dir, boolean halfKv) throws IOException {
+        this.halfKv = halfKv;
         this.c = ModelConfig.read(dir);
         byte[] bytes = Files.readAllBytes(dir.resolve("model.safetensors"));
         ByteBuffer buf = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
@@ -70,8 +77,8 @@ final class NaiveModel {
             double[][] v = new double[n][];
             for (int t = 0; t < n; t++) {
                 h[t] = rmsNorm(x[t], w(p + "input_layernorm.weight"));
-                k[t] = rope(matvec(w(p + "self_attn.k_proj.weight"), h[t], c.numKvHeads() * c.headDim()), t);
-                v[t] = matvec(w(p + "self_attn.v_proj.weight"), h[t], c.numKvHeads() * c.headDim());
+                k[t] = stored(rope(matvec(w(p + "self_attn.k_proj.weight"), h[t], c.numKvHeads() * c.headDim()), t));
+                v[t] = stored(matvec(w(p + "self_attn.v_proj.weight"), h[t], c.numKvHeads() * c.headDim()));
             }
             keys[l] = k;
             int routedIndex = c.routingLayers().indexOf(l);
@@ -120,6 +127,29 @@ final class NaiveModel {
         }
         double logit = matvec(w(p + "router.router_head.weight"), matvec(w(p + "router.router_dec.weight"), z, c.hiddenSize()), 1)[0];
         return 1 / (1 + Math.exp(-logit));
+    }
+
+    /** A key or value as the cache holds it: as computed, or each element rounded to f16. */
+    private double[] stored(double[] x) {
+        if (halfKv) {
+            for (int i = 0; i < x.length; i++) {
+                x[i] = half(x[i]);
+            }
+        }
+        return x;
+    }
+
+    /** x rounded to the nearest f16 value, ties to even (as a cast to f16 rounds); past 65504 infinity. */
+    static double half(double x) {
+        double a = Math.abs(x);
+        if (a == 0 || Double.isNaN(a)) {
+            return x;
+        }
+        if (a >= 65520) {
+            return Math.copySign(Double.POSITIVE_INFINITY, x);
+        }
+        double ulp = Math.scalb(1.0, Math.max(Math.getExponent(a), -14) - 10); // subnormals share 2^-24
+        return Math.copySign(Math.rint(a / ulp) * ulp, x); // rint: ties to even
     }
 
     /** Causal GQA attention of position t's query over keys 0..t; query head hq reads KV head hq / G. */

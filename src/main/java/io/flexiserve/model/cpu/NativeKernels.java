@@ -30,7 +30,8 @@ import org.jboss.logging.Logger;
  * at a time, a decoded row's keys and values read in place; softmax and the weighted values in f32; no score tensor)
  * and the SwiGLU gate ({@link #siluTimes}, e^x by a vectorised polynomial rather than one {@code Math.exp} per
  * element). A query's result depends only on its own row and the cache, so a row gets the same bits in any chunk,
- * prefilled or decoded.
+ * prefilled or decoded. The cache may hold its keys and values in f16 ({@link #storeHalves} writes them), widened
+ * to f32 as the kernel loads them.
  *
  * <p>Calls go through JNI with the packed weight's direct buffer and the Java arrays pinned for the call
  * ({@code GetPrimitiveArrayCritical}: HotSpot hands out the array itself, so threads writing disjoint columns of one
@@ -95,16 +96,18 @@ public final class NativeKernels {
      * Causal attention of {@code vectors} query vectors of one sequence that read one KV head: query i (headDim
      * floats of {@code q} from {@code at[i]}, already scaled by 1/sqrt(Dh)) attends to the sequence's positions
      * [0, keysOf[i]), whose cache rows {@code cacheRows} gives, and its context ({@code softmax(q K^T) V}) goes to
-     * {@code context} at {@code at[i]}. Keys and values are the cache's f32 rows of {@code rowFloats} floats, the KV
-     * head's from float {@code headAt}. Threads may fill disjoint parts of one context at once.
+     * {@code context} at {@code at[i]}. Keys and values are the cache's rows of {@code rowValues} values, f32 or
+     * ({@code halves}) f16, the KV head's from value {@code headAt}. Threads may fill disjoint parts of one context at
+     * once.
      *
      * @throws IllegalArgumentException when an index would read or write outside its array or buffer
      */
-    public static void attend(ByteBuffer keys, ByteBuffer values, int rowFloats, int headAt, int headDim,
-                              int[] cacheRows, float[] q, float[] context, int[] at, int[] keysOf, int vectors) {
-        if (!attends(headDim) || headAt < 0 || headAt + headDim > rowFloats || vectors > at.length
+    public static void attend(ByteBuffer keys, ByteBuffer values, boolean halves, int rowValues, int headAt,
+                              int headDim, int[] cacheRows, float[] q, float[] context, int[] at, int[] keysOf,
+                              int vectors) {
+        if (!attends(headDim) || headAt < 0 || headAt + headDim > rowValues || vectors > at.length
                 || vectors > keysOf.length || keys.capacity() != values.capacity()) {
-            throw new IllegalArgumentException("heads of " + headDim + " from " + headAt + " in rows of " + rowFloats
+            throw new IllegalArgumentException("heads of " + headDim + " from " + headAt + " in rows of " + rowValues
                     + ", " + vectors + " queries");
         }
         int keyCount = 0;
@@ -115,7 +118,7 @@ public final class NativeKernels {
             }
             keyCount = Math.max(keyCount, keysOf[i]);
         }
-        long rows = keys.capacity() / ((long) rowFloats * Float.BYTES);
+        long rows = keys.capacity() / ((long) rowValues * (halves ? Short.BYTES : Float.BYTES));
         for (int t = 0; t < keyCount; t++) {
             if (cacheRows[t] < 0 || cacheRows[t] >= rows) {
                 throw new IllegalArgumentException("position " + t + " at cache row " + cacheRows[t] + " of " + rows);
@@ -127,7 +130,21 @@ public final class NativeKernels {
             scratch = ByteBuffer.allocateDirect((int) Math.max(bytes, 256 * 1024));
             ATTENTION_SCRATCH.set(scratch);
         }
-        attend(keys, values, rowFloats, headAt, headDim, cacheRows, q, context, at, keysOf, vectors, scratch);
+        attend(keys, values, halves, rowValues, headAt, headDim, cacheRows, q, context, at, keysOf, vectors, scratch);
+    }
+
+    /**
+     * Values {@code src[from, from + n)} as f16 (rounded to nearest even, as a cast rounds) into {@code dst} from its
+     * value {@code index}: how rows go into a cache of f16 keys and values.
+     *
+     * @throws IllegalArgumentException when either range is out of bounds
+     */
+    public static void storeHalves(float[] src, int from, int n, ByteBuffer dst, long index) {
+        if (from < 0 || n < 0 || from + n > src.length || index < 0 || (index + n) * Short.BYTES > dst.capacity()) {
+            throw new IllegalArgumentException(n + " values from " + from + " of " + src.length + " to " + index
+                    + " of " + dst.capacity() / Short.BYTES);
+        }
+        storeHalves0(src, from, n, dst, index);
     }
 
     /** {@code g[i] = silu(g[i]) * v[i]} for i < n: the gate of a SwiGLU. */
@@ -140,9 +157,11 @@ public final class NativeKernels {
 
     private static native long attentionScratchBytes(int keys, int headDim, int vectors);
 
-    private static native void attend(ByteBuffer keys, ByteBuffer values, int rowFloats, int headAt, int headDim,
-                                      int[] cacheRows, float[] q, float[] context, int[] at, int[] keysOf,
-                                      int vectors, ByteBuffer scratch);
+    private static native void attend(ByteBuffer keys, ByteBuffer values, boolean halves, int rowValues, int headAt,
+                                      int headDim, int[] cacheRows, float[] q, float[] context, int[] at,
+                                      int[] keysOf, int vectors, ByteBuffer scratch);
+
+    private static native void storeHalves0(float[] src, int from, int n, ByteBuffer dst, long index);
 
     private static native void siluTimes0(float[] g, float[] v, int n);
 

@@ -1,8 +1,8 @@
 package io.flexiserve.model.cpu;
 
+import io.flexiserve.model.checkpoint.TensorDtype;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
 import java.util.Random;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -15,7 +15,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The native attention and SwiGLU kernels ({@link NativeKernels#attend}, {@link NativeKernels#siluTimes}) against
- * the same sums in doubles, on a cache whose sequence sits in scattered rows (paged) next to other heads' values.
+ * the same sums in doubles, on a cache of f32 or f16 rows whose sequence sits in scattered rows (paged) next to other
+ * heads' values.
  */
 class NativeAttentionTest {
 
@@ -29,52 +30,98 @@ class NativeAttentionTest {
 
     @Test
     void eachQueryAttendsToItsOwnPositionsAsTheDefinitionSays() {
-        for (int dh : new int[] {16, 32, 64, 128}) {
-            for (int g : new int[] {1, 4}) {
-                assertAttention(dh, g, 0, 37, 11L * dh + g);  // a prompt chunk from position 0, not a multiple of 16
-                assertAttention(dh, g, 300, 21, 13L * dh + g); // a later chunk: 300 cached positions before it
-                assertAttention(dh, g, 300, 1, 17L * dh + g);  // a decoded row: keys and values read in place
+        for (boolean halves : new boolean[] {false, true}) {
+            for (int dh : new int[] {16, 32, 64, 128}) {
+                for (int g : new int[] {1, 4}) {
+                    assertAttention(halves, dh, g, 0, 37, 11L * dh + g);  // a prompt chunk from 0, not a multiple of 16
+                    assertAttention(halves, dh, g, 300, 21, 13L * dh + g); // a later chunk: 300 positions before it
+                    assertAttention(halves, dh, g, 300, 1, 17L * dh + g);  // a decoded row: the cache read in place
+                }
             }
+            assertAttention(halves, 64, 4, 0, 1, 5);   // one row
+            assertAttention(halves, 64, 4, 15, 2, 6);  // keys ending exactly on a block of 16
         }
-        assertAttention(64, 4, 0, 1, 5);   // one row
-        assertAttention(64, 4, 15, 2, 6);  // keys ending exactly on a block of 16
     }
 
     @Test
     void aRowGetsTheSameBitsWhateverRowsCameWithIt() {
-        int dh = 64;
-        int g = 4;
-        Cache cache = new Cache(dh, 7);
-        int rows = 50;
-        float[] q = queries(rows, g, dh, 8);
-        float[] whole = attend(cache, q, g, dh, 100, 0, rows);
-        float[] parts = new float[whole.length];
-        // other groupings of the same rows, one of them a lone row (read from the cache in place, as a decoded row)
-        for (int[] range : new int[][] {{0, 3}, {3, 20}, {20, 21}, {21, 50}}) {
-            float[] part = attend(cache, q, g, dh, 100, range[0], range[1]);
-            int width = KV_HEADS * g * dh;
-            System.arraycopy(part, range[0] * width, parts, range[0] * width, (range[1] - range[0]) * width);
+        for (boolean halves : new boolean[] {false, true}) {
+            int dh = 64;
+            int g = 4;
+            Cache cache = new Cache(halves, dh, 7);
+            int rows = 50;
+            float[] q = queries(rows, g, dh, 8);
+            float[] whole = attend(cache, q, g, dh, 100, 0, rows);
+            float[] parts = new float[whole.length];
+            // other groupings of the same rows, one a lone row (read from the cache in place, as a decoded row)
+            for (int[] range : new int[][] {{0, 3}, {3, 20}, {20, 21}, {21, 50}}) {
+                float[] part = attend(cache, q, g, dh, 100, range[0], range[1]);
+                int width = KV_HEADS * g * dh;
+                System.arraycopy(part, range[0] * width, parts, range[0] * width, (range[1] - range[0]) * width);
+            }
+            assertArrayEquals(whole, parts, halves ? "f16 cache" : "f32 cache");
         }
-        assertArrayEquals(whole, parts);
+    }
+
+    /** f16 rows are written rounded to the nearest f16, ties to even, as a cast rounds; only the range asked. */
+    @Test
+    void storeHalvesRoundsEachValueToTheNearestHalf() {
+        Random random = new Random(9);
+        int n = 16 * 30 + 5; // a tail the vectors do not fill
+        float[] x = new float[n + 3];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) (random.nextGaussian() * Math.pow(10, random.nextInt(9) - 6)); // subnormal halves too
+        }
+        x[3] = 1 + 0x1p-11f;     // halfway between 1 and the next half: to 1 (even)
+        x[4] = 1 + 3 * 0x1p-11f; // halfway between two halves: to the even one above
+        x[5] = 70000f;           // past the largest half (65504): infinity
+        ByteBuffer out = ByteBuffer.allocateDirect((n + 8) * Short.BYTES).order(ByteOrder.nativeOrder());
+        out.putShort((n + 2) * Short.BYTES, (short) 0x7777);
+        NativeKernels.storeHalves(x, 3, n, out, 2);
+        for (int i = 0; i < n; i++) {
+            short h = out.getShort((i + 2) * Short.BYTES);
+            float value = x[3 + i];
+            float got = TensorDtype.halfToFloat(h);
+            float below = TensorDtype.halfToFloat((short) (h - 1));
+            float above = TensorDtype.halfToFloat((short) (h + 1));
+            if (Float.isInfinite(got)) {
+                assertTrue(Math.abs(value) >= 65520f, value + " is not past the halves");
+                continue;
+            }
+            double error = Math.abs((double) value - got);
+            assertTrue(error <= Math.abs((double) value - below) && error <= Math.abs((double) value - above),
+                    value + " rounded to " + got + ", not the nearest half");
+            if (error == Math.abs((double) value - below) || error == Math.abs((double) value - above)) {
+                assertEquals(0, h & 1, value + ": a tie goes to the even half");
+            }
+        }
+        assertEquals(1f, TensorDtype.halfToFloat(out.getShort(2 * Short.BYTES)));
+        assertEquals(1 + 0x1p-9f, TensorDtype.halfToFloat(out.getShort(3 * Short.BYTES)));
+        assertEquals(0x7777, out.getShort((n + 2) * Short.BYTES), "past the range nothing is written");
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.storeHalves(x, 0, n, out, 9));
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.storeHalves(x, 4, n, out, 0));
     }
 
     @Test
     void anIndexOutsideItsArrayOrBufferIsRefusedNotRead() {
         int dh = 16;
-        Cache cache = new Cache(dh, 1);
+        Cache cache = new Cache(false, dh, 1);
         float[] q = new float[dh];
         float[] context = new float[dh];
         int[] rows = {0, 1};
-        assertThrows(IllegalArgumentException.class, () -> NativeKernels.attend(cache.keys, cache.values,
-                cache.rowFloats, 0, dh, rows, q, context, new int[] {1}, new int[] {1}, 1)); // query past q's end
-        assertThrows(IllegalArgumentException.class, () -> NativeKernels.attend(cache.keys, cache.values,
-                cache.rowFloats, 0, dh, rows, q, context, new int[] {0}, new int[] {3}, 1)); // more keys than rows
-        assertThrows(IllegalArgumentException.class, () -> NativeKernels.attend(cache.keys, cache.values,
-                cache.rowFloats, 0, dh, new int[] {0, CACHE_ROWS}, q, context, new int[] {0}, new int[] {2}, 1));
-        assertThrows(IllegalArgumentException.class, () -> NativeKernels.attend(cache.keys, cache.values,
-                cache.rowFloats, 0, 24, rows, new float[24], new float[24], new int[] {0}, new int[] {1}, 1));
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.attend(cache.keys, cache.values, false,
+                cache.rowValues, 0, dh, rows, q, context, new int[] {1}, new int[] {1}, 1)); // query past q's end
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.attend(cache.keys, cache.values, false,
+                cache.rowValues, 0, dh, rows, q, context, new int[] {0}, new int[] {3}, 1)); // more keys than rows
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.attend(cache.keys, cache.values, false,
+                cache.rowValues, 0, dh, new int[] {0, CACHE_ROWS}, q, context, new int[] {0}, new int[] {2}, 1));
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.attend(cache.keys, cache.values, false,
+                cache.rowValues, 0, 24, rows, new float[24], new float[24], new int[] {0}, new int[] {1}, 1));
         assertThrows(IllegalArgumentException.class, () -> NativeKernels.attend(ByteBuffer.allocate(64),
-                ByteBuffer.allocate(64), 16, 0, dh, new int[] {0}, q, context, new int[] {0}, new int[] {1}, 1));
+                ByteBuffer.allocate(64), false, 16, 0, dh, new int[] {0}, q, context, new int[] {0}, new int[] {1}, 1));
+        Cache halves = new Cache(true, dh, 1); // half the bytes: its rows end at CACHE_ROWS all the same
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.attend(halves.keys, halves.values, true,
+                halves.rowValues, 0, dh, new int[] {0, CACHE_ROWS}, q, context, new int[] {0}, new int[] {2}, 1));
     }
 
     @Test
@@ -100,23 +147,35 @@ class NativeAttentionTest {
         assertThrows(IllegalArgumentException.class, () -> NativeKernels.siluTimes(new float[4], new float[3], 4));
     }
 
-    /** A cache of f32 rows (KV_HEADS heads of dh) filled with seeded values, and a sequence's scattered rows. */
+    /**
+     * A cache of f32 or f16 rows (KV_HEADS heads of dh) filled with seeded values, and a sequence's scattered rows.
+     */
     private static final class Cache {
-        final int rowFloats;
+        final boolean halves;
+        final int rowValues;
         final ByteBuffer keys;
         final ByteBuffer values;
         final int[] rows = new int[CACHE_ROWS / 2]; // position t at rows[t]: blocks of 16 rows, out of order
 
-        Cache(int dh, long seed) {
-            rowFloats = KV_HEADS * dh;
-            keys = ByteBuffer.allocateDirect(CACHE_ROWS * rowFloats * Float.BYTES).order(ByteOrder.nativeOrder());
+        Cache(boolean halves, int dh, long seed) {
+            this.halves = halves;
+            rowValues = KV_HEADS * dh;
+            int bytes = halves ? Short.BYTES : Float.BYTES;
+            keys = ByteBuffer.allocateDirect(CACHE_ROWS * rowValues * bytes).order(ByteOrder.nativeOrder());
             values = ByteBuffer.allocateDirect(keys.capacity()).order(ByteOrder.nativeOrder());
             Random random = new Random(seed);
-            FloatBuffer k = keys.asFloatBuffer();
-            FloatBuffer v = values.asFloatBuffer();
-            for (int i = 0; i < CACHE_ROWS * rowFloats; i++) {
-                k.put(i, (float) random.nextGaussian());
-                v.put(i, (float) random.nextGaussian());
+            float[] k = new float[CACHE_ROWS * rowValues];
+            float[] v = new float[k.length];
+            for (int i = 0; i < k.length; i++) {
+                k[i] = (float) random.nextGaussian();
+                v[i] = (float) random.nextGaussian();
+            }
+            if (halves) {
+                NativeKernels.storeHalves(k, 0, k.length, keys, 0);
+                NativeKernels.storeHalves(v, 0, v.length, values, 0);
+            } else {
+                keys.asFloatBuffer().put(k);
+                values.asFloatBuffer().put(v);
             }
             int blocks = CACHE_ROWS / 16;
             for (int t = 0; t < rows.length; t++) {
@@ -125,11 +184,16 @@ class NativeAttentionTest {
         }
 
         float key(int t, int head, int dh, int d) {
-            return keys.getFloat((rows[t] * rowFloats + head * dh + d) * Float.BYTES);
+            return at(keys, rows[t] * rowValues + head * dh + d);
         }
 
         float value(int t, int head, int dh, int d) {
-            return values.getFloat((rows[t] * rowFloats + head * dh + d) * Float.BYTES);
+            return at(values, rows[t] * rowValues + head * dh + d);
+        }
+
+        private float at(ByteBuffer buffer, int index) {
+            return halves ? TensorDtype.halfToFloat(buffer.getShort(index * Short.BYTES))
+                    : buffer.getFloat(index * Float.BYTES);
         }
     }
 
@@ -156,14 +220,14 @@ class NativeAttentionTest {
                     keysOf[(i - from) * g + h] = past + i + 1;
                 }
             }
-            NativeKernels.attend(cache.keys, cache.values, cache.rowFloats, j * dh, dh, cache.rows, q, context, at,
-                    keysOf, vectors);
+            NativeKernels.attend(cache.keys, cache.values, cache.halves, cache.rowValues, j * dh, dh, cache.rows, q,
+                    context, at, keysOf, vectors);
         }
         return context;
     }
 
-    private static void assertAttention(int dh, int g, int past, int rows, long seed) {
-        Cache cache = new Cache(dh, seed);
+    private static void assertAttention(boolean halves, int dh, int g, int past, int rows, long seed) {
+        Cache cache = new Cache(halves, dh, seed);
         float[] q = queries(rows, g, dh, seed + 1);
         float[] context = attend(cache, q, g, dh, past, 0, rows);
         int width = KV_HEADS * g * dh;
@@ -196,6 +260,7 @@ class NativeAttentionTest {
                 }
             }
         }
-        assertTrue(worst < 2e-5, "Dh " + dh + ", G " + g + ", " + past + " past: off by " + worst);
+        assertTrue(worst < 2e-5, (halves ? "f16" : "f32") + " cache, Dh " + dh + ", G " + g + ", " + past
+                + " past: off by " + worst);
     }
 }
