@@ -30,7 +30,7 @@ class MemoryPlanTest {
         // f16 projections and LM head, the embedding stays f32 (2.1 GB)
         assertTrue(f16Weights > 17.0 && f16Weights < 17.8, "f16-weights: " + f16Weights + " GB");
         if (ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()) {
-            // mixed: the packed form is the only copy of each projection; the Java decode path packs the routers again
+            // mixed: the packed form is the only copy of each projection; the Java path packs the routers again
             double mixed = MemoryEstimate.weightBytes(RELEASE, options("mixed")) / GB;
             // the Java kernels' models read the embedding's rows from the checkpoint (2.1 GB less), and hold the
             // routers and adapters packed only, in f32 (0.42 GB more)

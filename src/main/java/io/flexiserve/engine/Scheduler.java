@@ -136,7 +136,7 @@ final class Scheduler {
 
     /**
      * The next chunk of a sequence's prompt. A single row that is not its last waits for more budget: a step of
-     * single rows runs on the Java decode path, whose values must not enter a block the prefix cache keeps.
+     * single rows runs on the Java path, whose values must not enter a block the prefix cache keeps.
      */
     private static int prefill(Sequence s, int budget, List<ScheduledChunk> plan) {
         int count = chunkRows(s, budget);

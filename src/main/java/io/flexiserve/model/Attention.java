@@ -132,8 +132,8 @@ final class Attention {
     }
 
     /** The Java form of this attention for decode steps (layer index {@code layer}), on the packed projections. */
-    DecodeAttention decodeForm(int layer, ModelConfig config) {
-        return new DecodeAttention(layer, config, qProj.packedWeight(), kProj.packedWeight(), vProj.packedWeight(),
+    JavaAttention javaForm(int layer, ModelConfig config) {
+        return new JavaAttention(layer, config, qProj.packedWeight(), kProj.packedWeight(), vProj.packedWeight(),
                 oProj.packedWeight());
     }
 

@@ -119,18 +119,18 @@ final class DecoderLayer {
     }
 
     /**
-     * This layer's Java twin for decode steps ({@link DecodeForward}), layer index {@code index}: the packed weights of
+     * This layer's Java twin for decode steps ({@link JavaForward}), layer index {@code index}: the packed weights of
      * its base projections, and its router and adapter as {@code pack} gives them (the caller owns what it packs).
      */
-    DecodeLayer decodeForm(int index, ModelConfig config, DecodeLayer.Packer pack) {
-        return new DecodeLayer(DecodeNorm.of(inputLayernorm), selfAttn.decodeForm(index, config),
-                DecodeNorm.of(postAttentionLayernorm), mlp.decodeForm(Linear::packedWeight),
-                router == null ? null : router.decodeForm(pack), adapter == null ? null : adapter.decodeForm(pack),
+    JavaLayer javaForm(int index, ModelConfig config, JavaLayer.Packer pack) {
+        return new JavaLayer(JavaNorm.of(inputLayernorm), selfAttn.javaForm(index, config),
+                JavaNorm.of(postAttentionLayernorm), mlp.javaForm(Linear::packedWeight),
+                router == null ? null : router.javaForm(pack), adapter == null ? null : adapter.javaForm(pack),
                 routedIndex);
     }
 
-    /** Whether {@link #decodeForm} applies: every base projection packed, every router and adapter weight packable. */
-    boolean hasDecodeForm() {
+    /** Whether {@link #javaForm} applies: every base projection packed, every router and adapter weight packable. */
+    boolean hasJavaForm() {
         return selfAttn.packed() && mlp.packed() && (router == null || router.packable() && adapter.packable());
     }
 }

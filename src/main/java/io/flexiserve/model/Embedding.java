@@ -62,7 +62,7 @@ final class Embedding {
         }
     }
 
-    /** Whether the rows live on a GPU (the Java decode path does not apply). */
+    /** Whether the rows live on a GPU (the Java path does not apply). */
     boolean onGpu() {
         return table != null && table.getDevice().isGpu();
     }

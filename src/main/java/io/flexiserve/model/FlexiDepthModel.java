@@ -32,7 +32,7 @@ public final class FlexiDepthModel implements AutoCloseable {
     private final RmsNorm norm;           // (D)
     private final Linear lmHead;          // (V, D)
     private final AutoCloseable owned;    // what close() releases: the weights and their mappings, or a view's routers
-    private final DecodeForward decode;   // decode steps in Java, or null where the weights have no packed form
+    private final JavaForward javaPath; // the Java path, or null where the weights have no packed form
 
     FlexiDepthModel(ModelConfig config, NDManager manager, DataType dtype, Rope rope, Embedding embedding,
                     DecoderLayer[] layers, RmsNorm norm, Linear lmHead, AutoCloseable owned) {
@@ -45,7 +45,7 @@ public final class FlexiDepthModel implements AutoCloseable {
         this.norm = norm;
         this.lmHead = lmHead;
         this.owned = owned;
-        this.decode = DecodeForward.of(config, dtype, rope, embedding, layers, norm, lmHead);
+        this.javaPath = JavaForward.of(config, dtype, rope, embedding, layers, norm, lmHead);
     }
 
     /** The base weights with another model instance's tensors (for a loader): close() releases both. */
@@ -207,12 +207,12 @@ public final class FlexiDepthModel implements AutoCloseable {
 
     /**
      * The dtype the KV cache stores its rows in: f16 where the Java path takes every step ({@link
-     * DecodeForward#takesPromptChunks}: its attention kernel widens f16 rows as it loads them), half the memory and
+     * JavaForward#takesPromptChunks}: its attention kernel widens f16 rows as it loads them), half the memory and
      * the reads of f32 at every context length; else the compute dtype. {@link ModelOptions#kvDtype} foretells it
      * before loading.
      */
     public DataType kvDtype() {
-        return decode != null && decode.takesPromptChunks() && DecodeForward.HALF_KV ? DataType.FLOAT16 : dtype;
+        return javaPath != null && javaPath.takesPromptChunks() && JavaForward.HALF_KV ? DataType.FLOAT16 : dtype;
     }
 
     /** A KV cache for {@code capacity} token rows, shared by all sequences of an engine. */
@@ -222,37 +222,38 @@ public final class FlexiDepthModel implements AutoCloseable {
 
     /** One step: every chunk's rows through every layer, writing their keys and values into the cache. */
     public ForwardResult forward(StepBatch batch, KvCache cache) {
-        if (decode != null && decode.accepts(batch, cache)) {
+        if (javaPath != null && javaPath.accepts(batch, cache)) {
             checkFits(batch, cache);
-            return decode.forward(batch, cache);
+            return javaPath.forward(batch, cache);
         }
         return forwardOnTensors(batch, cache); // which checks the batch itself
     }
 
-    /** Whether decode steps run in Java ({@link DecodeForward}). */
-    boolean decodesInJava() {
-        return decode != null;
+    /** Whether this model has the Java path ({@link JavaForward}): every decode step, at least, runs there. */
+    boolean hasJavaPath() {
+        return javaPath != null;
     }
 
-    /** Whether {@link #forward} takes this step in Java ({@link DecodeForward}) rather than on tensors. */
+    /** Whether {@link #forward} takes this step in Java ({@link JavaForward}) rather than on tensors. */
     boolean runsInJava(StepBatch batch, KvCache cache) {
-        return decode != null && decode.accepts(batch, cache);
+        return javaPath != null && javaPath.accepts(batch, cache);
     }
 
     /** Which forward path takes which step, and on what weights: chosen at load, for the log. */
     public String forwardPaths() {
         String weights = lmHead.packed() ? "packed " + lmHead.packedWeight().format().label() + " weights"
                 : weightDtype() + " weights";
-        if (decode != null) {
-            String steps = decode.takesPromptChunks() ? "decode steps and prompt chunks in Java (DecodeForward)"
-                    : "decode steps in Java (DecodeForward), prompt chunks on libtorch tensors";
+        if (javaPath != null) {
+            String steps = javaPath.takesPromptChunks() ? "decode steps and prompt chunks in Java (JavaForward)"
+                    : "decode steps in Java (JavaForward), prompt chunks on libtorch tensors";
             return steps + "; every projection on " + weights + ", multiplied by the " + NativeKernels.describe();
         }
-        return "every step on libtorch tensors, " + weights + (lmHead.packed() ? " (projections on the Java kernels)"
-                        : "") + (DecodeForward.ENABLED ? "" : "; Java decode steps turned off (-Dio.flexiserve.java-decode=false)");
+        String kernels = lmHead.packed() ? " (projections on the Java kernels)" : "";
+        String off = JavaForward.ENABLED ? "" : "; the Java path turned off (-Dio.flexiserve.java-decode=false)";
+        return "every step on libtorch tensors, " + weights + kernels + off;
     }
 
-    /** {@link #forward} on libtorch tensors, whatever the step (tests compare it with the Java decode path). */
+    /** {@link #forward} on libtorch tensors, whatever the step (tests compare it with the Java path). */
     ForwardResult forwardOnTensors(StepBatch batch, KvCache cache) {
         checkFits(batch, cache);
         if (JniUtils.isGradMode()) {
@@ -343,8 +344,8 @@ public final class FlexiDepthModel implements AutoCloseable {
 
     @Override
     public void close() {
-        if (decode != null) {
-            decode.close();
+        if (javaPath != null) {
+            javaPath.close();
         }
         try {
             owned.close();

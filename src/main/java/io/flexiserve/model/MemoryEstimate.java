@@ -30,7 +30,7 @@ public final class MemoryEstimate {
         double perWeight = java ? options.packing().bytesPerWeight() : weight + batchCopyBytes(options);
         long norms = (2L * c.numLayers() + 1) * d * act + (long) c.routingLayers().size() * c.routerDim() * act;
         // on the Java kernels the routers and adapters are f32, packed as their only copy unless their tensors are
-        // kept to premultiply the router head: then the Java decode path packs a copy of its own
+        // kept to premultiply the router head: then the Java path packs a copy of its own
         long routerWeight = java ? Float.BYTES : weight;
         long routerCopy = java ? (options.premultiplyRouterHead() ? Float.BYTES : 0) : batchCopyBytes(options);
         return embedding + norms + (long) ((projections + head) * perWeight) + routers * (routerWeight + routerCopy)

@@ -48,8 +48,8 @@ final class Router {
     }
 
     /** The Java form for decode rows, each weight as {@code pack} gives it. */
-    DecodeLayer.RouterRows decodeForm(DecodeLayer.Packer pack) {
-        return new DecodeLayer.RouterRows(pack.apply(routerEnc), DecodeNorm.of(routerNorm),
+    JavaLayer.RouterRows javaForm(JavaLayer.Packer pack) {
+        return new JavaLayer.RouterRows(pack.apply(routerEnc), JavaNorm.of(routerNorm),
                 routerDec == null ? null : pack.apply(routerDec), pack.apply(routerHead));
     }
 

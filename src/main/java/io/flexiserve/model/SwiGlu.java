@@ -27,8 +27,8 @@ final class SwiGlu {
     }
 
     /** The Java form for decode rows, each weight as {@code pack} gives it. */
-    DecodeLayer.SwiGluRows decodeForm(DecodeLayer.Packer pack) {
-        return new DecodeLayer.SwiGluRows(pack.apply(gate), pack.apply(value), pack.apply(out));
+    JavaLayer.SwiGluRows javaForm(JavaLayer.Packer pack) {
+        return new JavaLayer.SwiGluRows(pack.apply(gate), pack.apply(value), pack.apply(out));
     }
 
     /** Whether every weight is stored for the Java kernels. */

@@ -82,7 +82,7 @@ class PackedLinearTest {
                 model.forwardOnTensors(StepBatch.of(new SequenceChunk(0, 0, new int[] {1, 2, 3}, 0.5f, true)), cache);
                 int batched = JniUtils.getNumThreads();
                 int fresh = ShortLivedThread.call("fresh", JniUtils::getNumThreads); // while libtorch's default is 1
-                // (a decode step runs in Java, with no libtorch kernel: DecodeForwardTest)
+                // (a decode step runs in Java, with no libtorch kernel: JavaForwardTest)
                 model.forwardOnTensors(StepBatch.of(new SequenceChunk(0, 3, new int[] {4}, 0.5f, true)), cache);
                 return new int[] {batched, fresh, JniUtils.getNumThreads()};
             });

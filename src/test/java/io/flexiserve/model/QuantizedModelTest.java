@@ -41,7 +41,7 @@ class QuantizedModelTest {
         for (String dtype : new String[] {"q8", "q4"}) {
             WeightFormat format = dtype.equals("q8") ? WeightFormat.Q8 : WeightFormat.Q4;
             try (FlexiDepthModel model = load(dtype)) {
-                assertTrue(model.decodesInJava(), dtype);
+                assertTrue(model.hasJavaPath(), dtype);
                 assertEquals(format, model.lmHead().packedWeight().format(), dtype + " LM head");
                 for (DecoderLayer layer : model.layers()) {
                     for (Linear l : new Linear[] {layer.selfAttn.qProj, layer.selfAttn.kProj, layer.selfAttn.vProj,

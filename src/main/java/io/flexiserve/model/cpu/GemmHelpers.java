@@ -5,7 +5,7 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.IntConsumer;
 
 /**
- * The helper threads that share the Java kernels' work ({@link VectorGemm}'s products, {@link DecodeAttention}'s
+ * The helper threads that share the Java kernels' work ({@link VectorGemm}'s products, {@link JavaAttention}'s
  * attention) with the calling thread.
  *
  * <p>A decode step calls seven products per layer back to back, each a millisecond or less at one row; waking a

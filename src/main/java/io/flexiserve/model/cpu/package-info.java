@@ -1,9 +1,9 @@
 /**
- * The CPU kernels: products {@code y = x W^T} of f32 rows with weights packed once at load for the Java Vector API
- * (and read by native AVX-512 kernels where the CPU has VNNI), and the threads they run on. Nothing here knows a layer; {@code model} calls in through {@code Linear}, the Java
- * decode path and the loader. May import java, DJL (a packed weight lives in a libtorch tensor), Jackson (the cache's
- * index), JBoss logging, {@code jdk.incubator.vector} and {@code model.checkpoint} (f16 bits, unmapping a file)
- * only.
+ * The CPU kernels: products {@code y = x W^T} of f32 rows with weights packed once at load for the Java Vector API (and
+ * read by native AVX-512 kernels where the CPU has VNNI), and the threads they run on. Nothing here knows a layer;
+ * {@code model} calls in through {@code Linear}, the Java path and the loader. May import java, DJL (a packed weight
+ * lives in a libtorch tensor), Jackson (the cache's index), JBoss logging, {@code jdk.incubator.vector} and
+ * {@code model.checkpoint} (f16 bits, unmapping a file) only.
  *
  * <p>Reading order: {@link io.flexiserve.model.cpu.WeightFormat} (f16, q8, q4, f32: bytes per weight),
  * {@link io.flexiserve.model.cpu.VectorGemm} (one packed weight: which kernel multiplies how many rows, split over

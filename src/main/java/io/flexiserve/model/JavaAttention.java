@@ -25,7 +25,7 @@ import static io.flexiserve.model.cpu.PanelLayout.FLOATS;
  * for its G query heads. The cache is f16 exactly where the native kernel runs ({@link FlexiDepthModel#kvDtype}).
  * These units of work are shared out over {@link GemmHelpers#shared()} once there is enough of them to share.
  */
-final class DecodeAttention {
+final class JavaAttention {
 
     private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
     /** Multiply-adds (both passes over keys and values) from which the work is split over the helpers. */
@@ -42,8 +42,8 @@ final class DecodeAttention {
     private final float scale; // 1/sqrt(Dh), the value Attention multiplies by
     private final boolean natively; // whether NativeKernels.attend takes every row (else decoded rows in Java)
 
-    /** Built by {@link Attention#decodeForm}. */
-    DecodeAttention(int layer, ModelConfig config, VectorGemm qProj, VectorGemm kProj, VectorGemm vProj,
+    /** Built by {@link Attention#javaForm}. */
+    JavaAttention(int layer, ModelConfig config, VectorGemm qProj, VectorGemm kProj, VectorGemm vProj,
                     VectorGemm oProj) {
         this.layer = layer;
         this.heads = config.numHeads();
@@ -58,7 +58,7 @@ final class DecodeAttention {
     }
 
     /** k = RoPE(W_k h), v = W_v h for every row of the step, h: (N, D), written into the rows' cache rows. */
-    void writeKeysValues(float[] h, DecodeStep step) {
+    void writeKeysValues(float[] h, JavaStep step) {
         float[] k = kProj.multiplyRows(h, step.rows); // (N, Hkv*Dh)
         float[] v = vProj.multiplyRows(h, step.rows);
         int width = kvHeads * headDim;
@@ -83,7 +83,7 @@ final class DecodeAttention {
     }
 
     /** W_o softmax(q K^T / sqrt(Dh)) V for the given rows of the step, h: (n, D) of those rows -> (n, D). */
-    float[] forward(float[] h, int[] rows, DecodeStep step) {
+    float[] forward(float[] h, int[] rows, JavaStep step) {
         int n = rows.length;
         int width = heads * headDim;
         float[] q = qProj.multiplyRows(h, n); // (n, H*Dh)
@@ -112,7 +112,7 @@ final class DecodeAttention {
                     int end = to;
                     units.add(() -> attendNatively(head, q, from, end, rows, cacheRows, k, v, step, context));
                 }
-            } else { // decoded rows only (DecodeForward.accepts), from an f32 cache (FlexiDepthModel.kvDtype)
+            } else { // decoded rows only (JavaForward.accepts), from an f32 cache (FlexiDepthModel.kvDtype)
                 for (int row = from; row < to; row++) {
                     int at = row * width;
                     int r = rows[row];
@@ -149,7 +149,7 @@ final class DecodeAttention {
      * kernel ({@link NativeKernels#attend}), each over its sequence's positions up to its own.
      */
     private void attendNatively(int j, float[] q, int from, int to, int[] rows, int[] cacheRows, ByteBuffer k,
-                                ByteBuffer v, DecodeStep step, float[] context) {
+                                ByteBuffer v, JavaStep step, float[] context) {
         int g = heads / kvHeads;
         int width = heads * headDim;
         int vectors = (to - from) * g;

@@ -1,11 +1,11 @@
 package io.flexiserve.model;
 
 /**
- * What every layer of a step on the Java path shares ({@link DecodeForward}): for each row (a decoded token, or one
+ * What every layer of a step on the Java path shares ({@link JavaForward}): for each row (a decoded token, or one
  * of a prompt chunk's tokens), its chunk, where it sits in its sequence and in the KV cache, its routing cut and its
  * RoPE angles; the cache; and the step's routing trace. A chunk's rows are consecutive, in position order.
  */
-final class DecodeStep {
+final class JavaStep {
 
     final KvCache cache;
     final int rows;           // N
@@ -18,7 +18,7 @@ final class DecodeStep {
     final float[] sin;        // (N, Dh)
     final RoutingTrace trace;
 
-    DecodeStep(KvCache cache, StepBatch batch, Rope rope, int headDim, RoutingTrace trace) {
+    JavaStep(KvCache cache, StepBatch batch, Rope rope, int headDim, RoutingTrace trace) {
         this.cache = cache;
         this.rows = batch.rows();
         this.chunk = new int[rows];

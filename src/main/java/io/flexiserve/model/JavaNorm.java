@@ -6,11 +6,11 @@ package io.flexiserve.model;
  *
  * @param weight (D), or (R) for a router's norm
  */
-record DecodeNorm(float[] weight, float eps) {
+record JavaNorm(float[] weight, float eps) {
 
     /** The same norm as {@code norm}, its weight read out (an f32 weight: the row path runs only in f32). */
-    static DecodeNorm of(RmsNorm norm) {
-        return new DecodeNorm(norm.weight.toFloatArray(), norm.eps());
+    static JavaNorm of(RmsNorm norm) {
+        return new JavaNorm(norm.weight.toFloatArray(), norm.eps());
     }
 
     /** x: (N, n) row-major, n being the weight's length -> a new (N, n), each row normed by its own statistics. */

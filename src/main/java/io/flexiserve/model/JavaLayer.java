@@ -5,24 +5,24 @@ import io.flexiserve.model.cpu.VectorGemm;
 import java.util.Arrays;
 
 /**
- * {@link DecoderLayer} for the rows of a decode step, in Java on packed weights ({@link DecodeForward}): the same
+ * {@link DecoderLayer} for the rows of a decode step, in Java on packed weights ({@link JavaForward}): the same
  * equations (docs/model.md section 3) on residual rows x (N, D), updated in place. A routed layer's router decides
  * for each row; every row writes its keys and values; the rows that run are gathered for attention and the MLP
  * (scaled by their gates), the rows that skip for the adapter (scaled by {@code 1 - w}), so a layer that every row
  * skips reads none of its q, o or MLP weights.
  */
-final class DecodeLayer {
+final class JavaLayer {
 
-    private final DecodeNorm inputLayernorm;
-    private final DecodeAttention selfAttn;
-    private final DecodeNorm postAttentionLayernorm;
+    private final JavaNorm inputLayernorm;
+    private final JavaAttention selfAttn;
+    private final JavaNorm postAttentionLayernorm;
     private final SwiGluRows mlp;
     private final RouterRows router; // null in a plain layer
     private final SwiGluRows adapter; // null in a plain layer
     private final int routedIndex;
 
-    /** Built by {@link DecoderLayer#decodeForm}. */
-    DecodeLayer(DecodeNorm inputLayernorm, DecodeAttention selfAttn, DecodeNorm postAttentionLayernorm,
+    /** Built by {@link DecoderLayer#javaForm}. */
+    JavaLayer(JavaNorm inputLayernorm, JavaAttention selfAttn, JavaNorm postAttentionLayernorm,
                 SwiGluRows mlp, RouterRows router, SwiGluRows adapter, int routedIndex) {
         this.inputLayernorm = inputLayernorm;
         this.selfAttn = selfAttn;
@@ -34,7 +34,7 @@ final class DecodeLayer {
     }
 
     /** x: (N, D), the step's residual rows, through this layer in place. */
-    void forward(float[] x, DecodeStep step) {
+    void forward(float[] x, JavaStep step) {
         int n = step.rows;
         float[] h = inputLayernorm.apply(x);
         float[] w = new float[n];
@@ -60,7 +60,7 @@ final class DecodeLayer {
     }
 
     /** The rows that run the layer: x' = x + W_o Attn(q); y = x' + w * MLP(RMSNorm_post(x')). */
-    private void run(float[] x, float[] h, float[] w, RowSet rows, DecodeStep step) {
+    private void run(float[] x, float[] h, float[] w, RowSet rows, JavaStep step) {
         float[] xr = rows.gather(x, step.rows);
         add(xr, selfAttn.forward(rows.gather(h, step.rows), rows.rows(), step));
         float[] scale = new float[rows.size()];
@@ -132,7 +132,7 @@ final class DecodeLayer {
     }
 
     /** {@link Router} for rows: {@code w = sigmoid(W_head W_dec tanh(RMSNorm_r(W_enc h)))}, one gate per row. */
-    record RouterRows(VectorGemm enc, DecodeNorm norm, VectorGemm dec, VectorGemm head) {
+    record RouterRows(VectorGemm enc, JavaNorm norm, VectorGemm dec, VectorGemm head) {
 
         float[] gates(float[] h, int rows) {
             float[] z = norm.apply(enc.multiplyRows(h, rows));

@@ -29,10 +29,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * Decode steps in Java ({@link DecodeForward}) against the equations ({@link NaiveModel}, on weights that f16 holds
+ * Decode steps in Java ({@link JavaForward}) against the equations ({@link NaiveModel}, on weights that f16 holds
  * exactly), against the same steps on libtorch tensors, and against themselves at other batch sizes.
  */
-class DecodeForwardTest {
+class JavaForwardTest {
 
     private static final int[] PROMPT = {3, 14, 15, 92, 65};
     private static final int[] DECODED = {35, 89, 79, 32, 38, 46, 26, 43, 38, 32, 79, 50};
@@ -63,12 +63,12 @@ class DecodeForwardTest {
     void premultipliedRouterHeadAndFineTunedRouterSetsDecodeInJavaToo() throws Exception {
         Path ckpt = f16Exact(TestCheckpoints.flexi());
         try (FlexiDepthModel model = ModelLoader.load(ckpt, ModelOptions.of(Device.cpu(), "mixed", 0, true))) {
-            assertTrue(model.decodesInJava());
+            assertTrue(model.hasJavaPath());
             assertMatchesTensorPath(model, 0.5f);
             try (NDManager manager = NDManager.newBaseManager();
                  RouterWeights routers = RouterWeights.initialise(model.config(), List.of(1, 2, 3), manager, 5);
                  FlexiDepthModel view = model.withRouters(routers)) {
-                assertTrue(view.decodesInJava(), "a router set served next to its base packs its own routers");
+                assertTrue(view.hasJavaPath(), "a router set served next to its base packs its own routers");
                 assertMatchesTensorPath(view, 0.5f);
             }
             assertMatchesTensorPath(model, 0.5f); // closing the view left the base's weights alone
@@ -78,7 +78,7 @@ class DecodeForwardTest {
              NDManager manager = NDManager.newBaseManager();
              RouterWeights routers = RouterWeights.initialise(model.config(), List.of(1, 2, 3), manager, 5);
              FlexiDepthModel view = model.withRouters(routers)) {
-            assertTrue(view.decodesInJava());
+            assertTrue(view.hasJavaPath());
             for (DecoderLayer layer : view.layers()) {
                 if (layer.isRouted()) {
                     for (Linear l : new Linear[] {layer.router.routerEnc, layer.router.routerHead, layer.adapter.out}) {
@@ -225,7 +225,7 @@ class DecodeForwardTest {
         NaiveModel naive = new NaiveModel(ckpt, halfKv(config));
         try (FlexiDepthModel model = ModelLoader.load(ckpt, mixed());
              KvCache row = model.newKvCache(64); KvCache tensors = model.newKvCache(64)) {
-            assertTrue(model.decodesInJava(), "mixed with the Vector API decodes in Java");
+            assertTrue(model.hasJavaPath(), "mixed with the Vector API decodes in Java");
             SequenceChunk prompt = new SequenceChunk(KV_OFFSET, 0, PROMPT, 0.5f, true);
             model.forward(StepBatch.of(prompt), row);
             model.forward(StepBatch.of(prompt), tensors);

@@ -22,7 +22,7 @@ import java.util.stream.IntStream;
  * 16-row step. Here a layer is the products of its weights plus loops over the rows; no tensor is read (each
  * embedding row is widened from the checkpoint's mapping) and the logits come out as Java arrays.
  *
- * <p>The equations are {@link DecoderLayer}'s, row by row ({@link DecodeLayer}). A row's numbers do not depend on the
+ * <p>The equations are {@link DecoderLayer}'s, row by row ({@link JavaLayer}). A row's numbers do not depend on the
  * rows beside it (the kernels add each row's products in the same order at any row count), so batching never
  * changes a sequence's output here; they differ from libtorch's path at the level of f16 rounding, since libtorch's
  * f16 matvec rounds its input and output to f16 where the Java kernels keep f32. With the native attention kernel a
@@ -32,7 +32,7 @@ import java.util.stream.IntStream;
  * packed form (dtype {@code mixed} on CPU with the Vector API), the activations are f32 and the cache can be viewed
  * from Java; the JVM property {@code -Dio.flexiserve.java-decode=false} turns it off (to compare).
  */
-final class DecodeForward implements AutoCloseable {
+final class JavaForward implements AutoCloseable {
 
     static final boolean ENABLED = Boolean.parseBoolean(System.getProperty("io.flexiserve.java-decode", "true"));
     /** Whether the cache stores f16 where this path takes every step ({@link FlexiDepthModel#kvDtype}); off to compare. */
@@ -41,13 +41,13 @@ final class DecodeForward implements AutoCloseable {
     private final ModelConfig config;
     private final Rope rope;
     private final Embedding embedding; // (V, D)
-    private final DecodeLayer[] layers;
-    private final DecodeNorm norm;
+    private final JavaLayer[] layers;
+    private final JavaNorm norm;
     private final VectorGemm lmHead;
     private final List<VectorGemm> packedHere; // the routers' and adapters' packed copies, closed with this
     private final boolean promptChunks; // whether chunks of several rows run here too (NativeKernels.attends)
 
-    private DecodeForward(ModelConfig config, Rope rope, Embedding embedding, DecodeLayer[] layers, DecodeNorm norm,
+    private JavaForward(ModelConfig config, Rope rope, Embedding embedding, JavaLayer[] layers, JavaNorm norm,
                           VectorGemm lmHead, List<VectorGemm> packedHere) {
         this.config = config;
         this.rope = rope;
@@ -60,22 +60,22 @@ final class DecodeForward implements AutoCloseable {
     }
 
     /**
-     * The Java decode path over these weights (packing the routers and adapters once), or null where it does not
+     * The Java path over these weights (packing the routers and adapters once), or null where it does not
      * apply: turned off, activations not f32 on the CPU, or a projection without a packed form.
      */
-    static DecodeForward of(ModelConfig config, DataType dtype, Rope rope, Embedding embedding, DecoderLayer[] layers,
+    static JavaForward of(ModelConfig config, DataType dtype, Rope rope, Embedding embedding, DecoderLayer[] layers,
                             RmsNorm norm, Linear lmHead) {
         boolean applies = ENABLED && dtype == DataType.FLOAT32 && !embedding.onGpu() && lmHead.packed();
         for (int l = 0; l < layers.length && applies; l++) {
-            applies = layers[l].hasDecodeForm();
+            applies = layers[l].hasJavaForm();
         }
         if (!applies) {
             return null;
         }
         List<VectorGemm> packedHere = new ArrayList<>();
-        DecodeLayer[] java = new DecodeLayer[layers.length];
+        JavaLayer[] java = new JavaLayer[layers.length];
         for (int l = 0; l < layers.length; l++) {
-            java[l] = layers[l].decodeForm(l, config, linear -> {
+            java[l] = layers[l].javaForm(l, config, linear -> {
                 if (linear.packed()) { // loaded packed (ModelLoader): the one copy serves both paths
                     return linear.packedWeight();
                 }
@@ -84,7 +84,7 @@ final class DecodeForward implements AutoCloseable {
                 return packed;
             });
         }
-        return new DecodeForward(config, rope, embedding, java, DecodeNorm.of(norm), lmHead.packedWeight(), packedHere);
+        return new JavaForward(config, rope, embedding, java, JavaNorm.of(norm), lmHead.packedWeight(), packedHere);
     }
 
     /**
@@ -110,7 +110,7 @@ final class DecodeForward implements AutoCloseable {
         int n = batch.rows();
         int d = config.hiddenSize();
         RoutingTrace trace = new RoutingTrace(config, n);
-        DecodeStep step = new DecodeStep(cache, batch, rope, config.headDim(), trace);
+        JavaStep step = new JavaStep(cache, batch, rope, config.headDim(), trace);
         float[] x = new float[n * d]; // (N, D)
         int r = 0;
         for (SequenceChunk chunk : batch.chunks()) {
@@ -118,7 +118,7 @@ final class DecodeForward implements AutoCloseable {
                 embedding.row(token, x, r++ * d);
             }
         }
-        for (DecodeLayer layer : layers) {
+        for (JavaLayer layer : layers) {
             layer.forward(x, step);
         }
         return new ForwardResult(logits(x, batch), trace);
