@@ -374,6 +374,10 @@ public class FlexiServeWiring implements ModelRegistry, RouterSets, FineTuningSe
             state.warmingUp();
             warmUp(model);
             System.gc(); // loading's Java garbage (conversion scratch): the heap shrinks before the KV cache is sized
+            if (model.kvDtype() != options.kvDtype(model.config())) { // the preflight planned one sequence's KV in the other
+                LOG.warnf("model %s keeps its KV cache in %s where the preflight planned %s; the cache is sized in %s",
+                        name, model.kvDtype(), options.kvDtype(model.config()), model.kvDtype());
+            }
             int kvTokens = e.kvCacheTokens().orElseGet(() -> device.isGpu()
                     ? MemoryPlan.kvTokensWithin((long) (freeGpuBytes(device) * 0.8),
                             KvCache.bytesPerToken(model.config(), model.kvDtype()), model.maxPositions(), e.maxNumSeqs())

@@ -31,9 +31,9 @@ final class HttpBench implements AutoCloseable {
     private final String model;
     private final Path data;
 
-    /** The JVM properties that turn FlexiServe's Java or native kernels or its Java decode steps off, passed on. */
+    /** The JVM properties that turn FlexiServe's Java or native kernels, its Java path or its f16 cache off, passed on. */
     private static final List<String> KERNEL_SWITCHES = List.of("io.flexiserve.vector-gemm", "io.flexiserve.java-decode",
-            "io.flexiserve.native-kernels");
+            "io.flexiserve.native-kernels", "io.flexiserve.f16-kv");
 
     HttpBench(Path runnerJar, Path checkpoint, String dtype, int port) throws IOException, InterruptedException {
         this(runnerJar, checkpoint, dtype, port, null);

@@ -131,7 +131,7 @@ final class Attention {
                 .reshape(n, (long) heads * headDim);                            // (n', H*Dh)
     }
 
-    /** The Java form of this attention for decode steps (layer index {@code layer}), on the packed projections. */
+    /** The Java form of this attention for the Java path (layer index {@code layer}), on the packed projections. */
     JavaAttention javaForm(int layer, ModelConfig config) {
         return new JavaAttention(layer, config, qProj.packedWeight(), kProj.packedWeight(), vProj.packedWeight(),
                 oProj.packedWeight());

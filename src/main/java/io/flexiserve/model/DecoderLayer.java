@@ -119,7 +119,7 @@ final class DecoderLayer {
     }
 
     /**
-     * This layer's Java twin for decode steps ({@link JavaForward}), layer index {@code index}: the packed weights of
+     * This layer's Java twin for the Java path ({@link JavaForward}), layer index {@code index}: the packed weights of
      * its base projections, and its router and adapter as {@code pack} gives them (the caller owns what it packs).
      */
     JavaLayer javaForm(int index, ModelConfig config, JavaLayer.Packer pack) {

@@ -5,7 +5,7 @@ import io.flexiserve.model.cpu.VectorGemm;
 import java.util.Arrays;
 
 /**
- * {@link DecoderLayer} for the rows of a decode step, in Java on packed weights ({@link JavaForward}): the same
+ * {@link DecoderLayer} for the rows of a step on the Java path, on packed weights ({@link JavaForward}): the same
  * equations (docs/model.md section 3) on residual rows x (N, D), updated in place. A routed layer's router decides
  * for each row; every row writes its keys and values; the rows that run are gathered for attention and the MLP
  * (scaled by their gates), the rows that skip for the adapter (scaled by {@code 1 - w}), so a layer that every row

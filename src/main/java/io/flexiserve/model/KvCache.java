@@ -10,8 +10,8 @@ import java.nio.ByteOrder;
 
 /**
  * The attention keys and values of every layer, preallocated for C token rows. Where a sequence's tokens sit is
- * its {@link KvRows}: a contiguous range (its keys are then a view) or blocks of rows from the engine's paged
- * allocator (gathered into a copy when they are not consecutive).
+ * its {@link KvRows}: a contiguous range (its keys are then a view, where the cache stores the compute dtype) or
+ * blocks of rows from the engine's paged allocator (gathered into a copy when they are not consecutive).
  *
  * <p>The cache stores its rows in one dtype and hands them to tensor code in the compute dtype: on the CPU's Java
  * path it stores f16 ({@link FlexiDepthModel#kvDtype}), half the memory of the f32 activations, and the tensor path

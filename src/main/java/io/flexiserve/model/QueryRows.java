@@ -85,7 +85,10 @@ final class QueryRows {
             this.manager = manager;
         }
 
-        /** The keys of positions [0, keys) of a layer, (T, Hkv, Dh): a view when their rows are consecutive. */
+        /**
+         * The keys of positions [0, keys) of a layer, (T, Hkv, Dh): a view when their rows are consecutive and the
+         * cache stores the compute dtype (KvCache), else a copy.
+         */
         NDArray keys(KvCache cache, int layer, int keys) {
             int from = kv.consecutiveFrom(keys);
             return from >= 0 ? cache.keys(layer, from, from + keys) : cache.keysAt(layer, rows(keys));

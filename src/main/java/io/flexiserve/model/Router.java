@@ -47,7 +47,7 @@ final class Router {
         return w > threshold;
     }
 
-    /** The Java form for decode rows, each weight as {@code pack} gives it. */
+    /** The Java form for the Java path's rows, each weight as {@code pack} gives it. */
     JavaLayer.RouterRows javaForm(JavaLayer.Packer pack) {
         return new JavaLayer.RouterRows(pack.apply(routerEnc), JavaNorm.of(routerNorm),
                 routerDec == null ? null : pack.apply(routerDec), pack.apply(routerHead));

@@ -26,7 +26,7 @@ final class SwiGlu {
         return out.forward(g.mul(Activation.sigmoid(g)).mul(value.forward(x)));
     }
 
-    /** The Java form for decode rows, each weight as {@code pack} gives it. */
+    /** The Java form for the Java path's rows, each weight as {@code pack} gives it. */
     JavaLayer.SwiGluRows javaForm(JavaLayer.Packer pack) {
         return new JavaLayer.SwiGluRows(pack.apply(gate), pack.apply(value), pack.apply(out));
     }

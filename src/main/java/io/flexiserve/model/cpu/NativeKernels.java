@@ -140,7 +140,7 @@ public final class NativeKernels {
      * @throws IllegalArgumentException when either range is out of bounds
      */
     public static void storeHalves(float[] src, int from, int n, ByteBuffer dst, long index) {
-        if (from < 0 || n < 0 || from + n > src.length || index < 0 || (index + n) * Short.BYTES > dst.capacity()) {
+        if (from < 0 || n < 0 || n > src.length - from || index < 0 || (index + n) * Short.BYTES > dst.capacity()) {
             throw new IllegalArgumentException(n + " values from " + from + " of " + src.length + " to " + index
                     + " of " + dst.capacity() / Short.BYTES);
         }
