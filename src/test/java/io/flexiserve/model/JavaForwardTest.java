@@ -182,6 +182,38 @@ class JavaForwardTest {
         }
     }
 
+    /**
+     * A sequence in blocks that are not consecutive (the engine's paged cache) on the tensor path, which gathers its
+     * rows ({@code KvCache.keysAt}): with an f16 cache it reads them widened, so it follows the equations and the
+     * Java path as closely as with consecutive rows.
+     */
+    @Test
+    void aPagedSequenceReadsTheSameKeysAndValuesOnBothPaths() throws Exception {
+        Path ckpt = f16Exact(TestCheckpoints.flexi());
+        NaiveModel naive = new NaiveModel(ckpt, halfKv(TestCheckpoints.flexi()));
+        int[] prompt = {3, 14, 15, 92, 65, 35, 89, 79, 32, 38, 46, 26, 43, 38, 32, 79, 50, 28, 84, 19, 71};
+        KvRows paged = new KvRows.Paged(new int[] {5, 2, 7}, 8); // positions 0-7 in rows 40-47, 8-15 in 16-23, ...
+        float[] thresholds = new float[prompt.length + 1];
+        Arrays.fill(thresholds, 0.5f);
+        try (FlexiDepthModel model = ModelLoader.load(ckpt, mixed()); KvCache java = model.newKvCache(64);
+             KvCache tensors = model.newKvCache(64)) {
+            SequenceChunk chunk = new SequenceChunk(paged, 0, prompt, 0.5f, true);
+            ForwardResult onTensors = model.forwardOnTensors(StepBatch.of(chunk), tensors);
+            ForwardResult inJava = model.forward(StepBatch.of(chunk), java);
+            float[] expected = naive.forward(prompt, Arrays.copyOf(thresholds, prompt.length)).logits();
+            assertTrue(maxDifference(expected, onTensors.logits()[0]) < 2e-4, "tensor path, paged prompt");
+            assertTrue(maxDifference(expected, inJava.logits()[0]) < 2e-4, "Java path, paged prompt");
+            int[] sequence = Arrays.copyOf(prompt, prompt.length + 1);
+            sequence[prompt.length] = DECODED[0];
+            SequenceChunk next = new SequenceChunk(paged, prompt.length, new int[] {DECODED[0]}, 0.5f, true);
+            float[] decodedExpected = naive.forward(sequence, thresholds).logits();
+            assertTrue(maxDifference(decodedExpected, model.forwardOnTensors(StepBatch.of(next), tensors).logits()[0])
+                    < 2e-4, "tensor path, a decoded row over the paged rows");
+            assertTrue(maxDifference(decodedExpected, model.forward(StepBatch.of(next), java).logits()[0]) < 2e-4,
+                    "Java path, a decoded row over the paged rows");
+        }
+    }
+
     @Test
     void keysAndValuesLandInTheCacheRowsTheTensorPathWrites() throws Exception {
         Path ckpt = f16Exact(TestCheckpoints.flexi());
