@@ -44,7 +44,7 @@ final class JavaAttention {
 
     /** Built by {@link Attention#javaForm}. */
     JavaAttention(int layer, ModelConfig config, VectorGemm qProj, VectorGemm kProj, VectorGemm vProj,
-                    VectorGemm oProj) {
+                  VectorGemm oProj) {
         this.layer = layer;
         this.heads = config.numHeads();
         this.kvHeads = config.numKvHeads();

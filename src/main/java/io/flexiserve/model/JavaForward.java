@@ -48,7 +48,7 @@ final class JavaForward implements AutoCloseable {
     private final boolean promptChunks; // whether chunks of several rows run here too (NativeKernels.attends)
 
     private JavaForward(ModelConfig config, Rope rope, Embedding embedding, JavaLayer[] layers, JavaNorm norm,
-                          VectorGemm lmHead, List<VectorGemm> packedHere) {
+                        VectorGemm lmHead, List<VectorGemm> packedHere) {
         this.config = config;
         this.rope = rope;
         this.embedding = embedding;
@@ -64,7 +64,7 @@ final class JavaForward implements AutoCloseable {
      * apply: turned off, activations not f32 on the CPU, or a projection without a packed form.
      */
     static JavaForward of(ModelConfig config, DataType dtype, Rope rope, Embedding embedding, DecoderLayer[] layers,
-                            RmsNorm norm, Linear lmHead) {
+                          RmsNorm norm, Linear lmHead) {
         boolean applies = ENABLED && dtype == DataType.FLOAT32 && !embedding.onGpu() && lmHead.packed();
         for (int l = 0; l < layers.length && applies; l++) {
             applies = layers[l].hasJavaForm();

@@ -23,7 +23,7 @@ final class JavaLayer {
 
     /** Built by {@link DecoderLayer#javaForm}. */
     JavaLayer(JavaNorm inputLayernorm, JavaAttention selfAttn, JavaNorm postAttentionLayernorm,
-                SwiGluRows mlp, RouterRows router, SwiGluRows adapter, int routedIndex) {
+              SwiGluRows mlp, RouterRows router, SwiGluRows adapter, int routedIndex) {
         this.inputLayernorm = inputLayernorm;
         this.selfAttn = selfAttn;
         this.postAttentionLayernorm = postAttentionLayernorm;
