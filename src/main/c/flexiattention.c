@@ -80,6 +80,24 @@ static long fs_attention_floats(int keys, int dh, int vectors) {
     return (fs_direct(vectors) ? 0 : 2 * positions * dh) + (long) dh * QUERIES + QUERIES * positions;
 }
 
+/*
+ * How many positions ahead the kernels ask for the cache lines of a key or value row. A sequence's rows are a whole
+ * token's heads apart (1 or 2 KB), a stride the hardware's prefetchers do not follow; asked for ahead, they arrive
+ * while the positions before them are added.
+ */
+enum { KEYS_AHEAD = 32, VALUES_AHEAD = 16 };
+
+/* Asks for the line of the cache holding element i, where a row's values from it start a new line. */
+HELPER void fs_prefetch_kv(const void *cache, long i, int half) {
+    _mm_prefetch(half ? (const char *) ((const uint16_t *) cache + i) : (const char *) ((const float *) cache + i),
+                 _MM_HINT_T0);
+}
+
+/* Whether the values of a row from dim c start a cache line (64 bytes: 32 halves, 16 floats) past its first. */
+HELPER int fs_new_line(int c, int half) {
+    return half ? c % 32 == 0 : 1;
+}
+
 /* 16 values of the cache from element i: f32 as they are, or f16 widened to f32 (exact). */
 HELPER __m512 fs_load_kv(const void *cache, long i, int half) {
     return half ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) ((const uint16_t *) cache + i)))
@@ -124,6 +142,9 @@ HELPER void fs_key_block(const void *k, int half, long row_values, int head_at, 
     for (int i = 0; i < KEYS; i++) {
         int t = b * KEYS + i;
         r[i] = t < keys ? fs_load_kv(k, cache_rows[t] * row_values + head_at + c, half) : _mm512_setzero_ps();
+        if (t + KEYS_AHEAD < keys && fs_new_line(c, half)) {
+            fs_prefetch_kv(k, cache_rows[t + KEYS_AHEAD] * row_values + head_at + c, half);
+        }
     }
     fs_transpose16(r);
 }
@@ -276,6 +297,13 @@ KERNEL static void fs_weighted_values_##VC(const void *vh, int half, long row_va
         } \
         for (int t = 0; t < keys; t++) { \
             const long row = (rows != NULL ? rows[t] : t) * row_values; \
+            if (rows != NULL && t + VALUES_AHEAD < keys) { /* the cache's rows, strided */ \
+                _Pragma("GCC unroll 8") for (int c = 0; c < VC; c++) { \
+                    if (fs_new_line(c * FLOATS, half)) { \
+                        fs_prefetch_kv(vh, rows[t + VALUES_AHEAD] * row_values + c * FLOATS, half); \
+                    } \
+                } \
+            } \
             __m512 value[VC]; \
             _Pragma("GCC unroll 8") for (int c = 0; c < VC; c++) { \
                 value[c] = fs_load_kv(vh, row + c * FLOATS, half); \
