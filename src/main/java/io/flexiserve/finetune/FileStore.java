@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
+import java.util.Random;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
@@ -25,11 +26,17 @@ public final class FileStore {
 
     private static final Pattern ID = Pattern.compile("file-[0-9a-f]{24}");
     private final ObjectMapper json = new ObjectMapper().setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
-    private final SecureRandom random = new SecureRandom();
+    private final Random random;
     private final Path dir;
 
     public FileStore(Path dataDir) {
+        this(dataDir, new SecureRandom());
+    }
+
+    /** A store whose file ids come from {@code random} (tests predict them). */
+    FileStore(Path dataDir, Random random) {
         this.dir = dataDir.resolve("files");
+        this.random = random;
     }
 
     /** Moves {@code upload} (a temporary file) into the store. */
