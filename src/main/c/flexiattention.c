@@ -87,10 +87,14 @@ static long fs_attention_floats(int keys, int dh, int vectors) {
  */
 enum { KEYS_AHEAD = 32, VALUES_AHEAD = 16 };
 
+/* Where element i of the cache lies: f16 (half) or f32 values. */
+HELPER const void *fs_kv_at(const void *cache, long i, int half) {
+    return half ? (const void *) ((const uint16_t *) cache + i) : (const void *) ((const float *) cache + i);
+}
+
 /* Asks for the line of the cache holding element i, where a row's values from it start a new line. */
 HELPER void fs_prefetch_kv(const void *cache, long i, int half) {
-    _mm_prefetch(half ? (const char *) ((const uint16_t *) cache + i) : (const char *) ((const float *) cache + i),
-                 _MM_HINT_T0);
+    _mm_prefetch((const char *) fs_kv_at(cache, i, half), _MM_HINT_T0);
 }
 
 /* Whether the values of a row from dim c start a cache line (64 bytes: 32 halves, 16 floats) past its first. */
@@ -100,8 +104,8 @@ HELPER int fs_new_line(int c, int half) {
 
 /* 16 values of the cache from element i: f32 as they are, or f16 widened to f32 (exact). */
 HELPER __m512 fs_load_kv(const void *cache, long i, int half) {
-    return half ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) ((const uint16_t *) cache + i)))
-                : _mm512_loadu_ps((const float *) cache + i);
+    const void *at = fs_kv_at(cache, i, half);
+    return half ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) at)) : _mm512_loadu_ps((const float *) at);
 }
 
 /* r[i] = column i of the 16 x 16 block whose row i was r[i] on entry: unpacks within 128-bit lanes, then lanes. */
@@ -353,11 +357,13 @@ KERNEL static void fs_attend(const void *k, const void *v, int half, long row_va
         fs_gather_values(v, half, row_values, head_at, cache_rows, keys, dh, vh);
     }
     /* the weighted sums read a decoded row's values in the cache (from its head), a prompt chunk's gathered */
-    const void *values = direct ? (half ? (const void *) ((const uint16_t *) v + head_at)
-                                        : (const void *) ((const float *) v + head_at)) : vh;
+    const void *values = direct ? fs_kv_at(v, head_at, half) : vh;
     const int value_half = direct && half;
     const long value_stride = direct ? row_values : dh;
     const int *value_rows = direct ? cache_rows : NULL;
+    void (*const weighted_values)(const void *, int, long, const int *, int, const float *, long, int, float *const *,
+                                  const float *) = dh == 16 ? fs_weighted_values_1 : dh == 32 ? fs_weighted_values_2
+                                                 : dh == 64 ? fs_weighted_values_4 : fs_weighted_values_8;
     for (int v0 = 0; v0 < vectors; v0 += QUERIES) {
         int count = vectors - v0 < QUERIES ? vectors - v0 : QUERIES;
         int group_keys = 0;
@@ -383,12 +389,7 @@ KERNEL static void fs_attend(const void *k, const void *v, int half, long row_va
             sums[i] = fs_softmax(s + i * stride, keys_of[v0 + i], group_blocks * KEYS);
             out[i] = context + at[v0 + i];
         }
-        switch (dh) {
-            case 16: fs_weighted_values_1(values, value_half, value_stride, value_rows, group_keys, s, stride, count, out, sums); break;
-            case 32: fs_weighted_values_2(values, value_half, value_stride, value_rows, group_keys, s, stride, count, out, sums); break;
-            case 64: fs_weighted_values_4(values, value_half, value_stride, value_rows, group_keys, s, stride, count, out, sums); break;
-            default: fs_weighted_values_8(values, value_half, value_stride, value_rows, group_keys, s, stride, count, out, sums); break;
-        }
+        weighted_values(values, value_half, value_stride, value_rows, group_keys, s, stride, count, out, sums);
     }
 }
 
