@@ -2,6 +2,7 @@ package io.flexiserve;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import io.flexiserve.admin.RouterSets;
 import io.flexiserve.api.ModelEndpoint;
 import io.flexiserve.api.ModelRegistry;
@@ -374,9 +375,10 @@ public class FlexiServeWiring implements ModelRegistry, RouterSets, FineTuningSe
             state.warmingUp();
             warmUp(model);
             System.gc(); // loading's Java garbage (conversion scratch): the heap shrinks before the KV cache is sized
-            if (model.kvDtype() != options.kvDtype(model.config())) { // the preflight planned one sequence's KV in the other
+            DataType planned = options.kvDtype(model.config()); // the preflight's dtype for one sequence's KV
+            if (model.kvDtype() != planned) {
                 LOG.warnf("model %s keeps its KV cache in %s where the preflight planned %s; the cache is sized in %s",
-                        name, model.kvDtype(), options.kvDtype(model.config()), model.kvDtype());
+                        name, model.kvDtype(), planned, model.kvDtype());
             }
             int kvTokens = e.kvCacheTokens().orElseGet(() -> device.isGpu()
                     ? MemoryPlan.kvTokensWithin((long) (freeGpuBytes(device) * 0.8),

@@ -207,12 +207,12 @@ public final class FlexiDepthModel implements AutoCloseable {
 
     /**
      * The dtype the KV cache stores its rows in: f16 where the Java path takes every step ({@link
-     * JavaForward#takesPromptChunks}: its attention kernel widens f16 rows as it loads them), half the memory and
+     * JavaForward#halvesCache}: its attention kernel widens f16 rows as it loads them), half the memory and
      * the reads of f32 at every context length; else the compute dtype. {@link ModelOptions#kvDtype} foretells it
      * before loading.
      */
     public DataType kvDtype() {
-        return javaPath != null && javaPath.takesPromptChunks() && JavaForward.HALF_KV ? DataType.FLOAT16 : dtype;
+        return javaPath != null && JavaForward.halvesCache(config) ? DataType.FLOAT16 : dtype;
     }
 
     /** A KV cache for {@code capacity} token rows, shared by all sequences of an engine. */

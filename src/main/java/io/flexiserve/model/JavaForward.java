@@ -36,7 +36,7 @@ final class JavaForward implements AutoCloseable {
 
     static final boolean ENABLED = Boolean.parseBoolean(System.getProperty("io.flexiserve.java-decode", "true"));
     /** Whether the cache stores f16 where this path takes every step ({@link FlexiDepthModel#kvDtype}); off to compare. */
-    static final boolean HALF_KV = Boolean.parseBoolean(System.getProperty("io.flexiserve.f16-kv", "true"));
+    private static final boolean HALF_KV = Boolean.parseBoolean(System.getProperty("io.flexiserve.f16-kv", "true"));
 
     private final ModelConfig config;
     private final Rope rope;
@@ -100,9 +100,13 @@ final class JavaForward implements AutoCloseable {
         return promptChunks;
     }
 
-    /** Whether this path, where it applies, takes every step of a model of this shape (as {@link #takesPromptChunks}). */
-    static boolean takesEveryStep(ModelConfig config) {
-        return ENABLED && NativeKernels.attends(config.headDim());
+    /**
+     * Whether this path, where it applies to a model of this shape, keeps the cache in f16: it then takes every step
+     * (as {@link #takesPromptChunks}), its attention kernel widening the rows as it loads them ({@link
+     * FlexiDepthModel#kvDtype}, {@link ModelOptions#kvDtype}).
+     */
+    static boolean halvesCache(ModelConfig config) {
+        return ENABLED && HALF_KV && NativeKernels.attends(config.headDim());
     }
 
     /** The step of {@link FlexiDepthModel#forward}: each chunk's rows through every layer, the logits of its last. */

@@ -101,7 +101,7 @@ public record ModelOptions(Device device, DataType dtype, DataType weightDtype, 
      * compute dtype. For the memory plan, before any weight is read.
      */
     public DataType kvDtype(ModelConfig config) {
-        return javaKernels() && JavaForward.takesEveryStep(config) && JavaForward.HALF_KV ? DataType.FLOAT16 : dtype;
+        return javaKernels() && JavaForward.halvesCache(config) ? DataType.FLOAT16 : dtype;
     }
 
     /** f32 on the CPU, full context, exact router. */
