@@ -16,10 +16,11 @@
  * has what the kernels use; where it has not, the Java kernels run.
  *
  * Layouts (the Java classes hold the authoritative description; LANES is 16 here, AVX-512):
- *  - q8/q4: panels of 32 columns, a panel block after block of 32 inputs; a block is 16 words of bf16 scales (word
- *    j: column j low, column 16 + j high) then 8 groups of 4 inputs: q8 two vectors of 16 words a group (word j of
- *    the first: column j's 4 codes, input k + i in byte i; the second: column 16 + j), q4 one vector (word j: column
- *    j's 4 codes in nibbles 0-3, column 16 + j's in nibbles 4-7). Codes are two's complement.
+ *  - q8/q4: panels of 32 columns, a panel block after block of inputs (q8 64, q4 32: fs_block); a block is 16 words
+ *    of bf16 scales (word j: column j low, column 16 + j high) then its groups of 4 inputs (q8 16, q4 8): q8 two
+ *    vectors of 16 words a group (word j of the first: column j's 4 codes, input k + i in byte i; the second: column
+ *    16 + j), q4 one vector (word j: column j's 4 codes in nibbles 0-3, column 16 + j's in nibbles 4-7). Codes are
+ *    two's complement.
  *  - f16: panels of 32 columns, for each input 16 words (column j low half, 16 + j high half), codes re-biased by
  *    the packing (PanelLayout.Packing), widened by shifts to floats that rowScale^2 turns into weights.
  */
@@ -28,7 +29,16 @@
 #include <unistd.h>
 #include <sys/syscall.h>
 
-enum { LANES = 16, PANEL = 32, BLOCK = 32, GROUP = 4, SCALE_BYTES = 64 };
+enum { LANES = 16, PANEL = 32, GROUP = 4, SCALE_BYTES = 64, MAX_BLOCK = 64 };
+
+/*
+ * Inputs per scale of a weight of `bits` (QuantLayout.block): q8 64, which fills an AMX product's 64 bytes of K with
+ * one block (a product costs the same for 32 bytes: docs/djl-traps.md, trap 25); q4 32, llama.cpp's Q4_0 block, since
+ * a 4-bit block's error grows with its largest weight. An input row is quantized per block of the same length.
+ */
+static inline int fs_block(int bits) {
+    return bits == 8 ? 64 : 32;
+}
 
 /*
  * How far ahead of its loads a kernel asks for each line of its streams. The hardware's own prefetcher alone left
@@ -62,8 +72,8 @@ static int fs_amx_enable(void) {
 }
 
 /* Bytes of one row's quantized input: high and low bytes of its codes, then a float scale and an int sum per block. */
-static long fs_row_bytes(int in) {
-    return 2L * in + (long) (in / BLOCK) * 8;
+static long fs_row_bytes(int in, int block) {
+    return 2L * in + (long) (in / block) * 8;
 }
 
 /* The parts of one row's quantized input (fs_quantize writes them, the kernels read them). */
@@ -74,48 +84,47 @@ typedef struct {
     int32_t *sum;   /* per block: the sum of the high bytes */
 } fs_input;
 
-static fs_input fs_input_at(const uint8_t *row, int in) {
+static fs_input fs_input_at(const uint8_t *row, int in, int block) {
     uint8_t *at = (uint8_t *) row;
-    fs_input x = {(int8_t *) at, at + in, (float *) (at + 2L * in), (int32_t *) (at + 2L * in + (in / BLOCK) * 4)};
+    fs_input x = {(int8_t *) at, at + in, (float *) (at + 2L * in), (int32_t *) (at + 2L * in + (in / block) * 4)};
     return x;
 }
 
 /*
- * Each row's input quantized per block of 32 to 16-bit codes: d = max|x| / 32767, code = round(x / d), kept as its
- * signed high byte and unsigned low byte (code = 256 high + low), so that VPDPBUSD, which multiplies unsigned bytes
- * by signed ones, takes both: the low bytes as they are against the signed weight codes, the high bytes against
- * weight codes made unsigned by a bias, less the bias times the block's sum of high bytes. An input then moves by at
- * most half of 1/32767 of its block's largest magnitude, far below the weights' own rounding (8-bit inputs, as
- * llama.cpp's Q8_0 products use, doubled q8's departure from f16 on the bench's checkpoint). The input is `rows` rows,
- * row-major, and row r goes to scratch + r * fs_row_bytes(in).
+ * Each row's input quantized per block (`block` inputs, the weight's) to 16-bit codes: d = max|x| / 32767, code =
+ * round(x / d), kept as its signed high byte and unsigned low byte (code = 256 high + low), so that VPDPBUSD, which
+ * multiplies unsigned bytes by signed ones, takes both: the low bytes as they are against the signed weight codes,
+ * the high bytes against weight codes made unsigned by a bias, less the bias times the block's sum of high bytes. An
+ * input then moves by at most half of 1/32767 of its block's largest magnitude, far below the weights' own rounding
+ * (8-bit inputs, as llama.cpp's Q8_0 products use, doubled q8's departure from f16 on the bench's checkpoint). The
+ * input is `rows` rows, row-major, and row r goes to scratch + r * fs_row_bytes(in, block).
  */
-KERNEL static void fs_quantize(const float *x, int rows, int in, uint8_t *scratch) {
-    const long row_bytes = fs_row_bytes(in);
+KERNEL static void fs_quantize(const float *x, int rows, int in, int block, uint8_t *scratch) {
+    const long row_bytes = fs_row_bytes(in, block);
     const __m512i lim = _mm512_set1_epi32(32767), nlim = _mm512_set1_epi32(-32767), byte = _mm512_set1_epi32(255);
     for (int r = 0; r < rows; r++) {
-        fs_input parts = fs_input_at(scratch + r * row_bytes, in);
-        int8_t *high = parts.high;
-        uint8_t *low = parts.low;
-        float *d = parts.scale;
-        int32_t *sum = parts.sum;
-        for (int b = 0; b < in / BLOCK; b++) {
-            const float *from = x + (long) r * in + b * BLOCK;
-            __m512 lo = _mm512_loadu_ps(from), hi = _mm512_loadu_ps(from + LANES);
-            float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(lo), _mm512_abs_ps(hi)));
-            __m512 inverse = _mm512_set1_ps(amax > 0 ? 32767.0f / amax : 0.0f);
-            __m512i qlo = _mm512_cvt_roundps_epi32(_mm512_mul_ps(lo, inverse),
-                                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-            __m512i qhi = _mm512_cvt_roundps_epi32(_mm512_mul_ps(hi, inverse),
-                                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-            qlo = _mm512_max_epi32(_mm512_min_epi32(qlo, lim), nlim);
-            qhi = _mm512_max_epi32(_mm512_min_epi32(qhi, lim), nlim);
-            __m512i hlo = _mm512_srai_epi32(qlo, 8), hhi = _mm512_srai_epi32(qhi, 8);
-            _mm_storeu_si128((__m128i *) (high + b * BLOCK), _mm512_cvtepi32_epi8(hlo));
-            _mm_storeu_si128((__m128i *) (high + b * BLOCK + LANES), _mm512_cvtepi32_epi8(hhi));
-            _mm_storeu_si128((__m128i *) (low + b * BLOCK), _mm512_cvtepi32_epi8(_mm512_and_si512(qlo, byte)));
-            _mm_storeu_si128((__m128i *) (low + b * BLOCK + LANES), _mm512_cvtepi32_epi8(_mm512_and_si512(qhi, byte)));
-            d[b] = amax / 32767.0f;
-            sum[b] = _mm512_reduce_add_epi32(_mm512_add_epi32(hlo, hhi));
+        fs_input parts = fs_input_at(scratch + r * row_bytes, in, block);
+        for (int b = 0; b < in / block; b++) {
+            const float *from = x + (long) r * in + b * block;
+            __m512 magnitude = _mm512_setzero_ps();
+            for (int v = 0; v < block; v += LANES) {
+                magnitude = _mm512_max_ps(magnitude, _mm512_abs_ps(_mm512_loadu_ps(from + v)));
+            }
+            const float amax = _mm512_reduce_max_ps(magnitude);
+            const __m512 inverse = _mm512_set1_ps(amax > 0 ? 32767.0f / amax : 0.0f);
+            __m512i highs = _mm512_setzero_si512();
+            for (int v = 0; v < block; v += LANES) {
+                __m512i q = _mm512_cvt_roundps_epi32(_mm512_mul_ps(_mm512_loadu_ps(from + v), inverse),
+                                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+                q = _mm512_max_epi32(_mm512_min_epi32(q, lim), nlim);
+                const __m512i high = _mm512_srai_epi32(q, 8);
+                _mm_storeu_si128((__m128i *) (parts.high + b * block + v), _mm512_cvtepi32_epi8(high));
+                _mm_storeu_si128((__m128i *) (parts.low + b * block + v),
+                                 _mm512_cvtepi32_epi8(_mm512_and_si512(q, byte)));
+                highs = _mm512_add_epi32(highs, high);
+            }
+            parts.scale[b] = amax / 32767.0f;
+            parts.sum[b] = _mm512_reduce_add_epi32(highs);
         }
     }
 }
@@ -146,7 +155,7 @@ HELPER void fs_block_scales(const uint8_t *block, __m512 *low, __m512 *high) {
 
 /*
  * A column vector's sum after one more block: its exact integer sum of code products (256 times the high bytes'
- * part plus the low bytes', under 2^27 in magnitude), rounded once to floats, times the column's and the input's
+ * part plus the low bytes', under 2^28 in magnitude: 64 products of at most 127 times 32767), rounded once to floats, times the column's and the input's
  * scales. Both the VNNI and the AMX paths add a block through here, which is what keeps their bits equal.
  */
 HELPER __m512 fs_add_block(__m512 sum, __m512i high, __m512i low, __m512 scale, __m512 dx) {
@@ -155,10 +164,10 @@ HELPER __m512 fs_add_block(__m512 sum, __m512i high, __m512i low, __m512 scale, 
 }
 
 /* The group's four high bytes and four low bytes of the input, each broadcast to every lane. */
-#define GROUP_INPUT(x, k, g) \
+#define GROUP_INPUT(x, at) \
     int32_t four_high, four_low; \
-    memcpy(&four_high, (x).high + (k) * BLOCK + (g) * GROUP, sizeof four_high); \
-    memcpy(&four_low, (x).low + (k) * BLOCK + (g) * GROUP, sizeof four_low); \
+    memcpy(&four_high, (x).high + (at), sizeof four_high); \
+    memcpy(&four_low, (x).low + (at), sizeof four_low); \
     __m512i xh = _mm512_set1_epi32(four_high), xl = _mm512_set1_epi32(four_low)
 
 /*
@@ -170,12 +179,13 @@ HELPER __m512 fs_add_block(__m512 sum, __m512i high, __m512i low, __m512 scale, 
  * side) give eight independent sums in flight.
  *
  * Codes. Q8 (bias 128): a group is two vectors of words per panel, a byte per code; flipping a byte's top bit makes
- * q + 128. Q4 (bias 8): a group is one vector of words per panel, both halves' nibbles (fs_q4_biased). Always inlined with a constant `bits`, so each format compiles to its own loop.
+ * q + 128. Q4 (bias 8): a group is one vector of words per panel, both halves' nibbles (fs_q4_biased). Always
+ * inlined with a constant `bits`, so each format compiles to its own loop (and its own block length).
  */
 KERNEL static inline __attribute__((always_inline)) void fs_quant_pair(int bits, const uint8_t *u, int in,
                                                                        fs_input x, float *y) {
-    const int blocks = in / BLOCK;
-    const long block_bytes = SCALE_BYTES + BLOCK * PANEL * bits / 8;
+    const int block = fs_block(bits), blocks = in / block;
+    const long block_bytes = SCALE_BYTES + block * PANEL * bits / 8;
     const uint8_t *v = u + blocks * block_bytes;
     const int bias = bits == 8 ? 128 : 8;
     const __m512i flip = _mm512_set1_epi8((char) 0x80), eight = _mm512_set1_epi8(0x08);
@@ -189,8 +199,8 @@ KERNEL static inline __attribute__((always_inline)) void fs_quant_pair(int bits,
             h[i] = l[i] = _mm512_setzero_si512();
         }
         const uint8_t *cu = u + SCALE_BYTES, *cv = v + SCALE_BYTES;
-        for (int g = 0; g < BLOCK / GROUP; g++) {
-            GROUP_INPUT(x, k, g);
+        for (int g = 0; g < block / GROUP; g++) {
+            GROUP_INPUT(x, k * block + g * GROUP);
             __m512i q[4], biased[4]; /* the group's codes: columns 0-15 and 16-31 of panel u, then of panel v */
             if (bits == 8) {
                 const uint8_t *at[4] = {cu + g * 128, cu + g * 128 + 64, cv + g * 128, cv + g * 128 + 64};
@@ -242,48 +252,48 @@ typedef struct {
 
 /*
  * Rows times the panels [p0, p1) on AMX tiles, 16 rows a pass, a panel at a time (from the core's L2 after the first
- * pass): per block of 32 inputs, tile A holds 16 rows' high bytes (signed) and another their low bytes (unsigned);
- * tile B a half panel's codes, which QuantLayout already stores as AMX wants them (word j of a group's vector: column
- * j's four codes of four successive inputs; a block's 8 group vectors are B's 8 rows, 128 bytes apart for q8; q4's
- * nibbles are first gathered into bytes as fs_quant_pair gathers them). TDPBSSD and TDPBUSD sum the products exactly,
+ * pass): per block (q8 64 inputs, the 64 bytes a product takes; q4 32), tile A holds 16 rows' high bytes (signed)
+ * and another their low bytes (unsigned); tile B a half panel's codes, which QuantLayout already stores as AMX wants
+ * them (word j of a group's vector: column j's four codes of four successive inputs; a block's group vectors are B's
+ * rows, 16 of them 128 bytes apart for q8; q4's 8 are first gathered into bytes as fs_quant_pair gathers them). TDPBSSD and TDPBUSD sum the products exactly,
  * so each row's block sums are the very integers fs_quant_pair computes, and the same float operations follow:
  * a batch's row has a lone row's bits. Rows past `rows` up to the next 16 are read (the scratch holds them) and
  * dropped.
  */
 AMX_KERNEL static void fs_quant_rows_amx(int bits, const uint8_t *w, int in, int rows, const uint8_t *scratch,
                                          float *y, int stride, int p0, int p1) {
-    const int blocks = in / BLOCK;
-    const long block_bytes = SCALE_BYTES + BLOCK * PANEL * bits / 8;
+    const int block = fs_block(bits), blocks = in / block;
+    const long block_bytes = SCALE_BYTES + block * PANEL * bits / 8;
     const long panel_bytes = blocks * block_bytes;
-    const long row_bytes = fs_row_bytes(in);
+    const long row_bytes = fs_row_bytes(in, block);
     fs_tiles config;
     memset(&config, 0, sizeof config);
     config.palette = 1;
     for (int t = 0; t < 8; t++) { /* 0, 1: inputs (high, low); 2, 3: codes (columns 0-15, 16-31); 4-7: sums */
-        config.rows[t] = t == 2 || t == 3 ? BLOCK / GROUP : AMX_ROWS;
-        config.bytes[t] = t < 2 ? BLOCK : 64;
+        config.rows[t] = t == 2 || t == 3 ? block / GROUP : AMX_ROWS;
+        config.bytes[t] = t < 2 ? block : 64;
     }
     _tile_loadconfig(&config);
     int32_t sums[4][AMX_ROWS][LANES] __attribute__((aligned(64))); /* high a, low a, high b, low b */
-    int8_t gathered[2][BLOCK / GROUP][64] __attribute__((aligned(64)));
+    int8_t gathered[2][MAX_BLOCK / GROUP][64] __attribute__((aligned(64)));
     float acc[AMX_ROWS][PANEL] __attribute__((aligned(64)));
     const __m512i eight = _mm512_set1_epi8(0x08);
     for (int p = p0; p < p1; p++) {
         for (int r0 = 0; r0 < rows; r0 += AMX_ROWS) {
             const int m = rows - r0 < AMX_ROWS ? rows - r0 : AMX_ROWS;
             const uint8_t *x = scratch + r0 * row_bytes;
-            const fs_input first = fs_input_at(x, in); /* the pass's first row: tiles read 16 rows from it */
+            const fs_input first = fs_input_at(x, in, block); /* the pass's first row: tiles read 16 rows from it */
             memset(acc, 0, sizeof acc);
             const uint8_t *u = w + p * panel_bytes;
             for (int k = 0; k < blocks; k++, u += block_bytes) {
                 const uint8_t *codes = u + SCALE_BYTES;
-                _tile_loadd(0, first.high + k * BLOCK, row_bytes);
-                _tile_loadd(1, first.low + k * BLOCK, row_bytes);
+                _tile_loadd(0, first.high + k * block, row_bytes);
+                _tile_loadd(1, first.low + k * block, row_bytes);
                 if (bits == 8) {
                     _tile_loadd(2, codes, 128);
                     _tile_loadd(3, codes + 64, 128);
                 } else {
-                    for (int g = 0; g < BLOCK / GROUP; g++) {
+                    for (int g = 0; g < block / GROUP; g++) {
                         __m512i words = _mm512_loadu_si512(codes + g * 64); /* q: q + 8 less 8 */
                         _mm512_store_si512(gathered[0][g], _mm512_sub_epi8(fs_q4_biased(words, 0), eight));
                         _mm512_store_si512(gathered[1][g], _mm512_sub_epi8(fs_q4_biased(words, 1), eight));
@@ -306,7 +316,7 @@ AMX_KERNEL static void fs_quant_rows_amx(int bits, const uint8_t *w, int in, int
                 __m512 sa, sb;
                 fs_block_scales(u, &sa, &sb);
                 for (int r = 0; r < m; r++) { /* the high bytes' sums need no bias back: TDPBSSD is signed */
-                    __m512 dx = _mm512_set1_ps(fs_input_at(x + r * row_bytes, in).scale[k]);
+                    __m512 dx = _mm512_set1_ps(fs_input_at(x + r * row_bytes, in, block).scale[k]);
                     _mm512_store_ps(acc[r], fs_add_block(_mm512_load_ps(acc[r]), _mm512_load_si512(sums[0][r]),
                                                          _mm512_load_si512(sums[1][r]), sa, dx));
                     _mm512_store_ps(acc[r] + LANES, fs_add_block(_mm512_load_ps(acc[r] + LANES),
@@ -334,11 +344,12 @@ KERNEL static void fs_quant_rows(int bits, const uint8_t *w, int in, int rows, c
         fs_quant_rows_amx(bits, w, in, rows, scratch, y, stride, p0, p1);
         return;
     }
-    const long panel_bytes = (long) (in / BLOCK) * (SCALE_BYTES + BLOCK * PANEL * bits / 8);
-    const long row_bytes = fs_row_bytes(in);
+    const int block = fs_block(bits);
+    const long panel_bytes = (long) (in / block) * (SCALE_BYTES + block * PANEL * bits / 8);
+    const long row_bytes = fs_row_bytes(in, block);
     for (int p = p0; p < p1; p += 2) {
         for (int r = 0; r < rows; r++) {
-            fs_input x = fs_input_at(scratch + r * row_bytes, in);
+            fs_input x = fs_input_at(scratch + r * row_bytes, in, block);
             if (bits == 8) {
                 fs_quant_pair(8, w + p * panel_bytes, in, x, y + (long) r * stride + p * PANEL);
             } else {
@@ -484,7 +495,7 @@ JNIEXPORT jlong JNICALL Java_io_flexiserve_model_cpu_NativeKernels_preparedBytes
                                                                                  jint rows, jint in) {
     (void) env; (void) cls;
     return bits == 16 ? fs_f16_inputs_floats(rows, in) * (jlong) sizeof(float)
-                      : (long) (rows + AMX_ROWS - 1) / AMX_ROWS * AMX_ROWS * fs_row_bytes(in);
+                      : (long) (rows + AMX_ROWS - 1) / AMX_ROWS * AMX_ROWS * fs_row_bytes(in, fs_block(bits));
 }
 
 /* Rows of x (row-major from offset) prepared into scratch for a weight of `bits` (f16: times row_scale). */
@@ -502,7 +513,7 @@ JNIEXPORT void JNICALL Java_io_flexiserve_model_cpu_NativeKernels_prepare(JNIEnv
     if (bits == 16) {
         fs_f16_inputs(x + offset, rows, in, row_scale, base);
     } else {
-        fs_quantize(x + offset, rows, in, base);
+        fs_quantize(x + offset, rows, in, fs_block(bits), base);
     }
     (*env)->ReleasePrimitiveArrayCritical(env, xt, x, JNI_ABORT);
 }

@@ -17,8 +17,8 @@ import org.jboss.logging.Logger;
  *
  * <p>Why: on an Intel host the Vector API kernels of JDK 17 are bound by their own instructions at about half the
  * memory's speed (docs/djl-traps.md, traps 20 and 22), and the Vector API cannot express int8 products. The
- * quantized kernels here quantize each row's input to 16 bits per block of 32 (a scale per block) and sum products
- * of codes with VPDPBUSD, 64 to an instruction, twice (the input's high bytes, then its low bytes); a weight's
+ * quantized kernels here quantize each row's input to 16 bits per block of the weight's (a scale per block) and sum
+ * products of codes with VPDPBUSD, 64 to an instruction, twice (the input's high bytes, then its low bytes); a weight's
  * columns then read at the memory's speed. Their results differ from the Java kernels' by that rounding of the input
  * (a 65534th of a block's largest input at most; {@code QuantizedGemmTest} bounds every product by it), and every
  * row, alone or batched, is multiplied the same way, so a row's result never depends on the rows beside it; batches

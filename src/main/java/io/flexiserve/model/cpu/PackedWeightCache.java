@@ -64,9 +64,9 @@ public final class PackedWeightCache implements AutoCloseable {
     static final int PANELS_VERSION = 3;
     /**
      * The same for {@code q8} and {@code q4} entries, which also hold {@link QuantLayout} weights: bump it alone when
-     * that changes, so that the other dtypes' entries stay valid (4: codes as words).
+     * that changes, so that the other dtypes' entries stay valid (4: codes as words; 5: q8 in blocks of 64).
      */
-    static final int QUANTIZED_VERSION = 4;
+    static final int QUANTIZED_VERSION = 5;
     private static final int ALIGN = 64;
     /** Bytes {@link #readThrough} asks for at a time: several 2 MB pages. */
     private static final int READ_CHUNK = 8 << 20;
@@ -406,10 +406,9 @@ public final class PackedWeightCache implements AutoCloseable {
     /**
      * Removes the entries under {@code root} other than {@code current} packed from the same checkpoint directory, dtype
      * and vector width: the key tells them apart from {@code current} only by a layout version or by checkpoint files
-     * that have changed since, so this build would never read them again. A process still serving one keeps its
-     * An entry a running process serves is kept: every process holds a shared lock on the weights of the entry it
-     * serves ({@link #holdShared}), and an entry is removed only under an exclusive one. Staging directories are
-     * {@link #deleteAbandonedStaging}'s. Housekeeping only: a root that cannot be listed is logged, and the cache
+     * that have changed since, so this build would never read them again. An entry a running process serves is kept:
+     * every process holds a shared lock on the weights of the entry it serves ({@link #holdShared}), and an entry is
+     * removed only under an exclusive one. Staging directories are {@link #deleteAbandonedStaging}'s. Housekeeping only: a root that cannot be listed is logged, and the cache
      * goes on without it.
      */
     private static void removeSuperseded(Path root, Path current, ObjectNode source) {

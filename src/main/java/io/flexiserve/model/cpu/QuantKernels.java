@@ -2,7 +2,6 @@ package io.flexiserve.model.cpu;
 
 import static io.flexiserve.model.cpu.PanelLayout.FLOATS;
 import static io.flexiserve.model.cpu.PanelLayout.LANES;
-import static io.flexiserve.model.cpu.QuantLayout.BLOCK;
 import static io.flexiserve.model.cpu.QuantLayout.GROUP;
 import static io.flexiserve.model.cpu.QuantLayout.PANEL_COLUMNS;
 import static io.flexiserve.model.cpu.QuantLayout.SCALE_BYTES;
@@ -78,6 +77,7 @@ final class QuantKernels {
     // One row of one panel: its vectors a (columns 0..LANES-1) and b, one group of four inputs per iteration.
     private static void panel(WeightFormat format, ByteBuffer packed, int base, int in, float[] x, float[] y, int at) {
         FloatVector a = FloatVector.zero(FLOATS), b = a;
+        int block = QuantLayout.block(format);
         int blockBytes = QuantLayout.blockBytes(format);
         int groupBytes = QuantLayout.groupBytes(format);
         int second = QuantLayout.secondVector(format);
@@ -85,9 +85,9 @@ final class QuantKernels {
         int right = Integer.SIZE - bits; // code i of wa: shifted left by right - i bits, then right by right
         int left = right - QuantLayout.above(format); // code i of wb: left - i bits
         for (int k = 0; k < in; k += GROUP) {
-            int block = base + k / BLOCK * blockBytes;
-            IntVector s = words(packed, block);
-            int c = block + SCALE_BYTES + k % BLOCK / GROUP * groupBytes;
+            int blockAt = base + k / block * blockBytes;
+            IntVector s = words(packed, blockAt);
+            int c = blockAt + SCALE_BYTES + k % block / GROUP * groupBytes;
             IntVector wa = words(packed, c), wb = second == 0 ? wa : words(packed, c + second);
             FloatVector v = FloatVector.broadcast(FLOATS, x[k]);
             FloatVector ta = code(wa, right, right).mul(v), tb = code(wb, left, right).mul(v);
@@ -113,6 +113,7 @@ final class QuantKernels {
     private static void panelRows(WeightFormat format, ByteBuffer packed, int base, int in, float[] xt, int rows,
                                   int r0, float[] y, int at, int stride) {
         FloatVector a0 = FloatVector.zero(FLOATS), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
+        int block = QuantLayout.block(format);
         int blockBytes = QuantLayout.blockBytes(format);
         int groupBytes = QuantLayout.groupBytes(format);
         int second = QuantLayout.secondVector(format);
@@ -120,14 +121,14 @@ final class QuantKernels {
         int right = Integer.SIZE - bits;
         int left = right - QuantLayout.above(format);
         for (int k = 0; k < in; k += GROUP) {
-            int block = base + k / BLOCK * blockBytes;
-            int c = block + SCALE_BYTES + k % BLOCK / GROUP * groupBytes;
+            int blockAt = base + k / block * blockBytes;
+            int c = blockAt + SCALE_BYTES + k % block / GROUP * groupBytes;
             IntVector wa = words(packed, c), wb = second == 0 ? wa : words(packed, c + second);
             FloatVector qa0 = code(wa, right, right), qb0 = code(wb, left, right);
             FloatVector qa1 = code(wa, right - bits, right), qb1 = code(wb, left - bits, right);
             FloatVector qa2 = code(wa, right - 2 * bits, right), qb2 = code(wb, left - 2 * bits, right);
             FloatVector qa3 = code(wa, right - 3 * bits, right), qb3 = code(wb, left - 3 * bits, right);
-            IntVector s = words(packed, block);
+            IntVector s = words(packed, blockAt);
             FloatVector sa = lowScales(s), sb = highScales(s);
             int x = k * rows + r0;
             FloatVector v = FloatVector.broadcast(FLOATS, xt[x]);

@@ -15,12 +15,16 @@ import jdk.incubator.vector.VectorOperators;
  * How {@link VectorGemm} stores a weight quantized to 8 or 4 bits ({@link WeightFormat#Q8}, {@link WeightFormat#Q4})
  * for {@link QuantKernels}, and how a kernel widens it back to f32.
  *
- * <p>Blocks. Each output column's weights are cut along the input into blocks of {@link #BLOCK}; a block stores one
- * scale {@code s} (a bf16, rounded away from zero) and a signed integer {@code q} per weight, and the weight is
- * {@code q * s}, which f32 holds exactly (at most 8 significant bits times 8). Q8 takes {@code s = max|w| / 127}
- * and {@code q} in [-127, 127]; Q4 takes {@code s = m / -8}, {@code m} the block's weight of largest magnitude,
- * and {@code q} in [-8, 7]: llama.cpp's Q8_0 and Q4_0 rules, though not their bytes (a bf16 scale rounded away
- * from zero, and the panel layout below). Bytes per weight: 1 + 2/32 and 0.5 + 2/32.
+ * <p>Blocks. Each output column's weights are cut along the input into blocks ({@link #block}: Q8 64 inputs, Q4 32);
+ * a block stores one scale {@code s} (a bf16, rounded away from zero) and a signed integer {@code q} per weight, and
+ * the weight is {@code q * s}, which f32 holds exactly (at most 8 significant bits times 8). Q8 takes
+ * {@code s = max|w| / 127} and {@code q} in [-127, 127]; Q4 takes {@code s = m / -8}, {@code m} the block's weight of
+ * largest magnitude, and {@code q} in [-8, 7]: llama.cpp's Q8_0 and Q4_0 rules, though not their bytes (a bf16 scale
+ * rounded away from zero, the panel layout below, and Q8's block twice Q8_0's). Bytes per weight: 1 + 2/64 and
+ * 0.5 + 2/32. Q8's block is 64 because an AMX product sums 64 bytes of input at the cost of 32 (docs/djl-traps.md,
+ * trap 25), so a block of 64 halves a prompt's tile work, and a decode step reads 3% fewer bytes; an 8-bit code
+ * has the resolution to spare (BENCHMARKS.md, "Q8 in blocks of 64"). Q4 keeps 32: a 4-bit block's rounding grows
+ * with its largest weight.
  *
  * <p>Layout. Columns come in pairs of {@link PanelLayout} panels ({@link #PAIR}, {@code 4 LANES} columns: the unit
  * {@link VectorGemm} hands out), stored one panel after the other; a panel ({@code 2 LANES} columns, which a kernel
@@ -41,8 +45,10 @@ import jdk.incubator.vector.VectorOperators;
  */
 final class QuantLayout {
 
-    /** Input indices per scale. */
-    static final int BLOCK = 32;
+    /** Input indices per scale of a {@link WeightFormat#Q8} weight. */
+    static final int Q8_BLOCK = 64;
+    /** Input indices per scale of a {@link WeightFormat#Q4} weight. */
+    static final int Q4_BLOCK = 32;
     /** Input indices whose codes share a word (and whose products a kernel sums before scaling them). */
     static final int GROUP = 4;
     /** Columns per pair of panels. */
@@ -63,14 +69,23 @@ final class QuantLayout {
     private QuantLayout() {
     }
 
+    /** Input indices per scale of a quantized format (the native kernels' {@code fs_block} says the same). */
+    static int block(WeightFormat format) {
+        return switch (format) {
+            case Q8 -> Q8_BLOCK;
+            case Q4 -> Q4_BLOCK;
+            default -> throw new IllegalArgumentException(format.label() + " is not quantized");
+        };
+    }
+
     /** Bytes of one block of one panel: its scales and its codes. */
     static int blockBytes(WeightFormat format) {
-        return SCALE_BYTES + BLOCK * PANEL_COLUMNS * format.bits() / 8;
+        return SCALE_BYTES + block(format) * PANEL_COLUMNS * format.bits() / 8;
     }
 
     /** Bytes of one panel over the whole input. */
     static long panelBytes(WeightFormat format, int in) {
-        return (long) (in / BLOCK) * blockBytes(format);
+        return (long) (in / block(format)) * blockBytes(format);
     }
 
     /** Bytes of one pair of panels ({@link #PAIR} columns) over the whole input. */
@@ -96,11 +111,12 @@ final class QuantLayout {
 
     private static void packPairs(WeightFormat format, ShortBuffer w, int out, int in, ByteBuffer d, int pair0,
                                   int pair1) {
-        int blocks = in / BLOCK;
+        int block = block(format);
+        int blocks = in / block;
         float[][] columns = new float[PAIR][in];
         short[] row = new short[in];
         float[] scales = new float[PANEL_COLUMNS];
-        int[][] codes = new int[PANEL_COLUMNS][BLOCK];
+        int[][] codes = new int[PANEL_COLUMNS][block];
         for (int p = pair0; p < pair1; p++) {
             for (int c = 0; c < PAIR; c++) {
                 int col = p * PAIR + c;
@@ -117,7 +133,7 @@ final class QuantLayout {
                 long panelAt = p * pairBytes(format, in) + panel * panelBytes(format, in);
                 for (int b = 0; b < blocks; b++) {
                     for (int c = 0; c < PANEL_COLUMNS; c++) {
-                        scales[c] = quantize(format, columns[panel * PANEL_COLUMNS + c], b * BLOCK, codes[c]);
+                        scales[c] = quantize(format, columns[panel * PANEL_COLUMNS + c], b * block, codes[c]);
                     }
                     writeBlock(format, scales, codes, d, (int) (panelAt + (long) b * blockBytes(format)));
                 }
@@ -127,8 +143,9 @@ final class QuantLayout {
 
     /** One column's block from {@code from}: its codes into {@code q}, and its scale (0 for a block of zeros). */
     static float quantize(WeightFormat format, float[] w, int from, int[] q) {
+        int block = block(format);
         float extreme = 0; // Q8: the largest magnitude; Q4: the weight of largest magnitude, with its sign
-        for (int k = 0; k < BLOCK; k++) {
+        for (int k = 0; k < block; k++) {
             if (Math.abs(w[from + k]) > Math.abs(extreme)) {
                 extreme = w[from + k];
             }
@@ -140,7 +157,7 @@ final class QuantLayout {
         }
         int min = format == WeightFormat.Q8 ? -127 : -8;
         int max = format == WeightFormat.Q8 ? 127 : 7;
-        for (int k = 0; k < BLOCK; k++) {
+        for (int k = 0; k < block; k++) {
             q[k] = Math.max(min, Math.min(max, Math.round(w[from + k] / scale)));
         }
         return scale;
@@ -153,7 +170,7 @@ final class QuantLayout {
         int codesAt = at + SCALE_BYTES;
         int bits = format.bits();
         int mask = (1 << bits) - 1;
-        for (int g = 0; g < BLOCK / GROUP; g++) {
+        for (int g = 0; g < block(format) / GROUP; g++) {
             for (int j = 0; j < LANES; j++) {
                 int a = 0; // column j's codes of the group's inputs
                 int b = 0; // column LANES + j's

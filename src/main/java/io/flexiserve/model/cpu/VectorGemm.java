@@ -88,7 +88,7 @@ public final class VectorGemm {
             return false;
         }
         int in = (int) shape.get(1);
-        return (!format.quantized() || in % QuantLayout.BLOCK == 0)
+        return (!format.quantized() || in % QuantLayout.block(format) == 0)
                 && packedBytes(format, (int) shape.get(0), in) <= Integer.MAX_VALUE;
     }
 

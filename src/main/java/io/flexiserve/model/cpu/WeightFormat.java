@@ -24,7 +24,7 @@ public enum WeightFormat {
 
     /** Bytes per weight with the format's scales, for memory estimates and rooflines. */
     public double bytesPerWeight() {
-        return quantized() ? bits / 8.0 + (double) Short.BYTES / QuantLayout.BLOCK : bits / 8.0;
+        return quantized() ? bits / 8.0 + (double) Short.BYTES / QuantLayout.block(this) : bits / 8.0;
     }
 
     /** Whether weights are stored as codes and scales. */

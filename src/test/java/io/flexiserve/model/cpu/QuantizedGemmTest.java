@@ -58,9 +58,10 @@ class QuantizedGemmTest {
     @EnumSource(value = WeightFormat.class, names = {"Q8", "Q4"})
     void weightsQuantizeWithinHalfAStepOnAtMostTheFormatsLevels(WeightFormat format) {
         int out = PanelLayout.PANEL * 2 + 7;
-        int in = 3 * QuantLayout.BLOCK;
+        int block = QuantLayout.block(format);
+        int in = 3 * block;
         float[] values = Products.gaussian(random, out * in, 0.02);
-        Arrays.fill(values, 0, QuantLayout.BLOCK, 0f); // a block of zeros in column 0
+        Arrays.fill(values, 0, block, 0f); // a block of zeros in column 0
         values[in + 5] = 3f; // an outlier in column 1's first block
         NDArray half = manager.create(values, new Shape(out, in)).toType(DataType.FLOAT16, false);
         float[] w = half.toType(DataType.FLOAT32, false).toFloatArray();
@@ -68,16 +69,16 @@ class QuantizedGemmTest {
         float[] deq = dequantized(gemm, out, in);
         int levels = 1 << format.bits();
         for (int c = 0; c < out; c++) {
-            for (int b = 0; b < in / QuantLayout.BLOCK; b++) {
+            for (int b = 0; b < in / block; b++) {
                 double extreme = 0;
                 Set<Float> used = new HashSet<>();
-                for (int k = b * QuantLayout.BLOCK; k < (b + 1) * QuantLayout.BLOCK; k++) {
+                for (int k = b * block; k < (b + 1) * block; k++) {
                     extreme = Math.max(extreme, Math.abs(w[c * in + k]));
                     used.add(deq[c * in + k]);
                 }
                 double step = extreme / (format == WeightFormat.Q8 ? 127 : 8) * (1 + 0x1p-7);
                 double allowed = format == WeightFormat.Q8 ? step / 2 : step;
-                for (int k = b * QuantLayout.BLOCK; k < (b + 1) * QuantLayout.BLOCK; k++) {
+                for (int k = b * block; k < (b + 1) * block; k++) {
                     double error = Math.abs(deq[c * in + k] - w[c * in + k]);
                     assertTrue(error <= allowed, "column " + c + ", input " + k + ": " + w[c * in + k] + " became "
                             + deq[c * in + k]);
@@ -85,9 +86,10 @@ class QuantizedGemmTest {
                 assertTrue(used.size() <= levels, used.size() + " levels in column " + c + ", block " + b);
             }
         }
-        for (int k = 0; k < QuantLayout.BLOCK; k++) {
+        for (int k = 0; k < block; k++) {
             assertEquals(0f, deq[k], "a block of zeros stays zeros");
         }
+        assertEquals(format == WeightFormat.Q8 ? 64 : 32, block, "q8 in blocks of 64 (an AMX product's K), q4 of 32");
         assertEquals(3f, deq[in + 5], 3f / 127, "the outlier sets its block's scale and keeps its value");
     }
 
@@ -96,8 +98,10 @@ class QuantizedGemmTest {
     @EnumSource(value = WeightFormat.class, names = {"Q8", "Q4"})
     void productsMatchDoublesOfTheDequantizedWeightsAtEveryRowCount(WeightFormat format) {
         int panel = PanelLayout.PANEL;
-        // {out, in}: one column; a pair and a bit; enough pairs to be split over the helpers, an odd pair count
-        for (int[] shape : new int[][] {{1, 32}, {2 * panel + 3, 64}, {37 * panel + 5, 1024}}) {
+        int block = QuantLayout.block(format);
+        // {out, in}: one column, one block; a pair and a bit, two blocks; enough pairs to be split over the helpers,
+        // an odd pair count
+        for (int[] shape : new int[][] {{1, block}, {2 * panel + 3, 2 * block}, {37 * panel + 5, 1024}}) {
             int out = shape[0];
             int in = shape[1];
             NDArray half = manager.create(Products.gaussian(random, out * in, 0.02), new Shape(out, in))
@@ -190,7 +194,7 @@ class QuantizedGemmTest {
 
     /**
      * The Java kernels multiply within float rounding of a product in doubles (1e-5 here). The native ones quantize
-     * each row's input to 16 bits per block of 32 first ({@link NativeKernels}): an input moves by at most half its
+     * each row's input to 16 bits per block (the weight's) first ({@link NativeKernels}): an input moves by at most half its
      * block's step, {@code max|x_b| / 65534}, so a column's sum moves by at most that times the magnitudes of its
      * weights in the block, summed over blocks, and by no more than float rounding besides.
      */
@@ -200,10 +204,11 @@ class QuantizedGemmTest {
             for (int c = 0; c < out; c++) {
                 double exact = 0;
                 double allowed = 1e-5;
-                for (int b = 0; b < in / QuantLayout.BLOCK; b++) {
+                int block = QuantLayout.block(gemm.format());
+                for (int b = 0; b < in / block; b++) {
                     double largest = 0;
                     double weights = 0;
-                    for (int k = b * QuantLayout.BLOCK; k < (b + 1) * QuantLayout.BLOCK; k++) {
+                    for (int k = b * block; k < (b + 1) * block; k++) {
                         exact += (double) x[r * in + k] * w[c * in + k];
                         largest = Math.max(largest, Math.abs(x[r * in + k]));
                         weights += Math.abs(w[c * in + k]);
@@ -222,9 +227,11 @@ class QuantizedGemmTest {
     @ParameterizedTest
     @EnumSource(value = WeightFormat.class, names = {"Q8", "Q4"})
     void aWeightWithoutWholeBlocksOrNotF16IsNotTaken(WeightFormat format) {
-        assertFalse(VectorGemm.accepts(manager.zeros(new Shape(8, 48), DataType.FLOAT16), format), "48 inputs: 1.5 blocks");
-        assertFalse(VectorGemm.accepts(manager.zeros(new Shape(8, 64), DataType.FLOAT32), format), "f32");
-        assertTrue(VectorGemm.accepts(manager.zeros(new Shape(8, 64), DataType.FLOAT16), format));
+        int block = QuantLayout.block(format);
+        assertFalse(VectorGemm.accepts(manager.zeros(new Shape(8, 3 * block / 2), DataType.FLOAT16), format),
+                "1.5 blocks");
+        assertFalse(VectorGemm.accepts(manager.zeros(new Shape(8, 2 * block), DataType.FLOAT32), format), "f32");
+        assertTrue(VectorGemm.accepts(manager.zeros(new Shape(8, 2 * block), DataType.FLOAT16), format));
         assertTrue(VectorGemm.accepts(manager.zeros(new Shape(8, 48), DataType.FLOAT16), WeightFormat.F16));
     }
 
