@@ -199,6 +199,8 @@ KERNEL static inline __attribute__((always_inline)) void fs_quant_pair(int bits,
             h[i] = l[i] = _mm512_setzero_si512();
         }
         const uint8_t *cu = u + SCALE_BYTES, *cv = v + SCALE_BYTES;
+        /* unrolled whole (q8's 16 groups too, which gcc left as a loop shuffling its accumulators: 8% slower) */
+        _Pragma("GCC unroll 16")
         for (int g = 0; g < block / GROUP; g++) {
             GROUP_INPUT(x, k * block + g * GROUP);
             __m512i q[4], biased[4]; /* the group's codes: columns 0-15 and 16-31 of panel u, then of panel v */
