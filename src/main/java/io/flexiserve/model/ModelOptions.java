@@ -66,7 +66,7 @@ public record ModelOptions(Device device, DataType dtype, DataType weightDtype, 
      * {@code mixed} (f16 projections under f32 activations, packed for the Java kernels as their only copy: half the
      * memory of f32 and the fastest CPU choice; without the Vector API, f16 weights plus f32 copies for steps of
      * {@link #MIXED_F32_ROWS} rows or more, 1.5x the memory of f32), {@code q8} and {@code q4} ({@code mixed} with
-     * the projections and LM head quantized to 8 or 4 bits per weight: about 0.55x and 0.32x of its memory at 8B; on a
+     * the projections and LM head quantized to 8 or 4 bits per weight: about 0.54x and 0.32x of its memory at 8B; on a
      * GPU they are f16), or {@code auto}: f16 on GPU; on CPU {@code mixed} with the Vector API, else f32. (The service
      * resolves {@code auto} against its memory budget first: {@code MemoryPlan.resolveAuto}.)
      */
