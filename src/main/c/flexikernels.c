@@ -40,6 +40,11 @@ static inline int fs_block(int bits) {
     return bits == 8 ? 64 : 32;
 }
 
+/* Bytes of one block of one panel of a weight of `bits`: its scales, then its codes. */
+static inline long fs_block_bytes(int bits) {
+    return SCALE_BYTES + fs_block(bits) * PANEL * bits / 8;
+}
+
 /*
  * How far ahead of its loads a kernel asks for each line of its streams. The hardware's own prefetcher alone left
  * the q4 and f16 kernels at 24-26 GB/s from memory on two cores of an Intel host (Sapphire Rapids, KVM) where the
@@ -155,8 +160,9 @@ HELPER void fs_block_scales(const uint8_t *block, __m512 *low, __m512 *high) {
 
 /*
  * A column vector's sum after one more block: its exact integer sum of code products (256 times the high bytes'
- * part plus the low bytes', under 2^28 in magnitude: 64 products of at most 127 times 32767), rounded once to floats, times the column's and the input's
- * scales. Both the VNNI and the AMX paths add a block through here, which is what keeps their bits equal.
+ * part plus the low bytes', under 2^28 in magnitude: 64 products of at most 127 times 32767), rounded once to
+ * floats, times the column's and the input's scales. Both the VNNI and the AMX paths add a block through here,
+ * which is what keeps their bits equal.
  */
 HELPER __m512 fs_add_block(__m512 sum, __m512i high, __m512i low, __m512 scale, __m512 dx) {
     __m512i exact = _mm512_add_epi32(_mm512_slli_epi32(high, 8), low);
@@ -185,7 +191,7 @@ HELPER __m512 fs_add_block(__m512 sum, __m512i high, __m512i low, __m512 scale, 
 KERNEL static inline __attribute__((always_inline)) void fs_quant_pair(int bits, const uint8_t *u, int in,
                                                                        fs_input x, float *y) {
     const int block = fs_block(bits), blocks = in / block;
-    const long block_bytes = SCALE_BYTES + block * PANEL * bits / 8;
+    const long block_bytes = fs_block_bytes(bits);
     const uint8_t *v = u + blocks * block_bytes;
     const int bias = bits == 8 ? 128 : 8;
     const __m512i flip = _mm512_set1_epi8((char) 0x80), eight = _mm512_set1_epi8(0x08);
@@ -199,7 +205,7 @@ KERNEL static inline __attribute__((always_inline)) void fs_quant_pair(int bits,
             h[i] = l[i] = _mm512_setzero_si512();
         }
         const uint8_t *cu = u + SCALE_BYTES, *cv = v + SCALE_BYTES;
-        /* unrolled whole (q8's 16 groups too, which gcc left as a loop shuffling its accumulators: 8% slower) */
+        /* unrolled whole: gcc left q8's 16 groups as a loop that copied its accumulators every iteration */
         _Pragma("GCC unroll 16")
         for (int g = 0; g < block / GROUP; g++) {
             GROUP_INPUT(x, k * block + g * GROUP);
@@ -257,15 +263,15 @@ typedef struct {
  * pass): per block (q8 64 inputs, the 64 bytes a product takes; q4 32), tile A holds 16 rows' high bytes (signed)
  * and another their low bytes (unsigned); tile B a half panel's codes, which QuantLayout already stores as AMX wants
  * them (word j of a group's vector: column j's four codes of four successive inputs; a block's group vectors are B's
- * rows, 16 of them 128 bytes apart for q8; q4's 8 are first gathered into bytes as fs_quant_pair gathers them). TDPBSSD and TDPBUSD sum the products exactly,
- * so each row's block sums are the very integers fs_quant_pair computes, and the same float operations follow:
- * a batch's row has a lone row's bits. Rows past `rows` up to the next 16 are read (the scratch holds them) and
- * dropped.
+ * rows, 16 of them 128 bytes apart for q8; q4's 8 are first gathered into bytes as fs_quant_pair gathers them).
+ * TDPBSSD and TDPBUSD sum the products exactly, so each row's block sums are the very integers fs_quant_pair
+ * computes, and the same float operations follow: a batch's row has a lone row's bits. Rows past `rows` up to the
+ * next 16 are read (the scratch holds them) and dropped.
  */
 AMX_KERNEL static void fs_quant_rows_amx(int bits, const uint8_t *w, int in, int rows, const uint8_t *scratch,
                                          float *y, int stride, int p0, int p1) {
     const int block = fs_block(bits), blocks = in / block;
-    const long block_bytes = SCALE_BYTES + block * PANEL * bits / 8;
+    const long block_bytes = fs_block_bytes(bits);
     const long panel_bytes = blocks * block_bytes;
     const long row_bytes = fs_row_bytes(in, block);
     fs_tiles config;
@@ -347,7 +353,7 @@ KERNEL static void fs_quant_rows(int bits, const uint8_t *w, int in, int rows, c
         return;
     }
     const int block = fs_block(bits);
-    const long panel_bytes = (long) (in / block) * (SCALE_BYTES + block * PANEL * bits / 8);
+    const long panel_bytes = (long) (in / block) * fs_block_bytes(bits);
     const long row_bytes = fs_row_bytes(in, block);
     for (int p = p0; p < p1; p += 2) {
         for (int r = 0; r < rows; r++) {

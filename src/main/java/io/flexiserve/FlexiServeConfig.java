@@ -71,8 +71,8 @@ public interface FlexiServeConfig {
          * the memory of f32; decode steps run entirely in Java and every projection on the same kernels, so a decode
          * row's logits do not depend on the batch; without the Vector API, f16 weights plus f32 copies for steps of 10
          * rows or more, 1.5x the memory of f32); {@code q8} and {@code q4} (as {@code mixed}, the projections and LM
-         * head quantized at load to 8 or 4 bits per weight with a scale per 64 or 32: about 0.54x and 0.32x its memory at
-         * 8B).
+         * head quantized at load to 8 or 4 bits per weight with a scale per 64 or 32: about 0.54x and 0.32x its
+         * memory at 8B).
          */
         @WithDefault("auto")
         String dtype();

@@ -408,8 +408,8 @@ public final class PackedWeightCache implements AutoCloseable {
      * and vector width: the key tells them apart from {@code current} only by a layout version or by checkpoint files
      * that have changed since, so this build would never read them again. An entry a running process serves is kept:
      * every process holds a shared lock on the weights of the entry it serves ({@link #holdShared}), and an entry is
-     * removed only under an exclusive one. Staging directories are {@link #deleteAbandonedStaging}'s. Housekeeping only: a root that cannot be listed is logged, and the cache
-     * goes on without it.
+     * removed only under an exclusive one. Staging directories are {@link #deleteAbandonedStaging}'s. Housekeeping
+     * only: a root that cannot be listed is logged, and the cache goes on without it.
      */
     private static void removeSuperseded(Path root, Path current, ObjectNode source) {
         if (!Files.isDirectory(root)) {

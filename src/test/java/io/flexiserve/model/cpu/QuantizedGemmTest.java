@@ -194,9 +194,9 @@ class QuantizedGemmTest {
 
     /**
      * The Java kernels multiply within float rounding of a product in doubles (1e-5 here). The native ones quantize
-     * each row's input to 16 bits per block (the weight's) first ({@link NativeKernels}): an input moves by at most half its
-     * block's step, {@code max|x_b| / 65534}, so a column's sum moves by at most that times the magnitudes of its
-     * weights in the block, summed over blocks, and by no more than float rounding besides.
+     * each row's input to 16 bits per block (the weight's) first ({@link NativeKernels}): an input moves by at most
+     * half its block's step, {@code max|x_b| / 65534}, so a column's sum moves by at most that times the magnitudes
+     * of its weights in the block, summed over blocks, and by no more than float rounding besides.
      */
     static void assertProduct(VectorGemm gemm, float[] y, float[] x, float[] w, int rows, int out, int in,
                               String what) {
